@@ -1,0 +1,301 @@
+"""The provenance graph: a typed wrapper over a networkx ``MultiDiGraph``.
+
+Nodes are artifacts, steps, attestations and principals (keys). Edges follow
+the flow of bytes and of trust::
+
+    artifact --INPUT--> step --OUTPUT--> artifact          (lineage)
+    artifact --MATERIAL--> attestation --PRODUCT--> artifact
+    attestation --ATTESTS--> step
+    principal --SIGNED--> attestation                      (verified signatures only)
+
+Every INPUT/OUTPUT/MATERIAL/PRODUCT edge carries the digests its source recorded,
+and each of those is also a :class:`DigestClaim` on the artifact, so disagreeing
+sources can be found per artifact. Builders add facts; the evaluator only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import networkx as nx
+
+
+class NodeKind(str, Enum):
+    ARTIFACT = "artifact"
+    STEP = "step"
+    ATTESTATION = "attestation"
+    PRINCIPAL = "principal"
+
+
+class EdgeKind(str, Enum):
+    INPUT = "input"  # artifact -> step: the step consumed these bytes
+    OUTPUT = "output"  # step -> artifact: the step produced these bytes
+    MATERIAL = "material"  # artifact -> attestation
+    PRODUCT = "product"  # attestation -> artifact
+    ATTESTS = "attests"  # attestation -> step it records
+    SIGNED = "signed"  # principal -> attestation, for a verified signature
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a fact came from: a file (repository-relative when inside it) and a line."""
+
+    file: str
+    line: int | None = None
+    what: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where} ({self.what})" if self.what else where
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact behind a finding: what it is, its value, and where it was read."""
+
+    label: str
+    value: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """A source's claim about an artifact's bytes, e.g. ``md5`` from ``dvc.lock``."""
+
+    algorithm: str
+    value: str
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class WorkspaceFile:
+    """The real digests of a file (or a directory, digested as a manifest) in the workspace."""
+
+    sha256: str
+    md5: str
+    size: int
+
+    def digest(self, algorithm: str) -> str | None:
+        return {"sha256": self.sha256, "md5": self.md5}.get(algorithm)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str  # normalised, repository-relative, posix
+
+
+@dataclass(frozen=True)
+class Step:
+    """A pipeline step, as its pipeline definition (e.g. ``dvc.yaml``) declares it."""
+
+    name: str
+    source: SourceRef
+    cmd: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    desc: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    frozen: bool = False
+
+
+class SignatureStatus(str, Enum):
+    VALID = "valid"  # verified over the exact payload with a trusted key
+    INVALID = "invalid"  # the key is trusted but the signature does not verify
+    UNTRUSTED = "untrusted"  # no trusted key has this key id
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    keyid: str  # as claimed by the input; trusted ids are computed from key material
+    status: SignatureStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A signed statement about a step or artifacts: here, an in-toto link."""
+
+    file: str
+    kind: str  # "link"
+    envelope: str  # "metablock" | "dsse"
+    step_name: str
+    command: tuple[str, ...] = ()
+    materials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    products: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    signatures: tuple[SignatureCheck, ...] = ()
+
+    @property
+    def signers(self) -> frozenset[str]:
+        """Distinct trusted key ids whose signatures verified."""
+        return frozenset(s.keyid for s in self.signatures if s.status is SignatureStatus.VALID)
+
+
+@dataclass(frozen=True)
+class Principal:
+    keyid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A problem found while building the graph; the evaluator reports it as a finding."""
+
+    code: str  # e.g. "digest-mismatch", "bad-signature", "path-escape"
+    subject: str
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+class ProvenanceGraph:
+    """Builders add facts through the ``add_*`` methods; queries never mutate."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.issues: list[Issue] = []
+
+    # -- node ids ---------------------------------------------------------
+    @staticmethod
+    def artifact_id(path: str) -> str:
+        return f"artifact:{path}"
+
+    @staticmethod
+    def step_id(name: str) -> str:
+        return f"step:{name}"
+
+    @staticmethod
+    def attestation_id(file: str) -> str:
+        return f"attestation:{file}"
+
+    @staticmethod
+    def principal_id(keyid: str) -> str:
+        return f"principal:{keyid}"
+
+    # -- building ---------------------------------------------------------
+    def add_artifact(self, path: str) -> str:
+        node = self.artifact_id(path)
+        if node not in self.g:
+            self.g.add_node(
+                node, kind=NodeKind.ARTIFACT, data=Artifact(path), claims=[], workspace=None
+            )
+        return node
+
+    def add_claim(self, path: str, claim: DigestClaim) -> None:
+        self.g.nodes[self.add_artifact(path)]["claims"].append(claim)
+
+    def set_workspace(self, path: str, file: WorkspaceFile | None) -> None:
+        self.g.nodes[self.add_artifact(path)]["workspace"] = file
+
+    def add_step(self, step: Step) -> str:
+        node = self.step_id(step.name)
+        if node in self.g:
+            self.issues.append(
+                Issue(
+                    "duplicate-step",
+                    step.name,
+                    f"step `{step.name}` is defined twice",
+                    (Evidence("defined at", str(step.source)),),
+                )
+            )
+            return node
+        self.g.add_node(node, kind=NodeKind.STEP, data=step)
+        return node
+
+    def _add_digest_edge(
+        self, u: str, v: str, kind: EdgeKind, path: str, digest: Mapping[str, str], source: SourceRef
+    ) -> None:
+        self.g.add_edge(u, v, key=kind.value, kind=kind, digest=dict(digest), source=source)
+        for algorithm, value in sorted(digest.items()):
+            self.add_claim(path, DigestClaim(algorithm, value, source))
+
+    def add_input(
+        self, path: str, step: str, digest: Mapping[str, str], source: SourceRef
+    ) -> None:
+        """Record that ``step`` consumed ``path`` with the given (possibly empty) digests."""
+        a = self.add_artifact(path)
+        self._add_digest_edge(a, self.step_id(step), EdgeKind.INPUT, path, digest, source)
+
+    def add_output(
+        self, step: str, path: str, digest: Mapping[str, str], source: SourceRef
+    ) -> None:
+        """Record that ``step`` produced ``path`` with the given (possibly empty) digests."""
+        a = self.add_artifact(path)
+        self._add_digest_edge(self.step_id(step), a, EdgeKind.OUTPUT, path, digest, source)
+
+    def add_attestation(self, att: Attestation, source: SourceRef) -> str:
+        """Add an attestation, its ATTESTS edge (when its step exists) and its artifacts."""
+        node = self.attestation_id(att.file)
+        self.g.add_node(node, kind=NodeKind.ATTESTATION, data=att)
+        step = self.step_id(att.step_name)
+        if step in self.g:
+            self.g.add_edge(node, step, key=EdgeKind.ATTESTS.value, kind=EdgeKind.ATTESTS)
+        for path, digest in sorted(att.materials.items()):
+            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` material")
+            self._add_digest_edge(
+                self.add_artifact(path), node, EdgeKind.MATERIAL, path, digest, ref
+            )
+        for path, digest in sorted(att.products.items()):
+            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` product")
+            self._add_digest_edge(node, self.add_artifact(path), EdgeKind.PRODUCT, path, digest, ref)
+        for keyid in sorted(att.signers):
+            principal = self.principal_id(keyid)
+            if principal not in self.g:
+                self.g.add_node(principal, kind=NodeKind.PRINCIPAL, data=Principal(keyid, keyid))
+            self.g.add_edge(principal, node, key=EdgeKind.SIGNED.value, kind=EdgeKind.SIGNED)
+        return node
+
+    # -- queries ----------------------------------------------------------
+    def _of_kind(self, kind: NodeKind) -> Iterator[tuple[str, Any]]:
+        for node, attrs in self.g.nodes(data=True):
+            if attrs["kind"] is kind:
+                yield node, attrs["data"]
+
+    def artifacts(self) -> Iterator[Artifact]:
+        return (data for _, data in self._of_kind(NodeKind.ARTIFACT))
+
+    def steps(self) -> Iterator[Step]:
+        return (data for _, data in self._of_kind(NodeKind.STEP))
+
+    def attestations(self) -> Iterator[Attestation]:
+        return (data for _, data in self._of_kind(NodeKind.ATTESTATION))
+
+    def claims(self, path: str) -> list[DigestClaim]:
+        return list(self.g.nodes[self.artifact_id(path)]["claims"])
+
+    def workspace(self, path: str) -> WorkspaceFile | None:
+        return self.g.nodes[self.artifact_id(path)]["workspace"]
+
+    def attestations_for_step(self, name: str) -> list[Attestation]:
+        node = self.step_id(name)
+        if node not in self.g:
+            return []
+        return [
+            self.g.nodes[u]["data"]
+            for u, _, kind in self.g.in_edges(node, keys=True)
+            if kind == EdgeKind.ATTESTS.value
+        ]
+
+    def attestations_with_product(self, path: str) -> list[tuple[Attestation, dict[str, str]]]:
+        """Attestations naming ``path`` as a product, with the digests they recorded."""
+        node = self.artifact_id(path)
+        if node not in self.g:
+            return []
+        return [
+            (self.g.nodes[u]["data"], d["digest"])
+            for u, _, d in self.g.in_edges(node, data=True)
+            if d["kind"] is EdgeKind.PRODUCT
+        ]
+
+    def edges_of(self, kind: EdgeKind) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for u, v, d in self.g.edges(data=True):
+            if d["kind"] is kind:
+                yield u, v, d
+
+    def lineage_view(self) -> nx.MultiDiGraph:
+        """A read-only view with only the INPUT/OUTPUT edges (the flow of bytes)."""
+        return nx.subgraph_view(self.g, filter_edge=lambda u, v, k: k in _LINEAGE_KEYS)
+
+
+_LINEAGE_KEYS = frozenset({EdgeKind.INPUT.value, EdgeKind.OUTPUT.value})
