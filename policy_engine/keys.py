@@ -97,7 +97,7 @@ def _from_json(document: Any) -> PublicKey:
         public = keyval["public"]
     except (KeyError, TypeError):
         raise KeyLoadError("a JSON key needs `keytype`, `scheme` and `keyval.public`") from None
-    if "private" in keyval and keyval["private"]:
+    if keyval.get("private"):
         raise KeyLoadError("this JSON key holds a private key; give the public key only")
     if not isinstance(public, str) or not public:
         raise KeyLoadError("`keyval.public` must be a non-empty string")

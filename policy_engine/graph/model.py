@@ -204,15 +204,19 @@ class ProvenanceGraph:
         return node
 
     def _add_digest_edge(
-        self, u: str, v: str, kind: EdgeKind, path: str, digest: Mapping[str, str], source: SourceRef
+        self,
+        u: str,
+        v: str,
+        kind: EdgeKind,
+        path: str,
+        digest: Mapping[str, str],
+        source: SourceRef,
     ) -> None:
         self.g.add_edge(u, v, key=kind.value, kind=kind, digest=dict(digest), source=source)
         for algorithm, value in sorted(digest.items()):
             self.add_claim(path, DigestClaim(algorithm, value, source))
 
-    def add_input(
-        self, path: str, step: str, digest: Mapping[str, str], source: SourceRef
-    ) -> None:
+    def add_input(self, path: str, step: str, digest: Mapping[str, str], source: SourceRef) -> None:
         """Record that ``step`` consumed ``path`` with the given (possibly empty) digests."""
         a = self.add_artifact(path)
         self._add_digest_edge(a, self.step_id(step), EdgeKind.INPUT, path, digest, source)
@@ -238,7 +242,9 @@ class ProvenanceGraph:
             )
         for path, digest in sorted(att.products.items()):
             ref = SourceRef(source.file, source.line, f"link `{att.step_name}` product")
-            self._add_digest_edge(node, self.add_artifact(path), EdgeKind.PRODUCT, path, digest, ref)
+            self._add_digest_edge(
+                node, self.add_artifact(path), EdgeKind.PRODUCT, path, digest, ref
+            )
         for keyid in sorted(att.signers):
             principal = self.principal_id(keyid)
             if principal not in self.g:

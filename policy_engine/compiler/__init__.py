@@ -1,0 +1,57 @@
+"""AST to IR: an ordered table of named passes; tests can stop after any of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from policy_engine.compiler import ir
+from policy_engine.compiler.context import CompileContext
+from policy_engine.compiler.lower import lower
+from policy_engine.compiler.passes import (
+    Pass,
+    check_controls,
+    check_rules,
+    declare,
+    load_keys,
+    resolve,
+    warn_unused,
+)
+from policy_engine.diagnostics import Diagnostic, has_errors
+from policy_engine.language import ast
+
+PASSES: tuple[tuple[str, Pass], ...] = (
+    ("declare", declare),
+    ("resolve", resolve),
+    ("controls", check_controls),
+    ("rules", check_rules),
+    ("keys", load_keys),
+    ("unused", warn_unused),
+)
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    policy: ir.PolicySet | None  # None when there are errors
+    diagnostics: tuple[Diagnostic, ...]
+    context: CompileContext
+
+
+def compile_modules(
+    modules: Sequence[ast.Module], root: Path, stop_after: str | None = None
+) -> CompileResult:
+    """Run every pass (or those up to ``stop_after``), then lower to IR if error-free."""
+    ctx = CompileContext(tuple(modules), root)
+    for name, run in PASSES:
+        run(ctx)
+        if name == stop_after:
+            break
+    else:
+        if not has_errors(ctx.diagnostics):
+            lower(ctx)
+    ordered = tuple(sorted(ctx.diagnostics, key=Diagnostic.sort_key))
+    return CompileResult(ctx.result, ordered, ctx)
+
+
+__all__ = ["PASSES", "CompileResult", "compile_modules", "ir"]

@@ -1,0 +1,99 @@
+"""One diagnostic shape for every policy problem: stable code, span, message, help.
+
+Messages follow one style: lowercase, no trailing period, user input in
+backticks; longer explanation goes in ``help``. :func:`render` prints the
+source line with a caret under the span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Level(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a source file; lines and columns count from 1, ``end_column`` is exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+# Stable codes: never renumber, only add.
+CODES: Mapping[str, str] = {
+    "E001": "unexpected token",
+    "E002": "unexpected character",
+    "E003": "unterminated string",
+    "E004": "unexpected end of file",
+    "E005": "unreadable policy file",
+    "E101": "unknown name",
+    "E102": "duplicate definition",
+    "E103": "unknown lifecycle stage",
+    "E104": "unknown severity",
+    "E105": "unreadable key",
+    "E106": "predicate does not apply to the selection",
+    "E107": "invalid threshold",
+    "E108": "incomplete control",
+    "E109": "invalid glob",
+    "W201": "unused key",
+    "W202": "unused role",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None = None
+    help: str | None = None
+
+    @property
+    def level(self) -> Level:
+        return Level.WARNING if self.code.startswith("W") else Level.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        if self.span is None:
+            return ("", 0, 0, self.code)
+        return (self.span.file, self.span.line, self.span.column, self.code)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.level is Level.ERROR for d in diagnostics)
+
+
+def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
+    """Render one diagnostic with its location, source line and caret, and help."""
+    lines = [f"{diagnostic.level.value}[{diagnostic.code}]: {diagnostic.message}"]
+    span = diagnostic.span
+    if span is not None:
+        lines.append(f"  --> {span}")
+        text = sources.get(span.file)
+        source_lines = text.splitlines() if text is not None else []
+        if 0 < span.line <= len(source_lines):
+            source = source_lines[span.line - 1].replace("\t", " ")
+            width = len(str(span.line))
+            end = span.end_column if span.end_line == span.line else len(source) + 1
+            carets = "^" * max(1, end - span.column)
+            lines.append(f"{' ' * width} |")
+            lines.append(f"{span.line} | {source}")
+            lines.append(f"{' ' * width} | {' ' * (span.column - 1)}{carets}")
+    if diagnostic.help:
+        lines.append(f"  = help: {diagnostic.help}")
+    return "\n".join(lines)
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    return "\n\n".join(render(d, sources) for d in ordered)

@@ -1,0 +1,6 @@
+"""Evaluation: compiled policy + provenance graph + time -> findings."""
+
+from policy_engine.evaluate.evaluator import ControlResult, Evaluation, evaluate
+from policy_engine.evaluate.findings import Finding, Kind, Verdict
+
+__all__ = ["ControlResult", "Evaluation", "Finding", "Kind", "Verdict", "evaluate"]

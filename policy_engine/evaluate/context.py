@@ -1,0 +1,61 @@
+"""What the evaluator reads: the policy, the graph, the time, and indexes derived once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from policy_engine import globs
+from policy_engine.compiler import ir
+from policy_engine.evaluate.lineage import Lineage
+from policy_engine.graph.model import ProvenanceGraph, Step
+
+
+def _field_value(step: Step, path: tuple[str, ...]) -> Any:
+    """A step field named by ``path``: ``name``, ``desc``, or ``meta.KEY...``."""
+    if path == ("name",):
+        return step.name
+    if path == ("desc",):
+        return step.desc
+    if path[0] != "meta":
+        return None
+    value: Any = step.meta
+    for part in path[1:]:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
+    if isinstance(step_set, ir.StepsNamed):
+        return globs.matches_any(step_set.globs, step.name)
+    value = _field_value(step, step_set.field)
+    return value is not None and str(value) == step_set.value
+
+
+@dataclass
+class EvalContext:
+    policy: ir.PolicySet
+    graph: ProvenanceGraph
+    now: datetime
+    lineage: Lineage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lineage = Lineage(self.graph)
+
+    @cached_property
+    def steps_by_stage(self) -> dict[str, list[Step]]:
+        steps = sorted(self.graph.steps(), key=lambda s: s.name)
+        return {
+            stage: [s for s in steps if any(step_in_set(s, ss) for ss in sets)]
+            for stage, sets in self.policy.stages.items()
+        }
+
+    def key_name(self, keyid: str) -> str:
+        for name, key in self.policy.keys.items():
+            if keyid in key.ids:
+                return name
+        return keyid[:12]

@@ -1,0 +1,46 @@
+"""Findings: what the evaluator reports, each with its reason and evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from policy_engine.compiler.ir import Location
+from policy_engine.graph.model import Evidence
+
+
+class Kind(str, Enum):
+    """What sort of problem a finding is; the four families of the product brief."""
+
+    UNSIGNED_ARTIFACT = "unsigned-artifact"
+    MISSING_LINEAGE = "missing-lineage"
+    UNAUTHORIZED_STEP = "unauthorized-step"
+    MISSING_EVIDENCE = "missing-evidence"
+    INTEGRITY = "integrity"
+    POLICY = "policy"  # a rule that held where it must not, or selected nothing
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A predicate's answer for one subject, with why."""
+
+    holds: bool
+    message: str
+    kind: Kind
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    control: str
+    title: str
+    severity: str
+    stage: str
+    kind: Kind
+    subject: str
+    message: str
+    evidence: tuple[Evidence, ...]
+    location: Location
+
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        return (self.location.file, self.location.line, self.control, self.subject, self.message)

@@ -1,0 +1,82 @@
+"""Built-in findings that need no rule: the graph contradicts itself or its inputs are unsafe.
+
+They are reported under ``builtin/<code>`` controls at the policy's declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policy_engine.evaluate.context import EvalContext
+from policy_engine.evaluate.findings import Finding, Kind
+from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef
+
+# issue code -> (title, severity, kind)
+BUILTINS: dict[str, tuple[str, str, Kind]] = {
+    "digest-mismatch": ("Sources agree on every artifact's bytes", "high", Kind.INTEGRITY),
+    "bad-signature": ("Every signature verifies", "high", Kind.INTEGRITY),
+    "path-escape": ("Paths stay inside the repository", "critical", Kind.INTEGRITY),
+    "duplicate-step": ("Step names are unique", "medium", Kind.INTEGRITY),
+    "unknown-step": ("Links record steps of the pipeline", "high", Kind.UNAUTHORIZED_STEP),
+}
+_DEFAULT = ("The provenance inputs are consistent", "high", Kind.INTEGRITY)
+
+
+def _finding(ctx: EvalContext, issue: Issue) -> Finding:
+    title, severity, kind = BUILTINS.get(issue.code, _DEFAULT)
+    return Finding(
+        control=f"builtin/{issue.code}",
+        title=title,
+        severity=severity,
+        stage="secure_pipelines",
+        kind=kind,
+        subject=issue.subject,
+        message=issue.message,
+        evidence=issue.evidence,
+        location=ctx.policy.location,
+    )
+
+
+def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
+    issues = [*ctx.graph.issues, *digest_mismatches(ctx), *unknown_steps(ctx)]
+    for issue in issues:
+        yield _finding(ctx, issue)
+
+
+def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
+    """Artifacts whose sources (workspace included) claim different bytes."""
+    for artifact in sorted(ctx.graph.artifacts(), key=lambda a: a.path):
+        claims = list(ctx.graph.claims(artifact.path))
+        claims += _workspace_claims(ctx, artifact.path, claims)
+        for algorithm in sorted({c.algorithm for c in claims}):
+            same = [c for c in claims if c.algorithm == algorithm]
+            values = sorted({c.value for c in same})
+            if len(values) > 1:
+                yield Issue(
+                    "digest-mismatch",
+                    artifact.path,
+                    f"sources disagree about the bytes of `{artifact.path}`: "
+                    f"{len(values)} different {algorithm} digests",
+                    tuple(Evidence(algorithm, c.value, str(c.source)) for c in same),
+                )
+
+
+def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) -> list[DigestClaim]:
+    current = ctx.graph.workspace(path)
+    if current is None or any(c.value.endswith(".dir") for c in claims):
+        return []  # absent, or a DVC directory whose digest scheme is not a file's
+    source = SourceRef(path, None, "workspace")
+    return [DigestClaim("sha256", current.sha256, source), DigestClaim("md5", current.md5, source)]
+
+
+def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
+    """Links that record a step the pipeline does not have."""
+    names = {s.name for s in ctx.graph.steps()}
+    for att in sorted(ctx.graph.attestations(), key=lambda a: a.file):
+        if att.step_name not in names:
+            yield Issue(
+                "unknown-step",
+                att.step_name,
+                f"link `{att.file}` records step `{att.step_name}`, which is not in the pipeline",
+                (Evidence("link", att.step_name, att.file),),
+            )

@@ -1,0 +1,181 @@
+"""Lineage over the flow of bytes: which inputs are broken, and what derives from what.
+
+An input edge (artifact -> step) is *valid* when what the consuming step
+recorded for the artifact agrees with what its producer recorded (DVC lock
+digests and in-toto link materials/products alike). Reachability is then one
+multi-source traversal per source selection, over valid edges only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import networkx as nx
+
+from policy_engine import globs
+from policy_engine.graph.model import EdgeKind, Evidence, NodeKind, ProvenanceGraph
+
+
+@dataclass(frozen=True)
+class BrokenEdge:
+    """A lineage edge that cannot be trusted, and why."""
+
+    artifact: str
+    step: str
+    reason: str
+    evidence: tuple[Evidence, ...]
+
+
+def _digests(
+    records: Iterable[tuple[dict[str, str], str]],
+) -> dict[str, dict[str, list[str]]]:
+    """{algorithm: {value: [sources]}} from (digest, source) records."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for digest, source in records:
+        for algorithm, value in digest.items():
+            out.setdefault(algorithm, {}).setdefault(value, []).append(source)
+    return out
+
+
+class Lineage:
+    """Derived, read-only lineage facts of one graph; computed once per evaluation."""
+
+    def __init__(self, graph: ProvenanceGraph) -> None:
+        self.graph = graph
+        self._derived: dict[tuple[str, ...], frozenset[str]] = {}
+
+    @cached_property
+    def full(self) -> nx.MultiDiGraph:
+        return self.graph.lineage_view()
+
+    def _recorded(self, artifact: str, step: str, side: EdgeKind) -> list[tuple[dict, str]]:
+        """What ``step`` (DVC and its links) recorded for ``artifact`` as input or output."""
+        g, a, s = self.graph.g, self.graph.artifact_id(artifact), self.graph.step_id(step)
+        edge = g.get_edge_data(*((a, s) if side is EdgeKind.INPUT else (s, a)), key=side.value)
+        records = [(edge["digest"], str(edge["source"]))] if edge else []
+        for att in self.graph.attestations_for_step(step):
+            table = att.materials if side is EdgeKind.INPUT else att.products
+            if artifact in table:
+                records.append((dict(table[artifact]), f"{att.file} (link `{step}`)"))
+        return records
+
+    def producers(self, artifact: str) -> list[str]:
+        node = self.graph.artifact_id(artifact)
+        return sorted(self.graph.g.nodes[u]["data"].name for u in self.full.predecessors(node))
+
+    @cached_property
+    def broken(self) -> dict[tuple[str, str], BrokenEdge]:
+        """Every broken input and output edge, keyed by (artifact, step)."""
+        found: dict[tuple[str, str], BrokenEdge] = {}
+        for u, v, data in self.full.edges(data=True):
+            if data["kind"] is EdgeKind.OUTPUT:
+                step, artifact = (
+                    self.graph.g.nodes[u]["data"].name,
+                    self.graph.g.nodes[v]["data"].path,
+                )
+                problem = self._check_output(artifact, step)
+            else:
+                artifact, step = (
+                    self.graph.g.nodes[u]["data"].path,
+                    self.graph.g.nodes[v]["data"].name,
+                )
+                problem = self._check_input(artifact, step)
+            if problem is not None:
+                found[(artifact, step)] = problem
+        return found
+
+    def _check_output(self, artifact: str, step: str) -> BrokenEdge | None:
+        if any(d for d, _ in self._recorded(artifact, step, EdgeKind.OUTPUT)):
+            return None
+        return BrokenEdge(artifact, step, f"step `{step}` recorded no digest for `{artifact}`", ())
+
+    def _check_input(self, artifact: str, step: str) -> BrokenEdge | None:
+        consumed = _digests(self._recorded(artifact, step, EdgeKind.INPUT))
+        if not consumed:
+            return BrokenEdge(artifact, step, f"step `{step}` recorded no digest for its input", ())
+        producers = self.producers(artifact)
+        if not producers:
+            return None  # a declared source: nothing upstream to contradict it
+        produced = _digests(
+            r for p in producers for r in self._recorded(artifact, p, EdgeKind.OUTPUT)
+        )
+        common = sorted(set(consumed) & set(produced))
+        if not common:
+            return BrokenEdge(
+                artifact, step, "producer and consumer recorded no digest in common", ()
+            )
+        for algorithm in common:
+            if not set(consumed[algorithm]) & set(produced[algorithm]):
+                return self._contradiction(artifact, step, producers, algorithm, consumed, produced)
+        return None
+
+    @staticmethod
+    def _contradiction(artifact, step, producers, algorithm, consumed, produced) -> BrokenEdge:
+        evidence = [
+            Evidence(f"consumed by `{step}` ({algorithm})", value, source)
+            for value, sources in sorted(consumed[algorithm].items())
+            for source in sources
+        ] + [
+            Evidence(f"produced by `{', '.join(producers)}` ({algorithm})", value, source)
+            for value, sources in sorted(produced[algorithm].items())
+            for source in sources
+        ]
+        reason = (
+            f"step `{step}` consumed `{artifact}` with bytes that "
+            f"`{', '.join(producers)}` never produced"
+        )
+        return BrokenEdge(artifact, step, reason, tuple(evidence))
+
+    @cached_property
+    def valid(self) -> nx.DiGraph:
+        """The lineage graph without its broken edges."""
+        valid = nx.DiGraph()
+        valid.add_nodes_from(self.full.nodes)
+        for u, v, data in self.full.edges(data=True):
+            key = self._edge_key(u, v, data["kind"])
+            if key not in self.broken:
+                valid.add_edge(u, v)
+        return valid
+
+    def _edge_key(self, u: str, v: str, kind: EdgeKind) -> tuple[str, str]:
+        first, second = self.graph.g.nodes[u]["data"], self.graph.g.nodes[v]["data"]
+        if kind is EdgeKind.OUTPUT:
+            return (second.path, first.name)
+        return (first.path, second.name)
+
+    def artifacts_matching(self, patterns: tuple[str, ...]) -> list[str]:
+        return sorted(a.path for a in self.graph.artifacts() if globs.matches_any(patterns, a.path))
+
+    def derived_from(self, patterns: tuple[str, ...]) -> frozenset[str]:
+        """Artifacts reachable over valid edges from any artifact matching ``patterns``."""
+        if patterns not in self._derived:
+            sources = [self.graph.artifact_id(p) for p in self.artifacts_matching(patterns)]
+            reached: set[str] = set()
+            for layer in nx.bfs_layers(self.valid, sources) if sources else []:
+                reached.update(layer)
+            self._derived[patterns] = frozenset(
+                self.graph.g.nodes[n]["data"].path
+                for n in reached
+                if self.graph.g.nodes[n]["kind"] is NodeKind.ARTIFACT and n not in sources
+            )
+        return self._derived[patterns]
+
+    def upstream_breaks(self, artifact: str) -> list[BrokenEdge]:
+        """Broken edges anywhere upstream of ``artifact`` (for explaining a failure)."""
+        node = self.graph.artifact_id(artifact)
+        upstream = nx.ancestors(self.full, node) | {node}
+        return [
+            broken
+            for (a, s), broken in sorted(self.broken.items())
+            if self.graph.artifact_id(a) in upstream and self.graph.step_id(s) in upstream
+        ]
+
+    def upstream_artifacts(self, artifact: str) -> list[str]:
+        node = self.graph.artifact_id(artifact)
+        return sorted(
+            self.graph.g.nodes[n]["data"].path
+            for n in nx.ancestors(self.full, node)
+            if self.graph.g.nodes[n]["kind"] is NodeKind.ARTIFACT
+        )
