@@ -44,21 +44,23 @@ def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
 
 
 def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
-    """Artifacts whose sources (workspace included) claim different bytes."""
+    """Artifacts whose sources (workspace included) claim different bytes: one issue each."""
     for artifact in sorted(ctx.graph.artifacts(), key=lambda a: a.path):
         claims = list(ctx.graph.claims(artifact.path))
         claims += _workspace_claims(ctx, artifact.path, claims)
-        for algorithm in sorted({c.algorithm for c in claims}):
-            same = [c for c in claims if c.algorithm == algorithm]
-            values = sorted({c.value for c in same})
-            if len(values) > 1:
-                yield Issue(
-                    "digest-mismatch",
-                    artifact.path,
-                    f"sources disagree about the bytes of `{artifact.path}`: "
-                    f"{len(values)} different {algorithm} digests",
-                    tuple(Evidence(algorithm, c.value, str(c.source)) for c in same),
-                )
+        algorithms = sorted({c.algorithm for c in claims})
+        split = [a for a in algorithms if len({c.value for c in claims if c.algorithm == a}) > 1]
+        if split:
+            yield Issue(
+                "digest-mismatch",
+                artifact.path,
+                f"sources disagree about the bytes of `{artifact.path}` ({', '.join(split)})",
+                tuple(
+                    Evidence(c.algorithm, c.value, str(c.source))
+                    for c in sorted(claims, key=lambda c: (c.algorithm, c.value, str(c.source)))
+                    if c.algorithm in split
+                ),
+            )
 
 
 def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) -> list[DigestClaim]:

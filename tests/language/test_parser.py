@@ -16,9 +16,9 @@ CASES = yaml.safe_load((Path(__file__).parent / "cases" / "syntax-errors.yaml").
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_syntax_errors_render_exactly(case: dict) -> None:
     result = parse_text(case["policy"], "bad.policy")
-    assert render_all(result.diagnostics, {"bad.policy": case["policy"]}) + "\n" == case[
-        "diagnostics"
-    ]
+    assert (
+        render_all(result.diagnostics, {"bad.policy": case["policy"]}) + "\n" == case["diagnostics"]
+    )
 
 
 FULL = """\
