@@ -54,6 +54,11 @@ class EvalContext:
             for stage, sets in self.policy.stages.items()
         }
 
+    def describe_key(self, keyid: str) -> str:
+        """``name (keyid)`` for a trusted key, ``untrusted key keyid`` for any other."""
+        name = self.key_name(keyid)
+        return f"{name} ({keyid[:12]})" if name != keyid[:12] else f"untrusted key {keyid[:12]}"
+
     def key_name(self, keyid: str) -> str:
         for name, key in self.policy.keys.items():
             if keyid in key.ids:

@@ -1,0 +1,24 @@
+"""Building the whole graph: every builder, in order, over one context."""
+
+from __future__ import annotations
+
+from policy_engine.graph.builders import BuildContext, Builder
+from policy_engine.graph.builders.dvc import build_dvc
+from policy_engine.graph.builders.intoto import build_links
+from policy_engine.graph.builders.workspace import build_workspace
+from policy_engine.graph.model import ProvenanceGraph
+
+# Order matters: pipelines and links add artifacts; the workspace then hashes them.
+BUILDERS: tuple[tuple[str, Builder], ...] = (
+    ("dvc", build_dvc),
+    ("links", build_links),
+    ("workspace", build_workspace),
+)
+
+
+def build_graph(context: BuildContext) -> ProvenanceGraph:
+    """The provenance graph of ``context.root`` with its attestations and trusted keys."""
+    graph = ProvenanceGraph(str(context.root))
+    for _, builder in BUILDERS:
+        builder(graph, context)
+    return graph

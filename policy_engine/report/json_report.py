@@ -1,0 +1,77 @@
+"""JSON output: deterministic (sorted, no timestamps), validated by the pydantic schema."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from policy_engine import __version__
+from policy_engine.api import CheckResult
+from policy_engine.evaluate import Finding
+from policy_engine.lifecycle import SEVERITIES
+from policy_engine.report.model import (
+    ControlOut,
+    EvidenceOut,
+    FindingOut,
+    ReportOut,
+    SummaryOut,
+)
+
+
+def finding_out(finding: Finding) -> FindingOut:
+    return FindingOut(
+        control=finding.control,
+        title=finding.title,
+        severity=finding.severity,  # type: ignore[arg-type]
+        stage=finding.stage,
+        kind=finding.kind.value,
+        subject=finding.subject,
+        message=finding.message,
+        evidence=[
+            EvidenceOut(label=e.label, value=e.value, source=e.source) for e in finding.evidence
+        ],
+        file=finding.location.file,
+        line=finding.location.line,
+        column=finding.location.column,
+    )
+
+
+def report_model(result: CheckResult, repository: str) -> ReportOut:
+    evaluation, graph = result.evaluation, result.graph
+    controls = [
+        ControlOut(
+            id=c.control.id,
+            title=c.control.title,
+            severity=c.control.severity,
+            stage=c.control.stage,
+            file=c.control.location.file,
+            line=c.control.location.line,
+            status="fail" if c.findings else "pass",
+            subjects=c.subjects,
+            findings=c.findings,
+        )
+        for c in evaluation.controls
+    ]
+    severities = Counter(f.severity for f in evaluation.findings)
+    summary = SummaryOut(
+        controls=len(controls),
+        passed=sum(c.status == "pass" for c in controls),
+        failed=sum(c.status == "fail" for c in controls),
+        findings=len(evaluation.findings),
+        by_severity={s: severities[s] for s in SEVERITIES},
+        by_kind=dict(sorted(Counter(f.kind.value for f in evaluation.findings).items())),
+        artifacts=sum(1 for _ in graph.artifacts()),
+        steps=sum(1 for _ in graph.steps()),
+        attestations=sum(1 for _ in graph.attestations()),
+    )
+    return ReportOut(
+        version=__version__,
+        policy=result.policy.name,
+        repository=repository,
+        summary=summary,
+        controls=controls,
+        findings=[finding_out(f) for f in evaluation.findings],
+    )
+
+
+def render_json(result: CheckResult, repository: str) -> str:
+    return report_model(result, repository).model_dump_json(indent=2) + "\n"

@@ -1,0 +1,68 @@
+"""The JSON report's schema (pydantic): the contract other tools read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = "1"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EvidenceOut(_Out):
+    label: str
+    value: str
+    source: str | None = None
+
+
+class FindingOut(_Out):
+    control: str
+    title: str
+    severity: Literal["info", "low", "medium", "high", "critical"]
+    stage: str
+    kind: str
+    subject: str
+    message: str
+    evidence: list[EvidenceOut]
+    file: str
+    line: int
+    column: int
+
+
+class ControlOut(_Out):
+    id: str
+    title: str
+    severity: str
+    stage: str
+    file: str
+    line: int
+    status: Literal["pass", "fail"]
+    subjects: int
+    findings: int
+
+
+class SummaryOut(_Out):
+    controls: int
+    passed: int
+    failed: int
+    findings: int
+    by_severity: dict[str, int]
+    by_kind: dict[str, int]
+    artifacts: int
+    steps: int
+    attestations: int
+
+
+class ReportOut(_Out):
+    schema_version: str = SCHEMA_VERSION
+    tool: str = "mlpolicy"
+    version: str
+    policy: str
+    repository: str
+    summary: SummaryOut
+    controls: list[ControlOut]
+    findings: list[FindingOut]

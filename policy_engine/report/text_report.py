@@ -1,0 +1,87 @@
+"""Human-readable output: controls by lifecycle stage, each finding with why and evidence."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from policy_engine.api import CheckResult
+from policy_engine.evaluate import ControlResult, Finding
+from policy_engine.lifecycle import SEVERITIES, STAGES
+
+MAX_EVIDENCE = 8
+
+
+def render_text(result: CheckResult, repository: str) -> str:
+    evaluation = result.evaluation
+    by_control: dict[str, list[Finding]] = {}
+    for finding in evaluation.findings:
+        by_control.setdefault(finding.control, []).append(finding)
+    lines = [_header(result, repository), ""]
+    builtin = [f for f in evaluation.findings if f.control.startswith("builtin/")]
+    for stage, title in STAGES.items():
+        controls = [c for c in evaluation.controls if c.control.stage == stage]
+        stage_builtins = [f for f in builtin if f.stage == stage]
+        if not controls and not stage_builtins:
+            continue
+        lines.append(f"{title} ({stage})")
+        for control in controls:
+            lines += _control(control, by_control.get(control.control.id, []))
+        lines += _builtins(stage_builtins)
+        lines.append("")
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def _header(result: CheckResult, repository: str) -> str:
+    g = result.graph
+    counts = (
+        f"{sum(1 for _ in g.steps())} steps, {sum(1 for _ in g.artifacts())} artifacts, "
+        f"{sum(1 for _ in g.attestations())} attestations"
+    )
+    return f"mlpolicy check {repository}: policy `{result.policy.name}` ({counts})"
+
+
+def _control(result: ControlResult, findings: list[Finding]) -> list[str]:
+    c = result.control
+    status = "FAIL" if findings else "pass"
+    out = [f"  {status:4}  {c.id}  {c.title}  [{c.severity}]"]
+    for finding in findings:
+        out += _finding(finding)
+    return out
+
+
+def _builtins(findings: list[Finding]) -> list[str]:
+    out: list[str] = []
+    for control in sorted({f.control for f in findings}):
+        group = [f for f in findings if f.control == control]
+        out.append(f"  FAIL  {control}  {group[0].title}  [{group[0].severity}]")
+        for finding in group:
+            out += _finding(finding)
+    return out
+
+
+def _finding(finding: Finding) -> list[str]:
+    loc = finding.location
+    out = [
+        f"        - {finding.subject}: {finding.message}",
+        f"          {finding.kind.value} · {loc.file}:{loc.line}:{loc.column}",
+    ]
+    for evidence in finding.evidence[:MAX_EVIDENCE]:
+        where = f"  ({evidence.source})" if evidence.source else ""
+        out.append(f"          {evidence.label}: {evidence.value}{where}")
+    if len(finding.evidence) > MAX_EVIDENCE:
+        out.append(f"          … {len(finding.evidence) - MAX_EVIDENCE} more (see --format json)")
+    return out
+
+
+def _summary(result: CheckResult) -> str:
+    evaluation = result.evaluation
+    failed = sum(1 for c in evaluation.controls if c.findings)
+    passed = len(evaluation.controls) - failed
+    if not evaluation.findings:
+        return f"{passed} controls passed, 0 findings"
+    severities = Counter(f.severity for f in evaluation.findings)
+    detail = ", ".join(f"{severities[s]} {s}" for s in reversed(SEVERITIES) if severities[s])
+    return (
+        f"{failed} controls failed, {passed} passed; {len(evaluation.findings)} findings ({detail})"
+    )

@@ -1,0 +1,145 @@
+"""The `mlpolicy` command as users run it: exit codes, outputs, and failing closed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from policy_engine.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COMPLIANT, TAMPERED = FIXTURES / "example-ml", FIXTURES / "example-ml-tampered"
+FINDING_KEYS = {"control", "severity", "stage", "subject", "message", "evidence", "file", "line"}
+
+
+def mlpolicy(*args: str | Path):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A private copy of the tampered example, free to edit."""
+    return Path(shutil.copytree(TAMPERED, tmp_path / "repo"))
+
+
+def test_the_compliant_example_passes() -> None:
+    result = mlpolicy("check", COMPLIANT)
+    assert result.exit_code == 0, result.output
+    assert "5 controls passed, 0 findings" in result.output
+
+
+def test_the_tampered_example_fails_with_each_kind_of_finding() -> None:
+    result = mlpolicy("check", TAMPERED, "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    kinds = {f["kind"] for f in report["findings"]}
+    assert {"unsigned-artifact", "missing-lineage", "unauthorized-step"} <= kinds
+    for finding in report["findings"]:
+        assert finding.keys() >= FINDING_KEYS
+        assert finding["evidence"], finding
+    by_control = {f["control"]: f for f in report["findings"]}
+    assert by_control["DE-01"]["subject"] == "models/model.json"
+    assert by_control["DP-01"]["subject"] == "featurize"
+    assert by_control["TR-02"]["file"] == "policies/pipeline.policy"
+    assert report["summary"]["failed"] == 3
+
+
+def test_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
+    outputs = []
+    for n in range(2):
+        target = tmp_path / f"report{n}.json"
+        assert mlpolicy("check", TAMPERED, "--format", "json", "--output", target).exit_code == 1
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_fail_on_sets_the_lowest_failing_severity(repo: Path) -> None:
+    policy = repo / "policies" / "pipeline.policy"
+    text = policy.read_text().replace("severity critical", "severity high")
+    policy.write_text(text)
+    assert mlpolicy("check", repo, "--fail-on", "critical").exit_code == 0
+    assert mlpolicy("check", repo, "--fail-on", "high").exit_code == 1
+
+
+def test_a_syntax_error_exits_2_with_every_error_located(repo: Path) -> None:
+    policy = repo / "policies" / "pipeline.policy"
+    text = policy.read_text().replace('key ml_engineer from "', "key ml_engineer from ")
+    policy.write_text(text.replace("role ml_team = ml_engineer", "role ml_team = = ml"))
+    result = mlpolicy("check", repo)
+    assert result.exit_code == 2
+    assert 'error[E002]: unexpected character `"`' not in result.stderr
+    assert "policies/pipeline.policy:10:22" in result.stderr
+    assert "policies/pipeline.policy:13:16" in result.stderr
+    assert "nothing was checked" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_name_exits_2(repo: Path) -> None:
+    policy = repo / "policies" / "pipeline.policy"
+    policy.write_text(policy.read_text().replace("performed by ml_team", "performed by ml_teem"))
+    result = mlpolicy("validate", "--repo", repo, repo / "policies")
+    assert result.exit_code == 2
+    assert "error[E101]: unknown role `ml_teem`" in result.stderr
+    assert "did you mean `ml_team`?" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "no/such/repo"], "no/such/repo: repository folder not found"),
+        (["check", str(COMPLIANT), "--policy", "nope.policy"], "nope.policy: no such policy"),
+        (["check", str(COMPLIANT), "--attestations", "nowhere"], "nowhere"),
+        (["validate", str(FIXTURES / "keys")], "no `*.policy` files found"),
+    ],
+)
+def test_missing_inputs_exit_2_with_a_clear_message(args: list[str], message: str) -> None:
+    result = mlpolicy(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_malformed_link_exits_2(repo: Path) -> None:
+    (repo / "attestations" / "bad.link").write_text("{not json")
+    result = mlpolicy("check", repo)
+    assert result.exit_code == 2
+    assert "attestations/bad.link" in result.stderr
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_checking_a_repository_changes_nothing_in_it(repo: Path) -> None:
+    before = _tree(repo)
+    assert mlpolicy("check", repo).exit_code == 1
+    assert _tree(repo) == before
+
+
+def test_validate_accepts_the_example_policy() -> None:
+    result = mlpolicy("validate", "--repo", COMPLIANT, COMPLIANT / "policies")
+    assert result.exit_code == 0
+    assert result.stdout == "ok: 1 policy file(s), 5 controls\n"
+
+
+def test_python_dash_m_is_the_same_command_and_help_imports_no_heavy_library() -> None:
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['mlpolicy', '--help']\n"
+        "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        "heavy = sorted(m for m in ('dvc', 'in_toto', 'networkx') if m in sys.modules)\n"
+        "print(code, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "Usage: mlpolicy" in done.stdout
+    assert done.stdout.strip().endswith("0 []")
