@@ -1,0 +1,236 @@
+"""Builder for the workspace: the real digests of the artifacts that exist in the repository.
+
+Every file is read once per run (a file reached through several artifacts is
+hashed once), in 1 MiB chunks, feeding sha256 and md5 from the same read; files
+are hashed in parallel threads (hashlib releases the GIL on large buffers).
+
+A directory artifact gets a :class:`WorkspaceFile` digested over a manifest of
+the files under it, sorted by their posix path relative to the directory:
+
+* ``sha256`` is the sha256 of ``json.dumps([{"relpath": p, "sha256": h}, ...],
+  sort_keys=True)`` (UTF-8);
+* ``md5`` is DVC's directory hash, so it compares directly with the ``md5`` of a
+  directory output in ``dvc.lock``: the md5 of ``json.dumps([{"md5": h,
+  "relpath": p}, ...], sort_keys=True)`` followed by ``.dir``;
+* ``size`` is the total size of those files.
+
+Directories are walked as DVC walks them: symlinked files are followed,
+symlinked directories are not entered (so their files are not in the manifest).
+Nothing outside the repository is read: an artifact or an entry of a directory
+that resolves (through a symlink) outside the root is a ``path-escape`` issue.
+Missing artifacts keep ``workspace`` None. Only regular files are read.
+
+The hashing function is a parameter (:data:`Hasher`): a persistent cache keyed by
+path, size, mtime and inode can wrap :func:`hash_file` without touching the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, WorkspaceFile
+
+if TYPE_CHECKING:
+    from policy_engine.graph.builders import BuildContext
+
+CHUNK_BYTES = 1024 * 1024
+# Binary on Windows; never through a final symlink; a FIFO opens without blocking.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
+Hasher = Callable[[str], WorkspaceFile]
+"""Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
+
+
+@dataclass(frozen=True)
+class DirectoryPlan:
+    """The files under a directory artifact: (relative posix path, resolved path) pairs."""
+
+    entries: tuple[tuple[str, str], ...]
+
+
+Plan = str | DirectoryPlan  # a resolved file path, or a directory's files
+
+
+def hash_file(path: str) -> WorkspaceFile:
+    """Return the sha256, md5 and size of the regular file at ``path``, read once.
+
+    Raises ``OSError`` when the file cannot be opened or is not a regular file
+    (a FIFO or device is never read; a final symlink is not followed).
+    """
+    sha256, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    fd = os.open(path, _OPEN_FLAGS)
+    with open(fd, "rb", buffering=0, closefd=True) as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {path}")
+        while count := handle.readinto(buffer):
+            chunk = view[:count]
+            sha256.update(chunk)
+            md5.update(chunk)
+            size += count
+    return WorkspaceFile(sha256.hexdigest(), md5.hexdigest(), size)
+
+
+def build_workspace(
+    graph: ProvenanceGraph, context: BuildContext, hasher: Hasher = hash_file
+) -> None:
+    """Set the workspace digests of every artifact of ``graph`` that exists under the root."""
+    root = os.path.realpath(context.root)
+    plans: dict[str, Plan] = {}
+    for artifact in sorted(graph.artifacts(), key=lambda a: a.path):
+        plan = plan_artifact(graph, root, artifact.path)
+        if plan is not None:
+            plans[artifact.path] = plan
+    digests = hash_files(_files_of(plans.values()), hasher)
+    for path, plan in plans.items():
+        graph.set_workspace(path, _assemble(graph, path, plan, digests))
+
+
+def plan_artifact(graph: ProvenanceGraph, root: str, path: str) -> Plan | None:
+    """Resolve one artifact: its file, its directory's files, or None (missing or escaping)."""
+    if path == ".":
+        return None  # the repository itself is not an artifact we hash
+    real = os.path.realpath(os.path.join(root, path))
+    if not _inside(root, real):
+        _escape(graph, path, path, real)
+        return None
+    if os.path.isfile(real):
+        return real
+    if not os.path.isdir(real):
+        return None
+    try:
+        return DirectoryPlan(tuple(_directory_files(graph, root, path, real)))
+    except OSError as exc:
+        _unreadable(graph, path, path, exc)
+        return None
+
+
+def _inside(root: str, real: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _escape(graph: ProvenanceGraph, subject: str, entry: str, target: str) -> None:
+    graph.issues.append(
+        Issue(
+            "path-escape",
+            subject,
+            f"`{entry}` resolves outside the repository through a symlink; it was not read",
+            (Evidence("path", entry), Evidence("resolves to", target)),
+        )
+    )
+
+
+def _directory_files(
+    graph: ProvenanceGraph, root: str, artifact: str, real_dir: str
+) -> Iterator[tuple[str, str]]:
+    """Walk a directory like DVC does: (path relative to it, resolved path) of each file.
+
+    Symlinked files are followed when they stay inside the root; symlinked
+    directories are not entered (as ``os.walk`` does, so no cycles); FIFOs,
+    sockets and devices are skipped.
+    """
+    stack: list[tuple[str, str]] = [(real_dir, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        for entry in entries:
+            relpath = f"{prefix}{entry.name}"
+            real, kind = _classify(root, entry)
+            if kind == "escape":
+                _escape(graph, artifact, f"{artifact}/{relpath}", real)
+            elif kind == "dir":
+                stack.append((real, f"{relpath}/"))
+            elif kind == "file":
+                yield relpath, real
+
+
+def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str]:
+    """(resolved path, kind) of a directory entry; kind is file, dir, escape or other."""
+    if not entry.is_symlink():
+        kind = "dir" if entry.is_dir() else "file" if entry.is_file() else "other"
+        return entry.path, kind
+    real = os.path.realpath(entry.path)
+    if not _inside(root, real):
+        return real, "escape"
+    return real, "file" if os.path.isfile(real) else "other"
+
+
+def _files_of(plans: Iterable[Plan]) -> list[str]:
+    files: dict[str, None] = {}
+    for plan in plans:
+        if isinstance(plan, DirectoryPlan):
+            files.update((real, None) for _, real in plan.entries)
+        else:
+            files[plan] = None
+    return list(files)
+
+
+def hash_files(
+    paths: Iterable[str], hasher: Hasher = hash_file, workers: int | None = None
+) -> dict[str, WorkspaceFile | OSError]:
+    """Hash each distinct path once, in parallel; an unreadable file maps to its ``OSError``."""
+
+    def one(path: str) -> WorkspaceFile | OSError:
+        try:
+            return hasher(path)
+        except OSError as exc:
+            return exc
+
+    unique = list(dict.fromkeys(paths))
+    with ThreadPoolExecutor(max_workers=workers or min(32, (os.cpu_count() or 1) + 4)) as pool:
+        return dict(zip(unique, pool.map(one, unique), strict=True))
+
+
+def _assemble(
+    graph: ProvenanceGraph, path: str, plan: Plan, digests: dict[str, WorkspaceFile | OSError]
+) -> WorkspaceFile | None:
+    if not isinstance(plan, DirectoryPlan):
+        return _readable(graph, path, path, digests[plan])
+    files: list[tuple[str, WorkspaceFile]] = []
+    for relpath, real in plan.entries:
+        digest = _readable(graph, path, f"{path}/{relpath}", digests[real])
+        if digest is None:
+            return None  # a directory with an unreadable file has no known digest
+        files.append((relpath, digest))
+    return directory_digest(files)
+
+
+def _readable(
+    graph: ProvenanceGraph, subject: str, path: str, result: WorkspaceFile | OSError
+) -> WorkspaceFile | None:
+    if isinstance(result, WorkspaceFile):
+        return result
+    _unreadable(graph, subject, path, result)
+    return None
+
+
+def _unreadable(graph: ProvenanceGraph, subject: str, path: str, error: OSError) -> None:
+    message = f"`{path}` could not be read: {error.strerror or error}"
+    graph.issues.append(Issue("unreadable-file", subject, message, (Evidence("path", path),)))
+
+
+def directory_digest(files: Iterable[tuple[str, WorkspaceFile]]) -> WorkspaceFile:
+    """Digest a directory from its files' (relative posix path, digests); see the module doc."""
+    ordered = sorted(files, key=lambda item: item[0])
+    sha_manifest = [{"relpath": rel, "sha256": f.sha256} for rel, f in ordered]
+    md5_manifest = [{"md5": f.md5, "relpath": rel} for rel, f in ordered]
+    sha256 = hashlib.sha256(_manifest_bytes(sha_manifest)).hexdigest()
+    md5 = hashlib.md5(_manifest_bytes(md5_manifest), usedforsecurity=False).hexdigest()
+    return WorkspaceFile(sha256, f"{md5}.dir", sum(f.size for _, f in ordered))
+
+
+def _manifest_bytes(manifest: list[dict[str, str]]) -> bytes:
+    return json.dumps(manifest, sort_keys=True).encode("utf-8")
