@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -10,7 +11,7 @@ from typing import Any
 from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate.lineage import Lineage
-from policy_engine.graph.model import ProvenanceGraph, Step
+from policy_engine.graph.model import Attestation, ProvenanceGraph, Step
 
 
 def _field_value(step: Step, path: tuple[str, ...]) -> Any:
@@ -59,8 +60,19 @@ class EvalContext:
         name = self.key_name(keyid)
         return f"{name} ({keyid[:12]})" if name != keyid[:12] else f"untrusted key {keyid[:12]}"
 
+    @cached_property
+    def products(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:
+        """Per artifact path: the attestations naming it as a product, by file, with digests."""
+        index: dict[str, list[tuple[Attestation, Mapping[str, str]]]] = {}
+        for att in sorted(self.graph.attestations(), key=lambda a: a.file):
+            for path, digest in att.products.items():
+                index.setdefault(path, []).append((att, digest))
+        return index
+
+    @cached_property
+    def _key_names(self) -> dict[str, str]:
+        return {keyid: name for name, key in self.policy.keys.items() for keyid in key.ids}
+
     def key_name(self, keyid: str) -> str:
-        for name, key in self.policy.keys.items():
-            if keyid in key.ids:
-                return name
-        return keyid[:12]
+        """The policy's name for a key id, or the id's first 12 digits for an unknown key."""
+        return self._key_names.get(keyid, keyid[:12])

@@ -15,7 +15,7 @@ from functools import cached_property
 import networkx as nx
 
 from policy_engine import globs
-from policy_engine.graph.model import EdgeKind, Evidence, NodeKind, ProvenanceGraph
+from policy_engine.graph.model import Attestation, EdgeKind, Evidence, NodeKind, ProvenanceGraph
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,24 @@ class Lineage:
         self.graph = graph
         self._derived: dict[tuple[str, ...], frozenset[str]] = {}
 
+    @property
+    def full(self) -> nx.DiGraph:
+        """The flow of bytes: INPUT and OUTPUT edges over artifacts and steps."""
+        return self.graph.flow
+
     @cached_property
-    def full(self) -> nx.MultiDiGraph:
-        return self.graph.lineage_view()
+    def links_by_step(self) -> dict[str, list[Attestation]]:
+        index: dict[str, list[Attestation]] = {}
+        for att in self.graph.attestations():
+            index.setdefault(att.step_name, []).append(att)
+        return index
 
     def _recorded(self, artifact: str, step: str, side: EdgeKind) -> list[tuple[dict, str]]:
         """What ``step`` (DVC and its links) recorded for ``artifact`` as input or output."""
-        g, a, s = self.graph.g, self.graph.artifact_id(artifact), self.graph.step_id(step)
-        edge = g.get_edge_data(*((a, s) if side is EdgeKind.INPUT else (s, a)), key=side.value)
+        a, s = self.graph.artifact_id(artifact), self.graph.step_id(step)
+        edge = self.full.get_edge_data(*((a, s) if side is EdgeKind.INPUT else (s, a)))
         records = [(edge["digest"], str(edge["source"]))] if edge else []
-        for att in self.graph.attestations_for_step(step):
+        for att in self.links_by_step.get(step, ()):
             table = att.materials if side is EdgeKind.INPUT else att.products
             if artifact in table:
                 records.append((dict(table[artifact]), f"{att.file} (link `{step}`)"))
@@ -67,7 +75,7 @@ class Lineage:
 
     @cached_property
     def broken(self) -> dict[tuple[str, str], BrokenEdge]:
-        """Every broken input and output edge, keyed by (artifact, step)."""
+        """Every broken input and output edge, keyed by its (source, target) node ids."""
         found: dict[tuple[str, str], BrokenEdge] = {}
         for u, v, data in self.full.edges(data=True):
             if data["kind"] is EdgeKind.OUTPUT:
@@ -83,7 +91,7 @@ class Lineage:
                 )
                 problem = self._check_input(artifact, step)
             if problem is not None:
-                found[(artifact, step)] = problem
+                found[(u, v)] = problem
         return found
 
     def _check_output(self, artifact: str, step: str) -> BrokenEdge | None:
@@ -130,20 +138,8 @@ class Lineage:
 
     @cached_property
     def valid(self) -> nx.DiGraph:
-        """The lineage graph without its broken edges."""
-        valid = nx.DiGraph()
-        valid.add_nodes_from(self.full.nodes)
-        for u, v, data in self.full.edges(data=True):
-            key = self._edge_key(u, v, data["kind"])
-            if key not in self.broken:
-                valid.add_edge(u, v)
-        return valid
-
-    def _edge_key(self, u: str, v: str, kind: EdgeKind) -> tuple[str, str]:
-        first, second = self.graph.g.nodes[u]["data"], self.graph.g.nodes[v]["data"]
-        if kind is EdgeKind.OUTPUT:
-            return (second.path, first.name)
-        return (first.path, second.name)
+        """The flow of bytes without its broken edges (a view; nothing is copied)."""
+        return nx.restricted_view(self.full, [], list(self.broken))
 
     def artifacts_matching(self, patterns: tuple[str, ...]) -> list[str]:
         return sorted(a.path for a in self.graph.artifacts() if globs.matches_any(patterns, a.path))
@@ -168,8 +164,8 @@ class Lineage:
         upstream = nx.ancestors(self.full, node) | {node}
         return [
             broken
-            for (a, s), broken in sorted(self.broken.items())
-            if self.graph.artifact_id(a) in upstream and self.graph.step_id(s) in upstream
+            for (u, v), broken in sorted(self.broken.items())
+            if u in upstream and v in upstream
         ]
 
     def upstream_artifacts(self, artifact: str) -> list[str]:

@@ -20,11 +20,12 @@ def _names(ctx: EvalContext, keyids: set[str] | frozenset[str]) -> str:
     return ", ".join(f"`{ctx.key_name(k)}`" for k in sorted(keyids)) or "no trusted key"
 
 
+_SIGNATURE_LABELS = {status: f"signature {status.value}" for status in SignatureStatus}
+
+
 def _signature_evidence(ctx: EvalContext, att: Attestation) -> list[Evidence]:
     return [
-        Evidence(
-            f"signature {s.status.value}", f"{ctx.key_name(s.keyid)} ({s.keyid[:12]})", att.file
-        )
+        Evidence(_SIGNATURE_LABELS[s.status], ctx.describe_key(s.keyid), att.file)
         for s in att.signatures
     ]
 
@@ -38,33 +39,25 @@ def signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdict:
             f"`{path}` is not in the workspace, so no signature can cover its current bytes",
             Kind.UNSIGNED_ARTIFACT,
         )
-    evidence = [Evidence("workspace sha256", current.sha256, path)]
+    products = ctx.products.get(path, [])
     signers: set[str] = set()
     stale: list[str] = []
-    for att, digest in sorted(ctx.graph.attestations_with_product(path), key=lambda x: x[0].file):
-        evidence.append(
-            Evidence(
-                f"link `{att.step_name}` product sha256", digest.get("sha256", "(none)"), att.file
-            )
-        )
-        evidence += _signature_evidence(ctx, att)
+    for att, digest in products:
         if any(current.digest(a) == v for a, v in digest.items()):
             signers |= att.signers & pred.role.keyids
         else:
             stale.append(att.file)
-    if len(signers) >= pred.threshold:
-        return Verdict(
-            True,
-            f"signed at its current digest by {_names(ctx, signers)}",
-            Kind.UNSIGNED_ARTIFACT,
-            tuple(evidence),
-        )
-    return Verdict(
-        False,
-        _unsigned_reason(pred, signers, stale, len(evidence) > 1, ctx),
-        Kind.UNSIGNED_ARTIFACT,
-        tuple(evidence),
-    )
+    holds = len(signers) >= pred.threshold
+    if holds:
+        message = f"signed at its current digest by {_names(ctx, signers)}"
+    else:
+        message = _unsigned_reason(pred, signers, stale, bool(products), ctx)
+    evidence = [Evidence("workspace sha256", current.sha256, path)]
+    for att, digest in products:
+        label = f"link `{att.step_name}` product sha256"
+        evidence.append(Evidence(label, digest.get("sha256", "(none)"), att.file))
+        evidence += _signature_evidence(ctx, att)
+    return Verdict(holds, message, Kind.UNSIGNED_ARTIFACT, tuple(evidence))
 
 
 def _unsigned_reason(
@@ -83,7 +76,7 @@ def _unsigned_reason(
 
 def performed_by(pred: ir.PerformedBy, step: str, ctx: EvalContext) -> Verdict:
     """Every link of ``step`` is signed, and only by keys of the role."""
-    links = sorted(ctx.graph.attestations_for_step(step), key=lambda a: a.file)
+    links = sorted(ctx.lineage.links_by_step.get(step, ()), key=lambda a: a.file)
     if not links:
         return Verdict(False, f"no signed link records step `{step}`", Kind.UNAUTHORIZED_STEP)
     evidence: list[Evidence] = []

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -52,8 +53,7 @@ class SourceRef:
         return f"{where} ({self.what})" if self.what else where
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """One fact behind a finding: what it is, its value, and where it was read."""
 
     label: str
@@ -126,9 +126,9 @@ class Attestation:
     products: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     signatures: tuple[SignatureCheck, ...] = ()
 
-    @property
+    @cached_property
     def signers(self) -> frozenset[str]:
-        """Distinct trusted key ids whose signatures verified."""
+        """Distinct trusted key ids whose signatures verified (computed once)."""
         return frozenset(s.keyid for s in self.signatures if s.status is SignatureStatus.VALID)
 
 
@@ -154,6 +154,9 @@ class ProvenanceGraph:
     def __init__(self, root: str) -> None:
         self.root = root
         self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        # The flow of bytes alone (INPUT/OUTPUT edges over artifacts and steps), kept as
+        # edges are added so lineage questions never scan the whole multigraph. Read-only.
+        self.flow: nx.DiGraph = nx.DiGraph()
         self.issues: list[Issue] = []
 
     # -- node ids ---------------------------------------------------------
@@ -180,6 +183,7 @@ class ProvenanceGraph:
             self.g.add_node(
                 node, kind=NodeKind.ARTIFACT, data=Artifact(path), claims=[], workspace=None
             )
+            self.flow.add_node(node)
         return node
 
     def add_claim(self, path: str, claim: DigestClaim) -> None:
@@ -201,6 +205,7 @@ class ProvenanceGraph:
             )
             return node
         self.g.add_node(node, kind=NodeKind.STEP, data=step)
+        self.flow.add_node(node)
         return node
 
     def _add_digest_edge(
@@ -212,7 +217,10 @@ class ProvenanceGraph:
         digest: Mapping[str, str],
         source: SourceRef,
     ) -> None:
-        self.g.add_edge(u, v, key=kind.value, kind=kind, digest=dict(digest), source=source)
+        data = {"kind": kind, "digest": dict(digest), "source": source}
+        self.g.add_edge(u, v, key=kind.value, **data)
+        if kind in (EdgeKind.INPUT, EdgeKind.OUTPUT):
+            self.flow.add_edge(u, v, **data)
         for algorithm, value in sorted(digest.items()):
             self.add_claim(path, DigestClaim(algorithm, value, source))
 
@@ -298,10 +306,3 @@ class ProvenanceGraph:
         for u, v, d in self.g.edges(data=True):
             if d["kind"] is kind:
                 yield u, v, d
-
-    def lineage_view(self) -> nx.MultiDiGraph:
-        """A read-only view with only the INPUT/OUTPUT edges (the flow of bytes)."""
-        return nx.subgraph_view(self.g, filter_edge=lambda u, v, k: k in _LINEAGE_KEYS)
-
-
-_LINEAGE_KEYS = frozenset({EdgeKind.INPUT.value, EdgeKind.OUTPUT.value})
