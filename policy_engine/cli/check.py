@@ -1,0 +1,65 @@
+"""`mlpolicy check`: evaluate the policies against the repository's provenance graph."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from policy_engine.cli.common import EXIT_OK, EXIT_VIOLATIONS, PATH, emit, load_or_exit
+from policy_engine.errors import InputError
+from policy_engine.lifecycle import SEVERITIES, severity_rank
+
+FORMATS = ("text", "json")
+
+
+@click.command()
+@click.argument("repo", required=False, type=PATH, default=Path("."))
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=PATH,
+    help="Policy file or folder (repeatable; default: REPO/policies).",
+)
+@click.option(
+    "--attestations",
+    multiple=True,
+    type=PATH,
+    help="Link file or folder searched recursively (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here instead of standard output.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="low",
+    show_default=True,
+    help="Lowest severity that makes the check fail.",
+)
+def check(
+    repo: Path,
+    policies: tuple[Path, ...],
+    attestations: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+) -> None:
+    """Evaluate the policies against the provenance graph of REPO (default: .)."""
+    from policy_engine.api import check as run_check
+    from policy_engine.report import REPORTERS
+
+    if not repo.is_dir():
+        raise InputError("repository folder not found", str(repo))
+    loaded = load_or_exit(repo, policies)
+    assert loaded.policy is not None
+    result = run_check(loaded.policy, repo, attestations)
+    emit(REPORTERS[fmt](result, str(repo)), output)
+    threshold = severity_rank(fail_on)
+    failing = [f for f in result.evaluation.findings if severity_rank(f.severity) >= threshold]
+    sys.exit(EXIT_VIOLATIONS if failing else EXIT_OK)

@@ -1,0 +1,31 @@
+"""`mlpolicy validate`: every syntax, name and type error of the policies, at once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from policy_engine.cli.common import EXIT_CANNOT_JUDGE, PATH, load
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=PATH)
+@click.option(
+    "--repo",
+    type=PATH,
+    default=Path("."),
+    show_default=True,
+    help="Repository root: paths in policies are relative to it.",
+)
+def validate(paths: tuple[Path, ...], repo: Path) -> None:
+    """Check policy files for syntax, name and type errors (default: REPO/policies)."""
+    loaded = load(repo, paths)
+    if not loaded.ok:
+        errors = sum(1 for d in loaded.diagnostics if d.level.value == "error")
+        click.echo(f"\n{errors} error(s); the policy is invalid", err=True)
+        sys.exit(EXIT_CANNOT_JUDGE)
+    assert loaded.policy is not None
+    files, controls = len(loaded.sources), len(loaded.policy.controls)
+    click.echo(f"ok: {files} policy file(s), {controls} controls")
