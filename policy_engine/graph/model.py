@@ -5,6 +5,7 @@ the flow of bytes and of trust::
 
     artifact --INPUT--> step --OUTPUT--> artifact          (lineage)
     artifact --MATERIAL--> attestation --PRODUCT--> artifact
+    attestation --SUBJECT--> artifact                      (statements)
     attestation --ATTESTS--> step
     principal --SIGNED--> attestation                      (verified signatures only)
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -37,6 +39,7 @@ class EdgeKind(str, Enum):
     MATERIAL = "material"  # artifact -> attestation
     PRODUCT = "product"  # attestation -> artifact
     ATTESTS = "attests"  # attestation -> step it records
+    SUBJECT = "subject"  # attestation -> artifact a statement is about
     SIGNED = "signed"  # principal -> attestation, for a verified signature
 
 
@@ -115,16 +118,27 @@ class SignatureCheck:
 
 @dataclass(frozen=True)
 class Attestation:
-    """A signed statement about a step or artifacts: here, an in-toto link."""
+    """A signed document about a step or artifacts.
+
+    ``kind`` is ``link`` (an in-toto link: ``step_name``, ``command``, materials,
+    products) or ``statement`` (an in-toto Statement: ``predicate_type``,
+    ``predicate``, ``subjects``; ``step_name`` empty). ``file`` identifies it:
+    the file's display path, with ``#N`` appended for line N of a JSON-Lines
+    bundle. ``issued_at`` is when the predicate says it was made, if it says.
+    """
 
     file: str
-    kind: str  # "link"
+    kind: str  # "link" | "statement"
     envelope: str  # "metablock" | "dsse"
-    step_name: str
+    step_name: str = ""
     command: tuple[str, ...] = ()
     materials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     products: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     signatures: tuple[SignatureCheck, ...] = ()
+    predicate_type: str = ""
+    predicate: Mapping[str, Any] = field(default_factory=dict)
+    subjects: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    issued_at: datetime | None = None
 
     @cached_property
     def signers(self) -> frozenset[str]:
@@ -237,7 +251,11 @@ class ProvenanceGraph:
         self._add_digest_edge(self.step_id(step), a, EdgeKind.OUTPUT, path, digest, source)
 
     def add_attestation(self, att: Attestation, source: SourceRef) -> str:
-        """Add an attestation, its ATTESTS edge (when its step exists) and its artifacts."""
+        """Add an attestation, its ATTESTS edge (when its step exists) and its artifacts.
+
+        Materials, products and subjects become edges carrying their digests, and
+        digest claims on the artifacts.
+        """
         node = self.attestation_id(att.file)
         self.g.add_node(node, kind=NodeKind.ATTESTATION, data=att)
         step = self.step_id(att.step_name)
@@ -252,6 +270,11 @@ class ProvenanceGraph:
             ref = SourceRef(source.file, source.line, f"link `{att.step_name}` product")
             self._add_digest_edge(
                 node, self.add_artifact(path), EdgeKind.PRODUCT, path, digest, ref
+            )
+        for path, digest in sorted(att.subjects.items()):
+            ref = SourceRef(source.file, source.line, f"statement `{att.predicate_type}` subject")
+            self._add_digest_edge(
+                node, self.add_artifact(path), EdgeKind.SUBJECT, path, digest, ref
             )
         for keyid in sorted(att.signers):
             principal = self.principal_id(keyid)
