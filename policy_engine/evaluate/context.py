@@ -11,7 +11,7 @@ from typing import Any
 from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate.lineage import Lineage
-from policy_engine.graph.model import Attestation, ProvenanceGraph, Step
+from policy_engine.graph.model import Attestation, ProvenanceGraph, SourceRef, Step
 
 
 def _field_value(step: Step, path: tuple[str, ...]) -> Any:
@@ -68,6 +68,17 @@ class EvalContext:
             for path, digest in att.products.items():
                 index.setdefault(path, []).append((att, digest))
         return index
+
+    def subject_source(self, subject: str) -> SourceRef | None:
+        """Where a step, or the step producing an artifact, is defined (e.g. ``dvc.yaml:12``)."""
+        g = self.graph
+        node = g.step_id(subject)
+        if node not in g.g:
+            producers = self.lineage.producers(subject) if g.artifact_id(subject) in g.g else []
+            if not producers:
+                return None
+            node = g.step_id(producers[0])
+        return g.g.nodes[node]["data"].source
 
     @cached_property
     def _key_names(self) -> dict[str, str]:

@@ -7,7 +7,7 @@ was built and are facts on it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from policy_engine.compiler import ir
@@ -45,7 +45,8 @@ def evaluate(policy: ir.PolicySet, graph: ProvenanceGraph, now: datetime) -> Eva
             found += list(_check_rule(control, rule, selected, ctx))
         findings += found
         results.append(ControlResult(control, subjects, len(found)))
-    return Evaluation(tuple(sorted(findings, key=Finding.sort_key)), tuple(results))
+    located = (replace(f, subject_source=ctx.subject_source(f.subject)) for f in findings)
+    return Evaluation(tuple(sorted(located, key=Finding.sort_key)), tuple(results))
 
 
 def _check_rule(

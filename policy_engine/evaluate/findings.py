@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from policy_engine.compiler.ir import Location
-from policy_engine.graph.model import Evidence
+from policy_engine.graph.model import Evidence, SourceRef
 
 
 class Kind(str, Enum):
@@ -40,7 +40,8 @@ class Finding:
     subject: str
     message: str
     evidence: tuple[Evidence, ...]
-    location: Location
+    location: Location  # the policy rule (or the policy, for built-in findings)
+    subject_source: SourceRef | None = None  # where the subject is defined, e.g. dvc.yaml:12
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
         return (self.location.file, self.location.line, self.control, self.subject, self.message)

@@ -32,6 +32,8 @@ def finding_out(finding: Finding) -> FindingOut:
         file=finding.location.file,
         line=finding.location.line,
         column=finding.location.column,
+        subject_file=finding.subject_source.file if finding.subject_source else None,
+        subject_line=finding.subject_source.line if finding.subject_source else None,
     )
 
 

@@ -31,6 +31,8 @@ class FindingOut(_Out):
     file: str
     line: int
     column: int
+    subject_file: str | None = None
+    subject_line: int | None = None
 
 
 class ControlOut(_Out):
