@@ -5,7 +5,6 @@ The CLI is a thin layer over these functions.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,14 +13,13 @@ from typing import TYPE_CHECKING
 
 from policy_engine.diagnostics import Diagnostic, has_errors
 from policy_engine.errors import InputError
+from policy_engine.loader import display_name, policy_files
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
     from policy_engine.evaluate import Evaluation
     from policy_engine.graph.model import ProvenanceGraph
 
-POLICY_SUFFIX = ".policy"
-DEFAULT_POLICY_DIR = "policies"
 
 
 @dataclass(frozen=True)
@@ -42,45 +40,17 @@ class CheckResult:
     evaluation: Evaluation
 
 
-def display_name(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` when inside it (posix), else as given."""
-    try:
-        return Path(os.path.relpath(path, root)).as_posix() if _inside(path, root) else str(path)
-    except ValueError:
-        return str(path)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return os.path.abspath(path).startswith(os.path.abspath(root) + os.sep)
-
-
-def policy_files(paths: Sequence[Path]) -> list[Path]:
-    """The policy files named: files as given, folders searched for ``*.policy``."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob(f"*{POLICY_SUFFIX}") if p.is_file())
-        elif path.exists():
-            found.append(path)
-        else:
-            raise InputError("no such policy file or folder", str(path))
-    if not found:
-        raise InputError(f"no `*{POLICY_SUFFIX}` files found", ", ".join(map(str, paths)))
-    return found
-
-
 def load_policy(paths: Sequence[Path], root: Path) -> LoadedPolicy:
-    """Parse and compile every policy file together; diagnostics cover all of them."""
-    from policy_engine.compiler import compile_modules
-    from policy_engine.language import parse_file
+    """Parse and compile every policy file (and its imports) together; all diagnostics."""
+    from policy_engine.compiler import compile_units
+    from policy_engine.loader import load_files
 
-    parsed = [parse_file(p, display_name(p, root)) for p in policy_files(paths)]
-    sources = {r.module.file: r.source for r in parsed}
-    diagnostics = [d for r in parsed for d in r.diagnostics]
-    if has_errors(diagnostics):
-        return LoadedPolicy(None, tuple(diagnostics), sources)
-    compiled = compile_modules([r.module for r in parsed], root)
-    return LoadedPolicy(compiled.policy, (*diagnostics, *compiled.diagnostics), sources)
+    loaded = load_files(paths, root)
+    if not loaded.ok:
+        return LoadedPolicy(None, tuple(loaded.diagnostics), loaded.sources)
+    compiled = compile_units(loaded.units, root)
+    diagnostics = (*loaded.diagnostics, *compiled.diagnostics)
+    return LoadedPolicy(compiled.policy, diagnostics, loaded.sources)
 
 
 def build(policy: ir.PolicySet, root: Path, attestations: Sequence[Path] = ()) -> ProvenanceGraph:
@@ -107,3 +77,14 @@ def check(
     graph = build(policy, root, attestations)
     moment = now or datetime.now(timezone.utc)
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
+
+
+__all__ = [
+    "CheckResult",
+    "LoadedPolicy",
+    "build",
+    "check",
+    "display_name",
+    "load_policy",
+    "policy_files",
+]

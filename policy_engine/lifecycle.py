@@ -18,3 +18,36 @@ SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 def severity_rank(severity: str) -> int:
     """Position of ``severity`` in increasing order (info is 0)."""
     return SEVERITIES.index(severity)
+
+# The risks of each stage, as the MLSecOps lifecycle names them; `mitigates` must name one.
+RISKS: dict[str, tuple[str, ...]] = {
+    "data_preparation": (
+        "Data Confidentiality",
+        "Storage Security",
+        "Legal Compliance",
+        "Data Encoding",
+        "Label Poisoning",
+    ),
+    "model_training": (
+        "Reproducibility",
+        "Algorithm Vulnerabilities",
+        "Feature Risks",
+        "Noisy Data",
+        "Hyperparameter Sensitivity",
+    ),
+    "model_deployment": (
+        "Underfitting/Overfitting",
+        "Evaluation Data Quality",
+        "Trojan Models",
+        "Reverse Engineering",
+        "Host Security",
+    ),
+    "monitoring": ("Data Drift", "Concept Drift", "Bias Emergence"),
+    "inference": ("Malicious Input", "Confidence Miscalibration", "Inscrutability"),
+    "outputs": ("Unverified Outputs", "Output Provenance", "Unsafe RL Behavior"),
+    "secure_pipelines": ("Unauthorized Pipeline Actions",),
+}
+
+ALL_RISKS: dict[str, str] = {risk: stage for stage, risks in RISKS.items() for risk in risks}
+
+ARTIFACT_KINDS: tuple[str, ...] = ("data", "model", "metrics", "params", "plots", "code")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -42,6 +43,11 @@ FORMATS = ("text", "json")
     show_default=True,
     help="Lowest severity that makes the check fail.",
 )
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="Evaluate as of this time (UTC unless given): freshness windows and waivers.",
+)
 def check(
     repo: Path,
     policies: tuple[Path, ...],
@@ -49,17 +55,20 @@ def check(
     fmt: str,
     output: Path | None,
     fail_on: str,
+    at: datetime | None,
 ) -> None:
     """Evaluate the policies against the provenance graph of REPO (default: .)."""
     from policy_engine.api import check as run_check
     from policy_engine.report import REPORTERS
 
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
     if not repo.is_dir():
         raise InputError("repository folder not found", str(repo))
     loaded = load_or_exit(repo, policies)
     assert loaded.policy is not None
-    result = run_check(loaded.policy, repo, attestations)
+    result = run_check(loaded.policy, repo, attestations, now=at)
     emit(REPORTERS[fmt](result, str(repo)), output)
     threshold = severity_rank(fail_on)
-    failing = [f for f in result.evaluation.findings if severity_rank(f.severity) >= threshold]
+    failing = [f for f in result.evaluation.active if severity_rank(f.severity) >= threshold]
     sys.exit(EXIT_VIOLATIONS if failing else EXIT_OK)

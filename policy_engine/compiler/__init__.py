@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policy_engine.compiler import ir
-from policy_engine.compiler.context import CompileContext
+from policy_engine.compiler.context import CompileContext, Unit
 from policy_engine.compiler.lower import lower
 from policy_engine.compiler.passes import (
     Pass,
     check_controls,
     check_rules,
+    check_waivers,
     declare,
     load_keys,
     resolve,
@@ -26,6 +27,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("resolve", resolve),
     ("controls", check_controls),
     ("rules", check_rules),
+    ("waivers", check_waivers),
     ("keys", load_keys),
     ("unused", warn_unused),
 )
@@ -38,11 +40,11 @@ class CompileResult:
     context: CompileContext
 
 
-def compile_modules(
-    modules: Sequence[ast.Module], root: Path, stop_after: str | None = None
+def compile_units(
+    units: Sequence[Unit], root: Path, stop_after: str | None = None
 ) -> CompileResult:
     """Run every pass (or those up to ``stop_after``), then lower to IR if error-free."""
-    ctx = CompileContext(tuple(modules), root)
+    ctx = CompileContext(tuple(units), root)
     for name, run in PASSES:
         run(ctx)
         if name == stop_after:
@@ -54,4 +56,11 @@ def compile_modules(
     return CompileResult(ctx.result, ordered, ctx)
 
 
-__all__ = ["PASSES", "CompileResult", "compile_modules", "ir"]
+def compile_modules(
+    modules: Sequence[ast.Module], root: Path, stop_after: str | None = None
+) -> CompileResult:
+    """Compile modules that import nothing (each is a unit with no bindings)."""
+    return compile_units([Unit(m) for m in modules], root, stop_after)
+
+
+__all__ = ["PASSES", "CompileResult", "Unit", "compile_modules", "compile_units", "ir"]

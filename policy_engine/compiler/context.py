@@ -1,4 +1,4 @@
-"""State shared by the compiler passes: the modules, symbol tables and diagnostics."""
+"""State shared by the compiler passes: units, scopes, symbol tables and diagnostics."""
 
 from __future__ import annotations
 
@@ -13,22 +13,55 @@ from policy_engine.keys import PublicKey
 from policy_engine.language import ast
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A parsed file to compile; a pack imported with parameter bindings carries them."""
+
+    module: ast.Module
+    bindings: tuple[ast.Binding, ...] = ()
+    imported_at: Span | None = None
+
+
+@dataclass
+class Scope:
+    """The names a file sees besides the shared namespace: a pack's parameters."""
+
+    pack: str | None = None
+    params: dict[str, ast.ParameterDecl] = field(default_factory=dict)
+    bound: dict[str, ast.Value] = field(default_factory=dict)
+
+    def role_name(self, name: ast.Name) -> str:
+        """A role as written, or the role a `role` parameter is bound to."""
+        param = self.params.get(name.value)
+        if param is not None and param.type.value == "role":
+            bound = self.bound.get(name.value)
+            if isinstance(bound, ast.Reference):
+                return bound.name.value
+        return name.value
+
+
 @dataclass
 class CompileContext:
-    modules: tuple[ast.Module, ...]
+    units: tuple[Unit, ...]
     root: Path
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    scopes: dict[str, Scope] = field(default_factory=dict)
     policies: list[ast.PolicyDecl] = field(default_factory=list)
     keys: dict[str, ast.KeyDecl] = field(default_factory=dict)
     roles: dict[str, ast.RoleDecl] = field(default_factory=dict)
     stages: dict[str, ast.StageDecl] = field(default_factory=dict)
     attestations: list[ast.AttestationsDecl] = field(default_factory=list)
     controls: dict[str, ast.ControlDecl] = field(default_factory=dict)
+    waivers: list[ast.WaiverDecl] = field(default_factory=list)
     loaded_keys: dict[str, PublicKey] = field(default_factory=dict)
     result: ir.PolicySet | None = None
 
     def error(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, help))
+
+    def scope(self, span: Span) -> Scope:
+        """The scope of the file a node comes from."""
+        return self.scopes.get(span.file) or Scope()
 
     def rules(self) -> Iterator[tuple[ast.ControlDecl, ast.Rule]]:
         for control in self.controls.values():

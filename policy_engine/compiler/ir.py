@@ -1,4 +1,4 @@
-"""The compiled policy (IR): names resolved, keys loaded, values checked.
+"""The compiled policy (IR): names resolved, parameters substituted, keys loaded, values checked.
 
 The evaluator consumes only these types. ``Location`` points back at the
 policy text so every finding can say which rule it comes from.
@@ -7,9 +7,13 @@ policy text so every finding can say which rule it comes from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from policy_engine.keys import PublicKey
+
+Scalar = int | float | str | bool | timedelta | date
+Value = Scalar | tuple[Scalar, ...]
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,14 @@ class Location:
     column: int
 
 
-# -- step sets of a lifecycle stage ----------------------------------------
+@dataclass(frozen=True)
+class Role:
+    name: str
+    members: tuple[str, ...]  # key names, in declaration order
+    keyids: frozenset[str]  # primary key ids computed from the key material
+
+
+# -- step sets of a lifecycle stage ------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -30,41 +41,108 @@ class StepsNamed:
 @dataclass(frozen=True)
 class StepsWhere:
     field: tuple[str, ...]  # e.g. ("meta", "lifecycle")
-    value: str
+    op: str
+    value: Value
 
 
 StepSet = StepsNamed | StepsWhere
 
 
-# -- selectors ---------------------------------------------------------------
+# -- selections: a subject kind narrowed by filters ----------------------------
 
 
 @dataclass(frozen=True)
-class ArtifactsMatching:
+class Matching:
     globs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class StepsIn:
+class OfKind:
+    kind: str
+
+
+@dataclass(frozen=True)
+class InStage:
     stage: str
 
 
 @dataclass(frozen=True)
-class StepsMatching:
-    globs: tuple[str, ...]
-
-
-Selector = ArtifactsMatching | StepsIn | StepsMatching
-
-
-# -- predicates --------------------------------------------------------------
+class ProducedIn:
+    stage: str
 
 
 @dataclass(frozen=True)
-class Role:
-    name: str
-    members: tuple[str, ...]  # key names, in declaration order
-    keyids: frozenset[str]  # primary key ids computed from the key material
+class ProducedMatching:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WhereField:
+    field: tuple[str, ...]
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class OfType:
+    types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FromRole:
+    role: Role
+
+
+@dataclass(frozen=True)
+class About:
+    globs: tuple[str, ...]
+
+
+Filter = (
+    Matching
+    | OfKind
+    | InStage
+    | ProducedIn
+    | ProducedMatching
+    | WhereField
+    | OfType
+    | FromRole
+    | About
+)
+
+
+@dataclass(frozen=True)
+class Selector:
+    subject: str  # "artifacts" | "steps" | "attestations"
+    filters: tuple[Filter, ...] = ()
+
+
+# -- conditions on documents ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    field: tuple[str, ...]
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Member:
+    field: tuple[str, ...]
+    options: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class Exists:
+    field: tuple[str, ...]
+    present: bool
+
+
+Condition = Compare | Member | Exists
+
+
+# -- predicates ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -75,12 +153,78 @@ class SignedBy:
 
 @dataclass(frozen=True)
 class DerivesFrom:
-    sources: ArtifactsMatching
+    sources: Selector
+
+
+@dataclass(frozen=True)
+class ProducedBy:
+    steps: Selector
+
+
+@dataclass(frozen=True)
+class ReachesSource:
+    pass
+
+
+@dataclass(frozen=True)
+class NoLineageThrough:
+    through: Selector
+
+
+@dataclass(frozen=True)
+class Tracked:
+    pass
+
+
+@dataclass(frozen=True)
+class MatchesWorkspace:
+    pass
 
 
 @dataclass(frozen=True)
 class PerformedBy:
     role: Role
+
+
+@dataclass(frozen=True)
+class RunsDeclaredCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class CommandMatches:
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AttestedWith:
+    predicate_type: str
+    role: Role | None  # None: any trusted key
+    threshold: int
+    conditions: tuple[Condition, ...]
+    within: timedelta | None
+
+
+@dataclass(frozen=True)
+class HasParam:
+    key: str
+
+
+@dataclass(frozen=True)
+class ParamCompare:
+    key: str
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class IssuedWithin:
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class Satisfies:
+    conditions: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
@@ -98,12 +242,32 @@ class Not:
     item: Predicate
 
 
-Predicate = SignedBy | DerivesFrom | PerformedBy | AllOf | AnyOf | Not
+Predicate = (
+    SignedBy
+    | DerivesFrom
+    | ProducedBy
+    | ReachesSource
+    | NoLineageThrough
+    | Tracked
+    | MatchesWorkspace
+    | PerformedBy
+    | RunsDeclaredCommand
+    | CommandMatches
+    | AttestedWith
+    | HasParam
+    | ParamCompare
+    | IssuedWithin
+    | Satisfies
+    | AllOf
+    | AnyOf
+    | Not
+)
 
 
 @dataclass(frozen=True)
 class Rule:
-    quantifier: str  # "every" | "some" | "no"
+    quantifier: str  # "every" | "some" | "no" | "at least"
+    count: int  # for "at least"; 1 otherwise
     selector: Selector
     predicate: Predicate
     location: Location
@@ -116,7 +280,18 @@ class Control:
     severity: str
     stage: str
     description: str
+    risks: tuple[str, ...]
     rules: tuple[Rule, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Waiver:
+    control: str
+    subjects: tuple[str, ...]  # globs over finding subjects
+    owner: str
+    reason: str
+    expires: date
     location: Location
 
 
@@ -130,4 +305,5 @@ class PolicySet:
     stages: dict[str, tuple[StepSet, ...]]
     attestation_paths: tuple[Path, ...]
     controls: tuple[Control, ...]
+    waivers: tuple[Waiver, ...]
     location: Location  # where the policy is declared: built-in findings point here

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from policy_engine.compiler import ir
-from policy_engine.compiler.context import CompileContext, location
+from datetime import date
+
+from policy_engine.compiler import ir, values
+from policy_engine.compiler.context import CompileContext, Scope, location
 from policy_engine.compiler.passes import implied_stage
 from policy_engine.language import ast
 
@@ -18,7 +20,8 @@ def lower(ctx: CompileContext) -> None:
         roles=roles,
         stages={name: tuple(_step_set(s) for s in d.step_sets) for name, d in ctx.stages.items()},
         attestation_paths=tuple(ctx.root / a.path.value for a in ctx.attestations),
-        controls=tuple(_control(c, roles) for c in ctx.controls.values()),
+        controls=tuple(_Lowerer(ctx, roles, c).control() for c in ctx.controls.values()),
+        waivers=tuple(_waiver(w) for w in ctx.waivers),
         location=_policy_location(ctx, first_policy),
     )
 
@@ -26,7 +29,7 @@ def lower(ctx: CompileContext) -> None:
 def _policy_location(ctx: CompileContext, decl: ast.PolicyDecl | None) -> ir.Location:
     if decl is not None:
         return location(decl.span)
-    file = ctx.modules[0].file if ctx.modules else "<policy>"
+    file = ctx.units[0].module.file if ctx.units else "<policy>"
     return ir.Location(file, 1, 1)
 
 
@@ -39,50 +42,147 @@ def _role(ctx: CompileContext, decl: ast.RoleDecl) -> ir.Role:
 def _step_set(node: ast.StepSet) -> ir.StepSet:
     if isinstance(node, ast.StepsNamed):
         return ir.StepsNamed(tuple(g.value for g in node.globs))
-    return ir.StepsWhere(tuple(n.value for n in node.field), node.value.value)
+    return ir.StepsWhere(node.field.parts, node.op, values.resolve(node.value, Scope()))
 
 
-def _control(decl: ast.ControlDecl, roles: dict[str, ir.Role]) -> ir.Control:
-    stage = decl.stage[0].value if decl.stage else implied_stage(decl)
-    assert stage is not None  # checked by the `controls` pass
-    return ir.Control(
-        id=decl.id.value,
-        title=decl.title.value,
-        severity=decl.severity[0].value,
-        stage=stage,
-        description=decl.description[0].value if decl.description else "",
-        rules=tuple(_rule(r, roles) for r in decl.rules),
+def _waiver(decl: ast.WaiverDecl) -> ir.Waiver:
+    expires = values.resolve(decl.expires[0], Scope())
+    assert isinstance(expires, date)
+    return ir.Waiver(
+        control=decl.control.value,
+        subjects=tuple(s.value for s in decl.subjects),
+        owner=decl.owner[0].value,
+        reason=decl.reason[0].value,
+        expires=expires,
         location=location(decl.span),
     )
 
 
-def _rule(rule: ast.Rule, roles: dict[str, ir.Role]) -> ir.Rule:
-    return ir.Rule(
-        rule.quantifier,
-        _selector(rule.selector),
-        _predicate(rule.predicate, roles),
-        location(rule.span),
-    )
+class _Lowerer:
+    """Lowers one control, resolving names and values in the scope of its file."""
+
+    def __init__(self, ctx: CompileContext, roles: dict[str, ir.Role], decl: ast.ControlDecl):
+        self.roles, self.decl = roles, decl
+        self.scope = ctx.scope(decl.span)
+
+    def control(self) -> ir.Control:
+        decl = self.decl
+        stage = decl.stage[0].value if decl.stage else implied_stage(decl)
+        assert stage is not None  # checked by the `controls` pass
+        return ir.Control(
+            id=decl.id.value,
+            title=decl.title.value,
+            severity=decl.severity[0].value,
+            stage=stage,
+            description=decl.description[0].value if decl.description else "",
+            risks=tuple(r.value for r in decl.mitigates),
+            rules=tuple(self.rule(r) for r in decl.rules),
+            location=location(decl.span),
+        )
+
+    def rule(self, rule: ast.Rule) -> ir.Rule:
+        q = rule.quantifier
+        count = int(q.count.value) if q.count is not None else 1
+        return ir.Rule(
+            q.kind,
+            count,
+            self.selector(rule.selector),
+            self.predicate(rule.predicate),
+            location(rule.span),
+        )
+
+    def value(self, node: ast.Value) -> ir.Value:
+        return values.resolve(node, self.scope)
+
+    def role(self, name: ast.Name) -> ir.Role:
+        return self.roles[self.scope.role_name(name)]
+
+    def selector(self, node: ast.Selector) -> ir.Selector:
+        return ir.Selector(node.subject, tuple(self.filter(f) for f in node.filters))
+
+    def filter(self, node: ast.Filter) -> ir.Filter:
+        match node:
+            case ast.Matching(globs):
+                return ir.Matching(tuple(g.value for g in globs))
+            case ast.OfKind(kind):
+                return ir.OfKind(kind.value)
+            case ast.InStage(stage):
+                return ir.InStage(stage.value)
+            case ast.ProducedIn(stage):
+                return ir.ProducedIn(stage.value)
+            case ast.ProducedMatching(globs):
+                return ir.ProducedMatching(tuple(g.value for g in globs))
+            case ast.WhereField(field, op, value):
+                return ir.WhereField(field.parts, op, self.value(value))
+            case ast.OfType(types):
+                return ir.OfType(tuple(t.value for t in types))
+            case ast.FromRole(role):
+                return ir.FromRole(self.role(role))
+            case ast.About(globs):
+                return ir.About(tuple(g.value for g in globs))
+        raise AssertionError(node)
+
+    def condition(self, node: ast.Condition) -> ir.Condition:
+        match node:
+            case ast.Compare(field, op, value):
+                return ir.Compare(field.parts, op, self.value(value))
+            case ast.Member(field, options):
+                resolved = self.value(options)
+                assert isinstance(resolved, tuple)
+                return ir.Member(field.parts, resolved)
+            case ast.Exists(field, present):
+                return ir.Exists(field.parts, present)
+        raise AssertionError(node)
+
+    def predicate(self, node: ast.Predicate) -> ir.Predicate:
+        match node:
+            case ast.SignedBy(signers):
+                return ir.SignedBy(self.role(signers.role), self.threshold(signers))
+            case ast.DerivesFrom(sources):
+                return ir.DerivesFrom(self.selector(sources))
+            case ast.ProducedBy(steps):
+                return ir.ProducedBy(self.selector(steps))
+            case ast.NoLineageThrough(through):
+                return ir.NoLineageThrough(self.selector(through))
+            case ast.PerformedBy(role):
+                return ir.PerformedBy(self.role(role))
+            case ast.CommandMatches(patterns):
+                return ir.CommandMatches(tuple(p.value for p in patterns))
+            case ast.AttestedWith():
+                return self.attested_with(node)
+            case ast.HasParam(key):
+                return ir.HasParam(key.value)
+            case ast.ParamCompare(key, op, value):
+                return ir.ParamCompare(key.value, op, self.value(value))
+            case ast.IssuedWithin(window):
+                return ir.IssuedWithin(self.value(window))  # type: ignore[arg-type]
+            case ast.Satisfies(conditions):
+                return ir.Satisfies(tuple(self.condition(c) for c in conditions))
+            case ast.Not(item):
+                return ir.Not(self.predicate(item))
+            case ast.AllOf(items):
+                return ir.AllOf(tuple(self.predicate(i) for i in items))
+            case ast.AnyOf(items):
+                return ir.AnyOf(tuple(self.predicate(i) for i in items))
+        return _NULLARY[type(node)]()
+
+    def threshold(self, signers: ast.Signers) -> int:
+        return int(signers.threshold.value) if signers.threshold is not None else 1
+
+    def attested_with(self, node: ast.AttestedWith) -> ir.AttestedWith:
+        signers = node.signers
+        return ir.AttestedWith(
+            predicate_type=node.predicate_type.value,
+            role=self.role(signers.role) if signers else None,
+            threshold=self.threshold(signers) if signers else 1,
+            conditions=tuple(self.condition(c) for c in node.conditions),
+            within=self.value(node.within) if node.within else None,  # type: ignore[arg-type]
+        )
 
 
-def _selector(node: ast.Selector) -> ir.Selector:
-    if isinstance(node, ast.ArtifactsMatching):
-        return ir.ArtifactsMatching(tuple(g.value for g in node.globs))
-    if isinstance(node, ast.StepsIn):
-        return ir.StepsIn(node.stage.value)
-    return ir.StepsMatching(tuple(g.value for g in node.globs))
-
-
-def _predicate(node: ast.Predicate, roles: dict[str, ir.Role]) -> ir.Predicate:
-    if isinstance(node, ast.SignedBy):
-        return ir.SignedBy(roles[node.role.value], node.threshold or 1)
-    if isinstance(node, ast.PerformedBy):
-        return ir.PerformedBy(roles[node.role.value])
-    if isinstance(node, ast.DerivesFrom):
-        sources = _selector(node.sources)
-        assert isinstance(sources, ir.ArtifactsMatching)  # checked by the `rules` pass
-        return ir.DerivesFrom(sources)
-    if isinstance(node, ast.Not):
-        return ir.Not(_predicate(node.item, roles))
-    items = tuple(_predicate(i, roles) for i in node.items)
-    return ir.AllOf(items) if isinstance(node, ast.AllOf) else ir.AnyOf(items)
+_NULLARY: dict[type, type] = {
+    ast.ReachesSource: ir.ReachesSource,
+    ast.Tracked: ir.Tracked,
+    ast.MatchesWorkspace: ir.MatchesWorkspace,
+    ast.RunsDeclaredCommand: ir.RunsDeclaredCommand,
+}

@@ -6,31 +6,61 @@ Passes never stop at the first problem: each reports everything it finds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 from policy_engine import globs
-from policy_engine.compiler.context import CompileContext, suggest
+from policy_engine.compiler import values
+from policy_engine.compiler.context import CompileContext, Scope, Unit, suggest
+from policy_engine.compiler.walk import (
+    atoms,
+    conditions,
+    nested_selectors,
+    role_refs,
+    selectors,
+    stage_refs,
+)
 from policy_engine.keys import KeyLoadError, load_public_key
 from policy_engine.language import ast
-from policy_engine.lifecycle import SEVERITIES, STAGES
+from policy_engine.lifecycle import ALL_RISKS, ARTIFACT_KINDS, SEVERITIES, STAGES
 
 Pass = Callable[[CompileContext], None]
 
+_KIND_NAMES = {
+    ast.KeyDecl: "key",
+    ast.RoleDecl: "role",
+    ast.StageDecl: "stage",
+    ast.ControlDecl: "control",
+}
+_PACK_ALLOWED = (ast.PackDecl, ast.ParameterDecl, ast.ImportDecl, ast.ControlDecl)
+
 
 def declare(ctx: CompileContext) -> None:
-    """Collect every declaration into symbol tables; a name defined twice is E102."""
-    tables: dict[type, dict[str, ast.Declaration]] = {
+    """Collect declarations into symbol tables and pack scopes; a name defined twice is E102."""
+    for unit in ctx.units:
+        ctx.scopes[unit.module.file] = _scope(ctx, unit)
+    tables: dict[type, dict] = {
         ast.KeyDecl: ctx.keys,
-        ast.RoleDecl: ctx.roles,  # type: ignore[dict-item]
+        ast.RoleDecl: ctx.roles,
         ast.StageDecl: ctx.stages,
-        ast.ControlDecl: ctx.controls,  # type: ignore[dict-item]
+        ast.ControlDecl: ctx.controls,
     }
-    for module in ctx.modules:
-        for decl in module.declarations:
-            if isinstance(decl, ast.PolicyDecl):
+    for unit in ctx.units:
+        in_pack = ctx.scopes[unit.module.file].pack is not None
+        for decl in unit.module.declarations:
+            if in_pack and not isinstance(decl, _PACK_ALLOWED):
+                ctx.error(
+                    "E113",
+                    "a pack declares only parameters and controls",
+                    decl.span,
+                    "keys, roles and stages belong to the policy that imports the pack",
+                )
+            elif isinstance(decl, ast.PolicyDecl):
                 ctx.policies.append(decl)
             elif isinstance(decl, ast.AttestationsDecl):
                 ctx.attestations.append(decl)
-            else:
+            elif isinstance(decl, ast.WaiverDecl):
+                ctx.waivers.append(decl)
+            elif type(decl) in tables:
                 _declare_named(ctx, tables[type(decl)], decl)
 
 
@@ -49,16 +79,74 @@ def _declare_named(ctx: CompileContext, table: dict, decl: ast.Declaration) -> N
     table[name.value] = decl
 
 
-_KIND_NAMES = {
-    ast.KeyDecl: "key",
-    ast.RoleDecl: "role",
-    ast.StageDecl: "stage",
-    ast.ControlDecl: "control",
-}
+def _scope(ctx: CompileContext, unit: Unit) -> Scope:
+    """A pack's parameters, bound by its import (or to their defaults)."""
+    decls = unit.module.declarations
+    packs = [d for d in decls if isinstance(d, ast.PackDecl)]
+    params = {d.name.value: d for d in decls if isinstance(d, ast.ParameterDecl)}
+    if not packs:
+        for param in params.values():
+            ctx.error(
+                "E113",
+                "`parameter` is only allowed in a pack",
+                param.span,
+                "start the file with `pack NAME`",
+            )
+        if unit.bindings:
+            ctx.error("E113", "only a pack takes parameters", unit.imported_at)
+        return Scope()
+    scope = Scope(packs[0].name.value, params)
+    for param in params.values():
+        _check_parameter_type(ctx, param)
+        if param.default is not None:
+            scope.bound[param.name.value] = param.default
+    for binding in unit.bindings:
+        _bind(ctx, scope, binding)
+    for name, param in params.items():
+        if name not in scope.bound:
+            ctx.error(
+                "E112",
+                f"pack `{scope.pack}` needs a value for `{name}`",
+                unit.imported_at or param.span,
+                f"import it `with {name} = ...`",
+            )
+    return scope
+
+
+def _check_parameter_type(ctx: CompileContext, param: ast.ParameterDecl) -> None:
+    if param.type.value not in values.PARAMETER_TYPES:
+        ctx.error(
+            "E114",
+            f"unknown parameter type `{param.type.value}`",
+            param.type.span,
+            "one of " + ", ".join(f"`{t}`" for t in values.PARAMETER_TYPES),
+        )
+
+
+def _bind(ctx: CompileContext, scope: Scope, binding: ast.Binding) -> None:
+    name = binding.name.value
+    param = scope.params.get(name)
+    if param is None:
+        ctx.error(
+            "E101",
+            f"pack `{scope.pack}` has no parameter `{name}`",
+            binding.name.span,
+            suggest(name, scope.params, "parameter"),
+        )
+        return
+    given = values.type_of(binding.value)
+    if given != param.type.value:
+        ctx.error(
+            "E114",
+            f"parameter `{name}` takes a {param.type.value}, not a {given}",
+            binding.value.span,
+        )
+        return
+    scope.bound[name] = binding.value
 
 
 def resolve(ctx: CompileContext) -> None:
-    """Every name used must be defined: keys in roles, roles and stages in controls."""
+    """Every name used must be defined: keys, roles, stages, risks, waived controls."""
     for role in ctx.roles.values():
         for member in role.members:
             if member.value not in ctx.keys:
@@ -73,23 +161,43 @@ def resolve(ctx: CompileContext) -> None:
     for control in ctx.controls.values():
         for stage_name in control.stage:
             _check_lifecycle(ctx, stage_name)
+        for risk in control.mitigates:
+            if risk.value not in ALL_RISKS:
+                ctx.error(
+                    "E110",
+                    f"unknown risk `{risk.value}`",
+                    risk.span,
+                    suggest(risk.value, ALL_RISKS, "risk"),
+                )
     for _, rule in ctx.rules():
-        for name in _stage_refs(rule.selector):
-            if name.value not in ctx.stages:
+        _resolve_rule(ctx, rule)
+    for waiver in ctx.waivers:
+        if waiver.control.value not in ctx.controls:
+            ctx.error(
+                "E101",
+                f"unknown control `{waiver.control.value}`",
+                waiver.control.span,
+                suggest(waiver.control.value, ctx.controls, "control"),
+            )
+
+
+def _resolve_rule(ctx: CompileContext, rule: ast.Rule) -> None:
+    scope = ctx.scope(rule.span)
+    for name in stage_refs(rule):
+        if name.value not in ctx.stages:
+            if name.value in STAGES:
                 ctx.error(
                     "E101",
                     f"no steps are declared for stage `{name.value}`",
                     name.span,
                     f'declare them: stage {name.value} = steps "NAME"',
                 )
-        for role in _role_refs(rule.predicate):
-            if role.value not in ctx.roles:
-                ctx.error(
-                    "E101",
-                    f"unknown role `{role.value}`",
-                    role.span,
-                    suggest(role.value, ctx.roles, "role"),
-                )
+            else:
+                _check_lifecycle(ctx, name)
+    for name in role_refs(rule):
+        role = scope.role_name(name)
+        if role not in ctx.roles:
+            ctx.error("E101", f"unknown role `{role}`", name.span, suggest(role, ctx.roles, "role"))
 
 
 def _check_lifecycle(ctx: CompileContext, name: ast.Name) -> None:
@@ -100,28 +208,6 @@ def _check_lifecycle(ctx: CompileContext, name: ast.Name) -> None:
             name.span,
             suggest(name.value, STAGES, "lifecycle stage"),
         )
-
-
-def _stage_refs(selector: ast.Selector) -> Iterator[ast.Name]:
-    if isinstance(selector, ast.StepsIn):
-        yield selector.stage
-
-
-def _role_refs(predicate: ast.Predicate) -> Iterator[ast.Name]:
-    for atom in atoms(predicate):
-        if isinstance(atom, (ast.SignedBy, ast.PerformedBy)):
-            yield atom.role
-
-
-def atoms(predicate: ast.Predicate) -> Iterator[ast.Predicate]:
-    """The leaves of a predicate (signed by, derives from, performed by)."""
-    if isinstance(predicate, (ast.AllOf, ast.AnyOf)):
-        for item in predicate.items:
-            yield from atoms(item)
-    elif isinstance(predicate, ast.Not):
-        yield from atoms(predicate.item)
-    else:
-        yield predicate
 
 
 def check_controls(ctx: CompileContext) -> None:
@@ -173,74 +259,199 @@ def _check_complete(ctx: CompileContext, control: ast.ControlDecl) -> None:
 def implied_stage(control: ast.ControlDecl) -> str | None:
     """The lifecycle stage a control's first `steps in STAGE` rule implies, if any."""
     for rule in control.rules:
-        if isinstance(rule.selector, ast.StepsIn):
-            return rule.selector.stage.value
+        for f in rule.selector.filters:
+            if rule.selector.subject == "steps" and isinstance(f, ast.InStage):
+                return f.stage.value
     return None
 
 
+# What each predicate applies to: the subject kinds of the selection it follows.
+APPLIES_TO: dict[type, tuple[str, ...]] = {
+    ast.SignedBy: ("artifacts", "attestations"),
+    ast.DerivesFrom: ("artifacts",),
+    ast.ProducedBy: ("artifacts",),
+    ast.ReachesSource: ("artifacts",),
+    ast.NoLineageThrough: ("artifacts",),
+    ast.Tracked: ("artifacts",),
+    ast.MatchesWorkspace: ("artifacts",),
+    ast.PerformedBy: ("steps",),
+    ast.RunsDeclaredCommand: ("steps",),
+    ast.CommandMatches: ("steps",),
+    ast.AttestedWith: ("artifacts", "steps"),
+    ast.HasParam: ("steps",),
+    ast.ParamCompare: ("steps",),
+    ast.IssuedWithin: ("attestations",),
+    ast.Satisfies: ("attestations",),
+}
+PHRASES: dict[type, str] = {
+    ast.SignedBy: "signed by",
+    ast.DerivesFrom: "derives from",
+    ast.ProducedBy: "is produced by",
+    ast.ReachesSource: "reaches a declared source",
+    ast.NoLineageThrough: "has no lineage through",
+    ast.Tracked: "tracked",
+    ast.MatchesWorkspace: "matches the workspace",
+    ast.PerformedBy: "performed by",
+    ast.RunsDeclaredCommand: "runs its declared command",
+    ast.CommandMatches: "command matches",
+    ast.AttestedWith: "attested with",
+    ast.HasParam: "has param",
+    ast.ParamCompare: "param",
+    ast.IssuedWithin: "issued within",
+    ast.Satisfies: "satisfies",
+}
+_EXAMPLES = {
+    "artifacts": '`every artifact matching "models/*"`',
+    "steps": "`every step in model_training`",
+    "attestations": '`every attestation of type "TYPE"`',
+}
+# What a nested selection must select.
+_NESTED: dict[type, tuple[str, ...]] = {
+    ast.DerivesFrom: ("artifacts",),
+    ast.ProducedBy: ("steps",),
+    ast.NoLineageThrough: ("artifacts", "steps"),
+}
+_ORDERED = ("<", "<=", ">", ">=")
+
+
 def check_rules(ctx: CompileContext) -> None:
-    """Predicates must apply to what the rule selects; thresholds and globs must be valid."""
+    """Predicates apply to what is selected; thresholds, globs, kinds and values are valid."""
     for _, rule in ctx.rules():
-        on_steps = not isinstance(rule.selector, ast.ArtifactsMatching)
+        subject = rule.selector.subject
+        if rule.quantifier.count is not None:
+            _check_count(ctx, rule.quantifier.count, "at least")
         for atom in atoms(rule.predicate):
-            _check_applies(ctx, atom, on_steps)
-            if isinstance(atom, ast.SignedBy):
-                _check_threshold(ctx, atom)
-            if isinstance(atom, ast.DerivesFrom) and not isinstance(
-                atom.sources, ast.ArtifactsMatching
-            ):
+            _check_applies(ctx, atom, subject)
+            for selector in nested_selectors(atom):
+                _check_nested(ctx, atom, selector)
+            _check_signers(ctx, atom)
+        _check_selectors(ctx, rule)
+        _check_values(ctx, rule)
+
+
+def _check_applies(ctx: CompileContext, atom: ast.Predicate, subject: str) -> None:
+    allowed = APPLIES_TO[type(atom)]
+    if subject not in allowed:
+        phrase = PHRASES[type(atom)]
+        ctx.error(
+            "E106",
+            f"`{phrase}` applies to {' or '.join(allowed)}, not {subject}",
+            atom.span,
+            f"select {allowed[0]}, e.g. {_EXAMPLES[allowed[0]]}",
+        )
+
+
+def _check_nested(ctx: CompileContext, atom: ast.Predicate, selector: ast.Selector) -> None:
+    allowed = _NESTED[type(atom)]
+    if selector.subject not in allowed:
+        ctx.error(
+            "E106",
+            f"`{PHRASES[type(atom)]}` takes {' or '.join(allowed)}, not {selector.subject}",
+            selector.span,
+        )
+
+
+def _check_count(ctx: CompileContext, count: ast.Number, what: str) -> None:
+    if not isinstance(count.value, int) or count.value < 1:
+        ctx.error("E107", f"`{what}` needs a whole number of at least 1", count.span)
+
+
+def _check_signers(ctx: CompileContext, atom: ast.Predicate) -> None:
+    signers = getattr(atom, "signers", None)
+    if not isinstance(signers, ast.Signers) or signers.threshold is None:
+        return
+    _check_count(ctx, signers.threshold, "at least")
+    role = ctx.roles.get(ctx.scope(signers.span).role_name(signers.role))
+    size = len({m.value for m in role.members}) if role else None
+    if (
+        size is not None
+        and isinstance(signers.threshold.value, int)
+        and (signers.threshold.value > size)
+    ):
+        ctx.error(
+            "E107",
+            f"threshold {signers.threshold.value} cannot be met by role `{role.name.value}`",
+            signers.span,
+            f"the role has {size} distinct key(s)",
+        )
+
+
+def _check_selectors(ctx: CompileContext, rule: ast.Rule) -> None:
+    for selector in selectors(rule):
+        for f in selector.filters:
+            if isinstance(f, ast.OfKind) and f.kind.value not in ARTIFACT_KINDS:
                 ctx.error(
-                    "E106",
-                    "`derives from` takes artifacts",
-                    atom.sources.span,
-                    'write `derives from artifacts matching "GLOB"`',
+                    "E116",
+                    f"unknown artifact kind `{f.kind.value}`",
+                    f.kind.span,
+                    suggest(f.kind.value, ARTIFACT_KINDS, "kind"),
                 )
-        for text in _globs(rule):
+            for text in getattr(f, "globs", ()):
+                try:
+                    globs.compile_glob(text.value)
+                except globs.GlobError as exc:
+                    ctx.error("E109", str(exc), text.span)
+
+
+def _check_values(ctx: CompileContext, rule: ast.Rule) -> None:
+    """Every value resolves; ordered comparisons take numbers, windows take durations."""
+    scope = ctx.scope(rule.span)
+    for node, op, expected in _typed_values(rule):
+        try:
+            value = values.resolve(node, scope)
+        except values.ValueProblem as problem:
+            ctx.error(problem.code, problem.message, problem.node.span, problem.help)
+            continue
+        if expected == "duration" and not isinstance(value, timedelta):
+            ctx.error("E114", "a time window must be a duration such as `30d`", node.span)
+        if op in _ORDERED and (isinstance(value, (bool, str, tuple))):
+            ctx.error("E114", f"`{op}` compares numbers, durations or dates", node.span)
+
+
+def _typed_values(rule: ast.Rule) -> Iterator[tuple[ast.Value, str | None, str | None]]:
+    """Each value of a rule with its comparison operator and the type it must have."""
+    for selector in selectors(rule):
+        for f in selector.filters:
+            if isinstance(f, ast.WhereField):
+                yield f.value, f.op, None
+    for atom in atoms(rule.predicate):
+        for condition in conditions(atom):
+            if isinstance(condition, ast.Compare):
+                yield condition.value, condition.op, None
+            elif isinstance(condition, ast.Member):
+                yield condition.options, None, None
+        if isinstance(atom, ast.AttestedWith) and atom.within is not None:
+            yield atom.within, None, "duration"
+        elif isinstance(atom, ast.ParamCompare):
+            yield atom.value, atom.op, None
+        elif isinstance(atom, ast.IssuedWithin):
+            yield atom.window, None, "duration"
+
+
+def check_waivers(ctx: CompileContext) -> None:
+    """A waiver has exactly one owner, reason and expiry date, and names subjects."""
+    for waiver in ctx.waivers:
+        for field_name in ("owner", "reason", "expires"):
+            given = getattr(waiver, field_name)
+            if not given:
+                ctx.error(
+                    "E108",
+                    f"waiver of `{waiver.control.value}` has no {field_name}",
+                    waiver.control.span,
+                    "a waiver needs an owner, a reason and an expiry",
+                )
+            for extra in given[1:]:
+                ctx.error("E102", f"`{field_name}` is given twice in a waiver", extra.span)
+        for expiry in waiver.expires[:1]:
+            try:
+                values.resolve(expiry, Scope())
+            except values.ValueProblem as problem:
+                ctx.error(problem.code, problem.message, expiry.span)
+        for text in waiver.subjects:
             try:
                 globs.compile_glob(text.value)
             except globs.GlobError as exc:
                 ctx.error("E109", str(exc), text.span)
-
-
-def _check_applies(ctx: CompileContext, atom: ast.Predicate, on_steps: bool) -> None:
-    step_only = isinstance(atom, ast.PerformedBy)
-    if step_only and not on_steps:
-        ctx.error(
-            "E106",
-            "`performed by` applies to steps, not artifacts",
-            atom.span,
-            "select steps, e.g. `every step in model_training is performed by ROLE`",
-        )
-    elif not step_only and on_steps:
-        word = "signed by" if isinstance(atom, ast.SignedBy) else "derives from"
-        ctx.error(
-            "E106",
-            f"`{word}` applies to artifacts, not steps",
-            atom.span,
-            'select artifacts, e.g. `every artifact matching "models/*"`',
-        )
-
-
-def _check_threshold(ctx: CompileContext, atom: ast.SignedBy) -> None:
-    if atom.threshold is None:
-        return
-    role = ctx.roles.get(atom.role.value)
-    size = len({m.value for m in role.members}) if role else None
-    if atom.threshold < 1 or (size is not None and atom.threshold > size):
-        ctx.error(
-            "E107",
-            f"threshold {atom.threshold} cannot be met by role `{atom.role.value}`",
-            atom.span,
-            f"the role has {size} distinct key(s)" if size is not None else None,
-        )
-
-
-def _globs(rule: ast.Rule) -> Iterator[ast.Text]:
-    selectors: list[ast.Selector] = [rule.selector]
-    selectors += [a.sources for a in atoms(rule.predicate) if isinstance(a, ast.DerivesFrom)]
-    for selector in selectors:
-        if isinstance(selector, (ast.ArtifactsMatching, ast.StepsMatching)):
-            yield from selector.globs
 
 
 def load_keys(ctx: CompileContext) -> None:
@@ -258,12 +469,41 @@ def load_keys(ctx: CompileContext) -> None:
 
 
 def warn_unused(ctx: CompileContext) -> None:
-    """Keys no role holds and roles no rule uses are warnings."""
+    """Keys no role holds, roles no rule uses, and rules that can never fail are warnings."""
     held = {m.value for role in ctx.roles.values() for m in role.members}
-    used = {r.value for _, rule in ctx.rules() for r in _role_refs(rule.predicate)}
+    used = {ctx.scope(r.span).role_name(r) for _, rule in ctx.rules() for r in role_refs(rule)}
     for name, decl in ctx.keys.items():
         if name not in held:
             ctx.error("W201", f"key `{name}` is in no role", decl.name.span)
     for name, role_decl in ctx.roles.items():
         if name not in used:
             ctx.error("W202", f"role `{name}` is used by no rule", role_decl.name.span)
+    for waiver in ctx.waivers:
+        if any(s.value in ("*", "**") for s in waiver.subjects):
+            ctx.error(
+                "W203",
+                f"control `{waiver.control.value}` is waived for every subject",
+                waiver.span,
+                "its rules can never fail; waive the subjects that need it",
+            )
+    for _, rule in ctx.rules():
+        _warn_contradiction(ctx, rule.predicate)
+
+
+def _warn_contradiction(ctx: CompileContext, predicate: ast.Predicate) -> None:
+    """`P and not P` can never hold; `P or not P` can never fail."""
+    if isinstance(predicate, (ast.AllOf, ast.AnyOf)):
+        items = predicate.items
+        negated = {i.item for i in items if isinstance(i, ast.Not)}
+        if any(i in negated for i in items):
+            never = "hold" if isinstance(predicate, ast.AllOf) else "fail"
+            ctx.error(
+                "W204",
+                f"this predicate can never {never}",
+                predicate.span,
+                "it combines a predicate with its own negation",
+            )
+        for item in items:
+            _warn_contradiction(ctx, item)
+    elif isinstance(predicate, ast.Not):
+        _warn_contradiction(ctx, predicate.item)

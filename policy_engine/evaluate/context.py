@@ -6,35 +6,41 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from policy_engine import globs
 from policy_engine.compiler import ir
+from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph.model import Attestation, ProvenanceGraph, SourceRef, Step
 
 
-def _field_value(step: Step, path: tuple[str, ...]) -> Any:
-    """A step field named by ``path``: ``name``, ``desc``, or ``meta.KEY...``."""
-    if path == ("name",):
-        return step.name
-    if path == ("desc",):
-        return step.desc
-    if path[0] != "meta":
-        return None
-    value: Any = step.meta
-    for part in path[1:]:
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
+def step_field(step: Step, path: tuple[str, ...]) -> Any:
+    """A step field named by ``path``: ``name``, ``desc``, ``cmd``, ``meta.KEY...``,
+    ``params.KEY``; :data:`conditions._MISSING` when absent."""
+    document = {
+        "name": step.name,
+        "desc": step.desc,
+        "cmd": " && ".join(step.cmd),
+        "meta": step.meta,
+        "params": dict(step.params),
+    }
+    if path[0] == "params" and len(path) > 1:
+        return step.params.get(".".join(path[1:]), conditions.MISSING)
+    return conditions.lookup(document, path)
 
 
 def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
     if isinstance(step_set, ir.StepsNamed):
         return globs.matches_any(step_set.globs, step.name)
-    value = _field_value(step, step_set.field)
-    return value is not None and str(value) == step_set.value
+    return conditions.compare(step_field(step, step_set.field), step_set.op, step_set.value)
+
+
+class Subject(NamedTuple):
+    """What a rule examines: an artifact path, a step name or an attestation id."""
+
+    kind: str  # "artifacts" | "steps" | "attestations"
+    name: str
 
 
 @dataclass
@@ -59,6 +65,36 @@ class EvalContext:
         """``name (keyid)`` for a trusted key, ``untrusted key keyid`` for any other."""
         name = self.key_name(keyid)
         return f"{name} ({keyid[:12]})" if name != keyid[:12] else f"untrusted key {keyid[:12]}"
+
+    @cached_property
+    def steps(self) -> dict[str, Step]:
+        return {s.name: s for s in self.graph.steps()}
+
+    @cached_property
+    def attestations(self) -> dict[str, Attestation]:
+        """Attestations by id (their ``file``), in a stable order."""
+        return {a.file: a for a in sorted(self.graph.attestations(), key=lambda a: a.file)}
+
+    @cached_property
+    def artifact_paths(self) -> list[str]:
+        return sorted(a.path for a in self.graph.artifacts())
+
+    def artifact_kind(self, path: str) -> str:
+        return kinds.artifact_kind(path, self.graph.g.nodes[self.graph.artifact_id(path)])
+
+    @cached_property
+    def subjects_by_path(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:
+        """Per artifact path: the statements about it, by file, with the digests they name."""
+        index: dict[str, list[tuple[Attestation, Mapping[str, str]]]] = {}
+        for att in self.attestations.values():
+            for path, digest in att.subjects.items():
+                index.setdefault(path, []).append((att, digest))
+        return index
+
+    def at_current_digest(self, path: str, digest: Mapping[str, str]) -> bool:
+        """Whether ``digest`` names the bytes of ``path`` in the workspace now."""
+        current = self.graph.workspace(path)
+        return current is not None and any(current.digest(a) == v for a, v in digest.items())
 
     @cached_property
     def products(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:

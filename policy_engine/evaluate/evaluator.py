@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from policy_engine.compiler import ir
-from policy_engine.evaluate.context import EvalContext
+from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Finding, Kind, Verdict
 from policy_engine.evaluate.integrity import builtin_findings
 from policy_engine.evaluate.predicates import evaluate_predicate
 from policy_engine.evaluate.selectors import describe, select
+from policy_engine.evaluate.waivers import apply_waivers
 from policy_engine.graph.model import ProvenanceGraph
 
 
@@ -23,66 +24,82 @@ from policy_engine.graph.model import ProvenanceGraph
 class ControlResult:
     control: ir.Control
     subjects: int  # how many subjects its rules examined
-    findings: int
+    findings: int  # findings not waived
+    waived: int = 0
 
 
 @dataclass(frozen=True)
 class Evaluation:
     findings: tuple[Finding, ...]
     controls: tuple[ControlResult, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> tuple[Finding, ...]:
+        """Findings that count: every finding no current waiver covers."""
+        return tuple(f for f in self.findings if not f.waived)
 
 
 def evaluate(policy: ir.PolicySet, graph: ProvenanceGraph, now: datetime) -> Evaluation:
-    """Every finding of every control, plus the built-in integrity findings, in a stable order."""
+    """Every finding of every control, the built-in ones, waivers applied, in a stable order."""
     ctx = EvalContext(policy, graph, now)
     findings: list[Finding] = list(builtin_findings(ctx))
-    results: list[ControlResult] = []
+    subjects: dict[str, int] = {}
     for control in policy.controls:
-        subjects, found = 0, []
+        subjects[control.id] = 0
         for rule in control.rules:
             selected = select(rule.selector, ctx)
-            subjects += len(selected)
-            found += list(_check_rule(control, rule, selected, ctx))
-        findings += found
-        results.append(ControlResult(control, subjects, len(found)))
-    located = (replace(f, subject_source=ctx.subject_source(f.subject)) for f in findings)
-    return Evaluation(tuple(sorted(located, key=Finding.sort_key)), tuple(results))
+            subjects[control.id] += len(selected)
+            findings += _check_rule(control, rule, selected, ctx)
+    waived = apply_waivers(findings, policy, now)
+    located = (replace(f, subject_source=ctx.subject_source(f.subject)) for f in waived.findings)
+    ordered = tuple(sorted(located, key=Finding.sort_key))
+    results = tuple(_result(c, subjects[c.id], ordered) for c in policy.controls)
+    return Evaluation(ordered, results, waived.warnings)
+
+
+def _result(control: ir.Control, subjects: int, findings: tuple[Finding, ...]) -> ControlResult:
+    own = [f for f in findings if f.control == control.id]
+    waived = sum(f.waived for f in own)
+    return ControlResult(control, subjects, len(own) - waived, waived)
 
 
 def _check_rule(
     control: ir.Control, rule: ir.Rule, subjects: list[str], ctx: EvalContext
 ) -> Iterator[Finding]:
     what = describe(rule.selector)
+    kind = rule.selector.subject
     if rule.quantifier == "every" and not subjects:
-        yield _finding(
-            control,
-            rule,
-            what,
-            f"no {what} exist, so the rule cannot be shown to hold",
-            Kind.POLICY,
-        )
+        message = f"no {what} exist, so the rule cannot be shown to hold"
+        yield _finding(control, rule, what, message, Kind.POLICY)
         return
-    verdicts = [(s, evaluate_predicate(rule.predicate, s, ctx)) for s in subjects]
+    verdicts = [(s, evaluate_predicate(rule.predicate, Subject(kind, s), ctx)) for s in subjects]
     if rule.quantifier == "every":
         for subject, verdict in verdicts:
             if not verdict.holds:
                 yield _finding(control, rule, subject, verdict.message, verdict.kind, verdict)
-    elif rule.quantifier == "some":
-        if not any(v.holds for _, v in verdicts):
-            reasons = "; ".join(f"`{s}`: {v.message}" for s, v in verdicts) or f"no {what} exist"
-            kind = verdicts[0][1].kind if verdicts else Kind.POLICY
-            yield _finding(control, rule, what, f"none of the {what} qualifies: {reasons}", kind)
-    else:  # "no"
+    elif rule.quantifier == "no":
         for subject, verdict in verdicts:
             if verdict.holds:
-                yield _finding(
-                    control,
-                    rule,
-                    subject,
-                    f"must not hold, but {verdict.message}",
-                    Kind.POLICY,
-                    verdict,
-                )
+                message = f"must not hold, but {verdict.message}"
+                yield _finding(control, rule, subject, message, Kind.POLICY, verdict)
+    else:  # "some" and "at least": enough subjects must qualify
+        passing = sum(v.holds for _, v in verdicts)
+        if passing < rule.count:
+            yield _too_few(control, rule, what, verdicts, passing)
+
+
+def _too_few(
+    control: ir.Control, rule: ir.Rule, what: str, verdicts: list[tuple[str, Verdict]], passing: int
+) -> Finding:
+    reasons = "; ".join(f"`{s}`: {v.message}" for s, v in verdicts if not v.holds)
+    kind = next((v.kind for _, v in verdicts if not v.holds), Kind.POLICY)
+    if rule.quantifier == "some":
+        message = f"none of the {what} qualifies: {reasons or f'no {what} exist'}"
+    else:
+        message = f"{passing} of the {what} qualify, at least {rule.count} must"
+        message += f": {reasons}" if reasons else ""
+    return _finding(control, rule, what, message, kind)
 
 
 def _finding(
@@ -103,4 +120,5 @@ def _finding(
         message=message,
         evidence=verdict.evidence if verdict else (),
         location=rule.location,
+        risks=control.risks,
     )

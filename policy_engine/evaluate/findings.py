@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from policy_engine.compiler.ir import Location
+from policy_engine.compiler.ir import Location, Waiver
 from policy_engine.graph.model import Evidence, SourceRef
 
 
@@ -42,6 +42,12 @@ class Finding:
     evidence: tuple[Evidence, ...]
     location: Location  # the policy rule (or the policy, for built-in findings)
     subject_source: SourceRef | None = None  # where the subject is defined, e.g. dvc.yaml:12
+    risks: tuple[str, ...] = ()  # the lifecycle risks the control mitigates
+    waiver: Waiver | None = None  # set when a current waiver covers the finding
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
         return (self.location.file, self.location.line, self.control, self.subject, self.message)

@@ -44,7 +44,7 @@ class Lineage:
 
     def __init__(self, graph: ProvenanceGraph) -> None:
         self.graph = graph
-        self._derived: dict[tuple[str, ...], frozenset[str]] = {}
+        self._reached: dict[tuple[frozenset[str], bool], frozenset[str]] = {}
 
     @property
     def full(self) -> nx.DiGraph:
@@ -144,19 +144,39 @@ class Lineage:
     def artifacts_matching(self, patterns: tuple[str, ...]) -> list[str]:
         return sorted(a.path for a in self.graph.artifacts() if globs.matches_any(patterns, a.path))
 
+    def reached(self, sources: frozenset[str], *, valid_only: bool = True) -> frozenset[str]:
+        """Artifact paths downstream of the ``sources`` node ids (one traversal, cached).
+
+        Over valid edges only by default; over the whole flow of bytes otherwise.
+        A source is in the result only if it is itself downstream of another.
+        """
+        key = (sources, valid_only)
+        if key not in self._reached:
+            graph = self.valid if valid_only else self.full
+            start = sorted(n for n in sources if n in graph)
+            seen: set[str] = set()
+            for layer in list(nx.bfs_layers(graph, start))[1:] if start else []:
+                seen.update(layer)
+            nodes = self.graph.g.nodes
+            self._reached[key] = frozenset(
+                nodes[n]["data"].path for n in seen if nodes[n]["kind"] is NodeKind.ARTIFACT
+            )
+        return self._reached[key]
+
     def derived_from(self, patterns: tuple[str, ...]) -> frozenset[str]:
         """Artifacts reachable over valid edges from any artifact matching ``patterns``."""
-        if patterns not in self._derived:
-            sources = [self.graph.artifact_id(p) for p in self.artifacts_matching(patterns)]
-            reached: set[str] = set()
-            for layer in nx.bfs_layers(self.valid, sources) if sources else []:
-                reached.update(layer)
-            self._derived[patterns] = frozenset(
-                self.graph.g.nodes[n]["data"].path
-                for n in reached
-                if self.graph.g.nodes[n]["kind"] is NodeKind.ARTIFACT and n not in sources
-            )
-        return self._derived[patterns]
+        ids = frozenset(self.graph.artifact_id(p) for p in self.artifacts_matching(patterns))
+        return self.reached(ids)
+
+    @cached_property
+    def declared_sources(self) -> frozenset[str]:
+        """Artifacts no step produces whose digest a ``.dvc`` file declares."""
+        return frozenset(
+            a.path
+            for a in self.graph.artifacts()
+            if not self.producers(a.path)
+            and any(c.source.file.endswith(".dvc") for c in self.graph.claims(a.path))
+        )
 
     def upstream_breaks(self, artifact: str) -> list[BrokenEdge]:
         """Broken edges anywhere upstream of ``artifact`` (for explaining a failure)."""

@@ -1,25 +1,126 @@
-"""Selectors: which subjects (artifact paths or step names) a rule is about."""
+"""Selections: the subjects a rule is about (artifact paths, step names, attestation ids).
+
+A selection starts from every subject of its kind and keeps those that pass
+every filter. ``FILTERS`` maps each filter type to a function
+``(filter, subject, ctx) -> bool``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from policy_engine import globs
 from policy_engine.compiler import ir
-from policy_engine.evaluate.context import EvalContext
+from policy_engine.evaluate import conditions
+from policy_engine.evaluate.context import EvalContext, step_field
+
+LINK_TYPE = "https://in-toto.io/attestation/link/v0.3"
+
+
+def predicate_type(att: Any) -> str:
+    """A statement's predicate type; links count as the in-toto link predicate."""
+    return att.predicate_type or (LINK_TYPE if att.kind == "link" else "")
+
+
+def _stage_steps(ctx: EvalContext, stage: str) -> set[str]:
+    return {s.name for s in ctx.steps_by_stage.get(stage, [])}
+
+
+def _matching(f: ir.Matching, subject: str, ctx: EvalContext) -> bool:
+    return globs.matches_any(f.globs, subject)
+
+
+def _of_kind(f: ir.OfKind, path: str, ctx: EvalContext) -> bool:
+    return ctx.artifact_kind(path) == f.kind
+
+
+def _produced_in(f: ir.ProducedIn | ir.InStage, path: str, ctx: EvalContext) -> bool:
+    return bool(set(ctx.lineage.producers(path)) & _stage_steps(ctx, f.stage))
+
+
+def _produced_matching(f: ir.ProducedMatching, path: str, ctx: EvalContext) -> bool:
+    return any(globs.matches_any(f.globs, p) for p in ctx.lineage.producers(path))
+
+
+def _step_in(f: ir.InStage, step: str, ctx: EvalContext) -> bool:
+    return step in _stage_steps(ctx, f.stage)
+
+
+def _where(f: ir.WhereField, step: str, ctx: EvalContext) -> bool:
+    return conditions.compare(step_field(ctx.steps[step], f.field), f.op, f.value)
+
+
+def _of_type(f: ir.OfType, att_id: str, ctx: EvalContext) -> bool:
+    return globs.matches_any(f.types, predicate_type(ctx.attestations[att_id]))
+
+
+def _from_role(f: ir.FromRole, att_id: str, ctx: EvalContext) -> bool:
+    return bool(ctx.attestations[att_id].signers & f.role.keyids)
+
+
+def _about(f: ir.About, att_id: str, ctx: EvalContext) -> bool:
+    att = ctx.attestations[att_id]
+    paths = [*att.subjects, *att.products]
+    return any(globs.matches_any(f.globs, p) for p in paths)
+
+
+Check = Callable[[Any, str, EvalContext], bool]
+FILTERS: dict[str, dict[type, Check]] = {
+    "artifacts": {
+        ir.Matching: _matching,
+        ir.OfKind: _of_kind,
+        ir.InStage: _produced_in,
+        ir.ProducedIn: _produced_in,
+        ir.ProducedMatching: _produced_matching,
+    },
+    "steps": {ir.Matching: _matching, ir.InStage: _step_in, ir.WhereField: _where},
+    "attestations": {ir.OfType: _of_type, ir.FromRole: _from_role, ir.About: _about},
+}
+
+
+def universe(subject: str, ctx: EvalContext) -> list[str]:
+    if subject == "artifacts":
+        return ctx.artifact_paths
+    if subject == "steps":
+        return sorted(ctx.steps)
+    return list(ctx.attestations)
 
 
 def select(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     """Subjects in a stable order."""
-    if isinstance(selector, ir.ArtifactsMatching):
-        return ctx.lineage.artifacts_matching(selector.globs)
-    if isinstance(selector, ir.StepsIn):
-        return [s.name for s in ctx.steps_by_stage.get(selector.stage, [])]
-    return sorted(s.name for s in ctx.graph.steps() if globs.matches_any(selector.globs, s.name))
+    checks = [(FILTERS[selector.subject][type(f)], f) for f in selector.filters]
+    return [
+        s for s in universe(selector.subject, ctx) if all(check(f, s, ctx) for check, f in checks)
+    ]
 
 
 def describe(selector: ir.Selector) -> str:
-    """The selection in words, for messages: e.g. ``artifacts matching `models/*```."""
-    if isinstance(selector, ir.ArtifactsMatching):
-        return "artifacts matching " + ", ".join(f"`{g}`" for g in selector.globs)
-    if isinstance(selector, ir.StepsIn):
-        return f"steps in stage `{selector.stage}`"
-    return "steps matching " + ", ".join(f"`{g}`" for g in selector.globs)
+    """The selection in words, e.g. ``artifacts matching `models/*` of kind model``."""
+    return " ".join([selector.subject, *(_describe_filter(f) for f in selector.filters)])
+
+
+def _quoted(items: tuple[str, ...]) -> str:
+    return ", ".join(f"`{i}`" for i in items)
+
+
+def _describe_filter(f: ir.Filter) -> str:
+    match f:
+        case ir.Matching(patterns) | ir.About(patterns):
+            word = "about" if isinstance(f, ir.About) else "matching"
+            return f"{word} {_quoted(patterns)}"
+        case ir.OfKind(kind):
+            return f"of kind {kind}"
+        case ir.InStage(stage):
+            return f"in stage `{stage}`"
+        case ir.ProducedIn(stage):
+            return f"produced by steps in stage `{stage}`"
+        case ir.ProducedMatching(patterns):
+            return f"produced by steps matching {_quoted(patterns)}"
+        case ir.WhereField(field, op, value):
+            return f"where {'.'.join(field)} {op} {value!r}"
+        case ir.OfType(types):
+            return f"of type {_quoted(types)}"
+        case ir.FromRole(role):
+            return f"from role `{role.name}`"
+    raise AssertionError(f)

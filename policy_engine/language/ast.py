@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 
 from policy_engine.diagnostics import Span
 
-_NOWHERE = Span("", 0, 0, 0, 0)
+NOWHERE = Span("", 0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NOWHERE, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,7 @@ class Name:
     """An identifier as written, e.g. a role name in ``signed by ml_team``."""
 
     value: str
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
@@ -22,43 +26,128 @@ class Text:
     """A string literal, unquoted and unescaped."""
 
     value: str
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
-# -- declarations --------------------------------------------------------
+# -- values ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Number:
+    value: int | float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Duration:
+    """``30d``: a count and a unit among s, m, h, d, w."""
+
+    raw: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Date:
+    """``2026-12-31``."""
+
+    raw: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Bool:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name standing for a value: a pack parameter."""
+
+    name: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListValue:
+    items: tuple[Value, ...]
+    span: Span = _span()
+
+
+Value = Number | Text | Duration | Date | Bool | Reference | ListValue
+
+
+@dataclass(frozen=True)
+class Field:
+    """A dotted path into a document, e.g. ``calibration.ece`` or ``meta.lifecycle``."""
+
+    parts: tuple[str, ...]
+    span: Span = _span()
+
+
+# -- declarations ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PolicyDecl:
     name: Text
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PackDecl:
+    name: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ParameterDecl:
+    name: Name
+    type: Name  # role, number, duration, string, bool, list
+    default: Value | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binding:
+    name: Name
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ImportDecl:
+    path: Text
+    bindings: tuple[Binding, ...] = ()
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class KeyDecl:
     name: Name
     path: Text
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class RoleDecl:
     name: Name
     members: tuple[Name, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class StepsNamed:
     globs: tuple[Text, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class StepsWhere:
-    field: tuple[Name, ...]
-    value: Text
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    field: Field
+    op: str
+    value: Value
+    span: Span = _span()
 
 
 StepSet = StepsNamed | StepsWhere
@@ -68,85 +157,280 @@ StepSet = StepsNamed | StepsWhere
 class StageDecl:
     name: Name
     step_sets: tuple[StepSet, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class AttestationsDecl:
     path: Text
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
-# -- rules ---------------------------------------------------------------
+# -- selections ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ArtifactsMatching:
+class Matching:
     globs: tuple[Text, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
-class StepsIn:
+class OfKind:
+    kind: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InStage:
     stage: Name
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
-class StepsMatching:
+class ProducedIn:
+    stage: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ProducedMatching:
     globs: tuple[Text, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
-Selector = ArtifactsMatching | StepsIn | StepsMatching
+@dataclass(frozen=True)
+class WhereField:
+    field: Field
+    op: str
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OfType:
+    types: tuple[Text, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FromRole:
+    role: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class About:
+    globs: tuple[Text, ...]
+    span: Span = _span()
+
+
+Filter = (
+    Matching
+    | OfKind
+    | InStage
+    | ProducedIn
+    | ProducedMatching
+    | WhereField
+    | OfType
+    | FromRole
+    | About
+)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """``artifacts``, ``steps`` or ``attestations``, narrowed by every filter."""
+
+    subject: str  # "artifacts" | "steps" | "attestations"
+    filters: tuple[Filter, ...] = ()
+    span: Span = _span()
+
+
+# -- conditions on documents ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    field: Field
+    op: str
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Member:
+    field: Field
+    options: ListValue
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Exists:
+    field: Field
+    present: bool = True
+    span: Span = _span()
+
+
+Condition = Compare | Member | Exists
+
+
+# -- predicates ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signers:
+    """A role, and how many distinct keys of it (``at least N of ROLE``)."""
+
+    role: Name
+    threshold: Number | None = None
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class SignedBy:
-    role: Name
-    threshold: int | None = None
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    signers: Signers
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class DerivesFrom:
     sources: Selector
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ProducedBy:
+    steps: Selector
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ReachesSource:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NoLineageThrough:
+    through: Selector
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Tracked:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MatchesWorkspace:
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class PerformedBy:
     role: Name
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RunsDeclaredCommand:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CommandMatches:
+    patterns: tuple[Text, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AttestedWith:
+    predicate_type: Text
+    signers: Signers | None = None
+    conditions: tuple[Condition, ...] = ()
+    within: Value | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class HasParam:
+    key: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ParamCompare:
+    key: Text
+    op: str
+    value: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IssuedWithin:
+    window: Value
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Satisfies:
+    conditions: tuple[Condition, ...]
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class AllOf:
     items: tuple[Predicate, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class AnyOf:
     items: tuple[Predicate, ...]
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Not:
     item: Predicate
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
-Predicate = SignedBy | DerivesFrom | PerformedBy | AllOf | AnyOf | Not
+Predicate = (
+    SignedBy
+    | DerivesFrom
+    | ProducedBy
+    | ReachesSource
+    | NoLineageThrough
+    | Tracked
+    | MatchesWorkspace
+    | PerformedBy
+    | RunsDeclaredCommand
+    | CommandMatches
+    | AttestedWith
+    | HasParam
+    | ParamCompare
+    | IssuedWithin
+    | Satisfies
+    | AllOf
+    | AnyOf
+    | Not
+)
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    kind: str  # "every" | "some" | "no" | "at least"
+    count: Number | None = None
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
 class Rule:
-    quantifier: str  # "every" | "some" | "no"
+    quantifier: Quantifier
     selector: Selector
     predicate: Predicate
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
 @dataclass(frozen=True)
@@ -156,11 +440,33 @@ class ControlDecl:
     severity: tuple[Name, ...] = ()
     stage: tuple[Name, ...] = ()
     description: tuple[Text, ...] = ()
+    mitigates: tuple[Text, ...] = ()
     rules: tuple[Rule, ...] = ()
-    span: Span = field(default=_NOWHERE, compare=False, repr=False)
+    span: Span = _span()
 
 
-Declaration = PolicyDecl | KeyDecl | RoleDecl | StageDecl | AttestationsDecl | ControlDecl
+@dataclass(frozen=True)
+class WaiverDecl:
+    control: Name
+    subjects: tuple[Text, ...]
+    owner: tuple[Text, ...] = ()
+    reason: tuple[Text, ...] = ()
+    expires: tuple[Date, ...] = ()
+    span: Span = _span()
+
+
+Declaration = (
+    PolicyDecl
+    | PackDecl
+    | ParameterDecl
+    | ImportDecl
+    | KeyDecl
+    | RoleDecl
+    | StageDecl
+    | AttestationsDecl
+    | ControlDecl
+    | WaiverDecl
+)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ def unquote(raw: str) -> str:
     return "".join(out)
 
 
+def _tagged(items: list[Any], tag: str) -> tuple[Any, ...]:
+    return tuple(value for kind, value in items if kind == tag)
+
+
 @v_args(meta=True)
 class AstBuilder(Transformer[Token, Any]):
     """Builds ``ast`` nodes; spans come from lark's propagated positions (one choke point)."""
@@ -54,101 +58,264 @@ class AstBuilder(Transformer[Token, Any]):
     def _text(self, token: Token) -> ast.Text:
         return ast.Text(unquote(str(token)), self._tok(token))
 
-    # declarations
+    # -- declarations ------------------------------------------------------
     def start(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
 
-    def policy_decl(self, meta: Meta, children: list[Token]) -> ast.PolicyDecl:
-        return ast.PolicyDecl(self._text(children[0]), self._span(meta))
+    def policy_decl(self, meta: Meta, c: list[Token]) -> ast.PolicyDecl:
+        return ast.PolicyDecl(self._text(c[0]), self._span(meta))
 
-    def key_decl(self, meta: Meta, children: list[Token]) -> ast.KeyDecl:
-        return ast.KeyDecl(self._name(children[0]), self._text(children[1]), self._span(meta))
+    def pack_decl(self, meta: Meta, c: list[Token]) -> ast.PackDecl:
+        return ast.PackDecl(self._name(c[0]), self._span(meta))
 
-    def role_decl(self, meta: Meta, children: list[Token]) -> ast.RoleDecl:
-        names = [self._name(t) for t in children]
+    def parameter_decl(self, meta: Meta, c: list[Any]) -> ast.ParameterDecl:
+        default = c[2] if len(c) > 2 else None
+        return ast.ParameterDecl(self._name(c[0]), self._name(c[1]), default, self._span(meta))
+
+    def import_decl(self, meta: Meta, c: list[Any]) -> ast.ImportDecl:
+        return ast.ImportDecl(self._text(c[0]), tuple(c[1:]), self._span(meta))
+
+    def binding(self, meta: Meta, c: list[Any]) -> ast.Binding:
+        return ast.Binding(self._name(c[0]), c[1], self._span(meta))
+
+    def key_decl(self, meta: Meta, c: list[Token]) -> ast.KeyDecl:
+        return ast.KeyDecl(self._name(c[0]), self._text(c[1]), self._span(meta))
+
+    def role_decl(self, meta: Meta, c: list[Token]) -> ast.RoleDecl:
+        names = [self._name(t) for t in c]
         return ast.RoleDecl(names[0], tuple(names[1:]), self._span(meta))
 
-    def stage_decl(self, meta: Meta, children: list[Any]) -> ast.StageDecl:
-        return ast.StageDecl(self._name(children[0]), tuple(children[1:]), self._span(meta))
+    def stage_decl(self, meta: Meta, c: list[Any]) -> ast.StageDecl:
+        return ast.StageDecl(self._name(c[0]), tuple(c[1:]), self._span(meta))
 
-    def steps_named(self, meta: Meta, children: list[Any]) -> ast.StepsNamed:
-        return ast.StepsNamed(children[1], self._span(meta))
+    def steps_named(self, meta: Meta, c: list[Any]) -> ast.StepsNamed:
+        return ast.StepsNamed(c[1], self._span(meta))
 
-    def steps_where(self, meta: Meta, children: list[Any]) -> ast.StepsWhere:
-        return ast.StepsWhere(children[1], self._text(children[2]), self._span(meta))
+    def steps_where(self, meta: Meta, c: list[Any]) -> ast.StepsWhere:
+        return ast.StepsWhere(c[1], str(c[2]), c[3], self._span(meta))
 
-    def field(self, meta: Meta, children: list[Token]) -> tuple[ast.Name, ...]:
-        return tuple(self._name(t) for t in children)
+    def attestations_decl(self, meta: Meta, c: list[Token]) -> ast.AttestationsDecl:
+        return ast.AttestationsDecl(self._text(c[0]), self._span(meta))
 
-    def strings(self, meta: Meta, children: list[Token]) -> tuple[ast.Text, ...]:
-        return tuple(self._text(t) for t in children)
-
-    def attestations_decl(self, meta: Meta, children: list[Token]) -> ast.AttestationsDecl:
-        return ast.AttestationsDecl(self._text(children[0]), self._span(meta))
-
-    def control_decl(self, meta: Meta, children: list[Any]) -> ast.ControlDecl:
-        items = children[2:]
-
-        def of(kind: str) -> tuple[Any, ...]:
-            return tuple(value for tag, value in items if tag == kind)
-
+    def control_decl(self, meta: Meta, c: list[Any]) -> ast.ControlDecl:
+        items = c[2:]
         return ast.ControlDecl(
-            id=self._name(children[0]),
-            title=self._text(children[1]),
-            severity=of("severity"),
-            stage=of("stage"),
-            description=of("description"),
-            rules=of("require"),
+            id=self._name(c[0]),
+            title=self._text(c[1]),
+            severity=_tagged(items, "severity"),
+            stage=_tagged(items, "stage"),
+            description=_tagged(items, "description"),
+            mitigates=tuple(t for group in _tagged(items, "mitigates") for t in group),
+            rules=_tagged(items, "require"),
             span=self._span(meta),
         )
 
-    def severity_item(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Name]:
-        return "severity", self._name(children[0])
+    def severity_item(self, meta: Meta, c: list[Token]) -> tuple[str, ast.Name]:
+        return "severity", self._name(c[0])
 
-    def stage_item(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Name]:
-        return "stage", self._name(children[0])
+    def stage_item(self, meta: Meta, c: list[Token]) -> tuple[str, ast.Name]:
+        return "stage", self._name(c[0])
 
-    def description_item(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Text]:
-        return "description", self._text(children[0])
+    def description_item(self, meta: Meta, c: list[Token]) -> tuple[str, ast.Text]:
+        return "description", self._text(c[0])
 
-    def require_item(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Rule]:
-        return "require", children[0]
+    def mitigates_item(self, meta: Meta, c: list[Any]) -> tuple[str, tuple[ast.Text, ...]]:
+        return "mitigates", c[0]
 
-    # rules
-    def rule(self, meta: Meta, children: list[Any]) -> ast.Rule:
-        quantifier, selector, predicate = children
-        return ast.Rule(str(quantifier), selector, predicate, self._span(meta))
+    def require_item(self, meta: Meta, c: list[Any]) -> tuple[str, ast.Rule]:
+        return "require", c[0]
 
-    def artifacts_matching(self, meta: Meta, children: list[Any]) -> ast.ArtifactsMatching:
-        return ast.ArtifactsMatching(children[1], self._span(meta))
+    def waiver_decl(self, meta: Meta, c: list[Any]) -> ast.WaiverDecl:
+        items = c[2:]
+        return ast.WaiverDecl(
+            control=self._name(c[0]),
+            subjects=c[1],
+            owner=_tagged(items, "owner"),
+            reason=_tagged(items, "reason"),
+            expires=_tagged(items, "expires"),
+            span=self._span(meta),
+        )
 
-    def steps_in(self, meta: Meta, children: list[Any]) -> ast.StepsIn:
-        return ast.StepsIn(self._name(children[1]), self._span(meta))
+    def owner_item(self, meta: Meta, c: list[Token]) -> tuple[str, ast.Text]:
+        return "owner", self._text(c[0])
 
-    def steps_matching(self, meta: Meta, children: list[Any]) -> ast.StepsMatching:
-        return ast.StepsMatching(children[1], self._span(meta))
+    def reason_item(self, meta: Meta, c: list[Token]) -> tuple[str, ast.Text]:
+        return "reason", self._text(c[0])
 
-    def any_of(self, meta: Meta, children: list[Any]) -> ast.Predicate:
-        return children[0] if len(children) == 1 else ast.AnyOf(tuple(children), self._span(meta))
+    def expires_item(self, meta: Meta, c: list[Token]) -> tuple[str, ast.Date]:
+        return "expires", ast.Date(str(c[0]), self._tok(c[0]))
 
-    def all_of(self, meta: Meta, children: list[Any]) -> ast.Predicate:
-        return children[0] if len(children) == 1 else ast.AllOf(tuple(children), self._span(meta))
+    # -- rules and selections ------------------------------------------------
+    def rule(self, meta: Meta, c: list[Any]) -> ast.Rule:
+        return ast.Rule(c[0], c[1], c[2], self._span(meta))
 
-    def negation(self, meta: Meta, children: list[Any]) -> ast.Not:
-        return ast.Not(children[0], self._span(meta))
+    def simple_quantifier(self, meta: Meta, c: list[Token]) -> ast.Quantifier:
+        return ast.Quantifier(str(c[0]), None, self._span(meta))
 
-    def signed_by(self, meta: Meta, children: list[Any]) -> ast.SignedBy:
-        role, threshold = children[0]
-        return ast.SignedBy(role, threshold, self._span(meta))
+    def at_least(self, meta: Meta, c: list[Token]) -> ast.Quantifier:
+        return ast.Quantifier("at least", self.number(meta, c), self._span(meta))
 
-    def role_ref(self, meta: Meta, children: list[Token]) -> tuple[ast.Name, None]:
-        return self._name(children[0]), None
+    def artifact_selector(self, meta: Meta, c: list[Any]) -> ast.Selector:
+        return ast.Selector("artifacts", tuple(c[1:]), self._span(meta))
 
-    def threshold_ref(self, meta: Meta, children: list[Token]) -> tuple[ast.Name, int]:
-        return self._name(children[1]), int(children[0])
+    def step_selector(self, meta: Meta, c: list[Any]) -> ast.Selector:
+        return ast.Selector("steps", tuple(c[1:]), self._span(meta))
 
-    def derives_from(self, meta: Meta, children: list[Any]) -> ast.DerivesFrom:
-        return ast.DerivesFrom(children[0], self._span(meta))
+    def attestation_selector(self, meta: Meta, c: list[Any]) -> ast.Selector:
+        return ast.Selector("attestations", tuple(c[1:]), self._span(meta))
 
-    def performed_by(self, meta: Meta, children: list[Token]) -> ast.PerformedBy:
-        return ast.PerformedBy(self._name(children[0]), self._span(meta))
+    def matching(self, meta: Meta, c: list[Any]) -> ast.Matching:
+        return ast.Matching(c[0], self._span(meta))
+
+    def of_kind(self, meta: Meta, c: list[Token]) -> ast.OfKind:
+        return ast.OfKind(self._name(c[0]), self._span(meta))
+
+    def in_stage(self, meta: Meta, c: list[Token]) -> ast.InStage:
+        return ast.InStage(self._name(c[0]), self._span(meta))
+
+    def produced_in(self, meta: Meta, c: list[Token]) -> ast.ProducedIn:
+        return ast.ProducedIn(self._name(c[1]), self._span(meta))
+
+    def produced_matching(self, meta: Meta, c: list[Any]) -> ast.ProducedMatching:
+        return ast.ProducedMatching(c[1], self._span(meta))
+
+    def where_field(self, meta: Meta, c: list[Any]) -> ast.WhereField:
+        return ast.WhereField(c[0], str(c[1]), c[2], self._span(meta))
+
+    def of_type(self, meta: Meta, c: list[Any]) -> ast.OfType:
+        return ast.OfType(c[0], self._span(meta))
+
+    def from_role(self, meta: Meta, c: list[Token]) -> ast.FromRole:
+        return ast.FromRole(self._name(c[0]), self._span(meta))
+
+    def about(self, meta: Meta, c: list[Any]) -> ast.About:
+        return ast.About(c[1], self._span(meta))
+
+    # -- predicates ------------------------------------------------------------
+    def any_of(self, meta: Meta, c: list[Any]) -> ast.Predicate:
+        return c[0] if len(c) == 1 else ast.AnyOf(tuple(c), self._span(meta))
+
+    def all_of(self, meta: Meta, c: list[Any]) -> ast.Predicate:
+        return c[0] if len(c) == 1 else ast.AllOf(tuple(c), self._span(meta))
+
+    def negation(self, meta: Meta, c: list[Any]) -> ast.Not:
+        return ast.Not(c[0], self._span(meta))
+
+    def signed_by(self, meta: Meta, c: list[Any]) -> ast.SignedBy:
+        return ast.SignedBy(c[0], self._span(meta))
+
+    def role_ref(self, meta: Meta, c: list[Token]) -> ast.Signers:
+        return ast.Signers(self._name(c[0]), None, self._span(meta))
+
+    def threshold_ref(self, meta: Meta, c: list[Token]) -> ast.Signers:
+        count = ast.Number(int(float(c[0])), self._tok(c[0]))
+        return ast.Signers(self._name(c[1]), count, self._span(meta))
+
+    def derives_from(self, meta: Meta, c: list[Any]) -> ast.DerivesFrom:
+        return ast.DerivesFrom(c[0], self._span(meta))
+
+    def produced_by(self, meta: Meta, c: list[Any]) -> ast.ProducedBy:
+        return ast.ProducedBy(c[0], self._span(meta))
+
+    def reaches_source(self, meta: Meta, c: list[Any]) -> ast.ReachesSource:
+        return ast.ReachesSource(self._span(meta))
+
+    def no_lineage_through(self, meta: Meta, c: list[Any]) -> ast.NoLineageThrough:
+        return ast.NoLineageThrough(c[0], self._span(meta))
+
+    def tracked(self, meta: Meta, c: list[Any]) -> ast.Tracked:
+        return ast.Tracked(self._span(meta))
+
+    def matches_workspace(self, meta: Meta, c: list[Any]) -> ast.MatchesWorkspace:
+        return ast.MatchesWorkspace(self._span(meta))
+
+    def performed_by(self, meta: Meta, c: list[Token]) -> ast.PerformedBy:
+        return ast.PerformedBy(self._name(c[0]), self._span(meta))
+
+    def runs_declared_command(self, meta: Meta, c: list[Any]) -> ast.RunsDeclaredCommand:
+        return ast.RunsDeclaredCommand(self._span(meta))
+
+    def command_matches(self, meta: Meta, c: list[Any]) -> ast.CommandMatches:
+        return ast.CommandMatches(c[0], self._span(meta))
+
+    def attested_with(self, meta: Meta, c: list[Any]) -> ast.AttestedWith:
+        clauses = c[1:]
+        signers = _tagged(clauses, "by")
+        within = _tagged(clauses, "within")
+        return ast.AttestedWith(
+            self._text(c[0]),
+            signers[0] if signers else None,
+            tuple(cond for group in _tagged(clauses, "where") for cond in group),
+            within[0] if within else None,
+            self._span(meta),
+        )
+
+    def by_clause(self, meta: Meta, c: list[Any]) -> tuple[str, ast.Signers]:
+        return "by", c[0]
+
+    def where_clause(self, meta: Meta, c: list[Any]) -> tuple[str, tuple[ast.Condition, ...]]:
+        return "where", c[0]
+
+    def within_clause(self, meta: Meta, c: list[Any]) -> tuple[str, ast.Value]:
+        return "within", c[0]
+
+    def has_param(self, meta: Meta, c: list[Token]) -> ast.HasParam:
+        return ast.HasParam(self._text(c[0]), self._span(meta))
+
+    def param_compare(self, meta: Meta, c: list[Any]) -> ast.ParamCompare:
+        return ast.ParamCompare(self._text(c[0]), str(c[1]), c[2], self._span(meta))
+
+    def issued_within(self, meta: Meta, c: list[Any]) -> ast.IssuedWithin:
+        return ast.IssuedWithin(c[0], self._span(meta))
+
+    def satisfies(self, meta: Meta, c: list[Any]) -> ast.Satisfies:
+        return ast.Satisfies(c[0], self._span(meta))
+
+    # -- conditions, fields, values ---------------------------------------------
+    def conditions(self, meta: Meta, c: list[Any]) -> tuple[ast.Condition, ...]:
+        return tuple(c)
+
+    def compare(self, meta: Meta, c: list[Any]) -> ast.Compare:
+        return ast.Compare(c[0], str(c[1]), c[2], self._span(meta))
+
+    def member(self, meta: Meta, c: list[Any]) -> ast.Member:
+        return ast.Member(c[0], c[1], self._span(meta))
+
+    def exists(self, meta: Meta, c: list[Any]) -> ast.Exists:
+        return ast.Exists(c[0], True, self._span(meta))
+
+    def absent(self, meta: Meta, c: list[Any]) -> ast.Exists:
+        return ast.Exists(c[0], False, self._span(meta))
+
+    def field(self, meta: Meta, c: list[Token]) -> ast.Field:
+        parts = tuple(unquote(str(t)) if t.type == "STRING" else str(t) for t in c)
+        return ast.Field(parts, self._span(meta))
+
+    def strings(self, meta: Meta, c: list[Token]) -> tuple[ast.Text, ...]:
+        return tuple(self._text(t) for t in c)
+
+    def number(self, meta: Meta, c: list[Token]) -> ast.Number:
+        raw = str(c[0])
+        value: int | float = float(raw) if "." in raw else int(raw)
+        return ast.Number(value, self._tok(c[0]))
+
+    def text(self, meta: Meta, c: list[Token]) -> ast.Text:
+        return self._text(c[0])
+
+    def duration(self, meta: Meta, c: list[Token]) -> ast.Duration:
+        return ast.Duration(str(c[0]), self._tok(c[0]))
+
+    def date(self, meta: Meta, c: list[Token]) -> ast.Date:
+        return ast.Date(str(c[0]), self._tok(c[0]))
+
+    def true(self, meta: Meta, c: list[Any]) -> ast.Bool:
+        return ast.Bool(True, self._span(meta))
+
+    def false(self, meta: Meta, c: list[Any]) -> ast.Bool:
+        return ast.Bool(False, self._span(meta))
+
+    def reference(self, meta: Meta, c: list[Token]) -> ast.Reference:
+        return ast.Reference(self._name(c[0]), self._span(meta))
+
+    def list(self, meta: Meta, c: list[Any]) -> ast.ListValue:
+        return ast.ListValue(tuple(v for v in c if v is not None), self._span(meta))

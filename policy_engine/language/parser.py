@@ -22,15 +22,20 @@ from policy_engine.language.grammar import parser
 
 MAX_POLICY_BYTES = 1024 * 1024
 # `stage` is also a control item, so it starts a declaration only outside braces.
-_ALWAYS_TOP = re.compile(r"(policy|key|role|attestations|control)\b")
+_ALWAYS_TOP = re.compile(r"(policy|pack|parameter|import|key|role|attestations|control|waive)\b")
 _STAGE_TOP = re.compile(r"stage\b")
 
 _TERMINAL_NAMES = {
     "NAME": "a name",
     "STRING": "a string",
     "CONTROL_ID": "a control id",
-    "INT": "a number",
-    "QUANTIFIER": "`every`, `some` or `no`",
+    "NUMBER": "a number",
+    "DURATION": "a duration such as `30d`",
+    "DATE": "a date such as `2026-12-31`",
+    "COMPARATOR": "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
+    "ATTESTATIONS": "`attestations`",
+    "QUANTIFIER": "a quantifier (`every`, `some`, `no`)",
+    "AT": "`at least`",
     "ARTIFACTS": "`artifacts`",
     "STEPS": "`steps`",
     "$END": "end of file",
@@ -80,11 +85,13 @@ def _describe(terminal: str) -> str:
     if terminal in _TERMINAL_NAMES:
         return _TERMINAL_NAMES[terminal]
     pattern = parser().get_terminal(terminal).pattern
-    return f"`{pattern.value}`" if pattern.type == "str" else terminal.lower()
+    if pattern.type == "str":
+        return f"`{pattern.value}`"
+    return "" if terminal.startswith("__") else terminal.lower()
 
 
 def _expected(names: set[str]) -> str:
-    described = sorted({_describe(n) for n in names if not n.startswith("__")})
+    described = sorted({_describe(n) for n in names} - {""})
     if len(described) <= 1:
         return "".join(described)
     return ", ".join(described[:-1]) + " or " + described[-1]

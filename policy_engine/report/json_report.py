@@ -6,7 +6,8 @@ from collections import Counter
 
 from policy_engine import __version__
 from policy_engine.api import CheckResult
-from policy_engine.evaluate import Finding
+from policy_engine.compiler.ir import Waiver
+from policy_engine.evaluate import ControlResult, Finding
 from policy_engine.lifecycle import SEVERITIES
 from policy_engine.report.model import (
     ControlOut,
@@ -14,6 +15,7 @@ from policy_engine.report.model import (
     FindingOut,
     ReportOut,
     SummaryOut,
+    WaiverOut,
 )
 
 
@@ -34,7 +36,25 @@ def finding_out(finding: Finding) -> FindingOut:
         column=finding.location.column,
         subject_file=finding.subject_source.file if finding.subject_source else None,
         subject_line=finding.subject_source.line if finding.subject_source else None,
+        risks=list(finding.risks),
+        waived=_waiver_out(finding.waiver) if finding.waiver else None,
     )
+
+
+def _waiver_out(waiver: Waiver) -> WaiverOut:
+    return WaiverOut(
+        owner=waiver.owner,
+        reason=waiver.reason,
+        expires=waiver.expires.isoformat(),
+        file=waiver.location.file,
+        line=waiver.location.line,
+    )
+
+
+def _status(result: ControlResult) -> str:
+    if result.findings:
+        return "fail"
+    return "waived" if result.waived else "pass"
 
 
 def report_model(result: CheckResult, repository: str) -> ReportOut:
@@ -47,20 +67,24 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
             stage=c.control.stage,
             file=c.control.location.file,
             line=c.control.location.line,
-            status="fail" if c.findings else "pass",
+            status=_status(c),  # type: ignore[arg-type]
             subjects=c.subjects,
             findings=c.findings,
+            waived=c.waived,
+            risks=list(c.control.risks),
         )
         for c in evaluation.controls
     ]
-    severities = Counter(f.severity for f in evaluation.findings)
+    active = evaluation.active
+    severities = Counter(f.severity for f in active)
     summary = SummaryOut(
         controls=len(controls),
         passed=sum(c.status == "pass" for c in controls),
         failed=sum(c.status == "fail" for c in controls),
-        findings=len(evaluation.findings),
+        findings=len(active),
+        waived=len(evaluation.findings) - len(active),
         by_severity={s: severities[s] for s in SEVERITIES},
-        by_kind=dict(sorted(Counter(f.kind.value for f in evaluation.findings).items())),
+        by_kind=dict(sorted(Counter(f.kind.value for f in active).items())),
         artifacts=sum(1 for _ in graph.artifacts()),
         steps=sum(1 for _ in graph.steps()),
         attestations=sum(1 for _ in graph.attestations()),
@@ -72,6 +96,7 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
         summary=summary,
         controls=controls,
         findings=[finding_out(f) for f in evaluation.findings],
+        warnings=list(evaluation.warnings),
     )
 
 

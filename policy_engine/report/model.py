@@ -19,6 +19,14 @@ class EvidenceOut(_Out):
     source: str | None = None
 
 
+class WaiverOut(_Out):
+    owner: str
+    reason: str
+    expires: str
+    file: str
+    line: int
+
+
 class FindingOut(_Out):
     control: str
     title: str
@@ -33,6 +41,8 @@ class FindingOut(_Out):
     column: int
     subject_file: str | None = None
     subject_line: int | None = None
+    risks: list[str] = []
+    waived: WaiverOut | None = None
 
 
 class ControlOut(_Out):
@@ -42,9 +52,11 @@ class ControlOut(_Out):
     stage: str
     file: str
     line: int
-    status: Literal["pass", "fail"]
+    status: Literal["pass", "fail", "waived"]
     subjects: int
     findings: int
+    waived: int = 0
+    risks: list[str] = []
 
 
 class SummaryOut(_Out):
@@ -52,6 +64,7 @@ class SummaryOut(_Out):
     passed: int
     failed: int
     findings: int
+    waived: int
     by_severity: dict[str, int]
     by_kind: dict[str, int]
     artifacts: int
@@ -68,3 +81,4 @@ class ReportOut(_Out):
     summary: SummaryOut
     controls: list[ControlOut]
     findings: list[FindingOut]
+    warnings: list[str] = []

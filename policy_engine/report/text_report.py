@@ -28,6 +28,7 @@ def render_text(result: CheckResult, repository: str) -> str:
             lines += _control(control, by_control.get(control.control.id, []))
         lines += _builtins(stage_builtins)
         lines.append("")
+    lines += [f"warning: {w}" for w in evaluation.warnings]
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
 
@@ -43,8 +44,10 @@ def _header(result: CheckResult, repository: str) -> str:
 
 def _control(result: ControlResult, findings: list[Finding]) -> list[str]:
     c = result.control
-    status = "FAIL" if findings else "pass"
-    out = [f"  {status:4}  {c.id}  {c.title}  [{c.severity}]"]
+    status = "FAIL" if result.findings else ("WAIVED" if result.waived else "pass")
+    out = [f"  {status:6}  {c.id}  {c.title}  [{c.severity}]"]
+    if findings and c.risks:
+        out.append(f"          mitigates: {', '.join(c.risks)}")
     for finding in findings:
         out += _finding(finding)
     return out
@@ -54,7 +57,7 @@ def _builtins(findings: list[Finding]) -> list[str]:
     out: list[str] = []
     for control in sorted({f.control for f in findings}):
         group = [f for f in findings if f.control == control]
-        out.append(f"  FAIL  {control}  {group[0].title}  [{group[0].severity}]")
+        out.append(f"  FAIL    {control}  {group[0].title}  [{group[0].severity}]")
         for finding in group:
             out += _finding(finding)
     return out
@@ -66,6 +69,12 @@ def _finding(finding: Finding) -> list[str]:
         f"        - {finding.subject}: {finding.message}",
         f"          {finding.kind.value} · {loc.file}:{loc.line}:{loc.column}",
     ]
+    if finding.waiver is not None:
+        w = finding.waiver
+        out.append(
+            f"          waived by {w.owner} until {w.expires.isoformat()}: {w.reason} "
+            f"({w.location.file}:{w.location.line})"
+        )
     for evidence in finding.evidence[:MAX_EVIDENCE]:
         where = f"  ({evidence.source})" if evidence.source else ""
         out.append(f"          {evidence.label}: {evidence.value}{where}")

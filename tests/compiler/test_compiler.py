@@ -65,7 +65,7 @@ def test_a_valid_policy_lowers_to_ir(tmp_path: Path, key_dir: Callable[[Path], P
     assert team.keyids == {policy.keys["alice"].keyid, policy.keys["bob"].keyid}
     assert policy.stages["model_training"] == (
         ir.StepsNamed(("train",)),
-        ir.StepsWhere(("meta", "lifecycle"), "training"),
+        ir.StepsWhere(("meta", "lifecycle"), "==", "training"),
     )
     signed, performed = policy.controls
     assert signed.rules[0].predicate == ir.SignedBy(team, 2)

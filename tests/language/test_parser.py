@@ -31,10 +31,17 @@ stage model_training = steps "train*", "tune" or steps where meta.lifecycle == "
 control TR-01 "Title \\"quoted\\"" {
   severity high
   stage model_training
+  mitigates "Trojan Models"
   description "why"
   require every artifact matching "models/**" is signed by at least 2 of team
   require some artifacts matching "m" derives from artifacts matching "data/*" or not signed by team
   require no steps in model_training is performed by team and (performed by team)
+  require at least 2 artifacts of kind model is attested with "https://x/y/v1" by team where m.ece < 0.05, m.kind in ["a", "b"] within 30d
+}
+waive TR-01 for "models/old/*" {
+  owner "ml-lead@example.com"
+  reason "retired model"
+  expires 2027-01-31
 }
 """
 
@@ -50,26 +57,49 @@ def test_every_construct_parses_to_the_expected_ast() -> None:
         ast.Name("model_training"),
         (
             ast.StepsNamed((ast.Text("train*"), ast.Text("tune"))),
-            ast.StepsWhere((ast.Name("meta"), ast.Name("lifecycle")), ast.Text("training")),
+            ast.StepsWhere(ast.Field(("meta", "lifecycle")), "==", ast.Text("training")),
         ),
     )
     control = decls[5]
     assert isinstance(control, ast.ControlDecl)
     assert control.id == ast.Name("TR-01")
     assert control.title == ast.Text('Title "quoted"')
-    signed, derives, performed = control.rules
+    assert control.mitigates == (ast.Text("Trojan Models"),)
+    signed, derives, performed, attested = control.rules
+    models = ast.Selector("artifacts", (ast.Matching((ast.Text("models/**"),)),))
+    team = ast.Signers(ast.Name("team"))
     assert signed == ast.Rule(
-        "every", ast.ArtifactsMatching((ast.Text("models/**"),)), ast.SignedBy(ast.Name("team"), 2)
+        ast.Quantifier("every"),
+        models,
+        ast.SignedBy(ast.Signers(ast.Name("team"), ast.Number(2))),
     )
     assert derives.predicate == ast.AnyOf(
         (
-            ast.DerivesFrom(ast.ArtifactsMatching((ast.Text("data/*"),))),
-            ast.Not(ast.SignedBy(ast.Name("team"))),
+            ast.DerivesFrom(ast.Selector("artifacts", (ast.Matching((ast.Text("data/*"),)),))),
+            ast.Not(ast.SignedBy(team)),
         )
     )
-    assert performed.quantifier == "no"
+    assert performed.quantifier == ast.Quantifier("no")
     assert performed.predicate == ast.AllOf(
         (ast.PerformedBy(ast.Name("team")), ast.PerformedBy(ast.Name("team")))
+    )
+    assert attested.quantifier == ast.Quantifier("at least", ast.Number(2))
+    assert attested.selector == ast.Selector("artifacts", (ast.OfKind(ast.Name("model")),))
+    assert attested.predicate == ast.AttestedWith(
+        ast.Text("https://x/y/v1"),
+        team,
+        (
+            ast.Compare(ast.Field(("m", "ece")), "<", ast.Number(0.05)),
+            ast.Member(ast.Field(("m", "kind")), ast.ListValue((ast.Text("a"), ast.Text("b")))),
+        ),
+        ast.Duration("30d"),
+    )
+    assert decls[6] == ast.WaiverDecl(
+        ast.Name("TR-01"),
+        (ast.Text("models/old/*"),),
+        (ast.Text("ml-lead@example.com"),),
+        (ast.Text("retired model"),),
+        (ast.Date("2027-01-31"),),
     )
 
 
@@ -77,8 +107,8 @@ def test_spans_point_at_the_source_and_are_ignored_by_equality() -> None:
     result = parse_text(FULL, "p.policy")
     control = result.module.declarations[5]
     assert isinstance(control, ast.ControlDecl)
-    role = control.rules[0].predicate.role  # type: ignore[union-attr]
-    assert (role.span.file, role.span.line, role.span.column) == ("p.policy", 11, 74)
+    role = control.rules[0].predicate.signers.role  # type: ignore[union-attr]
+    assert (role.span.file, role.span.line, role.span.column) == ("p.policy", 12, 74)
     assert role == ast.Name("team")
 
 

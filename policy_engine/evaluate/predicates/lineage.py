@@ -1,0 +1,109 @@
+"""Where bytes came from: derives from, produced by, declared sources, tracked, unchanged."""
+
+from __future__ import annotations
+
+from policy_engine.compiler import ir
+from policy_engine.evaluate.context import EvalContext, Subject
+from policy_engine.evaluate.findings import Kind, Verdict
+from policy_engine.evaluate.selectors import describe, select
+from policy_engine.graph.model import Evidence
+
+_LOCKED = ("dvc.lock", ".dvc")
+_COMPARABLE = ("sha256", "md5")
+
+
+def _lineage_failure(ctx: EvalContext, path: str, wanted: str, has_sources: bool) -> Verdict:
+    """Why ``path`` does not descend from ``wanted``: broken edges, no producer, or no chain."""
+    breaks = ctx.lineage.upstream_breaks(path)
+    if not has_sources:
+        reason = f"no {wanted} exist in the graph"
+    elif breaks:
+        reason = f"its lineage back to {wanted} is broken: " + "; ".join(b.reason for b in breaks)
+    elif not ctx.lineage.producers(path):
+        reason = f"no step produces it, so it cannot derive from {wanted}"
+    else:
+        reason = f"no chain of steps leads from {wanted} to it"
+    evidence = tuple(e for b in breaks for e in b.evidence) or tuple(
+        Evidence("upstream artifact", a) for a in ctx.lineage.upstream_artifacts(path)[:10]
+    )
+    return Verdict(False, reason, Kind.MISSING_LINEAGE, evidence)
+
+
+def derives_from(pred: ir.DerivesFrom, subject: Subject, ctx: EvalContext) -> Verdict:
+    """An unbroken chain of recorded steps leads from a selected artifact to this one."""
+    sources = select(pred.sources, ctx)
+    ids = frozenset(ctx.graph.artifact_id(p) for p in sources)
+    wanted = describe(pred.sources)
+    if subject.name in ctx.lineage.reached(ids):
+        return Verdict(True, f"derives from {wanted}", Kind.MISSING_LINEAGE)
+    return _lineage_failure(ctx, subject.name, wanted, bool(sources))
+
+
+def reaches_source(pred: ir.ReachesSource, subject: Subject, ctx: EvalContext) -> Verdict:
+    """The artifact is, or derives over valid edges from, data a `.dvc` file declares."""
+    declared = ctx.lineage.declared_sources
+    ids = frozenset(ctx.graph.artifact_id(p) for p in declared)
+    if subject.name in declared or subject.name in ctx.lineage.reached(ids):
+        return Verdict(True, "reaches a declared source", Kind.MISSING_LINEAGE)
+    return _lineage_failure(ctx, subject.name, "declared sources (`.dvc` files)", bool(declared))
+
+
+def produced_by(pred: ir.ProducedBy, subject: Subject, ctx: EvalContext) -> Verdict:
+    producers = ctx.lineage.producers(subject.name)
+    wanted = set(select(pred.steps, ctx))
+    shown = ", ".join(f"`{p}`" for p in producers) or "no step"
+    evidence = tuple(Evidence("produced by", p) for p in producers)
+    if wanted & set(producers):
+        return Verdict(True, f"produced by {shown}", Kind.MISSING_LINEAGE, evidence)
+    return Verdict(
+        False,
+        f"produced by {shown}, not by {describe(pred.steps)}",
+        Kind.MISSING_LINEAGE,
+        evidence,
+    )
+
+
+def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalContext) -> Verdict:
+    """No recorded flow of bytes, broken or not, leads from the selection to the artifact."""
+    selected = select(pred.through, ctx)
+    as_id = ctx.graph.artifact_id if pred.through.subject == "artifacts" else ctx.graph.step_id
+    ids = frozenset(as_id(s) for s in selected)
+    wanted = describe(pred.through)
+    if subject.name not in ctx.lineage.reached(ids, valid_only=False):
+        return Verdict(True, f"has no lineage through {wanted}", Kind.MISSING_LINEAGE)
+    upstream = set(ctx.lineage.upstream_artifacts(subject.name))
+    hits = sorted(upstream & set(selected)) if pred.through.subject == "artifacts" else []
+    evidence = tuple(Evidence("upstream", h) for h in hits[:10])
+    return Verdict(False, f"its lineage passes through {wanted}", Kind.MISSING_LINEAGE, evidence)
+
+
+def tracked(pred: ir.Tracked, subject: Subject, ctx: EvalContext) -> Verdict:
+    """DVC records the artifact's digest (in `dvc.lock` or a `.dvc` file)."""
+    claims = [c for c in ctx.graph.claims(subject.name) if c.source.file.endswith(_LOCKED)]
+    if claims:
+        evidence = tuple(Evidence(c.algorithm, c.value, str(c.source)) for c in claims[:4])
+        return Verdict(True, "its digest is recorded by DVC", Kind.MISSING_LINEAGE, evidence)
+    return Verdict(False, "no `dvc.lock` or `.dvc` file records its digest", Kind.MISSING_LINEAGE)
+
+
+def matches_workspace(pred: ir.MatchesWorkspace, subject: Subject, ctx: EvalContext) -> Verdict:
+    """Every recorded sha256/md5 of the artifact equals the bytes in the workspace."""
+    current = ctx.graph.workspace(subject.name)
+    if current is None:
+        return Verdict(False, "it is not in the workspace", Kind.INTEGRITY)
+    claims = [
+        c
+        for c in ctx.graph.claims(subject.name)
+        if c.algorithm in _COMPARABLE and not c.value.endswith(".dir")
+    ]
+    wrong = [c for c in claims if current.digest(c.algorithm) != c.value]
+    evidence = tuple(Evidence(c.algorithm, c.value, str(c.source)) for c in wrong)
+    if wrong:
+        where = ", ".join(sorted({c.source.file for c in wrong}))
+        return Verdict(
+            False,
+            f"the workspace differs from what {where} recorded",
+            Kind.INTEGRITY,
+            (Evidence("workspace sha256", current.sha256), *evidence),
+        )
+    return Verdict(True, f"matches all {len(claims)} recorded digest(s)", Kind.INTEGRITY)
