@@ -68,7 +68,8 @@ def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) ->
     if current is None or any(c.value.endswith(".dir") for c in claims):
         return []  # absent, or a DVC directory whose digest scheme is not a file's
     source = SourceRef(path, None, "workspace")
-    return [DigestClaim("sha256", current.sha256, source), DigestClaim("md5", current.md5, source)]
+    digests = (("sha256", current.sha256), ("md5", current.md5))
+    return [DigestClaim(algorithm, value, source) for algorithm, value in digests if value]
 
 
 def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:

@@ -1,6 +1,6 @@
 """What kind of artifact a path is: data, model, metrics, params, plots or code.
 
-A kind recorded by a builder (node attribute ``kind``, e.g. from DVC's
+A kind recorded by a builder (node attribute ``artifact_kind``, e.g. from DVC's
 ``metrics:``, ``plots:`` or ``artifacts:`` sections) wins; otherwise the path
 decides, by folder and extension.
 """
@@ -39,7 +39,7 @@ _FOLDERS = {"models": "model", "model": "model", "metrics": "metrics", "plots": 
 
 
 def artifact_kind(path: str, facts: Mapping[str, Any]) -> str:
-    recorded = facts.get("kind")
+    recorded = facts.get("artifact_kind")
     if isinstance(recorded, str):
         return recorded
     name = posixpath.basename(path).lower()
