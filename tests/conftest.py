@@ -14,7 +14,7 @@ FIXTURES = REPO / "fixtures"
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
-def _public_pem(signer: CryptoSigner) -> bytes:
+def public_pem(signer: CryptoSigner) -> bytes:
     return signer._private_key.public_key().public_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -34,7 +34,7 @@ def key_dir(tmp_path: Path, signers: dict[str, CryptoSigner]) -> Callable[[Path]
         keys = root / "keys"
         keys.mkdir(parents=True, exist_ok=True)
         for name, signer in signers.items():
-            (keys / f"{name}.pub").write_bytes(_public_pem(signer))
+            (keys / f"{name}.pub").write_bytes(public_pem(signer))
         return keys
 
     return write

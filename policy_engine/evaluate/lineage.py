@@ -148,14 +148,15 @@ class Lineage:
         """Artifact paths downstream of the ``sources`` node ids (one traversal, cached).
 
         Over valid edges only by default; over the whole flow of bytes otherwise.
-        A source is in the result only if it is itself downstream of another.
+        "Downstream" means at the end of a path of at least one edge, so a source is
+        in the result only when a path leads to it (from another source, or a cycle).
         """
         key = (sources, valid_only)
         if key not in self._reached:
             graph = self.valid if valid_only else self.full
-            start = sorted(n for n in sources if n in graph)
+            first = sorted({v for s in sources if s in graph for v in graph.successors(s)})
             seen: set[str] = set()
-            for layer in list(nx.bfs_layers(graph, start))[1:] if start else []:
+            for layer in nx.bfs_layers(graph, first) if first else []:
                 seen.update(layer)
             nodes = self.graph.g.nodes
             self._reached[key] = frozenset(
