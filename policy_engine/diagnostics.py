@@ -90,7 +90,8 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
             lines.append(f"{span.line} | {source}")
             lines.append(f"{' ' * width} | {' ' * (span.column - 1)}{carets}")
     if diagnostic.help:
-        lines.append(f"  = help: {diagnostic.help}")
+        width = len(str(span.line)) if span is not None else 1
+        lines.append(f"{' ' * (width + 1)}= help: {diagnostic.help}")
     return "\n".join(lines)
 
 
