@@ -17,7 +17,8 @@ control REL-01 "Models are calibrated" {
   severity high
   stage inference
   mitigates "Confidence Miscalibration"
-  require every artifact of kind model is attested with "https://x/calibration" by approvers where ece < max_ece within max_age
+  require every artifact of kind model
+    is attested with "https://x/calibration" by approvers where ece < max_ece within max_age
 }
 """
 
