@@ -137,7 +137,20 @@ def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnos
 
 
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
-    """Parse policy ``text``; diagnostics list every syntax error, each located."""
+    """Parse policy ``text``; diagnostics list every syntax error, each located.
+
+    The whole text is parsed at once; only when that fails is it cut into
+    declarations, so that every declaration's errors are found.
+    """
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput:
+        return _parse_pieces(text, file)
+    declarations = AstBuilder(file).transform(tree)
+    return ParseResult(ast.Module(file, tuple(declarations)), text, ())
+
+
+def _parse_pieces(text: str, file: str) -> ParseResult:
     declarations: list[ast.Declaration] = []
     diagnostics: list[Diagnostic] = []
     for first_line, piece in split_declarations(text):
