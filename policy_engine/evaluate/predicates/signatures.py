@@ -24,7 +24,7 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
             f"`{path}` is not in the workspace, so no signature can cover its current bytes",
             Kind.UNSIGNED_ARTIFACT,
         )
-    products = ctx.products.get(path, [])
+    products = [*ctx.products.get(path, []), *ctx.subjects_by_path.get(path, [])]
     signers: set[str] = set()
     stale: list[str] = []
     for att, digest in products:
@@ -39,7 +39,8 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
         message = _unsigned_reason(pred, signers, stale, bool(products), ctx)
     evidence = [Evidence("workspace sha256", current.sha256, path)]
     for att, digest in products:
-        label = f"link `{att.step_name}` product sha256"
+        what = f"link `{att.step_name}` product" if att.kind == "link" else "statement subject"
+        label = f"{what} sha256"
         evidence.append(Evidence(label, digest.get("sha256", "(none)"), att.file))
         evidence += signature_evidence(ctx, att)
     return Verdict(holds, message, Kind.UNSIGNED_ARTIFACT, tuple(evidence))
