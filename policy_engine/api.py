@@ -15,6 +15,8 @@ from policy_engine.diagnostics import Diagnostic, has_errors
 from policy_engine.errors import InputError
 from policy_engine.loader import display_name, policy_files
 
+DEFAULT_POLICY_DIR = "policies"  # REPO/policies, when no policy path is given
+
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
     from policy_engine.evaluate import Evaluation
@@ -53,16 +55,32 @@ def load_policy(paths: Sequence[Path], root: Path) -> LoadedPolicy:
     return LoadedPolicy(compiled.policy, diagnostics, loaded.sources)
 
 
-def build(policy: ir.PolicySet, root: Path, attestations: Sequence[Path] = ()) -> ProvenanceGraph:
-    """The provenance graph of ``root``, with signatures checked against the policy's keys."""
+def build(
+    policy: ir.PolicySet | None,
+    root: Path,
+    attestations: Sequence[Path] = (),
+    *,
+    now: datetime | None = None,
+    hash_cache: bool = True,
+    progress: bool = False,
+) -> ProvenanceGraph:
+    """The provenance graph of ``root``, with signatures checked against the policy's keys.
+
+    With no policy, no key is trusted (every signature is UNTRUSTED). ``now`` is
+    the time layouts expire against; ``hash_cache`` allows the persistent hash
+    cache; ``progress`` a progress line on a terminal's stderr while hashing.
+    """
     from policy_engine.graph.build import build_graph
     from policy_engine.graph.builders import BuildContext
     from policy_engine.keys import Keyring
 
     if not root.is_dir():
         raise InputError("repository folder not found", str(root))
-    paths = tuple(dict.fromkeys([*policy.attestation_paths, *attestations]))
-    return build_graph(BuildContext(root, Keyring(policy.keys), paths))
+    declared = policy.attestation_paths if policy is not None else ()
+    paths = tuple(dict.fromkeys([*declared, *attestations]))
+    keyring = Keyring(policy.keys if policy is not None else {})
+    context = BuildContext(root, keyring, paths, now, hash_cache, progress)
+    return build_graph(context)
 
 
 def check(
@@ -70,16 +88,22 @@ def check(
     root: Path,
     attestations: Sequence[Path] = (),
     now: datetime | None = None,
+    *,
+    hash_cache: bool = True,
+    progress: bool = False,
 ) -> CheckResult:
-    """Build the graph of ``root`` and evaluate ``policy`` against it."""
+    """Build the graph of ``root`` and evaluate ``policy`` against it (at ``now``)."""
     from policy_engine.evaluate import evaluate
 
-    graph = build(policy, root, attestations)
     moment = now or datetime.now(timezone.utc)
+    graph = build(
+        policy, root, attestations, now=moment, hash_cache=hash_cache, progress=progress
+    )
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
 
 
 __all__ = [
+    "DEFAULT_POLICY_DIR",
     "CheckResult",
     "LoadedPolicy",
     "build",

@@ -1,0 +1,380 @@
+"""AST to canonical policy text: the layout of ``mlpolicy fmt``.
+
+One declaration per line; controls and waivers are blocks with one item per
+line, two spaces in, in a fixed order. One blank line between declarations,
+except that one-line declarations of the same kind (keys, roles, stages,
+parameters, imports) stay grouped. Strings are re-quoted with minimal escapes;
+numbers, durations and dates are printed as written; predicates get only the
+parentheses their structure needs. ``is`` is written before ``signed by``,
+``performed by``, ``attested with``, ``produced by`` and ``tracked``, ``was``
+before ``issued within``, except right after ``not`` where the word is optional.
+Comments are kept (see ``comments.py``).
+
+Each AST node type has one small printing function, found in ``_NODES``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from policy_engine.diagnostics import Diagnostic, Span
+from policy_engine.language import ast
+from policy_engine.language.comments import Comment, Item, attach, scan_comments, span_range
+
+INDENT = "  "
+GROUPED = frozenset({"key", "role", "stage", "parameter", "import"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
+
+# Predicate precedence: a child binding no tighter than its context is parenthesised.
+_OR, _AND, _NOT, _ATOM = 1, 2, 3, 4
+
+
+class FormatError(Exception):
+    """The text does not parse; it is never formatted. ``diagnostics`` say why."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        super().__init__(f"{len(diagnostics)} syntax error(s)")
+        self.diagnostics = diagnostics
+
+
+def quote(value: str) -> str:
+    r"""A string literal for ``value``: only ``\``, ``"``, newline and tab are escaped."""
+    return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
+
+
+def plain_number(value: int | float) -> str:
+    """A NUMBER token for ``value`` with no exponent; floats keep a decimal point."""
+    if isinstance(value, int):
+        return str(value)
+    text = format(Decimal(repr(value)), "f")
+    return text if "." in text else text + ".0"
+
+
+class Printer:
+    """Prints AST nodes; with the source at hand, numbers keep the digits they were written with."""
+
+    def __init__(self, source: str | None = None) -> None:
+        self._lines = source.split("\n") if source else []
+
+    def __call__(self, node: Any) -> str:
+        return _NODES[type(node)](self, node)
+
+    def join(self, nodes: tuple[Any, ...], sep: str = ", ") -> str:
+        return sep.join(self(n) for n in nodes)
+
+    def raw(self, span: Span) -> str | None:
+        """The source text of a one-line span, if known."""
+        if span.line < 1 or span.line > len(self._lines) or span.end_line != span.line:
+            return None
+        return self._lines[span.line - 1][span.column - 1 : span.end_column - 1]
+
+    def predicate(self, node: ast.Predicate, context: int) -> str:
+        """``node`` in a context binding with ``context`` strength: parenthesised if needed."""
+        text = self(node)
+        return f"({text})" if _precedence(node) <= context else text
+
+
+def _precedence(node: ast.Predicate) -> int:
+    return {ast.AnyOf: _OR, ast.AllOf: _AND, ast.Not: _NOT}.get(type(node), _ATOM)
+
+
+# -- values ---------------------------------------------------------------------
+
+
+def _number(p: Printer, n: ast.Number) -> str:
+    raw = p.raw(n.span)
+    if raw is not None and _NUMBER.fullmatch(raw) and float(raw) == n.value:
+        return raw
+    return plain_number(n.value)
+
+
+def _field(p: Printer, n: ast.Field) -> str:
+    return ".".join(part if _NAME.fullmatch(part) else quote(part) for part in n.parts)
+
+
+def _value_nodes() -> dict[type, Callable[[Printer, Any], str]]:
+    return {
+        ast.Name: lambda p, n: n.value,
+        ast.Text: lambda p, n: quote(n.value),
+        ast.Number: _number,
+        ast.Duration: lambda p, n: n.raw,
+        ast.Date: lambda p, n: n.raw,
+        ast.Bool: lambda p, n: "true" if n.value else "false",
+        ast.Reference: lambda p, n: p(n.name),
+        ast.ListValue: lambda p, n: f"[{p.join(n.items)}]",
+        ast.Field: _field,
+    }
+
+
+# -- declarations ---------------------------------------------------------------
+
+
+def _parameter(p: Printer, n: ast.ParameterDecl) -> str:
+    default = "" if n.default is None else f" = {p(n.default)}"
+    return f"parameter {p(n.name)}: {p(n.type)}{default}"
+
+
+def _import(p: Printer, n: ast.ImportDecl) -> str:
+    bindings = f" with {p.join(n.bindings)}" if n.bindings else ""
+    return f"import {p(n.path)}{bindings}"
+
+
+def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
+    return {
+        ast.PolicyDecl: lambda p, n: f"policy {p(n.name)}",
+        ast.PackDecl: lambda p, n: f"pack {p(n.name)}",
+        ast.ParameterDecl: _parameter,
+        ast.Binding: lambda p, n: f"{p(n.name)} = {p(n.value)}",
+        ast.ImportDecl: _import,
+        ast.KeyDecl: lambda p, n: f"key {p(n.name)} from {p(n.path)}",
+        ast.RoleDecl: lambda p, n: f"role {p(n.name)} = {p.join(n.members)}",
+        ast.StepsNamed: lambda p, n: f"steps {p.join(n.globs)}",
+        ast.StepsWhere: lambda p, n: f"steps where {p(n.field)} {n.op} {p(n.value)}",
+        ast.StageDecl: lambda p, n: f"stage {p(n.name)} = {p.join(n.step_sets, ' or ')}",
+        ast.AttestationsDecl: lambda p, n: f"attestations in {p(n.path)}",
+        ast.ControlDecl: lambda p, n: f"control {p(n.id)} {p(n.title)}",
+        ast.WaiverDecl: lambda p, n: f"waive {p(n.control)} for {p.join(n.subjects)}",
+    }
+
+
+# -- selections, conditions ---------------------------------------------------------
+
+
+def _selector(p: Printer, n: ast.Selector, subject: str | None = None) -> str:
+    return " ".join([subject or n.subject, *(p(f) for f in n.filters)])
+
+
+def _selection_nodes() -> dict[type, Callable[[Printer, Any], str]]:
+    return {
+        ast.Matching: lambda p, n: f"matching {p.join(n.globs)}",
+        ast.OfKind: lambda p, n: f"of kind {p(n.kind)}",
+        ast.InStage: lambda p, n: f"in {p(n.stage)}",
+        ast.ProducedIn: lambda p, n: f"produced by steps in {p(n.stage)}",
+        ast.ProducedMatching: lambda p, n: f"produced by steps matching {p.join(n.globs)}",
+        ast.WhereField: lambda p, n: f"where {p(n.field)} {n.op} {p(n.value)}",
+        ast.OfType: lambda p, n: f"of type {p.join(n.types)}",
+        ast.FromRole: lambda p, n: f"from {p(n.role)}",
+        ast.About: lambda p, n: f"about artifacts matching {p.join(n.globs)}",
+        ast.Selector: _selector,
+        ast.Compare: lambda p, n: f"{p(n.field)} {n.op} {p(n.value)}",
+        ast.Member: lambda p, n: f"{p(n.field)} in {p(n.options)}",
+        ast.Exists: lambda p, n: f"{p(n.field)} {'exists' if n.present else 'not exists'}",
+    }
+
+
+# -- predicates and rules -------------------------------------------------------------
+
+
+def _signers(p: Printer, n: ast.Signers) -> str:
+    return p(n.role) if n.threshold is None else f"at least {p(n.threshold)} of {p(n.role)}"
+
+
+def _attested_with(p: Printer, n: ast.AttestedWith) -> str:
+    parts = [f"is attested with {p(n.predicate_type)}"]
+    if n.signers is not None:
+        parts.append(f"by {p(n.signers)}")
+    if n.conditions:
+        parts.append(f"where {p.join(n.conditions)}")
+    if n.within is not None:
+        parts.append(f"within {p(n.within)}")
+    return " ".join(parts)
+
+
+# After `not`, an optional leading `is`/`was` is dropped: `not signed by r`, not `not is signed`.
+_OPTIONAL_VERB = {
+    ast.SignedBy: "is ",
+    ast.Tracked: "is ",
+    ast.PerformedBy: "is ",
+    ast.AttestedWith: "is ",
+    ast.IssuedWithin: "was ",
+}
+
+
+def _negation(p: Printer, n: ast.Not) -> str:
+    text = p.predicate(n.item, _AND)
+    verb = _OPTIONAL_VERB.get(type(n.item), "")
+    return f"not {text.removeprefix(verb)}"
+
+
+def _quantifier(p: Printer, n: ast.Quantifier) -> str:
+    return n.kind if n.count is None else f"{n.kind} {p(n.count)}"
+
+
+_SINGULAR = {"artifacts": "artifact", "steps": "step", "attestations": "attestation"}
+
+
+def _rule(p: Printer, n: ast.Rule) -> str:
+    """``every artifact ...`` but ``at least 2 artifacts ...``: the selection reads as English."""
+    subject = n.selector.subject if n.quantifier.count else _SINGULAR[n.selector.subject]
+    selection = _selector(p, n.selector, subject)
+    return f"{p(n.quantifier)} {selection} {p.predicate(n.predicate, 0)}"
+
+
+def _predicate_nodes() -> dict[type, Callable[[Printer, Any], str]]:
+    return {
+        ast.Signers: _signers,
+        ast.SignedBy: lambda p, n: f"is signed by {p(n.signers)}",
+        ast.DerivesFrom: lambda p, n: f"derives from {p(n.sources)}",
+        ast.ProducedBy: lambda p, n: f"is produced by {p(n.steps)}",
+        ast.ReachesSource: lambda p, n: "reaches a declared source",
+        ast.NoLineageThrough: lambda p, n: f"has no lineage through {p(n.through)}",
+        ast.Tracked: lambda p, n: "is tracked",
+        ast.MatchesWorkspace: lambda p, n: "matches the workspace",
+        ast.PerformedBy: lambda p, n: f"is performed by {p(n.role)}",
+        ast.RunsDeclaredCommand: lambda p, n: "runs its declared command",
+        ast.CommandMatches: lambda p, n: f"command matches {p.join(n.patterns)}",
+        ast.AttestedWith: _attested_with,
+        ast.HasParam: lambda p, n: f"has param {p(n.key)}",
+        ast.ParamCompare: lambda p, n: f"param {p(n.key)} {n.op} {p(n.value)}",
+        ast.IssuedWithin: lambda p, n: f"was issued within {p(n.window)}",
+        ast.Satisfies: lambda p, n: f"satisfies {p.join(n.conditions)}",
+        ast.AllOf: lambda p, n: " and ".join(p.predicate(i, _AND) for i in n.items),
+        ast.AnyOf: lambda p, n: " or ".join(p.predicate(i, _OR) for i in n.items),
+        ast.Not: _negation,
+        ast.Quantifier: _quantifier,
+        ast.Rule: _rule,
+    }
+
+
+_NODES: dict[type, Callable[[Printer, Any], str]] = {
+    **_value_nodes(),
+    **_declaration_nodes(),
+    **_selection_nodes(),
+    **_predicate_nodes(),
+}
+
+
+# -- layout: declarations to items ------------------------------------------------------
+
+
+def _line(kind: str, text: str, *spans: Span) -> Item:
+    start, end = span_range(*spans)
+    return Item(text, kind, start, end)
+
+
+def _each(p: Printer, kind: str, nodes: tuple[Any, ...]) -> list[Item]:
+    """One ``KIND VALUE`` line per node: ``severity high``, ``require every ...``."""
+    return [_line(kind, f"{kind} {p(n)}", n.span) for n in nodes]
+
+
+def _control_items(p: Printer, n: ast.ControlDecl) -> list[Item]:
+    items = _each(p, "severity", n.severity) + _each(p, "stage", n.stage)
+    if n.mitigates:
+        spans = [t.span for t in n.mitigates]
+        items.append(_line("mitigates", f"mitigates {p.join(n.mitigates)}", *spans))
+    return items + _each(p, "description", n.description) + _each(p, "require", n.rules)
+
+
+def _waiver_items(p: Printer, n: ast.WaiverDecl) -> list[Item]:
+    return (
+        _each(p, "owner", n.owner) + _each(p, "reason", n.reason) + _each(p, "expires", n.expires)
+    )
+
+
+_KINDS: dict[type, str] = {
+    ast.PolicyDecl: "policy",
+    ast.PackDecl: "pack",
+    ast.ParameterDecl: "parameter",
+    ast.ImportDecl: "import",
+    ast.KeyDecl: "key",
+    ast.RoleDecl: "role",
+    ast.StageDecl: "stage",
+    ast.AttestationsDecl: "attestations",
+    ast.ControlDecl: "control",
+    ast.WaiverDecl: "waive",
+}
+
+
+def declaration_item(p: Printer, decl: ast.Declaration) -> Item:
+    """The item of one declaration: a line, or a block for controls and waivers."""
+    item = _line(_KINDS[type(decl)], p(decl), decl.span)
+    if isinstance(decl, ast.ControlDecl):
+        item.children = _control_items(p, decl)
+    elif isinstance(decl, ast.WaiverDecl):
+        item.children = _waiver_items(p, decl)
+    return item
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def _comment_lines(comments: list[Comment], indent: str) -> list[str]:
+    """Comments one per line; a blank line after one stays (between these lines only)."""
+    out: list[str] = []
+    for i, comment in enumerate(comments):
+        out.append(indent + comment.text)
+        if comment.blank_after and i + 1 < len(comments):
+            out.append("")
+    return out
+
+
+def _footer(comments: list[Comment], indent: str, after_items: bool) -> list[str]:
+    if not comments:
+        return []
+    gap = [""] if after_items and comments[0].blank_before else []
+    return gap + _comment_lines(comments, indent)
+
+
+def _suffix(comment: Comment | None) -> str:
+    return "" if comment is None else f" {comment.text}"
+
+
+def render_item(item: Item, indent: str = "") -> list[str]:
+    """The lines of an item: leading comments, the item, its trailing comment."""
+    out = _comment_lines(item.leading, indent)
+    if item.leading and item.leading[-1].blank_after:
+        out.append("")
+    if item.children is None:
+        return [*out, indent + item.text + _suffix(item.trailing)]
+    out.append(f"{indent}{item.text} {{{_suffix(item.header)}")
+    for child in item.children:
+        out += render_item(child, indent + INDENT)
+    out += _footer(item.footer, indent + INDENT, bool(item.children))
+    out.append(indent + "}" + _suffix(item.trailing))
+    return out
+
+
+def _grouped(previous: Item, item: Item) -> bool:
+    return previous.kind == item.kind and item.kind in GROUPED
+
+
+def format_module(module: ast.Module, comments: list[Comment], source: str | None = None) -> str:
+    """``module`` in the canonical layout, with ``comments`` (from :func:`scan_comments`) kept.
+
+    ``source``, the text the module was parsed from, lets numbers keep their digits.
+    """
+    printer = Printer(source)
+    items = [declaration_item(printer, d) for d in module.declarations]
+    end_of_file = attach(comments, items)
+    lines: list[str] = []
+    for i, item in enumerate(items):
+        if i > 0 and not _grouped(items[i - 1], item):
+            lines.append("")
+        lines += render_item(item)
+    lines += _footer(end_of_file, "", bool(items))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def format_text(text: str, file: str = "<policy>") -> str:
+    """``text`` formatted; raises :class:`FormatError` with its diagnostics if it does not parse.
+
+    The result is parsed again and must give the same AST and the same comments:
+    a formatter bug raises ``RuntimeError`` rather than change a policy.
+    """
+    from policy_engine.language.parser import parse_text
+
+    parsed = parse_text(text, file)
+    if parsed.diagnostics:
+        raise FormatError(parsed.diagnostics)
+    comments = scan_comments(text)
+    formatted = format_module(parsed.module, comments, text)
+    again = parse_text(formatted, file)
+    kept = sorted(c.text for c in scan_comments(formatted)) == sorted(c.text for c in comments)
+    if again.diagnostics or again.module != parsed.module or not kept:
+        raise RuntimeError(f"formatting `{file}` would change its meaning; left as it is")
+    return formatted
