@@ -12,6 +12,7 @@ from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
+from policy_engine.evidence.predicates import schema_problem
 from policy_engine.graph.model import Attestation, ProvenanceGraph, SourceRef, Step
 
 
@@ -52,6 +53,7 @@ class EvalContext:
 
     def __post_init__(self) -> None:
         self.lineage = Lineage(self.graph)
+        self._schema_problems: dict[str, str | None] = {}
 
     @cached_property
     def steps_by_stage(self) -> dict[str, list[Step]]:
@@ -95,6 +97,12 @@ class EvalContext:
         """Whether ``digest`` names the bytes of ``path`` in the workspace now."""
         current = self.graph.workspace(path)
         return current is not None and any(current.digest(a) == v for a, v in digest.items())
+
+    def schema_problem(self, att: Attestation) -> str | None:
+        """Why a statement's predicate does not match its type's schema (cached)."""
+        if att.file not in self._schema_problems:
+            self._schema_problems[att.file] = schema_problem(att.predicate_type, att.predicate)
+        return self._schema_problems[att.file]
 
     @cached_property
     def products(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:

@@ -18,6 +18,16 @@ BUILTINS: dict[str, tuple[str, str, Kind]] = {
     "path-escape": ("Paths stay inside the repository", "critical", Kind.INTEGRITY),
     "duplicate-step": ("Step names are unique", "medium", Kind.INTEGRITY),
     "unknown-step": ("Links record steps of the pipeline", "high", Kind.UNAUTHORIZED_STEP),
+    "invalid-predicate": ("Evidence matches the schema of its type", "high", Kind.MISSING_EVIDENCE),
+    "stale-lock": ("The lock has no entries for stages no longer defined", "low", Kind.INTEGRITY),
+    "not-in-lock": ("Every stage ran as defined", "medium", Kind.MISSING_LINEAGE),
+    "lock-mismatch": ("The lock records the stages as defined", "high", Kind.INTEGRITY),
+    "params-changed": ("Stages ran with the params the repository has", "high", Kind.INTEGRITY),
+    "duplicate-output": ("Each output has one producer", "high", Kind.INTEGRITY),
+    "dir-manifest": ("Directory manifests match their digests", "high", Kind.INTEGRITY),
+    "dvc-file-edited": ("DVC files match their own checksums", "medium", Kind.INTEGRITY),
+    "orphan-pipeline": ("Every pipeline file is in a DVC project", "medium", Kind.INTEGRITY),
+    "search-bounded": ("The whole repository was searched", "high", Kind.INTEGRITY),
 }
 _DEFAULT = ("The provenance inputs are consistent", "high", Kind.INTEGRITY)
 
@@ -38,7 +48,12 @@ def _finding(ctx: EvalContext, issue: Issue) -> Finding:
 
 
 def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
-    issues = [*ctx.graph.issues, *digest_mismatches(ctx), *unknown_steps(ctx)]
+    issues = [
+        *ctx.graph.issues,
+        *digest_mismatches(ctx),
+        *unknown_steps(ctx),
+        *invalid_predicates(ctx),
+    ]
     for issue in issues:
         yield _finding(ctx, issue)
 
@@ -82,4 +97,18 @@ def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
                 att.step_name,
                 f"link `{att.file}` records step `{att.step_name}`, which is not in the pipeline",
                 (Evidence("link", att.step_name, att.file),),
+            )
+
+
+def invalid_predicates(ctx: EvalContext) -> Iterator[Issue]:
+    """Statements whose predicate does not match the schema of their type."""
+    for att in ctx.attestations.values():
+        problem = ctx.schema_problem(att) if att.kind == "statement" else None
+        if problem:
+            yield Issue(
+                "invalid-predicate",
+                att.file,
+                f"the `{att.predicate_type}` predicate of `{att.file}` does not match its "
+                f"schema: {problem}",
+                (Evidence("predicate type", att.predicate_type, att.file),),
             )

@@ -26,6 +26,9 @@ def _problems(
 ) -> list[str]:
     """Why a statement does not satisfy the predicate (empty when it does)."""
     problems: list[str] = []
+    invalid = ctx.schema_problem(att)
+    if invalid:
+        problems.append(f"its predicate does not match the schema of its type: {invalid}")
     if not ctx.at_current_digest(path, digest):
         problems.append(f"it is about other bytes than `{path}` has now")
     keys = att.signers & pred.role.keyids if pred.role else att.signers

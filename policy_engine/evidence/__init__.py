@@ -1,0 +1,1 @@
+"""Evidence of ML security activities: predicate types, their schemas, producing them."""
