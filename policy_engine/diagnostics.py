@@ -47,8 +47,19 @@ CODES: Mapping[str, str] = {
     "E107": "invalid threshold",
     "E108": "incomplete control",
     "E109": "invalid glob",
+    "E110": "unknown risk",
+    "E111": "import cycle",
+    "E112": "pack parameter without a value",
+    "E113": "declaration not allowed here",
+    "E114": "value of the wrong type",
+    "E116": "unknown artifact kind",
+    "E117": "invalid date",
     "W201": "unused key",
     "W202": "unused role",
+    "W203": "control waived for every subject",
+    "W204": "predicate that can never hold or never fail",
+    "W205": "pack imported by no policy",
+    "W206": "lifecycle stage with no steps declared",
 }
 
 

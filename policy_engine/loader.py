@@ -21,13 +21,35 @@ from policy_engine.language.parser import ParseResult
 
 POLICY_SUFFIX = ".policy"
 MAX_FILES = 1000
+BUNDLED_PREFIX = "@mlpolicy/"  # `import "@mlpolicy/mlsecops.policy"`: a pack shipped with mlpolicy
+
+
+def bundled_policies() -> Path:
+    """The folder of packs shipped with mlpolicy: in the wheel, or the checkout's policies/."""
+    from importlib import resources
+
+    packaged = resources.files("policy_engine").joinpath("_policies")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / "policies"
+
+
+def import_target(importer: Path, name: str) -> Path:
+    """Where an import points: a bundled pack, or a path relative to the importing file."""
+    if name.startswith(BUNDLED_PREFIX):
+        return bundled_policies() / name[len(BUNDLED_PREFIX) :]
+    return importer.parent / name
 
 
 def display_name(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` when inside it (posix), else as given."""
+    """``path`` relative to ``root`` when inside it (posix); a bundled pack as
+    ``@mlpolicy/NAME``; anything else as given."""
     absolute, base = os.path.abspath(path), os.path.abspath(root)
     if absolute.startswith(base + os.sep):
         return Path(os.path.relpath(absolute, base)).as_posix()
+    bundled = os.path.abspath(bundled_policies())
+    if absolute.startswith(bundled + os.sep):
+        return BUNDLED_PREFIX + Path(os.path.relpath(absolute, bundled)).as_posix()
     return str(path)
 
 
@@ -86,7 +108,7 @@ class _Loader:
                 self._import(path, decl, chain)
 
     def _import(self, importer: Path, decl: ast.ImportDecl, chain: tuple[str, ...]) -> None:
-        target = importer.parent / decl.path.value
+        target = import_target(importer, decl.path.value)
         key = os.path.abspath(target)
         if key in chain:
             self._error("E111", "import cycle: the file imports itself", decl)

@@ -187,10 +187,10 @@ def _resolve_rule(ctx: CompileContext, rule: ast.Rule) -> None:
         if name.value not in ctx.stages:
             if name.value in STAGES:
                 ctx.error(
-                    "E101",
+                    "W206",
                     f"no steps are declared for stage `{name.value}`",
                     name.span,
-                    f'declare them: stage {name.value} = steps "NAME"',
+                    f'rules selecting it find nothing; declare: stage {name.value} = steps "NAME"',
                 )
             else:
                 _check_lifecycle(ctx, name)

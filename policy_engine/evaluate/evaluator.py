@@ -117,7 +117,7 @@ def _finding(
         stage=control.stage,
         kind=kind,
         subject=subject,
-        message=message,
+        message=f"{message} [risk: {', '.join(control.risks)}]" if control.risks else message,
         evidence=verdict.evidence if verdict else (),
         location=rule.location,
         risks=control.risks,

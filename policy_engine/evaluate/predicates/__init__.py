@@ -35,7 +35,7 @@ def any_of(pred: ir.AnyOf, subject: Subject, ctx: EvalContext) -> Verdict:
         return passed[0]
     return Verdict(
         False,
-        " and ".join(v.message for v in verdicts),
+        " and ".join(dict.fromkeys(v.message for v in verdicts)),
         verdicts[0].kind,
         tuple(e for v in verdicts for e in v.evidence),
     )
