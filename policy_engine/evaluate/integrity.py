@@ -19,7 +19,7 @@ BUILTINS: dict[str, tuple[str, str, Kind]] = {
     "duplicate-step": ("Step names are unique", "medium", Kind.INTEGRITY),
     "unknown-step": ("Links record steps of the pipeline", "high", Kind.UNAUTHORIZED_STEP),
     "invalid-predicate": ("Evidence matches the schema of its type", "high", Kind.MISSING_EVIDENCE),
-    "stale-lock": ("The lock has no entries for stages no longer defined", "low", Kind.INTEGRITY),
+    "stale-lock": ("The lock has no entries for stages no longer defined", "info", Kind.INTEGRITY),
     "not-in-lock": ("Every stage ran as defined", "medium", Kind.MISSING_LINEAGE),
     "lock-mismatch": ("The lock records the stages as defined", "high", Kind.INTEGRITY),
     "params-changed": ("Stages ran with the params the repository has", "high", Kind.INTEGRITY),
@@ -28,6 +28,15 @@ BUILTINS: dict[str, tuple[str, str, Kind]] = {
     "dvc-file-edited": ("DVC files match their own checksums", "medium", Kind.INTEGRITY),
     "orphan-pipeline": ("Every pipeline file is in a DVC project", "medium", Kind.INTEGRITY),
     "search-bounded": ("The whole repository was searched", "high", Kind.INTEGRITY),
+    "conflicting-digest": ("Attestations name each artifact once", "high", Kind.INTEGRITY),
+    "unreadable-file": ("Every artifact in the workspace can be read", "high", Kind.INTEGRITY),
+    "layout-expired": ("In-toto layouts are within their expiry", "high", Kind.INTEGRITY),
+    "layout-threshold": (
+        "Layout steps are signed by enough distinct functionaries",
+        "high",
+        Kind.UNAUTHORIZED_STEP,
+    ),
+    "key-id-mismatch": ("Layout key ids are computed from their keys", "high", Kind.INTEGRITY),
 }
 _DEFAULT = ("The provenance inputs are consistent", "high", Kind.INTEGRITY)
 
@@ -91,7 +100,7 @@ def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
     """Links that record a step the pipeline does not have."""
     names = {s.name for s in ctx.graph.steps()}
     for att in sorted(ctx.graph.attestations(), key=lambda a: a.file):
-        if att.step_name not in names:
+        if att.kind == "link" and att.step_name not in names:
             yield Issue(
                 "unknown-step",
                 att.step_name,

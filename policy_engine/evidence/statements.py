@@ -1,0 +1,131 @@
+"""Signed in-toto Statements (v1) about artifacts of the repository, in DSSE envelopes.
+
+A statement names each subject by its repository path with the sha256 the
+workspace builder computes (see :mod:`.artifacts`): the digest ``mlpolicy
+check`` compares, and the standard one (no md5). The predicate must match the
+schema of its type when :data:`~policy_engine.evidence.predicates.SCHEMAS` has
+one; such a predicate without a ``timestamp`` gets one (the given time, or now,
+UTC ISO-8601), since freshness windows are measured from it. The statement is
+then read back by the engine's own Statement parser, so what is signed is what
+``check`` accepts. The envelope is securesystemslib's DSSE ``Envelope``
+(payload type ``application/vnd.in-toto+json``) signed by a ``CryptoSigner``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from policy_engine.errors import InputError
+from policy_engine.evidence.documents import iso_utc
+from policy_engine.evidence.predicates import SCHEMAS, schema_problem
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Signer
+
+STATEMENT_V1 = "https://in-toto.io/Statement/v1"
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A predicate ready to sign, and the time it was given when it stated none."""
+
+    predicate: dict[str, Any]
+    timestamp_set: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    """The statement, its DSSE envelope (as JSON data) and the signing key id."""
+
+    statement: dict[str, Any]
+    envelope: dict[str, Any]
+    keyid: str
+
+
+def prepare_predicate(
+    predicate_type: str, predicate: dict[str, Any], now: datetime, file: str
+) -> Prepared:
+    """Add a ``timestamp`` when the type has a schema and the predicate has none; validate it.
+
+    A predicate that does not match its type's schema is an :class:`InputError`
+    naming the first problem.
+    """
+    stamped: str | None = None
+    if predicate_type in SCHEMAS and predicate.get("timestamp") is None:
+        stamped = iso_utc(now)
+        predicate = {**predicate, "timestamp": stamped}
+    problem = schema_problem(predicate_type, predicate)
+    if problem:
+        message = f"the predicate does not match the schema of `{predicate_type}`: {problem}"
+        raise InputError(message, file)
+    return Prepared(predicate, stamped)
+
+
+def statement(
+    predicate_type: str, predicate: dict[str, Any], subjects: dict[str, str]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """An in-toto Statement v1 about ``subjects`` (``{path: sha256}``), read back as ``check`` does.
+
+    Returns the statement and the engine's notes on it (e.g. predicate fields
+    too large to keep); a statement the engine would refuse is an :class:`InputError`.
+    """
+    from policy_engine.graph.builders.attestations.statements import parse_statement
+
+    document = {
+        "_type": STATEMENT_V1,
+        "subject": [
+            {"name": path, "digest": {"sha256": digest}}
+            for path, digest in sorted(subjects.items())
+        ],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    }
+    parsed = parse_statement(document, "the statement")
+    return document, parsed.notes
+
+
+def sign_statement(document: dict[str, Any], signer: Signer) -> SignedStatement:
+    """A DSSE envelope of the statement (compact, sorted JSON) signed by ``signer``."""
+    from securesystemslib.dsse import Envelope
+
+    payload = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    envelope = Envelope(payload.encode("utf-8"), PAYLOAD_TYPE, {})
+    signature = envelope.sign(signer)
+    return SignedStatement(document, envelope.to_dict(), signature.keyid)
+
+
+def write_envelope(signed: SignedStatement, path: Path) -> None:
+    """Write the envelope as one JSON document (replacing ``path``; folders created)."""
+    text = json.dumps(signed.envelope, sort_keys=True, indent=2) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the statement: {exc.strerror}", str(path)) from None
+
+
+def append_to_bundle(signed: SignedStatement, path: Path) -> int:
+    """Append the envelope as a line of the bundle ``path`` (created if absent); its line number."""
+    if not path.name.endswith(".jsonl"):
+        raise InputError("a bundle is JSON Lines: its name must end in `.jsonl`", str(path))
+    line = json.dumps(signed.envelope, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+            handle.seek(0)
+            number = handle.read().count(b"\n") + 1
+            handle.write(line + b"\n")
+    except OSError as exc:
+        raise InputError(f"cannot append to the bundle: {exc.strerror}", str(path)) from None
+    return number
