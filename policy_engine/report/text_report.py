@@ -85,12 +85,14 @@ def _finding(finding: Finding) -> list[str]:
 
 def _summary(result: CheckResult) -> str:
     evaluation = result.evaluation
+    active = evaluation.active
     failed = sum(1 for c in evaluation.controls if c.findings)
-    passed = len(evaluation.controls) - failed
-    if not evaluation.findings:
-        return f"{passed} controls passed, 0 findings"
-    severities = Counter(f.severity for f in evaluation.findings)
+    waived = sum(1 for c in evaluation.controls if c.waived and not c.findings)
+    passed = len(evaluation.controls) - failed - waived
+    waived_text = f", {waived} waived" if waived else ""
+    if not active:
+        return f"{passed} controls passed{waived_text}, 0 findings"
+    severities = Counter(f.severity for f in active)
     detail = ", ".join(f"{severities[s]} {s}" for s in reversed(SEVERITIES) if severities[s])
-    return (
-        f"{failed} controls failed, {passed} passed; {len(evaluation.findings)} findings ({detail})"
-    )
+    counts = f"{failed} controls failed, {passed} passed{waived_text}"
+    return f"{counts}; {len(active)} findings ({detail})"
