@@ -25,6 +25,8 @@ from policy_engine.language import ast
 from policy_engine.language.comments import Comment, Item, attach, scan_comments, span_range
 
 INDENT = "  "
+WIDTH = 100  # longer `require` and `import` lines are wrapped at their natural joints
+CONTINUATION = "  "  # continuation lines of a wrapped line, relative to its first line
 GROUPED = frozenset({"key", "role", "stage", "parameter", "import"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -121,7 +123,23 @@ def _parameter(p: Printer, n: ast.ParameterDecl) -> str:
 
 def _import(p: Printer, n: ast.ImportDecl) -> str:
     bindings = f" with {p.join(n.bindings)}" if n.bindings else ""
-    return f"import {p(n.path)}{bindings}"
+    line = f"import {p(n.path)}{bindings}"
+    if len(line) <= WIDTH:
+        return line
+    return _fill([f"import {p(n.path)} with"] + [f"{p(b)}," for b in n.bindings])[:-1]
+
+
+def _fill(words: list[str]) -> str:
+    """Words on lines of at most WIDTH columns; continuation lines indented one step more
+    than the first."""
+    indent = words[0][: len(words[0]) - len(words[0].lstrip())] + CONTINUATION
+    lines = [words[0]]
+    for word in words[1:]:
+        if len(INDENT + lines[-1]) + 1 + len(word) > WIDTH:
+            lines.append(indent + word)
+        else:
+            lines[-1] += " " + word
+    return "\n".join(lines)
 
 
 def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
@@ -267,7 +285,45 @@ def _control_items(p: Printer, n: ast.ControlDecl) -> list[Item]:
     if n.mitigates:
         spans = [t.span for t in n.mitigates]
         items.append(_line("mitigates", f"mitigates {p.join(n.mitigates)}", *spans))
-    return items + _each(p, "description", n.description) + _each(p, "require", n.rules)
+    requires = [_line("require", _require(p, r), r.span) for r in n.rules]
+    return items + _each(p, "description", n.description) + requires
+
+
+def _require(p: Printer, rule: ast.Rule) -> str:
+    """``require RULE`` on one line, or, when too long, the selection on the first line and
+    each part of the predicate (split at its top-level `or`, else `and`) on its own."""
+    line = f"require {p(rule)}"
+    if len(INDENT + line) <= WIDTH:
+        return line
+    subject = rule.selector.subject if rule.quantifier.count else _SINGULAR[rule.selector.subject]
+    lines = [f"require {p(rule.quantifier)} {_selector(p, rule.selector, subject)}"]
+    predicate = rule.predicate
+    if isinstance(predicate, (ast.AnyOf, ast.AllOf)):
+        joint, strength = ("or ", _OR) if isinstance(predicate, ast.AnyOf) else ("and ", _AND)
+        for k, item in enumerate(predicate.items):
+            lines += _part(p, joint if k else "", item, strength)
+    else:
+        lines += _part(p, "", predicate, 0)
+    return "\n".join(lines)
+
+
+def _part(p: Printer, prefix: str, node: ast.Predicate, strength: int) -> list[str]:
+    """The lines of one part of a wrapped predicate; an `attested with` too long for one line
+    puts its `where` and `within` clauses on lines of their own."""
+    one = CONTINUATION + prefix + p.predicate(node, strength)
+    if len(INDENT + one) <= WIDTH or not isinstance(node, ast.AttestedWith):
+        return [one]
+    head = f"is attested with {p(node.predicate_type)}"
+    head += f" by {p(node.signers)}" if node.signers is not None else ""
+    deeper = CONTINUATION * 2
+    lines = [CONTINUATION + prefix + head]
+    if node.conditions:
+        conditions = [f"{p(c)}," for c in node.conditions]
+        conditions[-1] = conditions[-1][:-1]
+        lines += _fill([deeper + "where", *conditions]).split("\n")
+    if node.within is not None:
+        lines.append(f"{deeper}within {p(node.within)}")
+    return lines
 
 
 def _waiver_items(p: Printer, n: ast.WaiverDecl) -> list[Item]:
@@ -330,7 +386,8 @@ def render_item(item: Item, indent: str = "") -> list[str]:
     if item.leading and item.leading[-1].blank_after:
         out.append("")
     if item.children is None:
-        return [*out, indent + item.text + _suffix(item.trailing)]
+        text = item.text.replace("\n", "\n" + indent)
+        return [*out, *(indent + text + _suffix(item.trailing)).split("\n")]
     out.append(f"{indent}{item.text} {{{_suffix(item.header)}")
     for child in item.children:
         out += render_item(child, indent + INDENT)

@@ -36,7 +36,8 @@ control TR-01 "Title \\"quoted\\"" {
   require every artifact matching "models/**" is signed by at least 2 of team
   require some artifacts matching "m" derives from artifacts matching "data/*" or not signed by team
   require no steps in model_training is performed by team and (performed by team)
-  require at least 2 artifacts of kind model is attested with "https://x/y/v1" by team where m.ece < 0.05, m.kind in ["a", "b"] within 30d
+  require at least 2 artifacts of kind model
+    is attested with "https://x/y/v1" by team where m.ece < 0.05, m.kind in ["a", "b"] within 30d
 }
 waive TR-01 for "models/old/*" {
   owner "ml-lead@example.com"
