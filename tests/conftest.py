@@ -38,3 +38,11 @@ def key_dir(tmp_path: Path, signers: dict[str, CryptoSigner]) -> Callable[[Path]
         return keys
 
     return write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_hash_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never write the user's hash cache: point it at a temporary folder."""
+    import os
+
+    os.environ["MLPOLICY_CACHE_DIR"] = str(tmp_path_factory.mktemp("hash-cache"))

@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -23,10 +26,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from policy_engine.cli import main
-from policy_engine.compiler.ir import Location
+from policy_engine.compiler.ir import Location, Waiver
 from policy_engine.evaluate import Finding, Kind
 from policy_engine.premerge import classify, failing
-from policy_engine.premerge.git import Checkout
+from policy_engine.premerge.git import Checkout, worktree
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TAMPERED, COMPLIANT = FIXTURES / "example-ml-tampered", FIXTURES / "example-ml"
@@ -319,3 +322,23 @@ def test_the_gate_counts_new_findings_at_or_above_the_threshold() -> None:
 def test_a_folder_at_the_top_is_itself_in_every_worktree(tmp_path: Path) -> None:
     assert Checkout(tmp_path, PurePosixPath(".")).locate(tmp_path / "w") == tmp_path / "w"
     assert Checkout(tmp_path, PurePosixPath("a/b")).locate(tmp_path / "w") == tmp_path / "w/a/b"
+
+
+def test_a_waived_new_finding_does_not_fail_the_gate() -> None:
+    waiver = Waiver("W", ("x",), "alice", "accepted risk", date(2099, 1, 1), Location("p", 1, 1))
+    waived = finding("W", "x", waiver=waiver)
+    split = classify([], [waived])
+    assert split.new == (waived,)
+    assert failing(split, "info") == ()
+
+
+def test_a_terminated_run_still_removes_its_worktree(origin: Path) -> None:
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("SIGTERM is handled by the test runner")
+    with pytest.raises(SystemExit), worktree(origin, git(origin, "rev-parse", "base")) as tree:
+        assert (tree / "ml" / "dvc.yaml").is_file()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted by the signal
+    assert not tree.exists()
+    assert git(origin, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

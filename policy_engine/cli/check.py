@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from policy_engine.cli.common import EXIT_OK, EXIT_VIOLATIONS, PATH, emit, load_or_exit
+from policy_engine.cli.graph import echo_notes
 from policy_engine.errors import InputError
 from policy_engine.lifecycle import SEVERITIES, severity_rank
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
 
 @click.command()
@@ -28,8 +29,9 @@ FORMATS = ("text", "json")
     "--attestations",
     multiple=True,
     type=PATH,
-    help="Link file or folder searched recursively (repeatable).",
+    help="Attestation file, bundle or folder searched recursively (repeatable).",
 )
+@click.option("--no-cache", is_flag=True, help="Hash every file; do not use the hash cache.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--output",
@@ -56,6 +58,7 @@ def check(
     output: Path | None,
     fail_on: str,
     at: datetime | None,
+    no_cache: bool,
 ) -> None:
     """Evaluate the policies against the provenance graph of REPO (default: .)."""
     from policy_engine.api import check as run_check
@@ -67,7 +70,10 @@ def check(
         raise InputError("repository folder not found", str(repo))
     loaded = load_or_exit(repo, policies)
     assert loaded.policy is not None
-    result = run_check(loaded.policy, repo, attestations, now=at)
+    result = run_check(
+        loaded.policy, repo, attestations, now=at, hash_cache=not no_cache, progress=fmt == "text"
+    )
+    echo_notes(result.graph)
     emit(REPORTERS[fmt](result, str(repo)), output)
     threshold = severity_rank(fail_on)
     failing = [f for f in result.evaluation.active if severity_rank(f.severity) >= threshold]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from policy_engine.graph.builders import BuildContext, Builder
+from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.dvc import build_dvc
-from policy_engine.graph.builders.intoto import build_links
 from policy_engine.graph.builders.workspace import build_workspace
 from policy_engine.graph.model import ProvenanceGraph
 
-# Order matters: pipelines and links add artifacts; the workspace then hashes them.
+# Order matters: pipelines and attestations add artifacts; the workspace then hashes
+# them; statements are matched to artifacts by name, and then by workspace digest.
 BUILDERS: tuple[tuple[str, Builder], ...] = (
     ("dvc", build_dvc),
-    ("links", build_links),
+    ("attestations", build_attestations),
     ("workspace", build_workspace),
+    ("statements", add_statements),
 )
 
 

@@ -12,6 +12,9 @@ the flow of bytes and of trust::
 Every INPUT/OUTPUT/MATERIAL/PRODUCT edge carries the digests its source recorded,
 and each of those is also a :class:`DigestClaim` on the artifact, so disagreeing
 sources can be found per artifact. Builders add facts; the evaluator only reads.
+A declared source (e.g. a ``.dvc`` file's output) may carry its :class:`Origin`
+(``origin(path)``), and an artifact what pipeline files declare it to be
+(:class:`Declaration`, ``declarations(path)``).
 """
 
 from __future__ import annotations
@@ -122,14 +125,17 @@ class Attestation:
 
     ``kind`` is ``link`` (an in-toto link: ``step_name``, ``command``, materials,
     products) or ``statement`` (an in-toto Statement: ``predicate_type``,
-    ``predicate``, ``subjects``; ``step_name`` empty). ``file`` identifies it:
+    ``predicate``, ``subjects``; ``step_name`` empty, or for SLSA provenance the
+    synthetic step ``slsa:<file>`` it records). ``file`` identifies it:
     the file's display path, with ``#N`` appended for line N of a JSON-Lines
     bundle. ``issued_at`` is when the predicate says it was made, if it says.
+    ``envelope`` is ``metablock``, ``dsse``, ``sigstore`` (the DSSE envelope of a
+    sigstore bundle) or ``none`` (a plain, unsigned statement).
     """
 
     file: str
     kind: str  # "link" | "statement"
-    envelope: str  # "metablock" | "dsse"
+    envelope: str  # "metablock" | "dsse" | "sigstore" | "none"
     step_name: str = ""
     command: tuple[str, ...] = ()
     materials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -153,6 +159,120 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a declared source's bytes came from, as its ``.dvc`` file records it.
+
+    ``kind`` is ``added`` (``dvc add``: the bytes were added in this repository),
+    ``import`` (``dvc import``: ``path`` in the repository at ``url``, asked at
+    ``rev``, resolved to commit ``rev_lock``), ``import-url`` (``dvc import-url``:
+    ``url`` is the location, ``digest`` what DVC recorded of it, e.g. an etag) or
+    ``import-db``. A ``frozen`` import is not re-imported by ``dvc repro``.
+    """
+
+    kind: str
+    source: SourceRef
+    url: str | None = None
+    path: str | None = None
+    rev: str | None = None
+    rev_lock: str | None = None
+    digest: Mapping[str, str] = field(default_factory=dict)
+    frozen: bool = False
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a pipeline file says an artifact is, besides its bytes.
+
+    ``role`` is ``artifact`` (an entry of dvc.yaml's ``artifacts:``, ``name`` being
+    its key), ``metrics`` or ``plots`` (listed as such, top-level or by a stage;
+    ``name`` is a plot's id when it has one) or ``out`` (an output annotated with
+    ``desc``/``type``/``labels``/``meta``).
+    """
+
+    role: str
+    source: SourceRef
+    name: str = ""
+    type: str | None = None
+    desc: str | None = None
+    labels: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LayoutKey:
+    """A functionary key a layout declares: the id it gives, and the id computed from the key.
+
+    ``computed`` is empty, and ``problem`` says why, when the key cannot verify
+    anything (an unsupported key type, or an id that is not the key's own).
+    """
+
+    keyid: str
+    keytype: str
+    scheme: str
+    computed: str = ""
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class LayoutStep:
+    """A step of a layout, and what its links (or sublayouts) establish.
+
+    ``signers`` are the distinct authorised keys (``pubkeys``) whose signature on
+    a link of the step verified; ``agree`` is False when those links record
+    different materials or products. Rules are kept as in-toto writes them.
+    """
+
+    name: str
+    pubkeys: tuple[str, ...]
+    threshold: int
+    expected_command: tuple[str, ...] = ()
+    expected_materials: tuple[tuple[str, ...], ...] = ()
+    expected_products: tuple[tuple[str, ...], ...] = ()
+    links: tuple[str, ...] = ()
+    signers: frozenset[str] = frozenset()
+    agree: bool = True
+
+    @property
+    def satisfied(self) -> bool:
+        """Enough distinct authorised keys signed links that agree."""
+        return self.agree and len(self.signers) >= self.threshold
+
+
+@dataclass(frozen=True)
+class LayoutInspection:
+    """An inspection of a layout: recorded, never run."""
+
+    name: str
+    run: tuple[str, ...]
+    expected_materials: tuple[tuple[str, ...], ...] = ()
+    expected_products: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """An in-toto layout (classic or DSSE) with its signatures checked against trusted keys.
+
+    ``as_step`` is set for a layout stored as ``<step>.<keyid8>.link``: a sublayout
+    standing for that step of another layout.
+    """
+
+    file: str
+    envelope: str  # "metablock" | "dsse"
+    signatures: tuple[SignatureCheck, ...]
+    keys: Mapping[str, LayoutKey]
+    steps: tuple[LayoutStep, ...]
+    inspections: tuple[LayoutInspection, ...] = ()
+    expires: datetime | None = None
+    readme: str = ""
+    as_step: str = ""
+
+    @cached_property
+    def signers(self) -> frozenset[str]:
+        """Distinct trusted key ids whose signatures on the layout verified."""
+        return frozenset(s.keyid for s in self.signatures if s.status is SignatureStatus.VALID)
+
+
+@dataclass(frozen=True)
 class Issue:
     """A problem found while building the graph; the evaluator reports it as a finding."""
 
@@ -172,6 +292,8 @@ class ProvenanceGraph:
         # edges are added so lineage questions never scan the whole multigraph. Read-only.
         self.flow: nx.DiGraph = nx.DiGraph()
         self.issues: list[Issue] = []
+        self.layouts: list[Layout] = []  # in-toto layouts, in the order they were read
+        self.notes: list[str] = []  # inputs skipped or only partly used, and why
 
     # -- node ids ---------------------------------------------------------
     @staticmethod
@@ -205,6 +327,14 @@ class ProvenanceGraph:
 
     def set_workspace(self, path: str, file: WorkspaceFile | None) -> None:
         self.g.nodes[self.add_artifact(path)]["workspace"] = file
+
+    def set_origin(self, path: str, origin: Origin) -> None:
+        """Record where the declared source ``path`` came from (node attribute ``origin``)."""
+        self.g.nodes[self.add_artifact(path)]["origin"] = origin
+
+    def add_declaration(self, path: str, declaration: Declaration) -> None:
+        """Record what a pipeline file declares ``path`` to be (node attribute ``declarations``)."""
+        self.g.nodes[self.add_artifact(path)].setdefault("declarations", []).append(declaration)
 
     def add_step(self, step: Step) -> str:
         node = self.step_id(step.name)
@@ -303,6 +433,15 @@ class ProvenanceGraph:
 
     def workspace(self, path: str) -> WorkspaceFile | None:
         return self.g.nodes[self.artifact_id(path)]["workspace"]
+
+    def origin(self, path: str) -> Origin | None:
+        """Where the declared source ``path`` came from; None when no source says."""
+        node = self.artifact_id(path)
+        return self.g.nodes[node].get("origin") if node in self.g else None
+
+    def declarations(self, path: str) -> list[Declaration]:
+        node = self.artifact_id(path)
+        return list(self.g.nodes[node].get("declarations", ())) if node in self.g else []
 
     def attestations_for_step(self, name: str) -> list[Attestation]:
         node = self.step_id(name)

@@ -1,9 +1,10 @@
 """Tests for the DVC builder, on real repositories made by the real ``dvc`` command.
 
 One git + DVC project is built and reproduced once per module (``project``) and
-its graph built once (``graph``); tests that must change a repository work on
-copies. ``dvc.lock`` is always DVC's own; expected digests are computed here
-with hashlib from the files the stages wrote.
+its graph built once (``graph``), as is a git repository holding two DVC
+projects (``monorepo``); tests that must change a repository work on copies.
+``dvc.lock`` is always DVC's own (a test that needs another lock edits DVC's);
+expected digests are computed here with hashlib from the files the stages wrote.
 """
 
 from __future__ import annotations
@@ -20,11 +21,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
 from policy_engine.graph.builders.dvc import build_dvc
-from policy_engine.graph.model import DigestClaim, ProvenanceGraph, SourceRef
+from policy_engine.graph.builders.dvc.search import ProjectSearch
+from policy_engine.graph.model import (
+    Declaration,
+    DigestClaim,
+    Evidence,
+    Issue,
+    Origin,
+    ProvenanceGraph,
+    SourceRef,
+)
 from policy_engine.keys import Keyring
 
 pytestmark = pytest.mark.slow
@@ -68,6 +79,14 @@ pathlib.Path(dst).write_text(out)
 PIPELINE = """\
 vars:
   - suffix: "!"
+artifacts:
+  scorer:
+    path: model.bin
+    type: model
+    desc: The trained scorer
+    labels: [demo]
+metrics:
+  - metrics.json
 stages:
   prepare:
     desc: Clean the raw data
@@ -105,6 +124,18 @@ stages:
     cmd: python steps.py put - never.txt x
     deps: [raw.txt]
     outs: [never.txt]
+  report:
+    cmd:
+      - python steps.py upper eval/a/score.txt report.txt
+      - python steps.py put - metrics.json 1
+    deps: [eval/a/score.txt]
+    outs:
+      - report.txt:
+          desc: The report
+          type: report
+    metrics:
+      - metrics.json:
+          cache: false
 """
 
 SUB_PIPELINE = """\
@@ -130,6 +161,11 @@ def dvc_dir_md5(folder: Path) -> str:
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     manifest = [{"md5": md5(p), "relpath": p.relative_to(folder).as_posix()} for p in files]
     return hashlib.md5(json.dumps(manifest, sort_keys=True).encode()).hexdigest() + ".dir"
+
+
+def cache_file(root: Path, digest: str) -> Path:
+    """Where DVC 3 keeps the object ``digest`` in the project's cache."""
+    return root / ".dvc" / "cache" / "files" / "md5" / digest[:2] / digest[2:]
 
 
 def line_of(root: Path, file: str, text: str) -> int:
@@ -196,26 +232,41 @@ def steps(graph: ProvenanceGraph) -> dict:
     return {step.name: step for step in graph.steps()}
 
 
+def issues(graph: ProvenanceGraph, code: str) -> list[Issue]:
+    return [issue for issue in graph.issues if issue.code == code]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
 # -- fixtures -----------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git + DVC project: an added source, a pipeline reproduced once, a sub-pipeline."""
+    """A git + DVC project: added sources (a file, a folder), an import from a URL,
+    a pipeline reproduced once except its ``never`` stage, a sub-pipeline."""
     root = tmp_path_factory.mktemp("dvc") / "project"
-    (root / "conf").mkdir(parents=True)
-    (root / "sub").mkdir()
+    for folder in ("conf", "sub", "images/icons", "data"):
+        (root / folder).mkdir(parents=True)
     (root / "steps.py").write_text(STEPS_PY)
     (root / "params.yaml").write_text(PARAMS)
     (root / "conf" / "extra.yaml").write_text("tag: v1\n")
     (root / "raw.txt").write_text("hello raw data\n")
+    (root / "images" / "a.png").write_text("png a\n")
+    (root / "images" / "icons" / "b.png").write_text("png b\n")
     (root / "dvc.yaml").write_text(PIPELINE)
     (root / "sub" / "dvc.yaml").write_text(SUB_PIPELINE)
     (root / "sub" / "in.txt").write_text("sub input\n")
+    (root.parent / "upstream.csv").write_text("a,b\n1,2\n")
     run(root, "git", "init", "-q")
     run(root, "init", "-q")
-    run(root, "add", "-q", "raw.txt")
-    targets = ["prepare", "featurize", "train", "evaluate", "grid", "sub/dvc.yaml:train"]
+    run(root, "add", "-q", "raw.txt", "images")
+    run(root, "import-url", "-q", str(root.parent / "upstream.csv"), "data/upstream.csv")
+    targets = ["prepare", "featurize", "train", "evaluate", "grid", "report", "sub/dvc.yaml:train"]
     run(root, "repro", "-q", *targets)
     return root
 
@@ -238,6 +289,26 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def blank(template: Path, tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(template, root, symlinks=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def monorepo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One git repository, no DVC at its root: projects ``ml/a`` (reproduced, with a
+    sub-pipeline) and ``ml/b`` (``dvc init --subdir``), and a pipeline in no project."""
+    root = tmp_path_factory.mktemp("mono") / "repo"
+    for folder in ("ml/a/sub", "ml/b", "docs"):
+        (root / folder).mkdir(parents=True)
+    (root / "steps.py").write_text(STEPS_PY)
+    for name in ("a", "b"):
+        (root / "ml" / name / "dvc.yaml").write_text(SUB_PIPELINE.replace("../", "../../"))
+        (root / "ml" / name / "in.txt").write_text(f"{name} input\n")
+    (root / "ml/a/sub/dvc.yaml").write_text("stages:\n  x:\n    cmd: echo\n    deps: [in.txt]\n")
+    (root / "docs" / "dvc.yaml").write_text("stages:\n  doc:\n    cmd: echo\n")
+    run(root, "git", "init", "-q")
+    run(root / "ml" / "a", "init", "-q", "--subdir")
+    run(root / "ml" / "b", "init", "-q", "--subdir")
+    run(root / "ml" / "a", "repro", "-q", "train")
     return root
 
 
@@ -329,6 +400,8 @@ def test_dvc_added_file_is_a_declared_source(project: Path, graph: ProvenanceGra
     producers = list(graph.g.in_edges(graph.artifact_id("raw.txt")))
     assert producers == []
     assert "raw.txt.dvc" not in steps(graph)
+    assert graph.origin("raw.txt") == Origin("added", expected.source)
+    assert graph.origin("model.bin") is None
 
 
 def test_stage_never_reproduced_has_empty_digests(graph: ProvenanceGraph) -> None:
@@ -348,7 +421,7 @@ def test_pipeline_in_a_subfolder(project: Path, graph: ProvenanceGraph) -> None:
     assert out["digest"] == {"md5": md5(project / "sub" / "out.txt")}
     assert out["source"].file == "sub/dvc.lock"
     assert "train" in steps(graph)
-    assert graph.issues == []
+    assert [(issue.code, issue.subject) for issue in graph.issues] == [("not-in-lock", "never")]
 
 
 def test_dvc2_lock_entry_keeps_dvcs_legacy_hash_name(project_copy: Path) -> None:
@@ -457,10 +530,49 @@ def test_paths_leaving_the_repository_are_issues(blank: Path, tmp_path: Path) ->
     stage = {"cmd": "echo", "deps": [*deps, "ok/../in.txt"], "outs": ["out.txt"]}
     (blank / "dvc.yaml").write_text(json.dumps({"stages": {"s": stage}}))
     graph = build(blank)
-    assert sorted(issue.subject for issue in graph.issues) == sorted(deps)
-    assert {issue.code for issue in graph.issues} == {"path-escape"}
-    assert graph.issues[0].evidence[0].value == "dvc.yaml:1 (dvc.yaml stage)"
+    escapes = issues(graph, "path-escape")
+    assert sorted(issue.subject for issue in escapes) == sorted(deps)
+    assert escapes[0].evidence[0].value == "dvc.yaml:1 (dvc.yaml stage)"
+    assert [i.code for i in graph.issues if i not in escapes] == ["not-in-lock"]  # never ran
     assert sorted(a.path for a in graph.artifacts()) == ["in.txt", "out.txt"]
+
+
+def test_dvc_file_outputs_leaving_the_repository_are_issues(blank: Path) -> None:
+    digest = "e" * 32
+    (blank / "up.dvc").write_text(f"outs:\n- md5: {digest}\n  path: ../outside.txt\n")
+    (blank / "wdir.dvc").write_text(f"wdir: ../..\nouts:\n- md5: {digest}\n  path: etc/passwd\n")
+    graph = build(blank)
+    escapes = issues(graph, "path-escape")
+    assert [(i.subject, i.evidence[0].value) for i in escapes] == [
+        ("../outside.txt", "up.dvc (dvc add out)"),
+        ("etc/passwd", "wdir.dvc (dvc add out)"),
+    ]
+    assert list(graph.artifacts()) == []
+
+
+VARS_OUTSIDE = {
+    "top-level": "vars: [../outside.yaml]\nstages:\n  a:\n    cmd: echo ${secret}\n",
+    "with-keys": "vars: ['../outside.yaml:secret']\nstages:\n  a:\n    cmd: echo ${secret}\n",
+    "stage": "stages:\n  a:\n    vars: [../../outside.yaml]\n    wdir: sub\n    cmd: echo\n",
+    "params-link": "stages:\n  a:\n    cmd: echo ${secret}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(VARS_OUTSIDE))
+def test_vars_files_outside_the_repository_are_never_read(
+    blank: Path, tmp_path: Path, case: str
+) -> None:
+    """DVC would read them and put their values into commands; nothing is read instead."""
+    (tmp_path / "outside.yaml").write_text("secret: hunter2\n")
+    (blank / "sub").mkdir()
+    if case == "params-link":
+        (blank / "params.yaml").symlink_to(tmp_path / "outside.yaml")
+    (blank / "dvc.yaml").write_text(VARS_OUTSIDE[case])
+    with pytest.raises(InputError) as info:
+        build(blank)
+    assert info.value.location == "dvc.yaml"
+    assert "outside the repository" in info.value.message
+    assert "hunter2" not in str(info.value)
 
 
 def test_folder_without_dvc_adds_nothing(tmp_path: Path) -> None:
@@ -486,3 +598,304 @@ def test_module_import_does_not_import_dvc() -> None:
         [sys.executable, "-c", code], env=ENV, check=True, capture_output=True, text=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- directories ----------------------------------------------------------------
+
+
+def test_files_of_a_directory_output_come_from_the_cached_manifest(
+    project: Path, graph: ProvenanceGraph
+) -> None:
+    score = project / "eval" / "a" / "score.txt"
+    out = output_edge(graph, "evaluate@a", "eval/a/score.txt")
+    assert out["digest"] == {"md5": md5(score)}
+    assert out["source"].what == "stage `evaluate@a` out `eval/a` manifest"
+    assert out["source"].file == "dvc.lock"
+    # the stage consuming a file of the folder consumed the bytes the manifest lists
+    assert input_edge(graph, "eval/a/score.txt", "report")["digest"] == out["digest"]
+    assert output_edge(graph, "evaluate@a", "eval/a")["digest"]["md5"].endswith(".dir")
+
+
+def test_files_of_an_added_folder_are_claimed_by_its_dvc_file(
+    project: Path, graph: ProvenanceGraph
+) -> None:
+    for name in ("a.png", "icons/b.png"):
+        path = f"images/{name}"
+        what = "dvc add out `images` manifest"
+        claim = DigestClaim("md5", md5(project / path), SourceRef("images.dvc", None, what))
+        assert graph.claims(path) == [claim]
+        assert list(graph.g.in_edges(graph.artifact_id(path))) == []
+    assert graph.claims("images")[0].value == dvc_dir_md5(project / "images")
+    assert graph.origin("images") == Origin("added", SourceRef("images.dvc", None, "dvc add out"))
+
+
+def test_file_in_a_folder_output_without_manifest_is_produced_by_its_stage(
+    project_copy: Path,
+) -> None:
+    shutil.rmtree(project_copy / ".dvc" / "cache")
+    graph = build(project_copy)
+    out = output_edge(graph, "evaluate@a", "eval/a/score.txt")
+    assert out["digest"] == {}
+    assert out["source"].what == "stage `evaluate@a` out `eval/a`, which holds it"
+    assert graph.artifact_id("images/a.png") not in graph.g  # nothing lists it
+    assert issues(graph, "dir-manifest") == []
+
+
+def test_lineage_reaches_through_the_files_of_a_directory_output(
+    project_copy: Path, graph: ProvenanceGraph
+) -> None:
+    from policy_engine.evaluate.lineage import Lineage
+
+    derived = Lineage(graph).derived_from(("raw.txt",))
+    assert {"eval/a", "eval/a/score.txt", "report.txt", "metrics.json"} <= derived
+    shutil.rmtree(project_copy / ".dvc" / "cache")  # no manifest: the file's bytes are unknown
+    derived = Lineage(build(project_copy)).derived_from(("raw.txt",))
+    assert "eval/a" in derived and "report.txt" not in derived
+
+
+def test_dvc2_folder_manifest_in_the_legacy_cache_layout(project_copy: Path) -> None:
+    lock = project_copy / "dvc.lock"
+    lines = lock.read_text().splitlines(keepends=True)
+    lock.write_text("".join(line for line in lines if line.strip() != "hash: md5"))
+    digest = dvc_dir_md5(project_copy / "eval" / "a").removesuffix(".dir")
+    legacy = project_copy / ".dvc" / "cache" / digest[:2] / f"{digest[2:]}.dir"
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(cache_file(project_copy, f"{digest}.dir"), legacy)
+    graph = build(project_copy)
+    out = output_edge(graph, "evaluate@a", "eval/a/score.txt")
+    assert out["digest"] == {"md5-dos2unix": md5(project_copy / "eval/a/score.txt")}
+
+
+def test_tampered_manifest_is_an_issue_and_lists_nothing(project_copy: Path) -> None:
+    digest = dvc_dir_md5(project_copy / "eval" / "b")
+    manifest = cache_file(project_copy, digest)
+    manifest.chmod(0o644)
+    manifest.write_text(manifest.read_text().replace("score.txt", "evil.txt"))
+    graph = build(project_copy)
+    [issue] = issues(graph, "dir-manifest")
+    assert issue.subject == "eval/b"
+    assert "does not hash to" in issue.message
+    line = line_of(project_copy, "dvc.lock", "  evaluate@b:")
+    assert issue.evidence == (
+        Evidence("digest", digest, f"dvc.lock:{line} (stage `evaluate@b` out)"),
+    )
+    assert graph.artifact_id("eval/b/evil.txt") not in graph.g
+    assert graph.artifact_id("eval/b/score.txt") not in graph.g
+
+
+def test_manifest_entry_leaving_its_folder_is_a_path_escape(project_copy: Path) -> None:
+    entries = [
+        {"md5": "0" * 32, "relpath": "../../outside.txt"},
+        {"md5": "1" * 32, "relpath": "ok"},
+    ]
+    body = json.dumps(entries, sort_keys=True).encode()
+    digest = hashlib.md5(body).hexdigest() + ".dir"
+    cache_file(project_copy, digest).parent.mkdir(parents=True, exist_ok=True)
+    cache_file(project_copy, digest).write_bytes(body)
+    edit(project_copy / "dvc.lock", dvc_dir_md5(project_copy / "eval" / "b"), digest)
+    graph = build(project_copy)
+    [escape] = issues(graph, "path-escape")
+    assert escape.subject == "../../outside.txt"
+    assert output_edge(graph, "evaluate@b", "eval/b/ok")["digest"] == {"md5": "1" * 32}
+    assert graph.artifact_id("outside.txt") not in graph.g
+
+
+# -- imports, declarations --------------------------------------------------------
+
+
+def test_import_url_records_its_origin(project: Path, graph: ProvenanceGraph) -> None:
+    upstream = project.parent / "upstream.csv"
+    source = SourceRef("data/upstream.csv.dvc", None, "dvc import out")
+    origin = graph.origin("data/upstream.csv")
+    assert origin == Origin(
+        "import-url", source, url=str(upstream), digest={"md5": md5(upstream)}, frozen=True
+    )
+    assert graph.claims("data/upstream.csv") == [DigestClaim("md5", md5(upstream), source)]
+    assert issues(graph, "dvc-file-edited") == []
+
+
+def test_dvc_file_edited_by_hand_is_an_issue(project_copy: Path) -> None:
+    dvcfile = project_copy / "data" / "upstream.csv.dvc"
+    recorded = yaml.safe_load(dvcfile.read_text())["md5"]
+    edit(dvcfile, "frozen: true", "frozen: true\nmeta: {note: x}")  # meta is not checksummed
+    assert issues(build(project_copy), "dvc-file-edited") == []
+    edit(dvcfile, md5(project_copy / "data/upstream.csv"), "e" * 32)
+    [issue] = issues(build(project_copy), "dvc-file-edited")
+    assert issue.subject == "data/upstream.csv.dvc"
+    assert issue.evidence == (Evidence("recorded md5", recorded, "data/upstream.csv.dvc"),)
+
+
+def test_artifacts_metrics_and_annotations_are_declarations(
+    project: Path, graph: ProvenanceGraph
+) -> None:
+    assert graph.declarations("model.bin") == [
+        Declaration(
+            "artifact",
+            SourceRef("dvc.yaml", 4, "dvc.yaml artifact"),
+            name="scorer",
+            type="model",
+            desc="The trained scorer",
+            labels=("demo",),
+        )
+    ]
+    report = SourceRef("dvc.yaml", line_of(project, "dvc.yaml", "  report:"), "dvc.yaml stage")
+    metrics_line = line_of(project, "dvc.yaml", "metrics:")
+    assert graph.declarations("metrics.json") == [
+        Declaration("metrics", report),
+        Declaration("metrics", SourceRef("dvc.yaml", metrics_line, "dvc.yaml metrics")),
+    ]
+    assert graph.declarations("report.txt") == [
+        Declaration("out", report, type="report", desc="The report")
+    ]
+    assert steps(graph)["report"].cmd == (
+        "python steps.py upper eval/a/score.txt report.txt",
+        "python steps.py put - metrics.json 1",
+    )
+
+
+# -- locks ------------------------------------------------------------------------
+
+
+def test_stage_that_never_ran_is_not_in_the_lock(project: Path, graph: ProvenanceGraph) -> None:
+    [issue] = issues(graph, "not-in-lock")
+    assert issue.subject == "never"
+    assert issue.evidence == (
+        Evidence("defined at", f"dvc.yaml:{line_of(project, 'dvc.yaml', '  never:')}"),
+    )
+
+
+def test_renamed_stage_leaves_a_stale_entry_claiming_its_output(project_copy: Path) -> None:
+    edit(project_copy / "dvc.yaml", "  train:\n", "  fit:\n")
+    graph = build(project_copy)
+    lock_line = line_of(project_copy, "dvc.lock", "  train:")
+    [stale] = issues(graph, "stale-lock")
+    assert stale.subject == "train"
+    assert Evidence("lock entry", "train", f"dvc.lock:{lock_line}") in stale.evidence
+    assert {issue.subject for issue in issues(graph, "not-in-lock")} == {"fit", "never"}
+    [duplicate] = issues(graph, "duplicate-output")
+    assert duplicate.subject == "model.bin"
+    assert [(e.label, e.value) for e in duplicate.evidence] == [
+        ("stage `fit`", "no digest"),
+        ("stale lock entry `train`", f"md5:{md5(project_copy / 'model.bin')}"),
+    ]
+
+
+def test_definition_changed_since_the_lock_is_a_mismatch(project_copy: Path) -> None:
+    pipeline = project_copy / "dvc.yaml"
+    edit(pipeline, "upper raw.txt data/clean.txt", "upper raw.txt data/clean.txt --fast")
+    edit(pipeline, "deps: [data/clean.txt]\n", "deps: [data/clean.txt, steps.py]\n")
+    edit(pipeline, "      - train.seed\n", "      - train.lr\n")
+    graph = build(project_copy)
+    mismatches = {issue.subject: issue for issue in issues(graph, "lock-mismatch")}
+    assert sorted(mismatches) == ["featurize", "prepare", "train"]
+    yaml_line = line_of(project_copy, "dvc.yaml", "  prepare:")
+    lock_line = line_of(project_copy, "dvc.lock", "  prepare:")
+    assert mismatches["prepare"].evidence == (
+        Evidence(
+            "cmd in dvc.yaml",
+            "python steps.py upper raw.txt data/clean.txt --fast",
+            f"dvc.yaml:{yaml_line}",
+        ),
+        Evidence(
+            "cmd in dvc.lock",
+            "python steps.py upper raw.txt data/clean.txt",
+            f"dvc.lock:{lock_line}",
+        ),
+    )
+    assert "(dep)" in mismatches["featurize"].message
+    assert [e.value for e in mismatches["featurize"].evidence] == ["steps.py"]
+    assert [(e.label, e.value) for e in mismatches["train"].evidence] == [
+        ("params only in dvc.yaml", "params.yaml:train.lr"),
+        ("params only in dvc.lock", "params.yaml:train.seed"),
+    ]
+
+
+def test_params_changed_since_the_stage_ran(project_copy: Path) -> None:
+    edit(project_copy / "params.yaml", "seed: 42", "seed: 43")
+    graph = build(project_copy)
+    [issue] = issues(graph, "params-changed")
+    assert issue.subject == "train"
+    lock_line = line_of(project_copy, "dvc.lock", "  train:")
+    assert issue.evidence == (
+        Evidence("params.yaml:train.seed in the lock", "42", f"dvc.lock:{lock_line}"),
+        Evidence("params.yaml:train.seed now", "43", "params.yaml"),
+    )
+
+
+def test_dvc1_lock_is_read_as_dvc2_migrated_it(project_copy: Path, graph: ProvenanceGraph) -> None:
+    lock = yaml.safe_load((project_copy / "dvc.lock").read_text())
+    for entry in lock["stages"].values():
+        for item in [*entry.get("deps", []), *entry.get("outs", [])]:
+            item.pop("hash", None)
+    (project_copy / "dvc.lock").write_text(yaml.safe_dump(lock["stages"]))
+    old = build(project_copy)
+    assert set(steps(old)) == set(steps(graph))
+    digest = input_edge(old, "raw.txt", "prepare")["digest"]
+    assert digest == {"md5-dos2unix": md5(project_copy / "raw.txt")}
+    assert steps(old)["train"].params == steps(graph)["train"].params
+    assert [issue.code for issue in old.issues] == ["not-in-lock"]
+
+
+def test_two_stages_with_one_output_are_a_duplicate(blank: Path) -> None:
+    stage = {"cmd": "echo", "outs": ["same.txt"]}
+    (blank / "dvc.yaml").write_text(json.dumps({"stages": {"a": stage, "b": stage}}))
+    (blank / "same.txt.dvc").write_text("outs:\n- md5: " + "e" * 32 + "\n  path: same.txt\n")
+    [issue] = issues(build(blank), "duplicate-output")
+    assert issue.subject == "same.txt"
+    assert [e.label for e in issue.evidence] == [
+        "stage `a`",
+        "stage `b`",
+        "DVC file `same.txt.dvc`",
+    ]
+
+
+# -- several projects ---------------------------------------------------------------
+
+
+def test_projects_of_one_git_repository_are_named_from_its_root(monorepo: Path) -> None:
+    graph = build(monorepo)
+    assert set(steps(graph)) == {
+        "ml/a/dvc.yaml:train",
+        "ml/a/sub/dvc.yaml:x",
+        "ml/b/dvc.yaml:train",
+    }
+    step = "ml/a/dvc.yaml:train"
+    assert steps(graph)[step].source == SourceRef("ml/a/dvc.yaml", 2, "dvc.yaml stage")
+    out = output_edge(graph, step, "ml/a/out.txt")
+    assert out["digest"] == {"md5": md5(monorepo / "ml/a/out.txt")}
+    assert out["source"] == SourceRef("ml/a/dvc.lock", 3, "stage `train` out")
+    assert input_edge(graph, "ml/a/sub/in.txt", "ml/a/sub/dvc.yaml:x")["digest"] == {}
+    assert input_edge(graph, "ml/b/in.txt", "ml/b/dvc.yaml:train")["digest"] == {}
+    found = sorted((issue.code, issue.subject) for issue in graph.issues)
+    assert found == [
+        ("not-in-lock", "ml/a/sub/dvc.yaml:x"),
+        ("not-in-lock", "ml/b/dvc.yaml:train"),
+        ("orphan-pipeline", "docs/dvc.yaml"),
+    ]
+
+
+def test_root_project_and_a_nested_project(template: Path, blank: Path) -> None:
+    shutil.copytree(template, blank / "nested", symlinks=True)
+    for folder in (blank, blank / "nested"):
+        (folder / "dvc.yaml").write_text("stages:\n  s:\n    cmd: echo\n    outs: [o.txt]\n")
+    graph = build(blank)
+    assert set(steps(graph)) == {"s", "nested/dvc.yaml:s"}
+    assert {a.path for a in graph.artifacts()} == {"o.txt", "nested/o.txt"}
+
+
+def test_search_skips_hidden_folders_and_outputs_and_is_bounded(tmp_path: Path) -> None:
+    for folder in ("a", "a/data/inner", ".git/x", "node_modules/m", "b/c", "deep/1/2/3"):
+        (tmp_path / folder / ".dvc").mkdir(parents=True)
+    search = ProjectSearch(tmp_path)
+    found = []
+    for folder in search:
+        found.append(folder)
+        search.prune(["a/data"] if folder == "a" else [])
+    assert found == ["a", "b/c", "deep/1/2/3"]
+    assert search.issues == []
+    shallow = ProjectSearch(tmp_path, max_depth=3)
+    assert list(shallow) == ["a", "a/data/inner", "b/c"]
+    assert [(i.code, i.subject) for i in shallow.issues] == [("search-bounded", "deep/1/2")]
+    small = ProjectSearch(tmp_path, max_folders=3)
+    assert list(small) == ["a"]
+    assert "more than 3 folders" in small.issues[0].message

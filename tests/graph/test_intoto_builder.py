@@ -243,12 +243,16 @@ def test_directory_is_searched_recursively_for_link_files(
     signer = [ids["alice"].signer]
     write_link(tmp_path / "att" / "a" / "train.1.link", make_link(), "metablock", signer)
     write_link(tmp_path / "att" / "b" / "c" / "train.2.link", make_link(), "dsse", signer)
-    (tmp_path / "att" / "notes.json").write_text("not json at all")
+    (tmp_path / "att" / "notes.txt").write_text("not searched, not even JSON")
+    (tmp_path / "att" / "config.json").write_text('{"learning_rate": 3}')
     direct = write_link(tmp_path / "att" / "a" / "train.1.link", make_link(), "metablock", signer)
     graph = build(tmp_path, keyring, tmp_path / "att", direct)
     assert sorted(a.file for a in graph.attestations()) == [
         "att/a/train.1.link",
         "att/b/c/train.2.link",
+    ]
+    assert graph.notes == [
+        "att/config.json: skipped, not an attestation: no in-toto, DSSE or sigstore field"
     ]
 
 
@@ -283,12 +287,16 @@ def test_missing_attestation_path(tmp_path: Path, keyring: Keyring) -> None:
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        (Metablock(signed=Layout()).to_dict(), "`_type` is `layout`"),
-        ({"payloadType": "application/json", "payload": "e30=", "signatures": []}, "DSSE"),
-        ([1, 2, 3], "not a JSON object"),
+        ({"signed": {"_type": "root"}, "signatures": []}, "unsupported signed in-toto `_type`"),
+        (
+            {"payloadType": "application/json", "payload": "e30=", "signatures": []},
+            "not an attestation: a DSSE envelope of `application/json`",
+        ),
+        ([1, 2, 3], "not an attestation: a JSON list"),
         ({"signed": {"_type": "link"}, "payload": "e30="}, "both `signed` and `payload`"),
         ({"signed": {"_type": "link", "name": "x"}, "signatures": "abc"}, "must be a list"),
         ({"signed": {"_type": "link", "materials": []}, "signatures": []}, "invalid in-toto link"),
+        ({"_type": "link", "name": "x"}, "must be signed JSON"),
         (
             {
                 "payloadType": "application/vnd.in-toto+json",
@@ -297,19 +305,32 @@ def test_missing_attestation_path(tmp_path: Path, keyring: Keyring) -> None:
                 ).decode(),
                 "signatures": [],
             },
-            "DSSE payload `_type`",
+            "invalid in-toto Statement: `subject`: field required",
         ),
     ],
 )
-def test_documents_that_are_not_links(
+def test_documents_that_are_not_attestations_fail_closed(
     tmp_path: Path, keyring: Keyring, document: Any, expected: str
 ) -> None:
     path = tmp_path / "x.link"
     path.write_text(json.dumps(document))
-    with pytest.raises(InputError, match="link") as info:
+    with pytest.raises(InputError) as info:
         build(tmp_path, keyring, path)
     assert expected in info.value.message
     assert info.value.location == "x.link"
+
+
+def test_a_layout_is_a_layout_fact_not_a_link(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    metadata = Metablock(signed=Layout(expires="2030-01-01T00:00:00Z"))
+    metadata.create_signature(ids["alice"].signer)
+    metadata.dump(str(tmp_path / "root.layout"))
+    graph = build(tmp_path, keyring, tmp_path / "root.layout")
+    assert list(graph.attestations()) == []
+    (layout,) = graph.layouts
+    assert (layout.file, layout.envelope) == ("root.layout", "metablock")
+    assert layout.signers == frozenset({ids["alice"].public.keyid})
 
 
 def test_oversized_file_is_refused_before_reading(tmp_path: Path, keyring: Keyring) -> None:
@@ -340,9 +361,13 @@ def test_duplicate_json_keys_are_refused(
         build(tmp_path, keyring, path)
 
 
-def test_module_imports_without_in_toto() -> None:
+@pytest.mark.parametrize(
+    "module",
+    ["policy_engine.graph.builders.intoto", "policy_engine.graph.build", "policy_engine.cli"],
+)
+def test_modules_import_without_in_toto(module: str) -> None:
     code = (
-        "import sys, policy_engine.graph.builders.intoto; "
+        f"import sys, {module}; "
         "sys.exit(any(m in sys.modules for m in ('in_toto', 'securesystemslib')))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from policy_engine.api import CheckResult, LoadedPolicy
+from policy_engine.compiler.ir import Waiver
 from policy_engine.report.junit import render_junit, render_junit_diff
 
 Tampered = tuple[LoadedPolicy, CheckResult]
@@ -66,3 +68,20 @@ def test_characters_xml_cannot_carry_are_replaced(tampered: Tampered) -> None:
     case = cases(xml)[(odd.control, "bad\ufffdname")]
     failure = case.find("failure")
     assert failure is not None and failure.get("message") == "a\ufffdb <&>"
+
+
+def test_a_waived_finding_is_skipped_not_failed(tampered: Tampered) -> None:
+    _, result = tampered
+    first = result.evaluation.findings[0]
+    waiver = Waiver(
+        first.control, (first.subject,), "bob", "legacy", date(2099, 1, 1), first.location
+    )
+    findings = (replace(first, waiver=waiver), *result.evaluation.findings[1:])
+    xml = render_junit(
+        replace(result, evaluation=replace(result.evaluation, findings=findings)), "r"
+    )
+    case = cases(xml)[(first.control, first.subject)]
+    skipped = case.find("skipped")
+    assert case.find("failure") is None and skipped is not None
+    assert "waived by bob" in skipped.get("message", "")
+    assert ET.fromstring(xml).get("failures") == "4"

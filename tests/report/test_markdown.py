@@ -55,8 +55,11 @@ def test_pipes_backticks_and_html_cannot_break_a_row(tampered: Tampered) -> None
         subject="a|b`c``d",
         message="x | y `z|w` <script>alert(1)</script> [l](http://e) `unbalanced\nline",
     )
-    table_rows = rows(render_markdown(replace(result, evaluation=replace(
-        result.evaluation, findings=(odd,))), "repo"))
+    table_rows = rows(
+        render_markdown(
+            replace(result, evaluation=replace(result.evaluation, findings=(odd,))), "repo"
+        )
+    )
     (row,) = table_rows[1:]
     assert len(cells(row)) == COLUMNS
     assert "<script>" not in row and "\\<script\\>" in row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from policy_engine.api import CheckResult, LoadedPolicy
 from policy_engine.cli import main
+from policy_engine.compiler.ir import Waiver
 from policy_engine.report import DIFF_REPORTERS, REPORTERS
 from policy_engine.report.sarif import render_sarif, render_sarif_diff
 
@@ -127,7 +129,7 @@ def test_output_is_deterministic_across_evaluations(tampered: Tampered, evaluate
 def test_an_absolute_repository_gives_file_uris(tampered: Tampered) -> None:
     result = sarif(tampered, str(TAMPERED))["runs"][0]["results"][0]
     uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri.startswith("file:///") and uri.endswith(".policy") or "dvc.yaml" in uri
+    assert uri == (TAMPERED / "dvc.yaml").as_uri()
     assert "uriBaseId" not in result["locations"][0]["physicalLocation"]["artifactLocation"]
 
 
@@ -144,7 +146,7 @@ def test_check_writes_sarif_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_a_finding_defined_nowhere_is_located_at_its_rule(tampered: Tampered) -> None:
-    loaded, result = tampered
+    _, result = tampered
     findings = tuple(replace(f, subject_source=None) for f in result.evaluation.findings)
     bare = replace(result, evaluation=replace(result.evaluation, findings=findings))
     first = json.loads(render_sarif(bare, "repo"))["runs"][0]["results"][0]
@@ -152,3 +154,19 @@ def test_a_finding_defined_nowhere_is_located_at_its_rule(tampered: Tampered) ->
     expected = ("repo/" + location.file, location.line, location.column)
     assert _uri_line(first["locations"][0]) == expected
     assert "relatedLocations" not in first
+
+
+def test_a_waived_finding_is_an_accepted_suppression(tampered: Tampered, validator: Any) -> None:
+    _, result = tampered
+    first = result.evaluation.findings[0]
+    waiver = Waiver(
+        first.control, (first.subject,), "alice", "known", date(2099, 1, 1), first.location
+    )
+    findings = (replace(first, waiver=waiver), *result.evaluation.findings[1:])
+    waived = replace(result, evaluation=replace(result.evaluation, findings=findings))
+    log = json.loads(render_sarif(waived, "repo"))
+    assert errors(validator, log) == []
+    results = log["runs"][0]["results"]
+    (suppression,) = results[0]["suppressions"]
+    assert suppression["status"] == "accepted" and "alice" in suppression["justification"]
+    assert all("suppressions" not in r for r in results[1:])

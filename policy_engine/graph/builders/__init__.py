@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
@@ -19,11 +21,22 @@ from policy_engine.keys import Keyring
 
 @dataclass(frozen=True)
 class BuildContext:
-    """What builders may read: the repository, where attestations are, the trusted keys."""
+    """What builders may read: the repository, where attestations are, the trusted keys.
+
+    ``now`` is the time layouts expire against (None: the time of the build);
+    ``hash_cache`` allows the persistent hash cache (outside the repository);
+    ``progress`` allows a progress line on a terminal's stderr; ``deferred`` is
+    work one builder leaves for a later builder of the same build (e.g.
+    statement subjects matched once the workspace is hashed).
+    """
 
     root: Path
     keyring: Keyring
     attestation_paths: tuple[Path, ...] = field(default_factory=tuple)
+    now: datetime | None = None
+    hash_cache: bool = True
+    progress: bool = False
+    deferred: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 Builder = Callable[[ProvenanceGraph, BuildContext], None]

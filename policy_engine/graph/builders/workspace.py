@@ -20,12 +20,17 @@ Nothing outside the repository is read: an artifact or an entry of a directory
 that resolves (through a symlink) outside the root is a ``path-escape`` issue.
 Missing artifacts keep ``workspace`` None. Only regular files are read.
 
-The hashing function is a parameter (:data:`Hasher`): a persistent cache keyed by
-path, size, mtime and inode can wrap :func:`hash_file` without touching the rest.
+Unless disabled (``BuildContext.hash_cache``), digests are remembered in a
+persistent cache outside the repository (:mod:`.hashcache`), keyed by path,
+size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes.
+A test may pass its own :data:`Hasher`, which is then used without the cache.
+While hashing takes long, a progress line is drawn on a terminal's stderr
+(:mod:`.progress`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,6 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from policy_engine.graph.builders.hashcache import FileKey, HashCache
+from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
 if TYPE_CHECKING:
@@ -68,32 +75,50 @@ def hash_file(path: str) -> WorkspaceFile:
     Raises ``OSError`` when the file cannot be opened or is not a regular file
     (a FIFO or device is never read; a final symlink is not followed).
     """
+    return hash_file_keyed(path)[0]
+
+
+def hash_file_keyed(path: str) -> tuple[WorkspaceFile, FileKey | None]:
+    """As :func:`hash_file`, with the file's key when it did not change while being read."""
     sha256, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
     buffer = bytearray(CHUNK_BYTES)
     view = memoryview(buffer)
     fd = os.open(path, _OPEN_FLAGS)
     with open(fd, "rb", buffering=0, closefd=True) as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
             raise OSError(f"not a regular file: {path}")
         while count := handle.readinto(buffer):
             chunk = view[:count]
             sha256.update(chunk)
             md5.update(chunk)
             size += count
-    return WorkspaceFile(sha256.hexdigest(), md5.hexdigest(), size)
+        key = FileKey.of(before)
+        stable = key == FileKey.of(os.fstat(fd)) and key.size == size
+    return WorkspaceFile(sha256.hexdigest(), md5.hexdigest(), size), key if stable else None
 
 
 def build_workspace(
-    graph: ProvenanceGraph, context: BuildContext, hasher: Hasher = hash_file
+    graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None = None
 ) -> None:
-    """Set the workspace digests of every artifact of ``graph`` that exists under the root."""
+    """Set the workspace digests of every artifact of ``graph`` that exists under the root.
+
+    With no ``hasher``, files are hashed by :func:`hash_file` through the
+    persistent cache (unless ``context.hash_cache`` is off).
+    """
     root = os.path.realpath(context.root)
     plans: dict[str, Plan] = {}
     for artifact in sorted(graph.artifacts(), key=lambda a: a.path):
         plan = plan_artifact(graph, root, artifact.path)
         if plan is not None:
             plans[artifact.path] = plan
-    digests = hash_files(_files_of(plans.values()), hasher)
+    cache = HashCache.open(context.root) if hasher is None and context.hash_cache else None
+    try:
+        files = _files_of(plans.values())
+        digests = hash_files(files, hasher or hash_file, cache=cache, progress=context.progress)
+    finally:
+        if cache is not None:
+            cache.close()
     for path, plan in plans.items():
         graph.set_workspace(path, _assemble(graph, path, plan, digests))
 
@@ -179,19 +204,66 @@ def _files_of(plans: Iterable[Plan]) -> list[str]:
 
 
 def hash_files(
-    paths: Iterable[str], hasher: Hasher = hash_file, workers: int | None = None
+    paths: Iterable[str],
+    hasher: Hasher = hash_file,
+    workers: int | None = None,
+    cache: HashCache | None = None,
+    progress: bool = False,
 ) -> dict[str, WorkspaceFile | OSError]:
-    """Hash each distinct path once, in parallel; an unreadable file maps to its ``OSError``."""
+    """Hash each distinct path once, in parallel; an unreadable file maps to its ``OSError``.
 
+    With a ``cache``, files whose key is unchanged are not read, and the others
+    are hashed with :func:`hash_file_keyed` (not ``hasher``) and remembered.
+    ``progress`` allows a progress line on a terminal (see :mod:`.progress`).
+    """
+    unique = list(dict.fromkeys(paths))
+    keys = _keys(unique) if cache is not None or progress else {}
+    done: dict[str, WorkspaceFile | OSError] = dict(cache.hits(keys)) if cache else {}
+    todo = [p for p in unique if p not in done]
+    total = sum(keys[p].size for p in todo if p in keys)
+    shown = Progress("hashing", len(todo), total) if progress else None
+    with shown or contextlib.nullcontext():
+        done.update(_hash_all(todo, hasher, cache, shown, workers))
+    if cache is not None:
+        cache.commit()
+    return {path: done[path] for path in unique}
+
+
+def _keys(paths: list[str]) -> dict[str, FileKey]:
+    keys: dict[str, FileKey] = {}
+    for path in paths:
+        try:
+            keys[path] = FileKey.of(os.stat(path))
+        except OSError:
+            continue  # hashing it will report the error
+    return keys
+
+
+def _hash_all(
+    paths: list[str],
+    hasher: Hasher,
+    cache: HashCache | None,
+    progress: Progress | None,
+    workers: int | None,
+) -> dict[str, WorkspaceFile | OSError]:
     def one(path: str) -> WorkspaceFile | OSError:
         try:
-            return hasher(path)
+            if cache is None:
+                result = hasher(path)
+            else:
+                result, key = hash_file_keyed(path)
+                if key is not None:
+                    cache.remember(path, key, result)
         except OSError as exc:
             return exc
+        if progress is not None:
+            progress.advance(result.size)
+        return result
 
-    unique = list(dict.fromkeys(paths))
+    if len(paths) <= 1:
+        return {path: one(path) for path in paths}
     with ThreadPoolExecutor(max_workers=workers or min(32, (os.cpu_count() or 1) + 4)) as pool:
-        return dict(zip(unique, pool.map(one, unique), strict=True))
+        return dict(zip(paths, pool.map(one, paths), strict=True))
 
 
 def _assemble(

@@ -1,0 +1,103 @@
+"""`mlpolicy diff --base REF`: what a change makes better or worse, for pre-merge gates."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from policy_engine.cli.common import EXIT_OK, EXIT_VIOLATIONS, PATH, emit, fail
+from policy_engine.cli.graph import echo_notes
+from policy_engine.lifecycle import SEVERITIES
+
+FORMATS = ("text", "json", "sarif", "junit", "markdown")
+
+
+@click.command()
+@click.argument("repo", required=False, type=PATH, default=Path("."))
+@click.option("--base", required=True, metavar="REF", help="Git revision to compare against.")
+@click.option(
+    "--head",
+    metavar="REF",
+    help="Git revision to evaluate (default: the working tree, uncommitted changes included).",
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=PATH,
+    help="Policy file or folder, taken from the head (repeatable; default: REPO/policies).",
+)
+@click.option(
+    "--attestations",
+    multiple=True,
+    type=PATH,
+    help="Link file or folder searched recursively, at each revision (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here instead of standard output.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="low",
+    show_default=True,
+    help="Lowest severity of a new finding that makes the comparison fail.",
+)
+@click.option(
+    "--fail-on-unchanged",
+    is_flag=True,
+    help="Findings the base already had fail too (at or above --fail-on).",
+)
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="Evaluate both revisions as of this time (UTC unless given).",
+)
+def diff(
+    repo: Path,
+    base: str,
+    head: str | None,
+    policies: tuple[Path, ...],
+    attestations: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    fail_on_unchanged: bool,
+    at: datetime | None,
+) -> None:
+    """Compare the findings of REPO (default: .) at a base revision and at the head.
+
+    Both revisions are evaluated with the head's policy. Findings are new, fixed or
+    unchanged, matched by control and subject. Exit 1 when a new finding (or, with
+    --fail-on-unchanged, any finding) is at or above --fail-on.
+    """
+    from policy_engine.diagnostics import render_all
+    from policy_engine.premerge import DiffRequest, InvalidPolicy, run_diff
+    from policy_engine.report import DIFF_REPORTERS
+
+    request = DiffRequest(
+        repo=repo,
+        base=base,
+        head=head,
+        policies=policies,
+        attestations=attestations,
+        fail_on=fail_on,
+        fail_on_unchanged=fail_on_unchanged,
+        now=at if at is None or at.tzinfo else at.replace(tzinfo=timezone.utc),
+    )
+    try:
+        result = run_diff(request)
+    except InvalidPolicy as invalid:
+        click.echo(render_all(invalid.loaded.diagnostics, invalid.loaded.sources), err=True)
+        fail("the head's policy is invalid; nothing was compared")
+    if result.loaded.diagnostics:
+        click.echo(render_all(result.loaded.diagnostics, result.loaded.sources), err=True)
+    echo_notes(result.result.graph)
+    emit(DIFF_REPORTERS[fmt](result), output)
+    sys.exit(EXIT_VIOLATIONS if result.failing else EXIT_OK)

@@ -1,0 +1,105 @@
+"""`mlpolicy graph`: export the provenance graph as JSON, DOT, Mermaid or one HTML page.
+
+The policy is loaded when there is one (``--policy``, or ``REPO/policies`` with
+``*.policy`` files), for its trusted keys and attestation paths; otherwise the
+graph is built with no trusted key, so every signature is UNTRUSTED, and the
+export says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from policy_engine.cli.common import PATH, emit, load_or_exit
+from policy_engine.errors import InputError
+
+if TYPE_CHECKING:
+    from policy_engine.compiler import ir
+    from policy_engine.graph.model import ProvenanceGraph
+
+FORMATS = ("json", "dot", "mermaid", "html")
+MAX_NOTES_SHOWN = 20
+
+
+@click.command("graph")
+@click.argument("repo", required=False, type=PATH, default=Path("."))
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    type=PATH,
+    help="Policy file or folder (repeatable; default: REPO/policies when it has policies).",
+)
+@click.option(
+    "--attestations",
+    multiple=True,
+    type=PATH,
+    help="Attestation file, bundle or folder searched recursively (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the export here instead of standard output.",
+)
+@click.option("--no-cache", is_flag=True, help="Hash every file; do not use the hash cache.")
+def graph(
+    repo: Path,
+    policies: tuple[Path, ...],
+    attestations: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    no_cache: bool,
+) -> None:
+    """Export the provenance graph of REPO (default: .)."""
+    from policy_engine.api import build
+    from policy_engine.graph.export import EXPORTERS
+
+    if not repo.is_dir():
+        raise InputError("repository folder not found", str(repo))
+    policy = _policy(repo, policies)
+    built = build(policy, repo, attestations, hash_cache=not no_cache)
+    trust = trust_summary(policy)
+    if policy is None:
+        click.echo(f"note: {trust['summary']}", err=True)
+    echo_notes(built)
+    emit(EXPORTERS[fmt](built, trust), output)
+
+
+def _policy(repo: Path, policies: tuple[Path, ...]) -> ir.PolicySet | None:
+    """The compiled policy when one is given or present; exits 2 when it is invalid."""
+    default = repo / "policies"
+    if not policies and not (default.is_dir() and any(default.rglob("*.policy"))):
+        return None
+    loaded = load_or_exit(repo, policies)
+    return loaded.policy
+
+
+def trust_summary(policy: ir.PolicySet | None) -> dict[str, Any]:
+    """Which keys signatures were checked against, for the export's ``trust`` field."""
+    if policy is None:
+        return {
+            "policy": False,
+            "trusted_keys": [],
+            "summary": "no policy found: built with no trusted keys, "
+            "so every signature is UNTRUSTED",
+        }
+    keys = sorted(f"{name} ({key.keyid[:12]})" for name, key in policy.keys.items())
+    return {
+        "policy": True,
+        "trusted_keys": keys,
+        "summary": f"signatures checked against the {len(keys)} key(s) the policy trusts"
+        + (f": {', '.join(keys)}" if keys else ""),
+    }
+
+
+def echo_notes(built: ProvenanceGraph) -> None:
+    """Print the graph's notes (inputs skipped or partly used) to stderr, at most 20."""
+    for note in built.notes[:MAX_NOTES_SHOWN]:
+        click.echo(f"note: {note}", err=True)
+    hidden = len(built.notes) - MAX_NOTES_SHOWN
+    if hidden > 0:
+        click.echo(f"note: … and {hidden} more", err=True)

@@ -1,0 +1,97 @@
+"""Confining artifact paths named by attestations to the repository.
+
+Paths are normalised with :func:`policy_engine.graph.paths.normalise`; absolute
+paths, ``..`` leaving the repository and symlinks resolving outside it are
+``path-escape`` issues, and the path is left out of the attestation.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from policy_engine.graph.model import Evidence, Issue
+from policy_engine.graph.paths import PathEscape, normalise
+
+
+class Normaliser:
+    """``paths.normalise`` against one root, with the same results, for many paths.
+
+    :func:`policy_engine.graph.paths.normalise` resolves the whole path on disk
+    for every call; here the lexical checks are its own (it is called for the
+    message when a path escapes), and the real path is resolved one component
+    at a time from the root, each folder once: a path costs one ``lstat``.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root)
+        self._parents: dict[str, str] = {"": self._real_root}
+        self._seen: dict[str, str | PathEscape] = {}
+
+    def __call__(self, raw: str) -> str:
+        """The normalised path of ``raw``; raises :class:`PathEscape` as ``normalise`` does."""
+        result = self._seen.get(raw)
+        if result is None:
+            result = self._seen[raw] = self._normalise(raw)
+        if isinstance(result, PathEscape):
+            raise PathEscape(*result.args)
+        return result
+
+    def _normalise(self, raw: str) -> str | PathEscape:
+        text = raw.replace("\\", "/")
+        lexical = not text.startswith("/") and not (len(text) > 1 and text[1] == ":")
+        joined = posixpath.normpath(text) if lexical else ""
+        if not lexical or joined == ".." or joined.startswith("../") or not self._inside(joined):
+            try:
+                return normalise(self.root, raw)  # the reference, for its exact message
+            except PathEscape as exc:
+                return exc
+        return joined
+
+    def _inside(self, joined: str) -> bool:
+        if joined == ".":
+            return True
+        real = self._real(joined)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def _real(self, joined: str) -> str:
+        """The real path of ``joined``, resolving one component at a time (folders cached)."""
+        parent, name = posixpath.split(joined)
+        real_parent = self._parents.get(parent)
+        if real_parent is None:
+            real_parent = self._parents[parent] = self._real(parent)
+        candidate = os.path.join(real_parent, name)
+        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+
+
+def confined(
+    normalise_path: Normaliser,
+    artifacts: Mapping[str, Any],
+    where: tuple[str, str, str],
+    role: str,
+    issues: list[Issue],
+) -> dict[str, dict[str, str]]:
+    """Normalise the paths of ``artifacts`` (path -> digests) named in ``role`` of a document.
+
+    ``where`` is (file, kind, name), e.g. ``("a.link", "link", "train")``. Escapes
+    and paths named twice with different digests become ``issues``.
+    """
+    file, kind, name = where
+    kept: dict[str, dict[str, str]] = {}
+    for raw, digest in sorted(artifacts.items()):
+        evidence = (Evidence("file", file), Evidence(kind, name), Evidence(role, raw))
+        try:
+            path = normalise_path(raw)
+        except PathEscape as exc:
+            issues.append(Issue("path-escape", raw, f"{kind} `{name}` {role}: {exc}", evidence))
+            continue
+        if path in kept and kept[path] != dict(digest):
+            message = f"{kind} `{name}` names {role} `{path}` twice with different digests"
+            issues.append(Issue("conflicting-digest", path, message, evidence))
+            continue
+        kept[path] = dict(digest)
+    return kept

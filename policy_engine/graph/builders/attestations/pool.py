@@ -1,0 +1,155 @@
+"""Reading many attestations with a pool of processes; results in file order.
+
+Signature verification is CPU-bound, so threads would not help. On Linux,
+when this process runs no other thread, workers are forked (they start at
+once, with everything imported); otherwise they are spawned, which re-imports
+the program's main module: a script calling the API must then guard its entry
+point (``if __name__ == "__main__":``), and if the pool cannot start, files are
+read in this process. Each worker receives the trusted keys and the root once,
+then tasks: a batch of small files, or a run of lines of a large JSON-Lines
+bundle (one file may hold thousands of attestations). Links come back without
+their signed bytes (see :func:`.dispatch.load_file`).
+
+Below :data:`PARALLEL_MIN_ITEMS` (files, counting a large bundle by its lines),
+with one worker, or with ``MLPOLICY_WORKERS=1``, everything runs in this
+process. Either way the results are the same list, in the same order: one
+:class:`FileResult` per file, its parts merged in line order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
+from itertools import groupby
+from pathlib import Path
+
+from policy_engine.errors import InputError
+from policy_engine.graph.builders.attestations import jsonio
+from policy_engine.graph.builders.attestations.confine import Normaliser
+from policy_engine.graph.builders.attestations.dispatch import (
+    FileResult,
+    Found,
+    is_bundle_name,
+    load_file,
+    merge,
+)
+from policy_engine.keys import Keyring
+
+PARALLEL_MIN_ITEMS = 1000
+FILES_PER_TASK = 256
+LINES_PER_TASK = 512
+SPLIT_BYTES = 256 * 1024
+Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines or None)
+_WORKER: dict[str, object] = {}
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
+def default_workers(items: int) -> int:
+    """``MLPOLICY_WORKERS`` when set, else 1 below :data:`PARALLEL_MIN_ITEMS`, else a CPU each."""
+    configured = os.environ.get("MLPOLICY_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return 1 if items < PARALLEL_MIN_ITEMS else min(8, cpu_count())
+
+
+def load_files(
+    found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
+) -> list[FileResult]:
+    """Read every file (see the module docstring); ``workers`` None: :func:`default_workers`."""
+    with closing(iter_files(found, keyring, root, workers)) as results:
+        return list(results)
+
+
+def iter_files(
+    found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
+) -> Iterator[FileResult]:
+    """As :func:`load_files`, one file at a time as soon as it is read (close it when done)."""
+    units = _units(found)
+    if workers is None:
+        workers = default_workers(sum(1 if u[2] is None else LINES_PER_TASK for u in units))
+    stream = _stream(units, keyring, root, workers)
+    for _, parts in groupby(stream, key=lambda r: r[0]):
+        yield merge([r for _, r in parts])
+
+
+def _stream(
+    units: list[Unit], keyring: Keyring, root: Path, workers: int
+) -> Iterator[tuple[int, FileResult]]:
+    """(file index, result) per unit, in order: from a pool, then here if the pool broke."""
+    done = 0
+    if workers > 1 and len(units) > 1:
+        fork = sys.platform.startswith("linux") and threading.active_count() == 1
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
+        try:
+            for batch in pool.map(_load_units, _tasks(units)):
+                for result in batch:
+                    done += 1
+                    yield result
+            pool.shutdown(wait=True)
+        except BrokenProcessPool:
+            pass  # the rest is read in this process
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # stopped early: do not wait
+    normaliser = Normaliser(root)
+    for index, each, lines in units[done:]:
+        yield index, load_file(each, keyring, normaliser, lines)
+
+
+def _units(found: Sequence[Found]) -> list[Unit]:
+    """Each file as one unit, but a large JSON-Lines bundle as runs of lines."""
+    units: list[Unit] = []
+    for index, each in enumerate(found):
+        if not is_bundle_name(each.path) or _size(each.path) <= SPLIT_BYTES:
+            units.append((index, each, None))
+            continue
+        try:
+            lines = jsonio.read_bytes(each.path, each.file).split(b"\n")
+        except InputError:
+            units.append((index, each, None))  # reading it again reports the error
+            continue
+        for start in range(0, len(lines), LINES_PER_TASK):
+            chunk = b"\n".join(lines[start : start + LINES_PER_TASK])
+            units.append((index, each, (start + 1, chunk)))
+    return units
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _tasks(units: list[Unit]) -> list[list[Unit]]:
+    """Runs of lines alone; whole files in batches of :data:`FILES_PER_TASK`."""
+    tasks: list[list[Unit]] = []
+    for unit in units:
+        whole = unit[2] is None and tasks and tasks[-1][-1][2] is None
+        if whole and len(tasks[-1]) < FILES_PER_TASK:
+            tasks[-1].append(unit)
+        else:
+            tasks.append([unit])
+    return tasks
+
+
+def _start(keyring: Keyring, root: Path) -> None:
+    _WORKER["keyring"] = keyring
+    _WORKER["normaliser"] = Normaliser(root)
+
+
+def _load_units(units: list[Unit]) -> list[tuple[int, FileResult]]:
+    keyring, normaliser = _WORKER["keyring"], _WORKER["normaliser"]
+    assert isinstance(keyring, Keyring) and isinstance(normaliser, Normaliser)
+    return [(i, load_file(f, keyring, normaliser, lines, proofs=False)) for i, f, lines in units]

@@ -1,0 +1,70 @@
+"""What the readers of every DVC project under one repository root share.
+
+Names and paths are the repository's, whichever project they come from: a
+file is named by its path from the root, a stage of the root's own
+``dvc.yaml`` keeps DVC's name (``train``, ``each@a``, ``grid@x-1``), and any
+other stage gets DVC's address from the root (``sub/dvc.yaml:train``,
+``projects/vision/dvc.yaml:evaluate@val_all``), so equally named stages of
+different files or projects never collide.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policy_engine.graph.builders.dvc.errors import relative
+from policy_engine.graph.builders.dvc.ledger import OutputLedger
+from policy_engine.graph.builders.dvc.lines import LineIndex
+from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
+from policy_engine.graph.paths import PathEscape, normalise
+
+ROOT_PIPELINE = "dvc.yaml"
+
+
+def address(dvcfile: str, stage: str) -> str:
+    """The step name of ``stage`` of the repository's ``dvcfile`` (see the module doc)."""
+    return stage if dvcfile == ROOT_PIPELINE else f"{dvcfile}:{stage}"
+
+
+@dataclass
+class Reading:
+    """The graph being built, the repository root, and what is collected across projects."""
+
+    graph: ProvenanceGraph
+    root: Path
+    lines: LineIndex = field(default_factory=LineIndex)
+    ledger: OutputLedger = field(default_factory=OutputLedger)
+
+    def __post_init__(self) -> None:
+        self.root_dir = os.path.abspath(self.root)  # as DVC makes its paths absolute
+        self._rel: dict[str, str] = {}
+        self._paths: dict[tuple[str, str], str | PathEscape] = {}
+
+    def rel(self, path: str) -> str:
+        """An absolute path DVC gave, relative to the repository root (posix)."""
+        if path not in self._rel:
+            self._rel[path] = relative(self.root_dir, path)
+        return self._rel[path]
+
+    def repo_path(self, raw: str, folder: str, declared: SourceRef, role: str) -> str | None:
+        """``raw`` (relative to absolute ``folder``) as a repository path.
+
+        None, and a ``path-escape`` issue, when it leaves the repository.
+        Normalised once per (raw, folder): pipelines repeat their paths.
+        """
+        key = (raw, folder)
+        if key not in self._paths:
+            base = self.rel(folder)
+            try:
+                self._paths[key] = normalise(self.root, raw, "" if base == "." else base)
+            except PathEscape as exc:
+                self._paths[key] = exc
+        found = self._paths[key]
+        if isinstance(found, PathEscape):
+            message = f"DVC {role}: {found}"
+            evidence = (Evidence("declared in", str(declared)),)
+            self.graph.issues.append(Issue("path-escape", raw, message, evidence))
+            return None
+        return found

@@ -1,0 +1,62 @@
+"""DVC's exceptions as :class:`InputError` s located at the DVC file they are about."""
+
+from __future__ import annotations
+
+import os
+from pathlib import PurePath
+
+from policy_engine.errors import InputError
+
+
+def relative(root_dir: str, path: str) -> str:
+    """``path`` relative to ``root_dir``, as a posix path."""
+    return PurePath(os.path.relpath(path, root_dir)).as_posix()
+
+
+def input_error(exc: BaseException, root_dir: str, fallback: str | None) -> InputError:
+    """An :class:`InputError` located at the DVC file ``exc`` names (or ``fallback``).
+
+    DVC names files relative to the working directory; the message names them
+    relative to ``root_dir`` (the repository) instead.
+    """
+    raw = getattr(exc, "path", None) or getattr(exc, "filename", None)
+    raw = raw if isinstance(raw, str) and raw else fallback
+    if not raw:
+        return InputError(f"cannot load the DVC pipelines: {describe(exc)}")
+    absolute = os.path.abspath(raw)
+    file = relative(root_dir, absolute)
+    line = yaml_line(exc)
+    message = describe(exc)
+    shown = os.path.relpath(absolute)
+    for alias in dict.fromkeys((raw, shown, f"./{shown}", absolute)):
+        message = message.replace(f"'{alias}'", f"'{file}'")
+    return InputError(f"invalid DVC file: {message}", f"{file}:{line}" if line else file)
+
+
+def yaml_line(exc: BaseException) -> int | None:
+    """The 1-based line of a YAML parser error behind ``exc``, if any."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            return None
+        mark = getattr(cause, "problem_mark", None) or getattr(cause, "context_mark", None)
+        if isinstance(getattr(mark, "line", None), int):
+            return mark.line + 1
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def describe(exc: BaseException) -> str:
+    """DVC's message, and the detail of its direct cause (YAML or schema problem)."""
+    message = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is None:
+        return message
+    if getattr(cause, "problem", None):
+        parts = (getattr(cause, "context", None), cause.problem)
+        detail = ", ".join(str(part) for part in parts if part)
+    elif isinstance(getattr(cause, "errors", None), list):
+        detail = "; ".join(str(error) for error in cause.errors)
+    else:
+        detail = str(cause)
+    return f"{message}: {detail}" if detail and detail not in message else message

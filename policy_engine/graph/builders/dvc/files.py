@@ -1,0 +1,182 @@
+"""Loading every DVC file of one project, as DVC's own index collects and loads them.
+
+The walk is DVC's ``collect_files``: ``.dvcignore`` applied, git-ignored files
+and folders skipped, folders that are outputs of a file already loaded not
+entered, nested DVC projects left to themselves. Each file is loaded by DVC
+(``load_file``; ``vars``, ``foreach``, ``matrix`` and params interpolation
+resolved by DVC), keeping what the index keeps of it: its stages, its lock
+data and its top-level ``artifacts``, ``metrics`` and ``plots``.
+
+DVC reads the files a ``dvc.yaml`` names in ``vars`` (and the ``params.yaml``
+beside it) while it resolves the pipeline, wherever they are, and their values
+end up in the stages' commands. So before DVC resolves a pipeline, its ``vars``
+files must be inside the repository (no ``..``, absolute path or symlink out):
+otherwise loading stops with an :class:`InputError`, and nothing is read.
+
+A ``dvc.lock`` of the DVC 1 format (stage entries at the top level, no
+``schema``) is no longer read by DVC 3. It is read here as DVC 2 migrated it:
+the same entries under ``stages`` of a ``schema: '2.0'`` lock, validated by
+DVC's lock schema; its digests have no ``hash`` field, so DVC reads them as
+``md5-dos2unix``, as it does those of a DVC 2 lock.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from policy_engine.errors import InputError
+from policy_engine.graph.builders.dvc.errors import input_error, relative
+from policy_engine.graph.paths import PathEscape, normalise
+
+if TYPE_CHECKING:
+    from dvc.dvcfile import ProjectFile
+    from dvc.repo import Repo
+    from dvc.stage import Stage
+
+
+@dataclass(frozen=True)
+class DvcFile:
+    """One DVC file as DVC loaded it: ``dvc.yaml`` (a pipeline) or a ``.dvc`` file."""
+
+    path: str  # absolute, as DVC names it
+    stages: tuple[Stage, ...]
+    pipeline: bool  # a dvc.yaml, with a lock
+    lock: Mapping[str, Any] = field(default_factory=dict)  # the lock's ``stages``
+    artifacts: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    plots: tuple[Any, ...] = ()
+
+    @property
+    def lock_path(self) -> str:
+        return os.path.splitext(self.path)[0] + ".lock"
+
+
+def load_files(repo: Repo, root: Path) -> list[DvcFile]:
+    """Every DVC file of the project at ``repo`` (in the repository at ``root``), by path.
+
+    A file DVC cannot load, or that would make it read outside ``root``, raises
+    :class:`InputError` naming it.
+    """
+    files: list[DvcFile] = []
+    outs: set[str] = set()
+    for path in _walk(repo, outs):
+        try:
+            file = load_file(repo, path, root)
+        except InputError:
+            raise
+        except Exception as exc:  # DVC's parse, schema, interpolation or plugin errors
+            raise input_error(exc, repo.root_dir, path) from exc
+        files.append(file)
+        outs.update(
+            out.fspath for stage in file.stages for out in stage.outs if out.protocol == "local"
+        )
+    return sorted(files, key=lambda file: file.path)
+
+
+def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
+    """DVC's ``collect_files`` walk: DVC files not ignored, outside the outputs in ``outs``.
+
+    ``outs`` is read as the walk goes: a file's outputs added to it before the
+    walk resumes are not entered.
+    """
+    from dvc.dvcfile import is_valid_filename
+
+    fs, scm, sep = repo.fs, repo.scm, repo.fs.sep
+    for root, dirs, files in repo.dvcignore.walk(fs, repo.root_dir, followlinks=False):
+        for name in files:
+            if is_valid_filename(name) and not scm.is_ignored(f"{root}{sep}{name}"):
+                yield fs.join(root, name)
+        dirs[:] = [
+            name
+            for name in dirs
+            if f"{root}{sep}{name}" not in outs and not scm.is_ignored(f"{root}{sep}{name}{sep}")
+        ]
+
+
+def load_file(repo: Repo, path: str, root: Path) -> DvcFile:
+    """Load one DVC file through DVC (``dvc.dvcfile.load_file``)."""
+    from dvc.dvcfile import ProjectFile, load_file
+
+    dvcfile = load_file(repo, path)
+    if not isinstance(dvcfile, ProjectFile):
+        return DvcFile(path, tuple(dvcfile.stages.values()), pipeline=False)
+    confine_vars(dvcfile.contents, root, relative(os.path.abspath(root), path))
+    lock = lock_contents(dvcfile)  # before the stages, which read it
+    return DvcFile(
+        path,
+        tuple(dvcfile.stages.values()),
+        pipeline=True,
+        lock=lock.get("stages") or {},
+        artifacts=dvcfile.artifacts or {},
+        metrics=tuple(dvcfile.metrics or ()),
+        plots=tuple(dvcfile.plots or ()),
+    )
+
+
+def confine_vars(contents: Mapping[str, Any], root: Path, dvcfile: str) -> None:
+    """Refuse the pipeline ``dvcfile`` (``contents``) if a vars file it reads leaves ``root``.
+
+    Checked as DVC will read them: the ``params.yaml`` beside it, top-level
+    ``vars``, and each stage's (``do`` of a ``foreach``) relative to its ``wdir``.
+    """
+    base = posixpath.dirname(dvcfile)
+    wanted = [("params.yaml", base), *((item, base) for item in contents.get("vars") or ())]
+    for name, definition in (contents.get("stages") or {}).items():
+        for entry in (definition, definition.get("do") or {}):
+            wdir = str(entry.get("wdir") or ".")
+            items = [item for item in entry.get("vars") or () if isinstance(item, str)]
+            if items and "${" in wdir:
+                message = f"stage `{name}` reads vars files from an interpolated `wdir`"
+                raise InputError(message, dvcfile)
+            wanted.extend((item, posixpath.join(base, wdir)) for item in items)
+    for item, folder_of in wanted:
+        if isinstance(item, str):
+            try:
+                normalise(root, item.partition(":")[0], folder_of)
+            except PathEscape as exc:
+                message = f"DVC would read a vars file outside the repository: {exc}"
+                raise InputError(message, dvcfile) from exc
+
+
+def lock_contents(dvcfile: ProjectFile) -> Mapping[str, Any]:
+    """DVC's data of the lock of ``dvcfile``; a DVC 1 lock is read as DVC 2 migrated it."""
+    from dvc.utils.strictyaml import YAMLValidationError
+
+    try:
+        return dvcfile.lockfile_contents
+    except YAMLValidationError:
+        upgraded = _upgraded_v1_lock(dvcfile)
+        if upgraded is None:
+            raise
+        # DVC caches the lock data on the file object; its stage loader reads it there.
+        dvcfile.__dict__["lockfile_contents"] = upgraded
+        return upgraded
+
+
+def _upgraded_v1_lock(dvcfile: ProjectFile) -> dict[str, Any] | None:
+    """The DVC 1 lock of ``dvcfile`` as a ``schema: '2.0'`` lock, or None if it is not one."""
+    from dvc.dvcfile import Lockfile
+    from dvc.utils.strictyaml import load
+
+    path = os.path.splitext(dvcfile.path)[0] + ".lock"
+    data, _ = load(path, fs=dvcfile.repo.fs)
+    if not _is_v1_lock(data):
+        return None
+    upgraded = {"schema": "2.0", "stages": dict(data)}
+    Lockfile.validate(upgraded, fname=os.path.relpath(path))
+    return upgraded
+
+
+def _is_v1_lock(data: Any) -> bool:
+    """DVC 1 locks map stage names to entries, each with a ``cmd``; no ``schema`` key."""
+    return (
+        isinstance(data, Mapping)
+        and bool(data)
+        and "schema" not in data
+        and all(isinstance(entry, Mapping) and "cmd" in entry for entry in data.values())
+    )

@@ -1,0 +1,151 @@
+"""A pipeline's lock against its definition: stale entries, stages never run, differences.
+
+``dvc.lock`` records what each stage of ``dvc.yaml`` consumed and produced
+the last time it ran. When the two disagree, the lock's digests are not facts
+about the pipeline as defined:
+
+* ``stale-lock``: an entry for a stage ``dvc.yaml`` no longer defines (renamed,
+  removed, turned into a ``foreach``); its outputs still claim paths (see
+  :mod:`ledger`);
+* ``not-in-lock``: a stage without an entry: it never ran as defined;
+* ``lock-mismatch``: the entry's command, dependency paths, output paths or
+  params keys differ from the stage's (DVC would call the stage changed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from policy_engine.graph.builders.dvc.context import Reading, address
+from policy_engine.graph.builders.dvc.ledger import STALE, OutputClaim
+from policy_engine.graph.model import Evidence, Issue, SourceRef
+
+if TYPE_CHECKING:
+    from dvc.stage import Stage
+
+    from policy_engine.graph.builders.dvc.files import DvcFile
+
+
+def check_lock(reading: Reading, file: DvcFile) -> None:
+    """Add the lock issues of pipeline ``file``; record its stale entries' output claims."""
+    dvcfile, lock = reading.rel(file.path), reading.rel(file.lock_path)
+    defined = {stage.name: stage for stage in file.stages}
+    for name, stage in defined.items():
+        name_line = reading.lines.line(file.path, "stages", name.split("@")[0])
+        defined_at = str(SourceRef(dvcfile, name_line))
+        entry = file.lock.get(name)
+        if entry is None:
+            reading.graph.issues.append(_never_run(address(dvcfile, name), lock, defined_at))
+            continue
+        locked_at = str(SourceRef(lock, reading.lines.line(file.lock_path, "stages", name)))
+        found = list(differences(stage, entry, defined_at, locked_at))
+        if found:
+            reading.graph.issues.append(_mismatch(address(dvcfile, name), lock, found))
+    for name, entry in file.lock.items():
+        if name not in defined:
+            _stale(reading, file, name, entry)
+
+
+def differences(
+    stage: Stage, entry: Mapping[str, Any], defined_at: str, locked_at: str
+) -> Iterator[tuple[str, Evidence]]:
+    """(aspect, evidence) of each way ``entry`` differs from ``stage``, as DVC compares them."""
+    from dvc.dependency import ParamsDependency
+
+    if entry.get("cmd") != stage.cmd:  # DVC's own test for a changed command
+        yield "cmd", Evidence("cmd in dvc.yaml", _text(stage.cmd), defined_at)
+        yield "cmd", Evidence("cmd in dvc.lock", _text(entry.get("cmd")), locked_at)
+    params = [dep for dep in stage.deps if isinstance(dep, ParamsDependency)]
+    deps = [dep.def_path for dep in stage.deps if not isinstance(dep, ParamsDependency)]
+    sides = (
+        ("dep", deps, _paths(entry.get("deps"))),
+        ("out", [out.def_path for out in stage.outs], _paths(entry.get("outs"))),
+        ("params", _param_keys(params), _locked_params(params, entry.get("params"))),
+    )
+    for aspect, declared, locked in sides:
+        for item in sorted(set(declared) - set(locked)):
+            yield aspect, Evidence(f"{aspect} only in dvc.yaml", item, defined_at)
+        for item in sorted(set(locked) - set(declared)):
+            yield aspect, Evidence(f"{aspect} only in dvc.lock", item, locked_at)
+
+
+def _paths(items: Any) -> list[str]:
+    return [item["path"] for item in items or () if isinstance(item, Mapping) and "path" in item]
+
+
+def _param_keys(params: Iterable[Any]) -> list[str]:
+    """``file`` for each params file, and ``file:key`` for each key it declares."""
+    keys: list[str] = []
+    for dep in params:
+        keys.append(dep.def_path)
+        keys.extend(f"{dep.def_path}:{key}" for key in dep.params or ())
+    return keys
+
+
+def _locked_params(params: Iterable[Any], locked: Any) -> list[str]:
+    """The lock's params keys, as :func:`_param_keys` names them.
+
+    A file declared without keys (all of it) is compared by name only.
+    """
+    whole = {dep.def_path for dep in params if not dep.params}
+    keys: list[str] = []
+    for file, values in (locked or {}).items():
+        keys.append(file)
+        if file not in whole and isinstance(values, Mapping):
+            keys.extend(f"{file}:{key}" for key in values)
+    return keys
+
+
+def _text(cmd: Any) -> str:
+    if isinstance(cmd, list):
+        return "\n".join(str(part) for part in cmd)
+    return "" if cmd is None else str(cmd)
+
+
+def _never_run(name: str, lock: str, defined_at: str) -> Issue:
+    message = (
+        f"stage `{name}` has no entry in `{lock}`: it never ran as defined, "
+        "so nothing records what it consumed and produced"
+    )
+    return Issue("not-in-lock", name, message, (Evidence("defined at", defined_at),))
+
+
+def _mismatch(name: str, lock: str, found: list[tuple[str, Evidence]]) -> Issue:
+    aspects = ", ".join(dict.fromkeys(aspect for aspect, _ in found))
+    message = (
+        f"stage `{name}` differs from its entry in `{lock}` ({aspects}): "
+        "the lock's digests are not of the stage as defined"
+    )
+    return Issue("lock-mismatch", name, message, tuple(evidence for _, evidence in found))
+
+
+def _stale(reading: Reading, file: DvcFile, name: str, entry: Mapping[str, Any]) -> None:
+    """A ``stale-lock`` issue, and the claims of the entry's outputs."""
+    dvcfile, lock = reading.rel(file.path), reading.rel(file.lock_path)
+    line = reading.lines.line(file.lock_path, "stages", name)
+    source = SourceRef(lock, line, f"stale entry `{name}` out")
+    claimer = address(dvcfile, name)
+    evidence = [Evidence("lock entry", name, str(SourceRef(lock, line)))]
+    for item in entry.get("outs") or ():
+        if not (isinstance(item, Mapping) and isinstance(item.get("path"), str)):
+            continue
+        path = reading.repo_path(item["path"], os.path.dirname(file.path), source, "lock out")
+        if path is None:
+            continue
+        digest = entry_digest(item)
+        reading.ledger.add(OutputClaim(path, claimer, STALE, digest, source))
+        shown = ", ".join(f"{a}:{v}" for a, v in digest.items()) or "no digest"
+        evidence.append(Evidence("out", f"{path} ({shown})", str(source)))
+    message = f"`{lock}` has an entry for stage `{name}`, which `{dvcfile}` does not define"
+    reading.graph.issues.append(Issue("stale-lock", claimer, message, tuple(evidence)))
+
+
+def entry_digest(item: Mapping[str, Any]) -> dict[str, str]:
+    """The digest of a lock entry's dep or out, named as DVC reads it (``md5-dos2unix`` for
+    DVC 2 entries, which have no ``hash: md5``)."""
+    value = item.get("md5")
+    if not isinstance(value, str):
+        return {}
+    return {"md5" if item.get("hash") == "md5" else "md5-dos2unix": value}

@@ -1,0 +1,148 @@
+"""Adding one DVC project to the graph: its pipeline stages, and its ``.dvc`` files' sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from policy_engine.graph.builders.dvc.context import Reading, address
+from policy_engine.graph.builders.dvc.declarations import declare_out, declare_sections
+from policy_engine.graph.builders.dvc.facts import (
+    command,
+    local,
+    lock_digest,
+    origin_of,
+    path_deps,
+    stage_params,
+)
+from policy_engine.graph.builders.dvc.files import DvcFile, load_files
+from policy_engine.graph.builders.dvc.ledger import SOURCE, STAGE, OutputClaim
+from policy_engine.graph.builders.dvc.locks import check_lock
+from policy_engine.graph.builders.dvc.manifests import Manifests
+from policy_engine.graph.builders.dvc.params import ParamsFiles
+from policy_engine.graph.builders.dvc.repo import open_read_only
+from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef, Step
+
+if TYPE_CHECKING:
+    from dvc.output import Output
+    from dvc.stage import Stage
+
+
+def read_project(reading: Reading, root: Path) -> list[str]:
+    """Add the DVC project at ``root``; return its outputs' repository paths."""
+    with open_read_only(root) as repo:
+        reader = ProjectReader(reading, Manifests(repo, reading.graph))
+        for file in load_files(repo, reading.root):
+            reader.add(file)
+    return reader.outputs
+
+
+class ProjectReader:
+    """Adds the DVC files of one project, as DVC loaded them, to the graph."""
+
+    def __init__(self, reading: Reading, manifests: Manifests) -> None:
+        self.reading = reading
+        self.graph = reading.graph
+        self.manifests = manifests
+        self.params = ParamsFiles(reading)
+        self.outputs: list[str] = []
+
+    def add(self, file: DvcFile) -> None:
+        if not file.pipeline:
+            for stage in file.stages:
+                self.add_source(stage, file)
+            return
+        for stage in file.stages:
+            self.add_stage(stage, file)
+        check_lock(self.reading, file)
+        declare_sections(self.reading, file)
+
+    def add_stage(self, stage: Stage, file: DvcFile) -> None:
+        """A step, with an edge per path dependency and output carrying the lock's digest."""
+        lines, dvcfile = self.reading.lines, self.reading.rel(file.path)
+        name = address(dvcfile, stage.name)
+        group = stage.name.split("@")[0]  # a foreach/matrix stage is defined at its group
+        definition = SourceRef(dvcfile, lines.line(file.path, "stages", group), "dvc.yaml stage")
+        self.graph.add_step(
+            Step(
+                name=name,
+                source=definition,
+                cmd=command(stage.cmd),
+                meta=dict(stage.meta or {}),
+                desc=stage.desc,
+                params=stage_params(stage),
+                frozen=bool(stage.frozen),
+            )
+        )
+        lock = self.reading.rel(file.lock_path)
+        lock_line = lines.line(file.lock_path, "stages", stage.name)
+        if stage.name in file.lock:
+            self.params.check(stage, name, SourceRef(lock, lock_line))
+        for dep in path_deps(stage):
+            source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")
+            path = self.path(dep, stage, definition, f"stage `{name}` dep")
+            if path is not None:
+                self.graph.add_input(path, name, lock_digest(dep), source)
+        for out in local(stage.outs):
+            source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
+            path = self.path(out, stage, definition, f"stage `{name}` out")
+            if path is not None:
+                digest = lock_digest(out)
+                self.graph.add_output(name, path, digest, source)
+                self.claim(out, path, OutputClaim(path, name, STAGE, digest, source))
+                declare_out(self.reading, out, path, definition)
+
+    def add_source(self, stage: Stage, file: DvcFile) -> None:
+        """A ``.dvc`` file: its outputs are sources, with the digests and origin it records."""
+        rel = self.reading.rel(file.path)
+        source = SourceRef(rel, None, "dvc import out" if stage.is_import else "dvc add out")
+        origin = origin_of(stage, source)
+        for out in local(stage.outs):
+            path = self.path(out, stage, source, f"file `{rel}` out")
+            if path is None:
+                continue
+            digest = lock_digest(out)
+            self.graph.add_artifact(path)
+            for algorithm, value in digest.items():
+                self.graph.add_claim(path, DigestClaim(algorithm, value, source))
+            self.graph.set_origin(path, origin)
+            self.claim(out, path, OutputClaim(path, rel, SOURCE, digest, source))
+            declare_out(self.reading, out, path, source)
+        self.check_checksum(stage, rel)
+
+    def path(self, item: Output, stage: Stage, declared: SourceRef, role: str) -> str | None:
+        return self.reading.repo_path(item.def_path, stage.wdir, declared, role)
+
+    def claim(self, out: Output, path: str, claim: OutputClaim) -> None:
+        """Record the claim, and the files of a directory output when its manifest is at hand.
+
+        A stage's files get OUTPUT edges from it with the manifest's digests; a
+        source's files get the manifest's digests as claims.
+        """
+        self.reading.ledger.add(claim)
+        self.outputs.append(path)
+        found = self.manifests.files(out, path, claim.source)
+        if found is None:
+            return
+        algorithm, entries = found
+        what = f"{claim.source.what} `{path}` manifest"
+        source = SourceRef(claim.source.file, claim.source.line, what)
+        for file_path, value in entries:
+            if claim.kind == STAGE:
+                self.graph.add_output(claim.claimer, file_path, {algorithm: value}, source)
+            else:
+                self.graph.add_claim(file_path, DigestClaim(algorithm, value, source))
+
+    def check_checksum(self, stage: Stage, rel: str) -> None:
+        """An import's ``.dvc`` file must match the checksum DVC recorded of its content.
+
+        (``dvc add`` files carry no checksum DVC still computes.)
+        """
+        if not (stage.md5 and stage.is_import) or stage.md5 == stage.compute_md5():
+            return
+        message = (
+            f"`{rel}` does not match its own checksum: it was edited after DVC wrote it, "
+            "so DVC did not record what it says"
+        )
+        evidence = (Evidence("recorded md5", stage.md5, rel),)
+        self.graph.issues.append(Issue("dvc-file-edited", rel, message, evidence))

@@ -1,0 +1,145 @@
+"""A persistent cache of file digests, so that an unchanged re-run skips the bytes.
+
+It lives outside the repository (reading a repository writes nothing in it):
+``$MLPOLICY_CACHE_DIR/hashes.sqlite3`` when that variable is set, else
+``${XDG_CACHE_HOME:-~/.cache}/mlpolicy/hashes.sqlite3``; a cache location inside
+the repository being read is not used.
+
+A row is keyed by the file's resolved path and its size, modification time
+(ns), inode, device and status-change time (ns): editing a file changes its
+ctime even when its mtime is set back, so a row is only trusted while all of
+them are unchanged. A file is remembered only when its status was the same
+before and after it was read (it did not change while being hashed).
+
+The cache is a convenience, never a source of truth: when it is missing,
+corrupt, locked or unwritable, it is ignored and files are hashed; a row whose
+key differs, or whose digests are not well-formed, is ignored too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from policy_engine.graph.model import WorkspaceFile
+
+FILE_NAME = "hashes.sqlite3"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS hashes_v1 (path TEXT PRIMARY KEY, size INTEGER, "
+    "mtime_ns INTEGER, ino INTEGER, dev INTEGER, ctime_ns INTEGER, sha256 TEXT, md5 TEXT)"
+)
+_BATCH = 500
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FileKey(NamedTuple):
+    """What must be unchanged for a cached digest to be trusted."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+    dev: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileKey:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
+
+
+def default_path() -> Path:
+    """Where the cache is kept (see the module docstring)."""
+    configured = os.environ.get("MLPOLICY_CACHE_DIR")
+    if configured:
+        return Path(configured) / FILE_NAME
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mlpolicy" / FILE_NAME
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+class HashCache:
+    """Lookups before hashing, and the new digests stored after; every failure ignored."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db: sqlite3.Connection | None = connection
+        self._new: list[tuple[str, FileKey, WorkspaceFile]] = []
+
+    @classmethod
+    def open(cls, root: Path, path: Path | None = None) -> HashCache | None:
+        """The cache at ``path`` (default: :func:`default_path`), or None when unusable."""
+        location = path or default_path()
+        if _inside(location, root) or _inside(location.parent, root):
+            return None
+        try:
+            location.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            connection = sqlite3.connect(location, timeout=1.0, check_same_thread=False)
+            connection.execute(_SCHEMA)
+        except (sqlite3.Error, OSError):
+            return None
+        return cls(connection)
+
+    def hits(self, keys: dict[str, FileKey]) -> dict[str, WorkspaceFile]:
+        """The cached digests of the files whose key is unchanged."""
+        if self._db is None:
+            return {}
+        found: dict[str, WorkspaceFile] = {}
+        paths = sorted(keys)
+        try:
+            for start in range(0, len(paths), _BATCH):
+                batch = paths[start : start + _BATCH]
+                marks = ",".join("?" * len(batch))
+                query = f"SELECT * FROM hashes_v1 WHERE path IN ({marks})"
+                for row in self._db.execute(query, batch):
+                    found.update(_trusted(row, keys))
+        except sqlite3.Error:
+            self.close()
+            return {}
+        return found
+
+    def remember(self, path: str, key: FileKey, file: WorkspaceFile) -> None:
+        """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
+        self._new.append((path, key, file))
+
+    def commit(self) -> None:
+        """Write the digests remembered since the last commit; failures are ignored."""
+        rows, self._new = self._new, []
+        if self._db is None or not rows:
+            return
+        values = [(p, *k, f.sha256, f.md5) for p, k, f in rows]
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO hashes_v1 VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+                )
+        except sqlite3.Error:
+            self.close()
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+
+def _trusted(
+    row: Sequence[object], keys: dict[str, FileKey]
+) -> Iterable[tuple[str, WorkspaceFile]]:
+    """The row as a digest when its key is the file's current key and its values are sane."""
+    path, size, mtime_ns, ino, dev, ctime_ns, sha256, md5 = row
+    key = keys.get(str(path))
+    if key is None or key != (size, mtime_ns, ino, dev, ctime_ns):
+        return ()
+    if not (isinstance(sha256, str) and _SHA256.match(sha256)):
+        return ()
+    if not (isinstance(md5, str) and _MD5.match(md5)):
+        return ()
+    return ((str(path), WorkspaceFile(sha256, md5, key.size)),)

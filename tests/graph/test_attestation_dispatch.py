@@ -1,0 +1,344 @@
+"""Reading attestation files by content: envelopes, bundles, what is skipped, what fails closed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from attestation_kit import (
+    IN_TOTO,
+    STATEMENT_V01,
+    Identity,
+    b64,
+    dsse,
+    identity,
+    link,
+    load,
+    metablock,
+    statement,
+    write_json,
+    write_lines,
+)
+from securesystemslib.signer import CryptoSigner
+
+from policy_engine.errors import InputError
+from policy_engine.graph.builders.attestations import SEARCH_SUFFIXES
+from policy_engine.graph.builders.attestations.dispatch import find_files
+from policy_engine.graph.builders.attestations.envelopes import b64decode, pae
+from policy_engine.graph.builders.attestations.pool import load_files
+from policy_engine.graph.model import SignatureStatus
+from policy_engine.keys import Keyring
+
+SUBJECT = [{"name": "model.pkl", "digest": {"sha256": "ab" * 32}}]
+
+
+@pytest.fixture(scope="module")
+def ids(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Identity]:
+    folder = tmp_path_factory.mktemp("keys")
+    return {
+        "alice": identity(CryptoSigner.generate_ed25519(), folder, "alice"),
+        "bob": identity(CryptoSigner.generate_ecdsa(), folder, "bob"),
+        "mallory": identity(CryptoSigner.generate_ed25519(), folder, "mallory"),
+    }
+
+
+@pytest.fixture(scope="module")
+def keyring(ids: dict[str, Identity]) -> Keyring:
+    return Keyring({name: ids[name].public for name in ("alice", "bob")})
+
+
+def statuses(att: object) -> list[SignatureStatus]:
+    return [s.status for s in att.signatures]  # type: ignore[attr-defined]
+
+
+# -- envelopes ---------------------------------------------------------------------------
+def test_pae_is_the_dsse_encoding_securesystemslib_signs() -> None:
+    from securesystemslib.dsse import Envelope
+
+    payload = b'{"a": "\\u00e9"}'
+    assert pae(IN_TOTO, payload) == Envelope(payload, IN_TOTO, {}).pae()
+    assert pae("t", b"xy") == b"DSSEv1 1 t 2 xy"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("aGk=", b"hi"), ("aGk", b"hi"), ("-_8=", b"\xfb\xff"), ("+/8=", b"\xfb\xff")],
+)
+def test_base64_standard_or_url_safe_padded_or_not(text: str, expected: bytes) -> None:
+    assert b64decode(text) == expected
+
+
+@pytest.mark.parametrize("text", ["not base64!", "+_8=", "a"])
+def test_base64_garbage_is_refused(text: str) -> None:
+    assert b64decode(text) is None
+
+
+def test_dsse_statement_signed_by_trusted_keys(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    envelope = dsse(statement(SUBJECT), [ids["alice"], ids["bob"], ids["mallory"]])
+    path = write_json(tmp_path / "att" / "eval.dsse", envelope)
+    (att,) = load(tmp_path, keyring, path).attestations()
+    assert (att.file, att.kind, att.envelope) == ("att/eval.dsse", "statement", "dsse")
+    assert statuses(att) == [
+        SignatureStatus.VALID,
+        SignatureStatus.VALID,
+        SignatureStatus.UNTRUSTED,
+    ]
+    assert att.signers == {ids["alice"].keyid, ids["bob"].keyid}
+
+
+def test_plain_statement_is_recorded_unsigned(tmp_path: Path, keyring: Keyring) -> None:
+    path = write_json(tmp_path / "s.json", statement(SUBJECT, predicate={"ok": True}))
+    (att,) = load(tmp_path, keyring, path).attestations()
+    assert (att.envelope, att.signatures, att.signers) == ("none", (), frozenset())
+    assert att.predicate == {"ok": True}
+
+
+def test_sigstore_bundle_dsse_signature_without_keyid_is_tried_with_trusted_keys(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    envelope = dsse(statement(SUBJECT), [ids["bob"], ids["mallory"]])
+    for signature in envelope["signatures"]:
+        signature["keyid"] = ""
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"publicKey": {"hint": "anything"}},
+        "dsseEnvelope": envelope,
+    }
+    (att,) = load(
+        tmp_path, keyring, write_json(tmp_path / "b.sigstore.json", bundle)
+    ).attestations()
+    assert att.envelope == "sigstore"
+    assert statuses(att) == [SignatureStatus.VALID, SignatureStatus.UNTRUSTED]
+    assert att.signers == {ids["bob"].keyid}
+
+
+def test_sigstore_bundle_of_a_bare_digest_is_skipped_in_a_folder(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    bundle = {"mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.2"}
+    write_json(tmp_path / "att" / "b.json", {**bundle, "messageSignature": {}})
+    graph = load(tmp_path, keyring, tmp_path / "att")
+    assert list(graph.attestations()) == []
+    assert graph.notes == [
+        "att/b.json: skipped, not an attestation: "
+        "a sigstore bundle signing a digest, not an attestation"
+    ]
+    write_json(tmp_path / "bad" / "b.json", bundle)
+    with pytest.raises(InputError, match="no `dsseEnvelope`"):
+        load(tmp_path, keyring, tmp_path / "bad")
+
+
+def test_two_signatures_with_one_keyid_are_both_checked(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    """A DSSE envelope may repeat a key id; a bad copy is reported, never dropped."""
+    envelope = dsse(statement(SUBJECT), [ids["alice"]])
+    good = envelope["signatures"][0]
+    forged = {"keyid": good["keyid"], "sig": b64(b"\x00" * 64)}
+    envelope["signatures"] = [good, forged]
+    graph = load(tmp_path, keyring, write_json(tmp_path / "s.json", envelope))
+    (att,) = graph.attestations()
+    assert statuses(att) == [SignatureStatus.VALID, SignatureStatus.INVALID]
+    assert [i.code for i in graph.issues] == ["bad-signature"]
+
+
+def test_gpg_signatures_are_never_valid(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    document = metablock(link("train"), [ids["alice"]])
+    document["signatures"][0]["other_headers"] = "04000108001d1621"
+    document["signatures"].append(
+        {
+            "keyid": "8465a1e2e0fb2b40adb2478e18fb3f537e0c8a17",
+            "other_headers": "04",
+            "signature": "ab",
+        }
+    )
+    graph = load(tmp_path, keyring, write_json(tmp_path / "train.link", document))
+    (att,) = graph.attestations()
+    assert statuses(att) == [SignatureStatus.INVALID, SignatureStatus.UNTRUSTED]
+    assert all("OpenPGP" in s.reason for s in att.signatures)
+    assert att.signers == frozenset()
+    assert [i.code for i in graph.issues] == ["bad-signature"]
+
+
+def test_metablock_signature_covers_every_field_as_read(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    document = metablock(link("train"), [ids["alice"]])
+    document["signed"]["note"] = "added after signing"
+    graph = load(tmp_path, keyring, write_json(tmp_path / "train.link", document))
+    (att,) = graph.attestations()
+    assert statuses(att) == [SignatureStatus.INVALID]
+
+
+@pytest.mark.parametrize(
+    ("signature", "status"),
+    [
+        ({"keyid": "KEY"}, SignatureStatus.INVALID),
+        ({"keyid": "KEY", "sig": "zz"}, SignatureStatus.INVALID),
+    ],
+)
+def test_malformed_signature_entries_are_invalid_not_errors(
+    tmp_path: Path,
+    ids: dict[str, Identity],
+    keyring: Keyring,
+    signature: dict,
+    status: SignatureStatus,
+) -> None:
+    document = {"signed": link("train"), "signatures": [{**signature, "keyid": ids["alice"].keyid}]}
+    graph = load(tmp_path, keyring, write_json(tmp_path / "train.link", document))
+    (att,) = graph.attestations()
+    assert statuses(att) == [status]
+    assert [i.code for i in graph.issues] == ["bad-signature"]
+
+
+# -- JSON-Lines bundles --------------------------------------------------------------------
+def test_bundle_one_attestation_per_line(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    lines = [
+        dsse(statement(SUBJECT, "https://example.com/a/v1"), [ids["alice"]]),
+        dsse(link("train"), [ids["bob"]]),
+        dsse({"x": 1}, [ids["alice"]], payload_type="application/vnd.novulz+cbor"),
+        {"comment": "not an attestation"},
+    ]
+    path = write_lines(tmp_path / "att" / "model.pkl.intoto.jsonl", lines)
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))  # a blank line is skipped
+    graph = load(tmp_path, keyring, path)
+    found = {a.file: a for a in graph.attestations()}
+    assert sorted(found) == ["att/model.pkl.intoto.jsonl#1", "att/model.pkl.intoto.jsonl#3"]
+    assert found["att/model.pkl.intoto.jsonl#3"].step_name == "train"
+    assert all(a.signers for a in found.values())
+    assert graph.notes[:2] == [
+        "att/model.pkl.intoto.jsonl:4: skipped, not an attestation: a DSSE envelope of "
+        "`application/vnd.novulz+cbor`, not of in-toto JSON",
+        "att/model.pkl.intoto.jsonl:5: skipped, not an attestation: no in-toto, DSSE or "
+        "sigstore field",
+    ]
+
+
+def test_json_lines_are_recognised_without_the_suffix(tmp_path: Path, keyring: Keyring) -> None:
+    path = write_lines(tmp_path / "evidence.json", [statement(SUBJECT), statement(SUBJECT)])
+    graph = load(tmp_path, keyring, path)
+    assert sorted(a.file for a in graph.attestations()) == ["evidence.json#1", "evidence.json#2"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"payloadType": ', "invalid JSON"),
+        (
+            '{"payloadType": "application/vnd.in-toto+json", "payload": "%%", "signatures": []}',
+            "not base64",
+        ),
+        (json.dumps(statement([{"name": "x"}])), "subject 0 has no `digest`"),
+    ],
+)
+def test_a_malformed_line_names_the_file_and_line(
+    tmp_path: Path, keyring: Keyring, line: str, message: str
+) -> None:
+    path = tmp_path / "b.intoto.jsonl"
+    path.write_text(json.dumps(statement(SUBJECT)) + "\n\n" + line + "\n")
+    with pytest.raises(InputError, match=message) as info:
+        load(tmp_path, keyring, path)
+    assert info.value.location == "b.intoto.jsonl:3"
+
+
+# -- what is searched, skipped, refused ----------------------------------------------------
+def test_folders_are_searched_for_the_documented_suffixes(tmp_path: Path) -> None:
+    names = [
+        "a.link",
+        "b.layout",
+        "c.json",
+        "d.jsonl",
+        "e.intoto.jsonl",
+        "f.dsse",
+        "g.txt",
+        "h.pub",
+    ]
+    for name in names:
+        (tmp_path / "att" / "sub").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "att" / "sub" / name).write_text("{}")
+    (tmp_path / "att" / ".hidden").mkdir()
+    (tmp_path / "att" / ".hidden" / "x.link").write_text("{}")
+    found = find_files(tmp_path, [tmp_path / "att", tmp_path / "att" / "sub" / "g.txt"])
+    assert [f.file for f in found] == [f"att/sub/{n}" for n in sorted(names) if n[0] < "g"] + [
+        "att/sub/g.txt"
+    ]
+    assert [f.explicit for f in found] == [False] * 6 + [True]
+    assert SEARCH_SUFFIXES == (".link", ".layout", ".json", ".jsonl", ".dsse")
+
+
+def test_a_file_named_explicitly_is_read_whatever_its_name(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    path = write_json(tmp_path / "evidence.txt", statement(SUBJECT))
+    (att,) = load(tmp_path, keyring, path).attestations()
+    assert att.file == "evidence.txt"
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            {"predicateType": "x", "subject": []},
+            "looks like an in-toto Statement but has no `_type`",
+        ),
+        ({"_type": "https://in-toto.io/Statement/v9"}, "unsupported in-toto `_type`"),
+        (
+            statement(SUBJECT, kind=STATEMENT_V01) | {"subject": [{"digest": {"sha256": "ab"}}]},
+            "no `name`",
+        ),
+        (statement([]), "`subject`: list should have at least 1 item"),
+        (
+            {"payloadType": IN_TOTO, "payload": b64(b"[1]"), "signatures": []},
+            "payload is not a JSON object",
+        ),
+    ],
+)
+def test_lookalikes_fail_closed_even_in_a_searched_folder(
+    tmp_path: Path, keyring: Keyring, document: dict, message: str
+) -> None:
+    write_json(tmp_path / "att" / "x.json", document)
+    with pytest.raises(InputError, match=message) as info:
+        load(tmp_path, keyring, tmp_path / "att")
+    assert info.value.location == "att/x.json"
+
+
+def test_invalid_json_in_a_searched_folder_fails_closed(tmp_path: Path, keyring: Keyring) -> None:
+    (tmp_path / "att").mkdir()
+    (tmp_path / "att" / "broken.json").write_text('{"_type": ')
+    with pytest.raises(InputError, match="invalid JSON") as info:
+        load(tmp_path, keyring, tmp_path / "att")
+    assert info.value.location == "att/broken.json:1:11"
+
+
+# -- many files: a pool of processes gives the same results -------------------------------------
+def test_pool_results_equal_serial_results_in_order(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_engine.graph.builders.attestations import pool
+
+    monkeypatch.setattr(pool, "SPLIT_BYTES", 0)  # the bundle is read in runs of 2 lines
+    monkeypatch.setattr(pool, "LINES_PER_TASK", 2)
+    for i in range(12):
+        write_json(tmp_path / "att" / f"s{i:02d}.link", metablock(link(f"s{i}"), [ids["alice"]]))
+    write_lines(
+        tmp_path / "att" / "z.intoto.jsonl",
+        [dsse(statement(SUBJECT), [ids["bob"]]) for _ in range(5)],
+    )
+    write_json(tmp_path / "att" / "bad.link", metablock(link("bad"), [ids["mallory"]]))
+    found = find_files(tmp_path, [tmp_path / "att"])
+    serial = load_files(found, keyring, tmp_path, workers=1)
+    pooled = load_files(found, keyring, tmp_path, workers=2)
+    assert [r.file for r in pooled] == [r.file for r in serial] == [f.file for f in found]
+    assert [[x.attestation for x in r.links] for r in pooled] == [
+        [x.attestation for x in r.links] for r in serial
+    ]
+    assert [[x.file for x in r.statements] for r in pooled][-1] == [
+        f"att/z.intoto.jsonl#{n}" for n in range(1, 6)
+    ]

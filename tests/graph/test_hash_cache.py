@@ -1,0 +1,206 @@
+"""The persistent hash cache: outside the repository, trusted while a file's key is unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from policy_engine.graph.builders import BuildContext, progress, workspace
+from policy_engine.graph.builders.hashcache import FILE_NAME, FileKey, HashCache, default_path
+from policy_engine.graph.builders.workspace import build_workspace, hash_file_keyed
+from policy_engine.graph.model import ProvenanceGraph, WorkspaceFile
+from policy_engine.keys import Keyring
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "data").mkdir(parents=True)
+    for i in range(5):
+        (root / "data" / f"{i}.bin").write_bytes(bytes([i]) * (1000 + i))
+    (root / "model.pkl").write_bytes(b"weights")
+    return root
+
+
+class Reads:
+    """Counts the files actually read (hashed), by wrapping the keyed hasher."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.paths: list[str] = []
+        real = workspace.hash_file_keyed
+
+        def counting(path: str) -> tuple[WorkspaceFile, FileKey | None]:
+            self.paths.append(path)
+            return real(path)
+
+        monkeypatch.setattr(workspace, "hash_file_keyed", counting)
+
+
+def build(root: Path, cache: bool = True) -> ProvenanceGraph:
+    graph = ProvenanceGraph(str(root))
+    graph.add_artifact("data")
+    graph.add_artifact("model.pkl")
+    build_workspace(graph, BuildContext(root, Keyring({}), hash_cache=cache))
+    return graph
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def test_default_location_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(tmp_path / "c"))
+    assert default_path() == tmp_path / "c" / FILE_NAME
+    monkeypatch.delenv("MLPOLICY_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_path() == tmp_path / "xdg" / "mlpolicy" / FILE_NAME
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_path() == tmp_path / "home" / ".cache" / "mlpolicy" / FILE_NAME
+
+
+def test_a_warm_run_reads_no_bytes_and_gives_the_same_digests(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = Reads(monkeypatch)
+    before = snapshot(repo)
+    cold = build(repo)
+    assert len(reads.paths) == 6 and (cache_dir / FILE_NAME).is_file()
+    reads.paths.clear()
+    warm = build(repo)
+    assert reads.paths == []
+    assert warm.workspace("data") == cold.workspace("data")
+    assert warm.workspace("model.pkl") == cold.workspace("model.pkl")
+    assert snapshot(repo) == before  # nothing written in the repository
+
+
+def test_an_edit_is_seen_even_when_size_and_mtime_are_restored(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(repo)
+    model = repo / "model.pkl"
+    info = model.stat()
+    with model.open("r+b") as handle:  # same size, same inode
+        handle.write(b"WEIGHTS")
+    os.utime(model, ns=(info.st_atime_ns, info.st_mtime_ns))  # mtime set back
+    reads = Reads(monkeypatch)
+    graph = build(repo)
+    assert reads.paths == [os.path.realpath(model)]  # ctime moved: read again
+    assert graph.workspace("model.pkl").sha256 == hashlib.sha256(b"WEIGHTS").hexdigest()  # type: ignore[union-attr]
+
+
+def test_a_row_whose_key_differs_is_never_trusted(repo: Path, cache_dir: Path) -> None:
+    build(repo)
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:
+        db.execute("UPDATE hashes_v1 SET sha256 = ?, size = size + 1", ("0" * 64,))
+        db.execute("UPDATE hashes_v1 SET md5 = 'not-hex' WHERE path LIKE '%model.pkl'")
+    graph = build(repo)
+    assert graph.workspace("model.pkl").sha256 == hashlib.sha256(b"weights").hexdigest()  # type: ignore[union-attr]
+    keys = {str(p): FileKey.of(p.stat()) for p in [repo / "model.pkl"]}
+    cache = HashCache.open(repo)
+    assert cache is not None
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:  # right key, malformed digest
+        db.execute("UPDATE hashes_v1 SET md5 = 'zz' WHERE path = ?", (str(repo / "model.pkl"),))
+    assert cache.hits(keys) == {}
+    cache.close()
+
+
+def test_a_corrupt_cache_is_ignored(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_dir.mkdir()
+    (cache_dir / FILE_NAME).write_bytes(b"this is not a database" * 100)
+    reads = Reads(monkeypatch)
+    graph = build(repo)
+    assert len(reads.paths) == 6
+    assert graph.workspace("model.pkl") is not None
+    assert (cache_dir / FILE_NAME).read_bytes().startswith(b"this is not a database")
+
+
+def test_an_unwritable_cache_location_is_ignored(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(blocker / "cache"))
+    assert HashCache.open(repo) is None
+    assert build(repo).workspace("model.pkl") is not None
+
+
+def test_a_cache_inside_the_repository_is_not_used(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(repo / ".cache"))
+    before = snapshot(repo)
+    build(repo)
+    assert not (repo / ".cache").exists()
+    assert snapshot(repo) == before
+
+
+def test_no_cache_reads_every_file_and_writes_no_cache(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(repo)
+    calls: list[str] = []
+    monkeypatch.setattr(
+        workspace, "hash_file", lambda p: calls.append(p) or workspace.hash_file_keyed(p)[0]
+    )
+    build(repo, cache=False)
+    assert len(calls) == 6
+
+
+def test_a_file_that_changes_while_read_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "growing.bin"
+    path.write_bytes(b"x" * 10)
+    real_fstat = os.fstat
+    calls = {"n": 0}
+
+    def fstat(fd: int) -> os.stat_result:
+        calls["n"] += 1
+        result = real_fstat(fd)
+        if calls["n"] == 2:  # the status taken after reading differs
+            values = list(result)
+            values[8] += 1  # st_mtime
+            return os.stat_result(values)
+        return result
+
+    monkeypatch.setattr(workspace.os, "fstat", fstat)
+    digest, key = hash_file_keyed(str(path))
+    assert digest.size == 10 and key is None
+
+
+def test_progress_is_drawn_on_a_terminal_only_and_erased(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(progress, "DELAY_SECONDS", 0.0)
+    monkeypatch.setattr(progress, "INTERVAL_SECONDS", 0.01)
+    stream = Terminal()
+    with progress.Progress("hashing", 2, 2_000_000, stream) as shown:
+        shown.advance(1_000_000)
+        import time
+
+        time.sleep(0.05)
+    text = stream.getvalue()
+    assert "hashing: 1/2 files, 1/2 MB" in text and text.endswith("\r\x1b[K")
+    quiet = io.StringIO()
+    with progress.Progress("hashing", 2, 2, quiet) as shown:
+        shown.advance(1)
+    assert quiet.getvalue() == ""
