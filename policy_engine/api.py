@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoadedPolicy:
-    policy: ir.PolicySet | None  # None when there are errors
+    policy: ir.PolicySet | None  # None when there are errors, or when only checked
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, str]  # displayed file name -> text, for rendering diagnostics
+    controls: int = 0  # how many controls the policy declares
 
     @property
     def ok(self) -> bool:
-        return self.policy is not None and not has_errors(self.diagnostics)
+        return not has_errors(self.diagnostics)
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,21 @@ class CheckResult:
     evaluation: Evaluation
 
 
-def load_policy(paths: Sequence[Path], root: Path) -> LoadedPolicy:
-    """Parse and compile every policy file (and its imports) together; all diagnostics."""
+def load_policy(paths: Sequence[Path], root: Path, lower: bool = True) -> LoadedPolicy:
+    """Parse and compile every policy file (and its imports) together; all diagnostics.
+
+    With ``lower`` false the policy is only checked: no IR is built (``policy`` is None).
+    """
     from policy_engine.compiler import compile_units
     from policy_engine.loader import load_files
 
     loaded = load_files(paths, root)
     if not loaded.ok:
         return LoadedPolicy(None, tuple(loaded.diagnostics), loaded.sources)
-    compiled = compile_units(loaded.units, root)
+    compiled = compile_units(loaded.units, root, lower_ir=lower)
     diagnostics = (*loaded.diagnostics, *compiled.diagnostics)
-    return LoadedPolicy(compiled.policy, diagnostics, loaded.sources)
+    controls = len(compiled.context.controls)
+    return LoadedPolicy(compiled.policy, diagnostics, loaded.sources, controls)
 
 
 def build(

@@ -9,17 +9,6 @@ error, invalid policy, or any input the engine could not judge.
 
 from __future__ import annotations
 
-from policy_engine.cli.attest import attest
-from policy_engine.cli.check import check
-from policy_engine.cli.diff import diff
-from policy_engine.cli.fmt import fmt
-from policy_engine.cli.graph import graph
-from policy_engine.cli.keygen import keygen
 from policy_engine.cli.main import main
-from policy_engine.cli.test import test_command
-from policy_engine.cli.validate import validate
-
-for command in (attest, check, diff, fmt, graph, keygen, test_command, validate):
-    main.add_command(command)
 
 __all__ = ["main"]

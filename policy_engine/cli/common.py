@@ -21,12 +21,12 @@ def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:
     return list(given) or [repo / "policies"]
 
 
-def load(repo: Path, policies: tuple[Path, ...]) -> LoadedPolicy:
+def load(repo: Path, policies: tuple[Path, ...], lower: bool = True) -> LoadedPolicy:
     """Parse and compile; print every diagnostic (errors and warnings) to stderr."""
     from policy_engine.api import load_policy
     from policy_engine.diagnostics import render_all
 
-    loaded = load_policy(policy_paths(repo, policies), repo)
+    loaded = load_policy(policy_paths(repo, policies), repo, lower)
     if loaded.diagnostics:
         click.echo(render_all(loaded.diagnostics, loaded.sources), err=True)
     return loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import click
@@ -10,9 +11,32 @@ from policy_engine import __version__
 from policy_engine.cli.common import EXIT_CANNOT_JUDGE
 from policy_engine.errors import InputError
 
+# Each verb's module is imported only when that verb runs (or when help lists them all).
+COMMANDS: dict[str, str] = {
+    "attest": "policy_engine.cli.attest:attest",
+    "check": "policy_engine.cli.check:check",
+    "diff": "policy_engine.cli.diff:diff",
+    "fmt": "policy_engine.cli.fmt:fmt",
+    "graph": "policy_engine.cli.graph:graph",
+    "keygen": "policy_engine.cli.keygen:keygen",
+    "test": "policy_engine.cli.test:test_command",
+    "validate": "policy_engine.cli.validate:validate",
+}
+
 
 class FailClosedGroup(click.Group):
-    """Turns every unexpected failure into exit 2 with one line (fail closed, no traceback)."""
+    """Verbs loaded on demand; every unexpected failure becomes exit 2 with one line
+    (fail closed, no traceback)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[name].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -21,11 +21,10 @@ from policy_engine.cli.common import EXIT_CANNOT_JUDGE, PATH, load
 )
 def validate(paths: tuple[Path, ...], repo: Path) -> None:
     """Check policy files for syntax, name and type errors (default: REPO/policies)."""
-    loaded = load(repo, paths)
+    loaded = load(repo, paths, lower=False)
     if not loaded.ok:
         errors = sum(1 for d in loaded.diagnostics if d.level.value == "error")
         click.echo(f"\n{errors} error(s); the policy is invalid", err=True)
         sys.exit(EXIT_CANNOT_JUDGE)
-    assert loaded.policy is not None
-    files, controls = len(loaded.sources), len(loaded.policy.controls)
+    files, controls = len(loaded.sources), loaded.controls
     click.echo(f"ok: {files} policy file(s), {controls} controls")

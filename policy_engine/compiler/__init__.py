@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from policy_engine.compiler import ir
 from policy_engine.compiler.context import CompileContext, Unit
-from policy_engine.compiler.lower import lower
 from policy_engine.compiler.passes import (
     Pass,
     check_controls,
@@ -21,6 +20,9 @@ from policy_engine.compiler.passes import (
 )
 from policy_engine.diagnostics import Diagnostic, has_errors
 from policy_engine.language import ast
+
+if TYPE_CHECKING:
+    from policy_engine.compiler import ir
 
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("declare", declare),
@@ -41,16 +43,19 @@ class CompileResult:
 
 
 def compile_units(
-    units: Sequence[Unit], root: Path, stop_after: str | None = None
+    units: Sequence[Unit], root: Path, stop_after: str | None = None, lower_ir: bool = True
 ) -> CompileResult:
-    """Run every pass (or those up to ``stop_after``), then lower to IR if error-free."""
+    """Run every pass (or those up to ``stop_after``), then lower to IR if error-free
+    (unless ``lower_ir`` is false: checking alone, as `mlpolicy validate` does)."""
     ctx = CompileContext(tuple(units), root)
     for name, run in PASSES:
         run(ctx)
         if name == stop_after:
             break
     else:
-        if not has_errors(ctx.diagnostics):
+        if lower_ir and not has_errors(ctx.diagnostics):
+            from policy_engine.compiler.lower import lower
+
             lower(ctx)
     ordered = tuple(sorted(ctx.diagnostics, key=Diagnostic.sort_key))
     return CompileResult(ctx.result, ordered, ctx)
@@ -63,4 +68,4 @@ def compile_modules(
     return compile_units([Unit(m) for m in modules], root, stop_after)
 
 
-__all__ = ["PASSES", "CompileResult", "Unit", "compile_modules", "compile_units", "ir"]
+__all__ = ["PASSES", "CompileResult", "Unit", "compile_modules", "compile_units"]

@@ -6,11 +6,14 @@ import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from policy_engine.compiler import ir
 from policy_engine.diagnostics import Diagnostic, Span
 from policy_engine.keys import PublicKey
 from policy_engine.language import ast
+
+if TYPE_CHECKING:
+    from policy_engine.compiler import ir
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,3 @@ def suggest(name: str, candidates: Iterable[str], kind: str) -> str:
     if not options:
         return f"no {kind} is defined"
     return f"defined {kind}s: " + ", ".join(f"`{o}`" for o in options)
-
-
-def location(span: Span) -> ir.Location:
-    return ir.Location(span.file, span.line, span.column)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from policy_engine.compiler import ir, values
-from policy_engine.compiler.context import CompileContext, Scope, location
+from policy_engine.compiler.context import CompileContext, Scope
 from policy_engine.compiler.passes import implied_stage
+from policy_engine.diagnostics import Span
 from policy_engine.language import ast
 
 
@@ -24,6 +25,10 @@ def lower(ctx: CompileContext) -> None:
         waivers=tuple(_waiver(w) for w in ctx.waivers),
         location=_policy_location(ctx, first_policy),
     )
+
+
+def location(span: Span) -> ir.Location:
+    return ir.Location(span.file, span.line, span.column)
 
 
 def _policy_location(ctx: CompileContext, decl: ast.PolicyDecl | None) -> ir.Location:

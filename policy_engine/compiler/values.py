@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from policy_engine.compiler import ir
 from policy_engine.compiler.context import Scope
 from policy_engine.language import ast
+
+if TYPE_CHECKING:
+    from policy_engine.compiler import ir
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 PARAMETER_TYPES = ("role", "number", "duration", "string", "bool", "date", "list")

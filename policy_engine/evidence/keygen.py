@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policy_engine.errors import InputError
-from policy_engine.evidence.signing import public_key_of
 from policy_engine.keys import PublicKey
 
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
@@ -100,6 +99,8 @@ def write_key_pair(
     key = generate(key_type)
     _write(private_path, private_pem(key, password), PRIVATE_MODE, force)
     _write(public_path, public_pem(key), 0o644, force)
+    from policy_engine.evidence.signing import public_key_of
+
     return KeyPair(name, private_path, public_path, public_key_of(key), password is not None)
 
 

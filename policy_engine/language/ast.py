@@ -1,4 +1,8 @@
-"""Syntax tree of a policy file. Every node has a span; equality ignores spans."""
+"""Syntax tree of a policy file. Every node has a span; equality ignores spans.
+
+Nodes have no generated ``repr`` (it would only cost start-up time: ``mlpolicy fmt``
+prints them as policy text).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ def _span() -> Span:
     return field(default=NOWHERE, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Name:
     """An identifier as written, e.g. a role name in ``signed by ml_team``."""
 
@@ -21,7 +25,7 @@ class Name:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Text:
     """A string literal, unquoted and unescaped."""
 
@@ -32,13 +36,13 @@ class Text:
 # -- values ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Number:
     value: int | float
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Duration:
     """``30d``: a count and a unit among s, m, h, d, w."""
 
@@ -46,7 +50,7 @@ class Duration:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Date:
     """``2026-12-31``."""
 
@@ -54,13 +58,13 @@ class Date:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Bool:
     value: bool
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Reference:
     """A name standing for a value: a pack parameter."""
 
@@ -68,7 +72,7 @@ class Reference:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ListValue:
     items: tuple[Value, ...]
     span: Span = _span()
@@ -77,7 +81,7 @@ class ListValue:
 Value = Number | Text | Duration | Date | Bool | Reference | ListValue
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Field:
     """A dotted path into a document, e.g. ``calibration.ece`` or ``meta.lifecycle``."""
 
@@ -88,19 +92,19 @@ class Field:
 # -- declarations ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PolicyDecl:
     name: Text
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PackDecl:
     name: Name
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ParameterDecl:
     name: Name
     type: Name  # role, number, duration, string, bool, list
@@ -108,41 +112,41 @@ class ParameterDecl:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Binding:
     name: Name
     value: Value
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ImportDecl:
     path: Text
     bindings: tuple[Binding, ...] = ()
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KeyDecl:
     name: Name
     path: Text
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RoleDecl:
     name: Name
     members: tuple[Name, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StepsNamed:
     globs: tuple[Text, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StepsWhere:
     field: Field
     op: str
@@ -153,14 +157,14 @@ class StepsWhere:
 StepSet = StepsNamed | StepsWhere
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StageDecl:
     name: Name
     step_sets: tuple[StepSet, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AttestationsDecl:
     path: Text
     span: Span = _span()
@@ -169,37 +173,37 @@ class AttestationsDecl:
 # -- selections ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Matching:
     globs: tuple[Text, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class OfKind:
     kind: Name
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class InStage:
     stage: Name
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProducedIn:
     stage: Name
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProducedMatching:
     globs: tuple[Text, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class WhereField:
     field: Field
     op: str
@@ -207,19 +211,19 @@ class WhereField:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class OfType:
     types: tuple[Text, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FromRole:
     role: Name
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class About:
     globs: tuple[Text, ...]
     span: Span = _span()
@@ -238,7 +242,7 @@ Filter = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Selector:
     """``artifacts``, ``steps`` or ``attestations``, narrowed by every filter."""
 
@@ -250,7 +254,7 @@ class Selector:
 # -- conditions on documents ---------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Compare:
     field: Field
     op: str
@@ -258,14 +262,14 @@ class Compare:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Member:
     field: Field
     options: ListValue
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Exists:
     field: Field
     present: bool = True
@@ -278,7 +282,7 @@ Condition = Compare | Member | Exists
 # -- predicates ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Signers:
     """A role, and how many distinct keys of it (``at least N of ROLE``)."""
 
@@ -287,63 +291,63 @@ class Signers:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SignedBy:
     signers: Signers
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DerivesFrom:
     sources: Selector
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProducedBy:
     steps: Selector
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReachesSource:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NoLineageThrough:
     through: Selector
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Tracked:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MatchesWorkspace:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PerformedBy:
     role: Name
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunsDeclaredCommand:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CommandMatches:
     patterns: tuple[Text, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AttestedWith:
     predicate_type: Text
     signers: Signers | None = None
@@ -352,13 +356,13 @@ class AttestedWith:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class HasParam:
     key: Text
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ParamCompare:
     key: Text
     op: str
@@ -366,31 +370,31 @@ class ParamCompare:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class IssuedWithin:
     window: Value
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Satisfies:
     conditions: tuple[Condition, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AllOf:
     items: tuple[Predicate, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AnyOf:
     items: tuple[Predicate, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Not:
     item: Predicate
     span: Span = _span()
@@ -418,14 +422,14 @@ Predicate = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Quantifier:
     kind: str  # "every" | "some" | "no" | "at least"
     count: Number | None = None
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Rule:
     quantifier: Quantifier
     selector: Selector
@@ -433,7 +437,7 @@ class Rule:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ControlDecl:
     id: Name
     title: Text
@@ -445,7 +449,7 @@ class ControlDecl:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class WaiverDecl:
     control: Name
     subjects: tuple[Text, ...]
@@ -469,7 +473,7 @@ Declaration = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Module:
     """One parsed policy file."""
 
