@@ -53,20 +53,26 @@ def display_name(path: Path, root: Path) -> str:
     return str(path)
 
 
-def policy_files(paths: Sequence[Path]) -> list[Path]:
-    """The policy files named: files as given, folders searched for ``*.policy``."""
+def find_files(paths: Sequence[Path], suffix: str, what: str) -> list[Path]:
+    """Files named, and files ending in ``suffix`` under the folders named (sorted)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob(f"*{POLICY_SUFFIX}") if p.is_file())
+            found += sorted(p for p in path.rglob(f"*{suffix}") if p.is_file())
         elif path.exists():
             found.append(path)
         else:
-            raise InputError("no such policy file or folder", str(path))
+            raise InputError(f"no such {what} file or folder", str(path))
+    if len(found) > MAX_FILES:
+        raise InputError(f"more than {MAX_FILES} {what} files", ", ".join(map(str, paths)))
+    return found
+
+
+def policy_files(paths: Sequence[Path]) -> list[Path]:
+    """The policy files named: files as given, folders searched for ``*.policy``."""
+    found = find_files(paths, POLICY_SUFFIX, "policy")
     if not found:
         raise InputError(f"no `*{POLICY_SUFFIX}` files found", ", ".join(map(str, paths)))
-    if len(found) > MAX_FILES:
-        raise InputError(f"more than {MAX_FILES} policy files", ", ".join(map(str, paths)))
     return found
 
 

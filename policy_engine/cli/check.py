@@ -3,53 +3,41 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from policy_engine.cli.common import EXIT_OK, EXIT_VIOLATIONS, PATH, emit, load_or_exit
+from policy_engine.cli.common import (
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    PATH,
+    at_option,
+    attestations_option,
+    emit,
+    fail_on_option,
+    load_or_exit,
+    no_cache_option,
+    output_option,
+    policy_option,
+    utc,
+)
 from policy_engine.cli.graph import echo_notes
 from policy_engine.errors import InputError
-from policy_engine.lifecycle import SEVERITIES, severity_rank
+from policy_engine.lifecycle import severity_rank
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
 
 @click.command()
 @click.argument("repo", required=False, type=PATH, default=Path("."))
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    type=PATH,
-    help="Policy file or folder (repeatable; default: REPO/policies).",
-)
-@click.option(
-    "--attestations",
-    multiple=True,
-    type=PATH,
-    help="Attestation file, bundle or folder searched recursively (repeatable).",
-)
-@click.option("--no-cache", is_flag=True, help="Hash every file; do not use the hash cache.")
+@policy_option()
+@attestations_option()
+@no_cache_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report here instead of standard output.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default="low",
-    show_default=True,
-    help="Lowest severity that makes the check fail.",
-)
-@click.option(
-    "--at",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
-    help="Evaluate as of this time (UTC unless given): freshness windows and waivers.",
-)
+@output_option()
+@fail_on_option()
+@at_option()
 def check(
     repo: Path,
     policies: tuple[Path, ...],
@@ -64,14 +52,12 @@ def check(
     from policy_engine.api import check as run_check
     from policy_engine.report import REPORTERS
 
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
     if not repo.is_dir():
         raise InputError("repository folder not found", str(repo))
     loaded = load_or_exit(repo, policies)
     assert loaded.policy is not None
     result = run_check(
-        loaded.policy, repo, attestations, now=at, hash_cache=not no_cache, progress=fmt == "text"
+        loaded.policy, repo, attestations, utc(at), hash_cache=not no_cache, progress=fmt == "text"
     )
     echo_notes(result.graph)
     emit(REPORTERS[fmt](result, str(repo)), output)

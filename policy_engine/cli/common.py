@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -12,6 +14,8 @@ if TYPE_CHECKING:
     from policy_engine.api import LoadedPolicy
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CANNOT_JUDGE = 0, 1, 2
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PATH = click.Path(path_type=Path)
 
@@ -51,3 +55,78 @@ def emit(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+# -- options shared by several verbs -------------------------------------------------
+
+TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
+
+
+def repo_option(purpose: str) -> Callable[[F], F]:
+    """``--repo DIR`` (default ``.``) for verbs whose arguments are policy files."""
+    return click.option(
+        "--repo",
+        type=PATH,
+        default=Path("."),
+        show_default=True,
+        help=f"Repository root: {purpose}.",
+    )
+
+
+def policy_option(default: str = "REPO/policies") -> Callable[[F], F]:
+    return click.option(
+        "--policy",
+        "policies",
+        multiple=True,
+        type=PATH,
+        help=f"Policy file or folder (repeatable; default: {default}).",
+    )
+
+
+def attestations_option(where: str = "") -> Callable[[F], F]:
+    return click.option(
+        "--attestations",
+        multiple=True,
+        type=PATH,
+        help=f"Attestation file, bundle or folder searched recursively{where} (repeatable).",
+    )
+
+
+def output_option(what: str = "report") -> Callable[[F], F]:
+    return click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Write the {what} here instead of standard output.",
+    )
+
+
+def fail_on_option(what: str = "finding") -> Callable[[F], F]:
+    from policy_engine.lifecycle import SEVERITIES
+
+    return click.option(
+        "--fail-on",
+        type=click.Choice(SEVERITIES),
+        default="low",
+        show_default=True,
+        help=f"Lowest severity of a {what} that makes the command fail.",
+    )
+
+
+def at_option(what: str = "") -> Callable[[F], F]:
+    return click.option(
+        "--at",
+        type=TIME,
+        help=f"Evaluate{what} as of this time (UTC unless given): freshness windows and waivers.",
+    )
+
+
+no_cache_option = click.option(
+    "--no-cache", is_flag=True, help="Hash every file; do not use the hash cache."
+)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A time given without a zone is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment

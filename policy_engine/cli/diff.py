@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from policy_engine.cli.common import EXIT_OK, EXIT_VIOLATIONS, PATH, emit, fail
+from policy_engine.cli.common import (
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    PATH,
+    at_option,
+    attestations_option,
+    emit,
+    fail,
+    fail_on_option,
+    output_option,
+    policy_option,
+    utc,
+)
 from policy_engine.cli.graph import echo_notes
-from policy_engine.lifecycle import SEVERITIES
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
@@ -23,42 +34,17 @@ FORMATS = ("text", "json", "sarif", "junit", "markdown")
     metavar="REF",
     help="Git revision to evaluate (default: the working tree, uncommitted changes included).",
 )
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    type=PATH,
-    help="Policy file or folder, taken from the head (repeatable; default: REPO/policies).",
-)
-@click.option(
-    "--attestations",
-    multiple=True,
-    type=PATH,
-    help="Link file or folder searched recursively, at each revision (repeatable).",
-)
+@policy_option("REPO/policies; taken from the head")
+@attestations_option(", at each revision")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report here instead of standard output.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default="low",
-    show_default=True,
-    help="Lowest severity of a new finding that makes the comparison fail.",
-)
+@output_option()
+@fail_on_option("new finding")
 @click.option(
     "--fail-on-unchanged",
     is_flag=True,
     help="Findings the base already had fail too (at or above --fail-on).",
 )
-@click.option(
-    "--at",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
-    help="Evaluate both revisions as of this time (UTC unless given).",
-)
+@at_option(" both revisions")
 def diff(
     repo: Path,
     base: str,
@@ -89,7 +75,7 @@ def diff(
         attestations=attestations,
         fail_on=fail_on,
         fail_on_unchanged=fail_on_unchanged,
-        now=at if at is None or at.tzinfo else at.replace(tzinfo=timezone.utc),
+        now=utc(at),
     )
     try:
         result = run_diff(request)

@@ -19,6 +19,7 @@ from policy_engine.cli.common import (
     EXIT_VIOLATIONS,
     PATH,
     policy_paths,
+    repo_option,
 )
 
 
@@ -98,13 +99,7 @@ def _format_one(path: Path, check: bool, show_diff: bool) -> int:
 @click.option(
     "--diff", "show_diff", is_flag=True, help="Write nothing; print what would change as a diff."
 )
-@click.option(
-    "--repo",
-    type=PATH,
-    default=Path("."),
-    show_default=True,
-    help="Repository root: the default PATHS are REPO/policies.",
-)
+@repo_option("the default PATHS are REPO/policies")
 def fmt(paths: tuple[Path, ...], check: bool, show_diff: bool, repo: Path) -> None:
     """Rewrite policy files in the canonical layout (default: REPO/policies).
 

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from policy_engine.cli.common import PATH, emit, load_or_exit
+from policy_engine.cli.common import (
+    PATH,
+    attestations_option,
+    emit,
+    load_or_exit,
+    no_cache_option,
+    output_option,
+    policy_option,
+)
 from policy_engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -26,26 +34,11 @@ MAX_NOTES_SHOWN = 20
 
 @click.command("graph")
 @click.argument("repo", required=False, type=PATH, default=Path("."))
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    type=PATH,
-    help="Policy file or folder (repeatable; default: REPO/policies when it has policies).",
-)
-@click.option(
-    "--attestations",
-    multiple=True,
-    type=PATH,
-    help="Attestation file, bundle or folder searched recursively (repeatable).",
-)
+@policy_option("REPO/policies when it has policies")
+@attestations_option()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the export here instead of standard output.",
-)
-@click.option("--no-cache", is_flag=True, help="Hash every file; do not use the hash cache.")
+@output_option("export")
+@no_cache_option
 def graph(
     repo: Path,
     policies: tuple[Path, ...],

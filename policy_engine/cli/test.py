@@ -7,25 +7,20 @@ from pathlib import Path
 
 import click
 
-from policy_engine.cli.common import EXIT_OK, EXIT_VIOLATIONS, PATH, load_or_exit
+from policy_engine.cli.common import (
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    PATH,
+    load_or_exit,
+    policy_option,
+    repo_option,
+)
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=PATH)
-@click.option(
-    "--repo",
-    type=PATH,
-    default=Path("."),
-    show_default=True,
-    help="Repository root: its policies are tested.",
-)
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    type=PATH,
-    help="Policy file or folder (repeatable; default: REPO/policies).",
-)
+@repo_option("its policies are tested")
+@policy_option()
 def test_command(paths: tuple[Path, ...], repo: Path, policies: tuple[Path, ...]) -> None:
     """Run policy unit tests (`*.policytest.yaml`; default: under REPO/policies)."""
     from policy_engine.loader import display_name

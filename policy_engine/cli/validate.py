@@ -7,18 +7,12 @@ from pathlib import Path
 
 import click
 
-from policy_engine.cli.common import EXIT_CANNOT_JUDGE, PATH, load
+from policy_engine.cli.common import EXIT_CANNOT_JUDGE, PATH, load, repo_option
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=PATH)
-@click.option(
-    "--repo",
-    type=PATH,
-    default=Path("."),
-    show_default=True,
-    help="Repository root: paths in policies are relative to it.",
-)
+@repo_option("paths in policies are relative to it")
 def validate(paths: tuple[Path, ...], repo: Path) -> None:
     """Check policy files for syntax, name and type errors (default: REPO/policies)."""
     loaded = load(repo, paths, lower=False)

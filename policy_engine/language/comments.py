@@ -52,8 +52,10 @@ class Item:
     footer: list[Comment] = field(default_factory=list)
 
 
-def _comment_column(line: str) -> int | None:
-    """0-based column of the ``#`` opening a comment on ``line``, outside strings."""
+def scan_line(line: str) -> tuple[str, int | None]:
+    """``line``'s code outside strings and comments (string bodies dropped), and the
+    0-based column of the ``#`` that opens its comment, if any."""
+    code: list[str] = []
     in_string, escaped = False, False
     for column, c in enumerate(line):
         if in_string:
@@ -62,8 +64,11 @@ def _comment_column(line: str) -> int | None:
         elif c == '"':
             in_string = True
         elif c == "#":
-            return column
-    return None
+            return "".join(code), column
+        else:
+            code.append(c)
+    return "".join(code), None
+
 
 
 def scan_comments(text: str) -> list[Comment]:
@@ -71,7 +76,7 @@ def scan_comments(text: str) -> list[Comment]:
     lines = text.split("\n")
     found: list[Comment] = []
     for index, line in enumerate(lines):
-        column = _comment_column(line)
+        column = scan_line(line)[1]
         if column is None:
             continue
         before = index > 0 and not lines[index - 1].strip()

@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from policy_engine.diagnostics import Diagnostic, Span
 from policy_engine.language import ast
 from policy_engine.language.ast_builder import AstBuilder
+from policy_engine.language.comments import scan_line
 from policy_engine.language.grammar import parser
 
 MAX_POLICY_BYTES = 1024 * 1024
@@ -51,18 +52,8 @@ class ParseResult:
 
 def _brace_delta(line: str) -> int:
     """Net ``{``/``}`` count of a line, outside strings and comments."""
-    depth, in_string, escaped = 0, False, False
-    for c in line:
-        if in_string:
-            in_string = not (c == '"' and not escaped)
-            escaped = c == "\\" and not escaped
-        elif c == '"':
-            in_string = True
-        elif c == "#":
-            break
-        elif c in "{}":
-            depth += 1 if c == "{" else -1
-    return depth
+    code = scan_line(line)[0]
+    return code.count("{") - code.count("}")
 
 
 def split_declarations(text: str) -> list[tuple[int, str]]:

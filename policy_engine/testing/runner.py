@@ -164,12 +164,6 @@ def run_files(
 
 def find_test_files(paths: Sequence[Path]) -> list[Path]:
     """``*.policytest.yaml`` files named or found under the named folders."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob(f"*{TEST_SUFFIX}") if p.is_file())
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise InputError("no such test file or folder", str(path))
-    return found
+    from policy_engine.loader import find_files
+
+    return find_files(paths, TEST_SUFFIX, "test")
