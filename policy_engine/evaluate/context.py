@@ -54,6 +54,7 @@ class EvalContext:
     def __post_init__(self) -> None:
         self.lineage = Lineage(self.graph)
         self._schema_problems: dict[str, str | None] = {}
+        self.selections: dict[ir.Selector, list[str]] = {}  # filled by selectors.select
 
     @cached_property
     def steps_by_stage(self) -> dict[str, list[Step]]:
@@ -61,6 +62,12 @@ class EvalContext:
         return {
             stage: [s for s in steps if any(step_in_set(s, ss) for ss in sets)]
             for stage, sets in self.policy.stages.items()
+        }
+
+    @cached_property
+    def stage_step_names(self) -> dict[str, frozenset[str]]:
+        return {
+            stage: frozenset(s.name for s in steps) for stage, steps in self.steps_by_stage.items()
         }
 
     def describe_key(self, keyid: str) -> str:

@@ -23,8 +23,8 @@ def predicate_type(att: Any) -> str:
     return att.predicate_type or (LINK_TYPE if att.kind == "link" else "")
 
 
-def _stage_steps(ctx: EvalContext, stage: str) -> set[str]:
-    return {s.name for s in ctx.steps_by_stage.get(stage, [])}
+def _stage_steps(ctx: EvalContext, stage: str) -> frozenset[str]:
+    return ctx.stage_step_names.get(stage, frozenset())
 
 
 def _matching(f: ir.Matching, subject: str, ctx: EvalContext) -> bool:
@@ -88,11 +88,15 @@ def universe(subject: str, ctx: EvalContext) -> list[str]:
 
 
 def select(selector: ir.Selector, ctx: EvalContext) -> list[str]:
-    """Subjects in a stable order."""
-    checks = [(FILTERS[selector.subject][type(f)], f) for f in selector.filters]
-    return [
-        s for s in universe(selector.subject, ctx) if all(check(f, s, ctx) for check, f in checks)
-    ]
+    """Subjects in a stable order; each selection is computed once per evaluation."""
+    if selector not in ctx.selections:
+        checks = [(FILTERS[selector.subject][type(f)], f) for f in selector.filters]
+        ctx.selections[selector] = [
+            s
+            for s in universe(selector.subject, ctx)
+            if all(check(f, s, ctx) for check, f in checks)
+        ]
+    return ctx.selections[selector]
 
 
 def describe(selector: ir.Selector) -> str:
