@@ -13,15 +13,11 @@ from typing import TYPE_CHECKING
 
 from policy_engine.diagnostics import Diagnostic, has_errors
 from policy_engine.errors import InputError
-from policy_engine.loader import display_name, policy_files
-
-DEFAULT_POLICY_DIR = "policies"  # REPO/policies, when no policy path is given
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
     from policy_engine.evaluate import Evaluation
     from policy_engine.graph.model import ProvenanceGraph
-
 
 
 @dataclass(frozen=True)
@@ -101,19 +97,14 @@ def check(
     from policy_engine.evaluate import evaluate
 
     moment = now or datetime.now(timezone.utc)
-    graph = build(
-        policy, root, attestations, now=moment, hash_cache=hash_cache, progress=progress
-    )
+    graph = build(policy, root, attestations, now=moment, hash_cache=hash_cache, progress=progress)
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
 
 
 __all__ = [
-    "DEFAULT_POLICY_DIR",
     "CheckResult",
     "LoadedPolicy",
     "build",
     "check",
-    "display_name",
     "load_policy",
-    "policy_files",
 ]

@@ -20,6 +20,7 @@ from policy_engine.language import ast, parse_file
 from policy_engine.language.parser import ParseResult
 
 POLICY_SUFFIX = ".policy"
+DEFAULT_POLICY_DIR = "policies"  # REPO/policies, when no policy path is given
 MAX_FILES = 1000
 BUNDLED_PREFIX = "@mlpolicy/"  # `import "@mlpolicy/mlsecops.policy"`: a pack shipped with mlpolicy
 

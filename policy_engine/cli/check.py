@@ -14,6 +14,7 @@ from policy_engine.cli.common import (
     PATH,
     at_option,
     attestations_option,
+    echo_notes,
     emit,
     fail_on_option,
     load_or_exit,
@@ -22,7 +23,6 @@ from policy_engine.cli.common import (
     policy_option,
     utc,
 )
-from policy_engine.cli.graph import echo_notes
 from policy_engine.errors import InputError
 from policy_engine.lifecycle import severity_rank
 

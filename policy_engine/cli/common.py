@@ -12,6 +12,7 @@ import click
 
 if TYPE_CHECKING:
     from policy_engine.api import LoadedPolicy
+    from policy_engine.graph.model import ProvenanceGraph
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
@@ -22,7 +23,9 @@ PATH = click.Path(path_type=Path)
 
 def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:
     """The policy files or folders given, else ``REPO/policies``."""
-    return list(given) or [repo / "policies"]
+    from policy_engine.loader import DEFAULT_POLICY_DIR
+
+    return list(given) or [repo / DEFAULT_POLICY_DIR]
 
 
 def load(repo: Path, policies: tuple[Path, ...], lower: bool = True) -> LoadedPolicy:
@@ -47,6 +50,18 @@ def load_or_exit(repo: Path, policies: tuple[Path, ...]) -> LoadedPolicy:
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_CANNOT_JUDGE)
+
+
+MAX_NOTES_SHOWN = 20
+
+
+def echo_notes(built: ProvenanceGraph) -> None:
+    """Print the graph's notes (inputs skipped or partly used) to stderr, at most 20."""
+    for note in built.notes[:MAX_NOTES_SHOWN]:
+        click.echo(f"note: {note}", err=True)
+    hidden = len(built.notes) - MAX_NOTES_SHOWN
+    if hidden > 0:
+        click.echo(f"note: … and {hidden} more", err=True)
 
 
 def emit(text: str, output: Path | None) -> None:

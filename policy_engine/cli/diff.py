@@ -14,6 +14,7 @@ from policy_engine.cli.common import (
     PATH,
     at_option,
     attestations_option,
+    echo_notes,
     emit,
     fail,
     fail_on_option,
@@ -21,7 +22,6 @@ from policy_engine.cli.common import (
     policy_option,
     utc,
 )
-from policy_engine.cli.graph import echo_notes
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 

@@ -16,6 +16,7 @@ import click
 from policy_engine.cli.common import (
     PATH,
     attestations_option,
+    echo_notes,
     emit,
     load_or_exit,
     no_cache_option,
@@ -26,10 +27,8 @@ from policy_engine.errors import InputError
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
-    from policy_engine.graph.model import ProvenanceGraph
 
 FORMATS = ("json", "dot", "mermaid", "html")
-MAX_NOTES_SHOWN = 20
 
 
 @click.command("graph")
@@ -87,12 +86,3 @@ def trust_summary(policy: ir.PolicySet | None) -> dict[str, Any]:
         "summary": f"signatures checked against the {len(keys)} key(s) the policy trusts"
         + (f": {', '.join(keys)}" if keys else ""),
     }
-
-
-def echo_notes(built: ProvenanceGraph) -> None:
-    """Print the graph's notes (inputs skipped or partly used) to stderr, at most 20."""
-    for note in built.notes[:MAX_NOTES_SHOWN]:
-        click.echo(f"note: {note}", err=True)
-    hidden = len(built.notes) - MAX_NOTES_SHOWN
-    if hidden > 0:
-        click.echo(f"note: … and {hidden} more", err=True)

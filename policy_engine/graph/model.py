@@ -453,17 +453,6 @@ class ProvenanceGraph:
             if kind == EdgeKind.ATTESTS.value
         ]
 
-    def attestations_with_product(self, path: str) -> list[tuple[Attestation, dict[str, str]]]:
-        """Attestations naming ``path`` as a product, with the digests they recorded."""
-        node = self.artifact_id(path)
-        if node not in self.g:
-            return []
-        return [
-            (self.g.nodes[u]["data"], d["digest"])
-            for u, _, d in self.g.in_edges(node, data=True)
-            if d["kind"] is EdgeKind.PRODUCT
-        ]
-
     def edges_of(self, kind: EdgeKind) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for u, v, d in self.g.edges(data=True):
             if d["kind"] is kind:

@@ -23,6 +23,7 @@ from policy_engine import api
 from policy_engine.api import CheckResult, LoadedPolicy
 from policy_engine.errors import InputError
 from policy_engine.evaluate import Finding
+from policy_engine.loader import DEFAULT_POLICY_DIR
 from policy_engine.premerge import git
 from policy_engine.premerge.classify import Classification, classify, failing
 from policy_engine.premerge.git import Checkout
@@ -30,7 +31,6 @@ from policy_engine.premerge.git import Checkout
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
 
-DEFAULT_POLICY_DIR = "policies"  # as for `mlpolicy check`
 
 
 class InvalidPolicy(Exception):
