@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import get_args
 
 from policy_engine.keys import PublicKey
 
@@ -143,6 +144,10 @@ Condition = Compare | Member | Exists
 
 
 # -- predicates ----------------------------------------------------------------
+#
+# One class per predicate of language/ast.py, of the same name and fields, lowered:
+# names become what they name, values are resolved, and a `signers` field becomes
+# `role` and `threshold` (lower.py does it generically).
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,7 @@ class MatchesWorkspace:
 @dataclass(frozen=True)
 class PerformedBy:
     role: Role
+    threshold: int = 1  # distinct keys of the role, over all the step's links
 
 
 @dataclass(frozen=True)
@@ -242,7 +248,7 @@ class Not:
     item: Predicate
 
 
-Predicate = (
+Atom = (
     SignedBy
     | DerivesFrom
     | ProducedBy
@@ -258,10 +264,9 @@ Predicate = (
     | ParamCompare
     | IssuedWithin
     | Satisfies
-    | AllOf
-    | AnyOf
-    | Not
 )
+Predicate = Atom | AllOf | AnyOf | Not
+ATOMS: dict[str, type[Atom]] = {c.__name__: c for c in get_args(Atom)}
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from policy_engine.compiler import ir, values
 from policy_engine.compiler.context import CompileContext, Scope
@@ -141,53 +142,43 @@ class _Lowerer:
 
     def predicate(self, node: ast.Predicate) -> ir.Predicate:
         match node:
-            case ast.SignedBy(signers):
-                return ir.SignedBy(self.role(signers.role), self.threshold(signers))
-            case ast.DerivesFrom(sources):
-                return ir.DerivesFrom(self.selector(sources))
-            case ast.ProducedBy(steps):
-                return ir.ProducedBy(self.selector(steps))
-            case ast.NoLineageThrough(through):
-                return ir.NoLineageThrough(self.selector(through))
-            case ast.PerformedBy(role):
-                return ir.PerformedBy(self.role(role))
-            case ast.CommandMatches(patterns):
-                return ir.CommandMatches(tuple(p.value for p in patterns))
-            case ast.AttestedWith():
-                return self.attested_with(node)
-            case ast.HasParam(key):
-                return ir.HasParam(key.value)
-            case ast.ParamCompare(key, op, value):
-                return ir.ParamCompare(key.value, op, self.value(value))
-            case ast.IssuedWithin(window):
-                return ir.IssuedWithin(self.value(window))  # type: ignore[arg-type]
-            case ast.Satisfies(conditions):
-                return ir.Satisfies(tuple(self.condition(c) for c in conditions))
             case ast.Not(item):
                 return ir.Not(self.predicate(item))
             case ast.AllOf(items):
                 return ir.AllOf(tuple(self.predicate(i) for i in items))
             case ast.AnyOf(items):
                 return ir.AnyOf(tuple(self.predicate(i) for i in items))
-        return _NULLARY[type(node)]()
+        lowered: dict[str, Any] = {}
+        for name, value in ast.atom_fields(node).items():
+            lowered.update(self.field(name, value))
+        return ir.ATOMS[type(node).__name__](**lowered)
 
-    def threshold(self, signers: ast.Signers) -> int:
-        return int(signers.threshold.value) if signers.threshold is not None else 1
+    def field(self, name: str, value: Any) -> dict[str, Any]:
+        """One field of a predicate, lowered; ``signers`` becomes ``role`` and ``threshold``."""
+        if name == "signers":
+            role = self.role(value.role) if value is not None else None
+            return {"role": role, "threshold": self.threshold(value)}
+        if name == "threshold":
+            return {"threshold": 1 if value is None else int(value.value)}
+        return {name: self.leaf(value)}
 
-    def attested_with(self, node: ast.AttestedWith) -> ir.AttestedWith:
-        signers = node.signers
-        return ir.AttestedWith(
-            predicate_type=node.predicate_type.value,
-            role=self.role(signers.role) if signers else None,
-            threshold=self.threshold(signers) if signers else 1,
-            conditions=tuple(self.condition(c) for c in node.conditions),
-            within=self.value(node.within) if node.within else None,  # type: ignore[arg-type]
-        )
+    def leaf(self, value: Any) -> Any:
+        match value:
+            case None | str():
+                return value
+            case ast.Name():
+                return self.role(value)
+            case ast.Text():
+                return value.value
+            case ast.Selector():
+                return self.selector(value)
+            case ast.Compare() | ast.Member() | ast.Exists():
+                return self.condition(value)
+            case tuple():
+                return tuple(self.leaf(v) for v in value)
+        return self.value(value)
 
-
-_NULLARY: dict[type, type] = {
-    ast.ReachesSource: ir.ReachesSource,
-    ast.Tracked: ir.Tracked,
-    ast.MatchesWorkspace: ir.MatchesWorkspace,
-    ast.RunsDeclaredCommand: ir.RunsDeclaredCommand,
-}
+    def threshold(self, signers: ast.Signers | None) -> int:
+        if signers is None or signers.threshold is None:
+            return 1
+        return int(signers.threshold.value)

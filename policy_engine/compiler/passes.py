@@ -5,7 +5,7 @@ Passes never stop at the first problem: each reports everything it finds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 from policy_engine import globs
@@ -13,11 +13,12 @@ from policy_engine.compiler import values
 from policy_engine.compiler.context import CompileContext, Scope, Unit, suggest
 from policy_engine.compiler.walk import (
     atoms,
-    conditions,
     nested_selectors,
     role_refs,
     selectors,
+    signers_of,
     stage_refs,
+    typed_values,
 )
 from policy_engine.keys import KeyLoadError, load_public_key
 from policy_engine.language import ast
@@ -265,51 +266,10 @@ def implied_stage(control: ast.ControlDecl) -> str | None:
     return None
 
 
-# What each predicate applies to: the subject kinds of the selection it follows.
-APPLIES_TO: dict[type, tuple[str, ...]] = {
-    ast.SignedBy: ("artifacts", "attestations"),
-    ast.DerivesFrom: ("artifacts",),
-    ast.ProducedBy: ("artifacts",),
-    ast.ReachesSource: ("artifacts",),
-    ast.NoLineageThrough: ("artifacts",),
-    ast.Tracked: ("artifacts",),
-    ast.MatchesWorkspace: ("artifacts",),
-    ast.PerformedBy: ("steps",),
-    ast.RunsDeclaredCommand: ("steps",),
-    ast.CommandMatches: ("steps",),
-    ast.AttestedWith: ("artifacts", "steps"),
-    ast.HasParam: ("steps",),
-    ast.ParamCompare: ("steps",),
-    ast.IssuedWithin: ("attestations",),
-    ast.Satisfies: ("attestations",),
-}
-PHRASES: dict[type, str] = {
-    ast.SignedBy: "signed by",
-    ast.DerivesFrom: "derives from",
-    ast.ProducedBy: "is produced by",
-    ast.ReachesSource: "reaches a declared source",
-    ast.NoLineageThrough: "has no lineage through",
-    ast.Tracked: "tracked",
-    ast.MatchesWorkspace: "matches the workspace",
-    ast.PerformedBy: "performed by",
-    ast.RunsDeclaredCommand: "runs its declared command",
-    ast.CommandMatches: "command matches",
-    ast.AttestedWith: "attested with",
-    ast.HasParam: "has param",
-    ast.ParamCompare: "param",
-    ast.IssuedWithin: "issued within",
-    ast.Satisfies: "satisfies",
-}
 _EXAMPLES = {
     "artifacts": '`every artifact matching "models/*"`',
     "steps": "`every step in model_training`",
     "attestations": '`every attestation of type "TYPE"`',
-}
-# What a nested selection must select.
-_NESTED: dict[type, tuple[str, ...]] = {
-    ast.DerivesFrom: ("artifacts",),
-    ast.ProducedBy: ("steps",),
-    ast.NoLineageThrough: ("artifacts", "steps"),
 }
 _ORDERED = ("<", "<=", ">", ">=")
 
@@ -329,24 +289,23 @@ def check_rules(ctx: CompileContext) -> None:
         _check_values(ctx, rule)
 
 
-def _check_applies(ctx: CompileContext, atom: ast.Predicate, subject: str) -> None:
-    allowed = APPLIES_TO[type(atom)]
+def _check_applies(ctx: CompileContext, atom: ast.Atom, subject: str) -> None:
+    allowed = atom.syntax.applies_to
     if subject not in allowed:
-        phrase = PHRASES[type(atom)]
         ctx.error(
             "E106",
-            f"`{phrase}` applies to {' or '.join(allowed)}, not {subject}",
+            f"`{atom.syntax.phrase}` applies to {' or '.join(allowed)}, not {subject}",
             atom.span,
             f"select {allowed[0]}, e.g. {_EXAMPLES[allowed[0]]}",
         )
 
 
-def _check_nested(ctx: CompileContext, atom: ast.Predicate, selector: ast.Selector) -> None:
-    allowed = _NESTED[type(atom)]
+def _check_nested(ctx: CompileContext, atom: ast.Atom, selector: ast.Selector) -> None:
+    allowed = atom.syntax.nested
     if selector.subject not in allowed:
         ctx.error(
             "E106",
-            f"`{PHRASES[type(atom)]}` takes {' or '.join(allowed)}, not {selector.subject}",
+            f"`{atom.syntax.phrase}` takes {' or '.join(allowed)}, not {selector.subject}",
             selector.span,
         )
 
@@ -356,9 +315,9 @@ def _check_count(ctx: CompileContext, count: ast.Number, what: str) -> None:
         ctx.error("E107", f"`{what}` needs a whole number of at least 1", count.span)
 
 
-def _check_signers(ctx: CompileContext, atom: ast.Predicate) -> None:
-    signers = getattr(atom, "signers", None)
-    if not isinstance(signers, ast.Signers) or signers.threshold is None:
+def _check_signers(ctx: CompileContext, atom: ast.Atom) -> None:
+    signers = signers_of(atom)
+    if signers is None or signers.threshold is None:
         return
     _check_count(ctx, signers.threshold, "at least")
     role = ctx.roles.get(ctx.scope(signers.span).role_name(signers.role))
@@ -396,7 +355,7 @@ def _check_selectors(ctx: CompileContext, rule: ast.Rule) -> None:
 def _check_values(ctx: CompileContext, rule: ast.Rule) -> None:
     """Every value resolves; ordered comparisons take numbers, windows take durations."""
     scope = ctx.scope(rule.span)
-    for node, op, expected in _typed_values(rule):
+    for node, op, expected in typed_values(rule):
         try:
             value = values.resolve(node, scope)
         except values.ValueProblem as problem:
@@ -406,26 +365,6 @@ def _check_values(ctx: CompileContext, rule: ast.Rule) -> None:
             ctx.error("E114", "a time window must be a duration such as `30d`", node.span)
         if op in _ORDERED and (isinstance(value, (bool, str, tuple))):
             ctx.error("E114", f"`{op}` compares numbers, durations or dates", node.span)
-
-
-def _typed_values(rule: ast.Rule) -> Iterator[tuple[ast.Value, str | None, str | None]]:
-    """Each value of a rule with its comparison operator and the type it must have."""
-    for selector in selectors(rule):
-        for f in selector.filters:
-            if isinstance(f, ast.WhereField):
-                yield f.value, f.op, None
-    for atom in atoms(rule.predicate):
-        for condition in conditions(atom):
-            if isinstance(condition, ast.Compare):
-                yield condition.value, condition.op, None
-            elif isinstance(condition, ast.Member):
-                yield condition.options, None, None
-        if isinstance(atom, ast.AttestedWith) and atom.within is not None:
-            yield atom.within, None, "duration"
-        elif isinstance(atom, ast.ParamCompare):
-            yield atom.value, atom.op, None
-        elif isinstance(atom, ast.IssuedWithin):
-            yield atom.window, None, "duration"
 
 
 def check_waivers(ctx: CompileContext) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from policy_engine.language import ast
 
 
-def atoms(predicate: ast.Predicate) -> Iterator[ast.Predicate]:
+def atoms(predicate: ast.Predicate) -> Iterator[ast.Atom]:
     """The leaves of a predicate (everything but and / or / not)."""
     if isinstance(predicate, (ast.AllOf, ast.AnyOf)):
         for item in predicate.items:
@@ -18,13 +18,11 @@ def atoms(predicate: ast.Predicate) -> Iterator[ast.Predicate]:
         yield predicate
 
 
-def nested_selectors(atom: ast.Predicate) -> Iterator[ast.Selector]:
-    if isinstance(atom, ast.DerivesFrom):
-        yield atom.sources
-    elif isinstance(atom, ast.ProducedBy):
-        yield atom.steps
-    elif isinstance(atom, ast.NoLineageThrough):
-        yield atom.through
+def nested_selectors(atom: ast.Atom) -> Iterator[ast.Selector]:
+    """The selections a predicate takes, e.g. the sources of ``derives from``."""
+    for value in ast.atom_fields(atom).values():
+        if isinstance(value, ast.Selector):
+            yield value
 
 
 def selectors(rule: ast.Rule) -> Iterator[ast.Selector]:
@@ -34,6 +32,12 @@ def selectors(rule: ast.Rule) -> Iterator[ast.Selector]:
         yield from nested_selectors(atom)
 
 
+def signers_of(atom: ast.Atom) -> ast.Signers | None:
+    """The role (and threshold) a predicate names, if any."""
+    found = getattr(atom, "signers", None)
+    return found if isinstance(found, ast.Signers) else None
+
+
 def role_refs(rule: ast.Rule) -> Iterator[ast.Name]:
     """Every role name a rule uses, as written."""
     for selector in selectors(rule):
@@ -41,12 +45,9 @@ def role_refs(rule: ast.Rule) -> Iterator[ast.Name]:
             if isinstance(f, ast.FromRole):
                 yield f.role
     for atom in atoms(rule.predicate):
-        if isinstance(atom, ast.SignedBy):
-            yield atom.signers.role
-        elif isinstance(atom, ast.PerformedBy):
-            yield atom.role
-        elif isinstance(atom, ast.AttestedWith) and atom.signers is not None:
-            yield atom.signers.role
+        named = signers_of(atom)
+        if named is not None:
+            yield named.role
 
 
 def stage_refs(rule: ast.Rule) -> Iterator[ast.Name]:
@@ -57,27 +58,27 @@ def stage_refs(rule: ast.Rule) -> Iterator[ast.Name]:
                 yield f.stage
 
 
-def conditions(atom: ast.Predicate) -> tuple[ast.Condition, ...]:
-    if isinstance(atom, (ast.AttestedWith, ast.Satisfies)):
-        return atom.conditions
-    return ()
+def conditions(atom: ast.Atom) -> tuple[ast.Condition, ...]:
+    """The conditions on documents a predicate takes."""
+    found = getattr(atom, "conditions", ())
+    return found if isinstance(found, tuple) else ()
 
 
-def values(rule: ast.Rule) -> Iterator[ast.Value]:
-    """Every value written in a rule (so references can be checked)."""
+def typed_values(rule: ast.Rule) -> Iterator[tuple[ast.Value, str | None, str | None]]:
+    """Each value of a rule with its comparison operator and the type it must have."""
     for selector in selectors(rule):
         for f in selector.filters:
             if isinstance(f, ast.WhereField):
-                yield f.value
+                yield f.value, f.op, None
     for atom in atoms(rule.predicate):
         for condition in conditions(atom):
             if isinstance(condition, ast.Compare):
-                yield condition.value
+                yield condition.value, condition.op, None
             elif isinstance(condition, ast.Member):
-                yield condition.options
-        if isinstance(atom, ast.AttestedWith) and atom.within is not None:
-            yield atom.within
-        elif isinstance(atom, ast.ParamCompare):
-            yield atom.value
-        elif isinstance(atom, ast.IssuedWithin):
-            yield atom.window
+                yield condition.options, None, None
+        fields = ast.atom_fields(atom)
+        for name in atom.syntax.durations:
+            if fields[name] is not None:
+                yield fields[name], None, "duration"
+        if "op" in fields:
+            yield fields["value"], fields["op"], None

@@ -6,7 +6,9 @@ prints them as policy text).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, get_args
 
 from policy_engine.diagnostics import Span
 
@@ -280,6 +282,33 @@ Condition = Compare | Member | Exists
 
 
 # -- predicates ------------------------------------------------------------------
+#
+# A predicate is a grammar rule (grammar/mlpolicy.lark, named like its class in
+# snake_case), a syntax class here carrying its `Syntax`, an IR class of the same
+# name and fields in compiler/ir.py, and an evaluator registered beside its
+# family in evaluate/predicates/. Parsing, printing, checking, walking and
+# lowering read the class and its `Syntax`; nothing else lists predicates.
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """How a predicate reads and what it may follow.
+
+    ``text`` is its canonical form: ``{field}`` prints a field (tuples joined by
+    commas) and a ``[...]`` segment is left out when the field in it is empty.
+    ``verb`` is the optional leading word (``is``, ``was``) dropped after ``not``.
+    """
+
+    text: str
+    applies_to: tuple[str, ...]  # subject kinds of the selection it follows
+    nested: tuple[str, ...] = ()  # what its nested selection must select
+    durations: tuple[str, ...] = ()  # fields whose value must be a duration
+    verb: str = ""
+
+    @property
+    def phrase(self) -> str:
+        """The words that name it in messages, e.g. ``signed by``."""
+        return self.text.split("{")[0].removeprefix(self.verb).strip()
 
 
 @dataclass(frozen=True, repr=False)
@@ -291,64 +320,94 @@ class Signers:
     span: Span = _span()
 
 
+_ARTIFACTS = ("artifacts",)
+_STEPS = ("steps",)
+
+
 @dataclass(frozen=True, repr=False)
 class SignedBy:
+    syntax: ClassVar[Syntax] = Syntax(
+        "is signed by {signers}", ("artifacts", "attestations"), verb="is "
+    )
     signers: Signers
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class DerivesFrom:
+    syntax: ClassVar[Syntax] = Syntax("derives from {sources}", _ARTIFACTS, nested=_ARTIFACTS)
     sources: Selector
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class ProducedBy:
+    syntax: ClassVar[Syntax] = Syntax("is produced by {steps}", _ARTIFACTS, nested=_STEPS)
     steps: Selector
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class ReachesSource:
+    syntax: ClassVar[Syntax] = Syntax("reaches a declared source", _ARTIFACTS)
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class NoLineageThrough:
+    syntax: ClassVar[Syntax] = Syntax(
+        "has no lineage through {through}", _ARTIFACTS, nested=("artifacts", "steps")
+    )
     through: Selector
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class Tracked:
+    syntax: ClassVar[Syntax] = Syntax("is tracked", _ARTIFACTS, verb="is ")
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class MatchesWorkspace:
+    syntax: ClassVar[Syntax] = Syntax("matches the workspace", _ARTIFACTS)
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class PerformedBy:
+    syntax: ClassVar[Syntax] = Syntax("is performed by {signers}", _STEPS, verb="is ")
     role: Name
+    threshold: Number | None = None  # at least this many distinct keys of the role
     span: Span = _span()
+
+    @property
+    def signers(self) -> Signers:
+        """The role and threshold, as ``signed by`` takes them."""
+        return Signers(self.role, self.threshold, self.span)
 
 
 @dataclass(frozen=True, repr=False)
 class RunsDeclaredCommand:
+    syntax: ClassVar[Syntax] = Syntax("runs its declared command", _STEPS)
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class CommandMatches:
+    syntax: ClassVar[Syntax] = Syntax("command matches {patterns}", _STEPS)
     patterns: tuple[Text, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class AttestedWith:
+    syntax: ClassVar[Syntax] = Syntax(
+        "is attested with {predicate_type}[ by {signers}][ where {conditions}][ within {within}]",
+        ("artifacts", "steps"),
+        durations=("within",),
+        verb="is ",
+    )
     predicate_type: Text
     signers: Signers | None = None
     conditions: tuple[Condition, ...] = ()
@@ -358,12 +417,14 @@ class AttestedWith:
 
 @dataclass(frozen=True, repr=False)
 class HasParam:
+    syntax: ClassVar[Syntax] = Syntax("has param {key}", _STEPS)
     key: Text
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class ParamCompare:
+    syntax: ClassVar[Syntax] = Syntax("param {key} {op} {value}", _STEPS)
     key: Text
     op: str
     value: Value
@@ -372,14 +433,37 @@ class ParamCompare:
 
 @dataclass(frozen=True, repr=False)
 class IssuedWithin:
+    syntax: ClassVar[Syntax] = Syntax(
+        "was issued within {window}", ("attestations",), durations=("window",), verb="was "
+    )
     window: Value
     span: Span = _span()
 
 
 @dataclass(frozen=True, repr=False)
 class Satisfies:
+    syntax: ClassVar[Syntax] = Syntax("satisfies {conditions}", ("attestations",))
     conditions: tuple[Condition, ...]
     span: Span = _span()
+
+
+Atom = (
+    SignedBy
+    | DerivesFrom
+    | ProducedBy
+    | ReachesSource
+    | NoLineageThrough
+    | Tracked
+    | MatchesWorkspace
+    | PerformedBy
+    | RunsDeclaredCommand
+    | CommandMatches
+    | AttestedWith
+    | HasParam
+    | ParamCompare
+    | IssuedWithin
+    | Satisfies
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -400,26 +484,22 @@ class Not:
     span: Span = _span()
 
 
-Predicate = (
-    SignedBy
-    | DerivesFrom
-    | ProducedBy
-    | ReachesSource
-    | NoLineageThrough
-    | Tracked
-    | MatchesWorkspace
-    | PerformedBy
-    | RunsDeclaredCommand
-    | CommandMatches
-    | AttestedWith
-    | HasParam
-    | ParamCompare
-    | IssuedWithin
-    | Satisfies
-    | AllOf
-    | AnyOf
-    | Not
-)
+Predicate = Atom | AllOf | AnyOf | Not
+
+
+def rule_name(cls: type) -> str:
+    """The grammar rule of a predicate class: its name in snake_case."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+ATOM_TYPES: tuple[type[Atom], ...] = get_args(Atom)
+# Every predicate's syntax class, by the name of its grammar rule.
+ATOMS: dict[str, type[Atom]] = {rule_name(c): c for c in ATOM_TYPES}
+
+
+def atom_fields(node: Atom) -> dict[str, Any]:
+    """A predicate's own fields (its span left out), in declaration order."""
+    return {f.name: getattr(node, f.name) for f in fields(node) if f.name != "span"}
 
 
 @dataclass(frozen=True, repr=False)

@@ -1,4 +1,8 @@
-"""Parse tree to AST: one handler per grammar rule, each named after its rule."""
+"""Parse tree to AST: one handler per grammar rule, each named after its rule.
+
+A predicate whose children are its fields in order needs no handler: its class in
+``ast.ATOMS`` builds it (see ``__default__``).
+"""
 
 from __future__ import annotations
 
@@ -192,6 +196,21 @@ class AstBuilder(Transformer[Token, Any]):
         return ast.About(c[1], self._span(meta))
 
     # -- predicates ------------------------------------------------------------
+    def __default__(self, data: Any, children: list[Any], meta: Meta) -> Any:
+        """A predicate whose children are its fields in order: built from its class alone."""
+        atom = ast.ATOMS.get(str(data))
+        if atom is None:
+            return super().__default__(data, children, meta)
+        return atom(*(self._leaf(c) for c in children), self._span(meta))  # type: ignore[arg-type]
+
+    def _leaf(self, child: Any) -> Any:
+        """A token as the field it fills: NAME a name, STRING a text, COMPARATOR a string."""
+        if not isinstance(child, Token):
+            return child
+        if child.type == "NAME":
+            return self._name(child)
+        return self._text(child) if child.type == "STRING" else str(child)
+
     def any_of(self, meta: Meta, c: list[Any]) -> ast.Predicate:
         return c[0] if len(c) == 1 else ast.AnyOf(tuple(c), self._span(meta))
 
@@ -201,9 +220,6 @@ class AstBuilder(Transformer[Token, Any]):
     def negation(self, meta: Meta, c: list[Any]) -> ast.Not:
         return ast.Not(c[0], self._span(meta))
 
-    def signed_by(self, meta: Meta, c: list[Any]) -> ast.SignedBy:
-        return ast.SignedBy(c[0], self._span(meta))
-
     def role_ref(self, meta: Meta, c: list[Token]) -> ast.Signers:
         return ast.Signers(self._name(c[0]), None, self._span(meta))
 
@@ -211,32 +227,8 @@ class AstBuilder(Transformer[Token, Any]):
         count = ast.Number(int(float(c[0])), self._tok(c[0]))
         return ast.Signers(self._name(c[1]), count, self._span(meta))
 
-    def derives_from(self, meta: Meta, c: list[Any]) -> ast.DerivesFrom:
-        return ast.DerivesFrom(c[0], self._span(meta))
-
-    def produced_by(self, meta: Meta, c: list[Any]) -> ast.ProducedBy:
-        return ast.ProducedBy(c[0], self._span(meta))
-
-    def reaches_source(self, meta: Meta, c: list[Any]) -> ast.ReachesSource:
-        return ast.ReachesSource(self._span(meta))
-
-    def no_lineage_through(self, meta: Meta, c: list[Any]) -> ast.NoLineageThrough:
-        return ast.NoLineageThrough(c[0], self._span(meta))
-
-    def tracked(self, meta: Meta, c: list[Any]) -> ast.Tracked:
-        return ast.Tracked(self._span(meta))
-
-    def matches_workspace(self, meta: Meta, c: list[Any]) -> ast.MatchesWorkspace:
-        return ast.MatchesWorkspace(self._span(meta))
-
-    def performed_by(self, meta: Meta, c: list[Token]) -> ast.PerformedBy:
-        return ast.PerformedBy(self._name(c[0]), self._span(meta))
-
-    def runs_declared_command(self, meta: Meta, c: list[Any]) -> ast.RunsDeclaredCommand:
-        return ast.RunsDeclaredCommand(self._span(meta))
-
-    def command_matches(self, meta: Meta, c: list[Any]) -> ast.CommandMatches:
-        return ast.CommandMatches(c[0], self._span(meta))
+    def performed_by(self, meta: Meta, c: list[ast.Signers]) -> ast.PerformedBy:
+        return ast.PerformedBy(c[0].role, c[0].threshold, self._span(meta))
 
     def attested_with(self, meta: Meta, c: list[Any]) -> ast.AttestedWith:
         clauses = c[1:]
@@ -258,18 +250,6 @@ class AstBuilder(Transformer[Token, Any]):
 
     def within_clause(self, meta: Meta, c: list[Any]) -> tuple[str, ast.Value]:
         return "within", c[0]
-
-    def has_param(self, meta: Meta, c: list[Token]) -> ast.HasParam:
-        return ast.HasParam(self._text(c[0]), self._span(meta))
-
-    def param_compare(self, meta: Meta, c: list[Any]) -> ast.ParamCompare:
-        return ast.ParamCompare(self._text(c[0]), str(c[1]), c[2], self._span(meta))
-
-    def issued_within(self, meta: Meta, c: list[Any]) -> ast.IssuedWithin:
-        return ast.IssuedWithin(c[0], self._span(meta))
-
-    def satisfies(self, meta: Meta, c: list[Any]) -> ast.Satisfies:
-        return ast.Satisfies(c[0], self._span(meta))
 
     # -- conditions, fields, values ---------------------------------------------
     def conditions(self, meta: Meta, c: list[Any]) -> tuple[ast.Condition, ...]:

@@ -69,6 +69,12 @@ class Printer:
     def join(self, nodes: tuple[Any, ...], sep: str = ", ") -> str:
         return sep.join(self(n) for n in nodes)
 
+    def field(self, value: Any) -> str:
+        """A predicate's field: tuples joined by commas, operators as they are."""
+        if isinstance(value, tuple):
+            return self.join(value)
+        return value if isinstance(value, str) else self(value)
+
     def raw(self, span: Span) -> str | None:
         """The source text of a one-line span, if known."""
         if span.line < 1 or span.line > len(self._lines) or span.end_line != span.line:
@@ -192,30 +198,31 @@ def _signers(p: Printer, n: ast.Signers) -> str:
     return p(n.role) if n.threshold is None else f"at least {p(n.threshold)} of {p(n.role)}"
 
 
-def _attested_with(p: Printer, n: ast.AttestedWith) -> str:
-    parts = [f"is attested with {p(n.predicate_type)}"]
-    if n.signers is not None:
-        parts.append(f"by {p(n.signers)}")
-    if n.conditions:
-        parts.append(f"where {p.join(n.conditions)}")
-    if n.within is not None:
-        parts.append(f"within {p(n.within)}")
-    return " ".join(parts)
+_SEGMENT = re.compile(r"\[([^\]]*)\]|\{(\w+)\}")
+_FIELD = re.compile(r"\{(\w+)\}")
 
 
-# After `not`, an optional leading `is`/`was` is dropped: `not signed by r`, not `not is signed`.
-_OPTIONAL_VERB = {
-    ast.SignedBy: "is ",
-    ast.Tracked: "is ",
-    ast.PerformedBy: "is ",
-    ast.AttestedWith: "is ",
-    ast.IssuedWithin: "was ",
-}
+def _atom(p: Printer, n: ast.Atom) -> str:
+    """A predicate in the canonical form its ``Syntax.text`` gives."""
+
+    def field(match: re.Match[str]) -> str:
+        return p.field(getattr(n, match.group(1)))
+
+    def segment(match: re.Match[str]) -> str:
+        optional, name = match.groups()
+        if optional is None:
+            return p.field(getattr(n, name))
+        inner = _FIELD.search(optional)
+        value = getattr(n, inner.group(1)) if inner else None
+        return "" if value is None or value == () else _FIELD.sub(field, optional)
+
+    return _SEGMENT.sub(segment, n.syntax.text)
 
 
 def _negation(p: Printer, n: ast.Not) -> str:
+    """``not P``; an optional leading `is`/`was` is dropped: ``not signed by r``."""
     text = p.predicate(n.item, _AND)
-    verb = _OPTIONAL_VERB.get(type(n.item), "")
+    verb = n.item.syntax.verb if isinstance(n.item, ast.ATOM_TYPES) else ""
     return f"not {text.removeprefix(verb)}"
 
 
@@ -236,21 +243,7 @@ def _rule(p: Printer, n: ast.Rule) -> str:
 def _predicate_nodes() -> dict[type, Callable[[Printer, Any], str]]:
     return {
         ast.Signers: _signers,
-        ast.SignedBy: lambda p, n: f"is signed by {p(n.signers)}",
-        ast.DerivesFrom: lambda p, n: f"derives from {p(n.sources)}",
-        ast.ProducedBy: lambda p, n: f"is produced by {p(n.steps)}",
-        ast.ReachesSource: lambda p, n: "reaches a declared source",
-        ast.NoLineageThrough: lambda p, n: f"has no lineage through {p(n.through)}",
-        ast.Tracked: lambda p, n: "is tracked",
-        ast.MatchesWorkspace: lambda p, n: "matches the workspace",
-        ast.PerformedBy: lambda p, n: f"is performed by {p(n.role)}",
-        ast.RunsDeclaredCommand: lambda p, n: "runs its declared command",
-        ast.CommandMatches: lambda p, n: f"command matches {p.join(n.patterns)}",
-        ast.AttestedWith: _attested_with,
-        ast.HasParam: lambda p, n: f"has param {p(n.key)}",
-        ast.ParamCompare: lambda p, n: f"param {p(n.key)} {n.op} {p(n.value)}",
-        ast.IssuedWithin: lambda p, n: f"was issued within {p(n.window)}",
-        ast.Satisfies: lambda p, n: f"satisfies {p.join(n.conditions)}",
+        **dict.fromkeys(ast.ATOM_TYPES, _atom),
         ast.AllOf: lambda p, n: " and ".join(p.predicate(i, _AND) for i in n.items),
         ast.AnyOf: lambda p, n: " or ".join(p.predicate(i, _OR) for i in n.items),
         ast.Not: _negation,

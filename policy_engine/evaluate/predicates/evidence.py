@@ -10,6 +10,7 @@ from policy_engine.evaluate import conditions
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names
+from policy_engine.evaluate.predicates.registry import evaluates
 from policy_engine.graph.model import Attestation, Evidence
 
 
@@ -53,6 +54,7 @@ def _staleness(att: Attestation, window, ctx: EvalContext) -> list[str]:
     return []
 
 
+@evaluates(ir.AttestedWith)
 def attested_with(pred: ir.AttestedWith, subject: Subject, ctx: EvalContext) -> Verdict:
     """A valid, signed, fresh statement of the type about the subject's current bytes."""
     wanted = f"`{pred.predicate_type}`"
@@ -82,6 +84,7 @@ def attested_with(pred: ir.AttestedWith, subject: Subject, ctx: EvalContext) -> 
     )
 
 
+@evaluates(ir.IssuedWithin)
 def issued_within(pred: ir.IssuedWithin, subject: Subject, ctx: EvalContext) -> Verdict:
     att = ctx.attestations[subject.name]
     stale = _staleness(att, pred.window, ctx)
@@ -93,6 +96,7 @@ def issued_within(pred: ir.IssuedWithin, subject: Subject, ctx: EvalContext) -> 
     return Verdict(True, f"issued within {pred.window.days} day(s)", Kind.MISSING_EVIDENCE, (when,))
 
 
+@evaluates(ir.Satisfies)
 def satisfies(pred: ir.Satisfies, subject: Subject, ctx: EvalContext) -> Verdict:
     att = ctx.attestations[subject.name]
     results = [(c, *conditions.check(att.predicate, c)) for c in pred.conditions]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
+from policy_engine.evaluate.predicates.registry import evaluates
 from policy_engine.evaluate.selectors import describe, select
 from policy_engine.graph.model import Evidence
 
@@ -29,6 +30,7 @@ def _lineage_failure(ctx: EvalContext, path: str, wanted: str, has_sources: bool
     return Verdict(False, reason, Kind.MISSING_LINEAGE, evidence)
 
 
+@evaluates(ir.DerivesFrom)
 def derives_from(pred: ir.DerivesFrom, subject: Subject, ctx: EvalContext) -> Verdict:
     """An unbroken chain of recorded steps leads from a selected artifact to this one."""
     sources = select(pred.sources, ctx)
@@ -39,6 +41,7 @@ def derives_from(pred: ir.DerivesFrom, subject: Subject, ctx: EvalContext) -> Ve
     return _lineage_failure(ctx, subject.name, wanted, bool(sources))
 
 
+@evaluates(ir.ReachesSource)
 def reaches_source(pred: ir.ReachesSource, subject: Subject, ctx: EvalContext) -> Verdict:
     """The artifact is, or derives over valid edges from, data a `.dvc` file declares."""
     declared = ctx.lineage.declared_sources
@@ -48,6 +51,7 @@ def reaches_source(pred: ir.ReachesSource, subject: Subject, ctx: EvalContext) -
     return _lineage_failure(ctx, subject.name, "declared sources (`.dvc` files)", bool(declared))
 
 
+@evaluates(ir.ProducedBy)
 def produced_by(pred: ir.ProducedBy, subject: Subject, ctx: EvalContext) -> Verdict:
     producers = ctx.lineage.producers(subject.name)
     wanted = set(select(pred.steps, ctx))
@@ -63,6 +67,7 @@ def produced_by(pred: ir.ProducedBy, subject: Subject, ctx: EvalContext) -> Verd
     )
 
 
+@evaluates(ir.NoLineageThrough)
 def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalContext) -> Verdict:
     """No recorded flow of bytes, broken or not, leads from the selection to the artifact."""
     selected = select(pred.through, ctx)
@@ -77,6 +82,7 @@ def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalCon
     return Verdict(False, f"its lineage passes through {wanted}", Kind.MISSING_LINEAGE, evidence)
 
 
+@evaluates(ir.Tracked)
 def tracked(pred: ir.Tracked, subject: Subject, ctx: EvalContext) -> Verdict:
     """DVC records the artifact's digest (in `dvc.lock` or a `.dvc` file)."""
     claims = [c for c in ctx.graph.claims(subject.name) if c.source.file.endswith(_LOCKED)]
@@ -86,6 +92,7 @@ def tracked(pred: ir.Tracked, subject: Subject, ctx: EvalContext) -> Verdict:
     return Verdict(False, "no `dvc.lock` or `.dvc` file records its digest", Kind.MISSING_LINEAGE)
 
 
+@evaluates(ir.MatchesWorkspace)
 def matches_workspace(pred: ir.MatchesWorkspace, subject: Subject, ctx: EvalContext) -> Verdict:
     """Every recorded sha256/md5 of the artifact equals the bytes in the workspace."""
     current = ctx.graph.workspace(subject.name)

@@ -6,9 +6,11 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need, signature_evidence
+from policy_engine.evaluate.predicates.registry import evaluates
 from policy_engine.graph.model import Attestation, Evidence, SignatureStatus
 
 
+@evaluates(ir.SignedBy)
 def signed_by(pred: ir.SignedBy, subject: Subject, ctx: EvalContext) -> Verdict:
     if subject.kind == "attestations":
         return _attestation_signed_by(pred, ctx.attestations[subject.name], ctx)
@@ -76,8 +78,10 @@ def _attestation_signed_by(pred: ir.SignedBy, att: Attestation, ctx: EvalContext
     )
 
 
+@evaluates(ir.PerformedBy)
 def performed_by(pred: ir.PerformedBy, subject: Subject, ctx: EvalContext) -> Verdict:
-    """Every link of the step is signed, and only by keys of the role."""
+    """Every link of the step is signed, only by keys of the role, and by at least
+    ``threshold`` distinct keys of it over all the step's links."""
     step = subject.name
     links = sorted(ctx.lineage.links_by_step.get(step, ()), key=lambda a: a.file)
     if not links:
@@ -89,9 +93,14 @@ def performed_by(pred: ir.PerformedBy, subject: Subject, ctx: EvalContext) -> Ve
         problem = _link_problem(att, pred.role, ctx)
         if problem:
             problems.append(problem)
+    signers: set[str] = set().union(*(a.signers for a in links))
+    if len(signers) < pred.threshold:
+        problems.append(
+            f"performed by {key_names(ctx, signers)} only; it needs {pred.threshold} distinct "
+            f"key(s) of role `{pred.role.name}`"
+        )
     if problems:
         return Verdict(False, "; ".join(problems), Kind.UNAUTHORIZED_STEP, tuple(evidence))
-    signers = set().union(*(a.signers for a in links))
     return Verdict(
         True,
         f"performed by {key_names(ctx, signers)} of role `{pred.role.name}`",

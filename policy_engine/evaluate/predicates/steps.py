@@ -9,6 +9,7 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
+from policy_engine.evaluate.predicates.registry import evaluates
 from policy_engine.graph.model import Evidence
 
 
@@ -25,6 +26,7 @@ def declared_argv(cmd: tuple[str, ...]) -> list[str]:
     return argv
 
 
+@evaluates(ir.RunsDeclaredCommand)
 def runs_declared_command(
     pred: ir.RunsDeclaredCommand, subject: Subject, ctx: EvalContext
 ) -> Verdict:
@@ -49,6 +51,7 @@ def runs_declared_command(
     return Verdict(True, "ran its declared command", Kind.UNAUTHORIZED_STEP, evidence)
 
 
+@evaluates(ir.CommandMatches)
 def command_matches(pred: ir.CommandMatches, subject: Subject, ctx: EvalContext) -> Verdict:
     """The declared command and every recorded one match an expected pattern (`*` any text)."""
     step = ctx.steps[subject.name]
@@ -72,6 +75,7 @@ def command_matches(pred: ir.CommandMatches, subject: Subject, ctx: EvalContext)
     return Verdict(True, f"its command matches {expected}", Kind.UNAUTHORIZED_STEP)
 
 
+@evaluates(ir.HasParam)
 def has_param(pred: ir.HasParam, subject: Subject, ctx: EvalContext) -> Verdict:
     params = ctx.steps[subject.name].params
     if pred.key in params:
@@ -82,6 +86,7 @@ def has_param(pred: ir.HasParam, subject: Subject, ctx: EvalContext) -> Verdict:
     return Verdict(False, f"param `{pred.key}` is not set in the lock", Kind.POLICY)
 
 
+@evaluates(ir.ParamCompare)
 def param_compare(pred: ir.ParamCompare, subject: Subject, ctx: EvalContext) -> Verdict:
     params = ctx.steps[subject.name].params
     found = params.get(pred.key, conditions.MISSING)
