@@ -167,12 +167,23 @@ class ProducedBy:
 
 
 @dataclass(frozen=True)
+class ProducerPerformedBy:
+    role: Role
+    threshold: int
+
+
+@dataclass(frozen=True)
 class ReachesSource:
     pass
 
 
 @dataclass(frozen=True)
 class NoLineageThrough:
+    through: Selector
+
+
+@dataclass(frozen=True)
+class HasLineageThrough:
     through: Selector
 
 
@@ -252,8 +263,10 @@ Atom = (
     SignedBy
     | DerivesFrom
     | ProducedBy
+    | ProducerPerformedBy
     | ReachesSource
     | NoLineageThrough
+    | HasLineageThrough
     | Tracked
     | MatchesWorkspace
     | PerformedBy

@@ -348,6 +348,13 @@ class ProducedBy:
 
 
 @dataclass(frozen=True, repr=False)
+class ProducerPerformedBy:
+    syntax: ClassVar[Syntax] = Syntax("is produced by a step performed by {signers}", _ARTIFACTS)
+    signers: Signers
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
 class ReachesSource:
     syntax: ClassVar[Syntax] = Syntax("reaches a declared source", _ARTIFACTS)
     span: Span = _span()
@@ -357,6 +364,15 @@ class ReachesSource:
 class NoLineageThrough:
     syntax: ClassVar[Syntax] = Syntax(
         "has no lineage through {through}", _ARTIFACTS, nested=("artifacts", "steps")
+    )
+    through: Selector
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class HasLineageThrough:
+    syntax: ClassVar[Syntax] = Syntax(
+        "has lineage through {through}", _ARTIFACTS, nested=("artifacts", "steps")
     )
     through: Selector
     span: Span = _span()
@@ -451,8 +467,10 @@ Atom = (
     SignedBy
     | DerivesFrom
     | ProducedBy
+    | ProducerPerformedBy
     | ReachesSource
     | NoLineageThrough
+    | HasLineageThrough
     | Tracked
     | MatchesWorkspace
     | PerformedBy

@@ -82,6 +82,17 @@ def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalCon
     return Verdict(False, f"its lineage passes through {wanted}", Kind.MISSING_LINEAGE, evidence)
 
 
+@evaluates(ir.HasLineageThrough)
+def has_lineage_through(pred: ir.HasLineageThrough, subject: Subject, ctx: EvalContext) -> Verdict:
+    """An unbroken chain of recorded steps leads from the selection to the artifact."""
+    selected = select(pred.through, ctx)
+    as_id = ctx.graph.artifact_id if pred.through.subject == "artifacts" else ctx.graph.step_id
+    wanted = describe(pred.through)
+    if subject.name in ctx.lineage.reached(frozenset(as_id(s) for s in selected)):
+        return Verdict(True, f"its lineage passes through {wanted}", Kind.MISSING_LINEAGE)
+    return _lineage_failure(ctx, subject.name, wanted, bool(selected))
+
+
 @evaluates(ir.Tracked)
 def tracked(pred: ir.Tracked, subject: Subject, ctx: EvalContext) -> Verdict:
     """DVC records the artifact's digest (in `dvc.lock` or a `.dvc` file)."""

@@ -120,3 +120,20 @@ def _link_problem(att: Attestation, role: ir.Role, ctx: EvalContext) -> str | No
         keys = ", ".join(untrusted)
         return f"`{att.file}` is signed only by keys the policy does not trust ({keys})"
     return f"`{att.file}` carries no valid signature"
+
+
+@evaluates(ir.ProducerPerformedBy)
+def producer_performed_by(
+    pred: ir.ProducerPerformedBy, subject: Subject, ctx: EvalContext
+) -> Verdict:
+    """A step that produced the artifact was performed by the role (as ``performed by``)."""
+    producers = ctx.lineage.producers(subject.name)
+    if not producers:
+        return Verdict(False, "no step produces it", Kind.UNAUTHORIZED_STEP)
+    role = ir.PerformedBy(pred.role, pred.threshold)
+    verdicts = {p: performed_by(role, Subject("steps", p), ctx) for p in producers}
+    passed = [p for p, v in verdicts.items() if v.holds]
+    shown = passed or producers
+    evidence = tuple(e for p in shown for e in verdicts[p].evidence)
+    reasons = "; ".join(f"step `{p}`: {verdicts[p].message}" for p in shown)
+    return Verdict(bool(passed), reasons, Kind.UNAUTHORIZED_STEP, evidence)
