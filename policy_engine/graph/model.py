@@ -442,18 +442,3 @@ class ProvenanceGraph:
     def declarations(self, path: str) -> list[Declaration]:
         node = self.artifact_id(path)
         return list(self.g.nodes[node].get("declarations", ())) if node in self.g else []
-
-    def attestations_for_step(self, name: str) -> list[Attestation]:
-        node = self.step_id(name)
-        if node not in self.g:
-            return []
-        return [
-            self.g.nodes[u]["data"]
-            for u, _, kind in self.g.in_edges(node, keys=True)
-            if kind == EdgeKind.ATTESTS.value
-        ]
-
-    def edges_of(self, kind: EdgeKind) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        for u, v, d in self.g.edges(data=True):
-            if d["kind"] is kind:
-                yield u, v, d
