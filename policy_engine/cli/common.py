@@ -20,6 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PATH = click.Path(path_type=Path)
 
+# The reporters' formats (`policy_engine.report.REPORTERS`), spelled here so that help loads none.
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "markdown")
+
 
 def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:
     """The policy files or folders given, else ``REPO/policies``."""
