@@ -19,6 +19,7 @@ A declared source (e.g. a ``.dvc`` file's output) may carry its :class:`Origin`
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,6 +105,19 @@ class Step:
     desc: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     frozen: bool = False
+
+
+def declared_argv(cmd: tuple[str, ...]) -> list[str]:
+    """The declared command(s) as one argv; several commands are joined by ``&&``."""
+    argv: list[str] = []
+    for i, command in enumerate(cmd):
+        if i:
+            argv.append("&&")
+        try:
+            argv += shlex.split(command)
+        except ValueError:
+            argv.append(command)
+    return argv
 
 
 class SignatureStatus(str, Enum):

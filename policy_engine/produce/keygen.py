@@ -99,7 +99,7 @@ def write_key_pair(
     key = generate(key_type)
     _write(private_path, private_pem(key, password), PRIVATE_MODE, force)
     _write(public_path, public_pem(key), 0o644, force)
-    from policy_engine.evidence.signing import public_key_of
+    from policy_engine.produce.signing import public_key_of
 
     return KeyPair(name, private_path, public_path, public_key_of(key), password is not None)
 
