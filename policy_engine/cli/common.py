@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from policy_engine.api import LoadedPolicy
     from policy_engine.graph.model import ProvenanceGraph
+    from policy_engine.results import LoadedPolicy
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CANNOT_JUDGE = 0, 1, 2
 

@@ -12,12 +12,12 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from policy_engine.api import CheckResult, LoadedPolicy
 from policy_engine.cli import main
 from policy_engine.cli.common import REPORT_FORMATS
 from policy_engine.compiler.ir import Waiver
 from policy_engine.report import DIFF_REPORTERS, REPORTERS
 from policy_engine.report.sarif import render_sarif, render_sarif_diff
+from policy_engine.results import CheckResult, LoadedPolicy
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 TAMPERED = Path(__file__).resolve().parents[2] / "fixtures" / "example-ml-tampered"
