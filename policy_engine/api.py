@@ -6,37 +6,16 @@ The CLI is a thin layer over these functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from policy_engine.diagnostics import Diagnostic, has_errors
 from policy_engine.errors import InputError
+from policy_engine.results import CheckResult, LoadedPolicy
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
-    from policy_engine.evaluate import Evaluation
     from policy_engine.graph.model import ProvenanceGraph
-
-
-@dataclass(frozen=True)
-class LoadedPolicy:
-    policy: ir.PolicySet | None  # None when there are errors, or when only checked
-    diagnostics: tuple[Diagnostic, ...]
-    sources: dict[str, str]  # displayed file name -> text, for rendering diagnostics
-    controls: int = 0  # how many controls the policy declares
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.diagnostics)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    policy: ir.PolicySet
-    graph: ProvenanceGraph
-    evaluation: Evaluation
 
 
 def load_policy(paths: Sequence[Path], root: Path, lower: bool = True) -> LoadedPolicy:

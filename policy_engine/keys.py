@@ -129,18 +129,3 @@ class Keyring:
 
     def lookup(self, keyid: str) -> tuple[str, PublicKey] | None:
         return self._by_id.get(keyid)
-
-    def verify(self, keyid: str, signature: str, payload: bytes) -> bool | None:
-        """True/False when a trusted key has ``keyid``; None when none has it."""
-        from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
-        from securesystemslib.signer import Signature
-
-        found = self.lookup(keyid)
-        if found is None:
-            return None
-        key = found[1].key
-        try:
-            key.verify_signature(Signature(key.keyid, signature), payload)
-        except (UnverifiedSignatureError, VerificationError, ValueError):
-            return False
-        return True

@@ -28,8 +28,9 @@ from click.testing import CliRunner, Result
 from policy_engine.cli import main
 from policy_engine.compiler.ir import Location, Waiver
 from policy_engine.evaluate import Finding, Kind
-from policy_engine.premerge import classify, failing
+from policy_engine.premerge import classify
 from policy_engine.premerge.git import Checkout, worktree
+from policy_engine.results import failing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TAMPERED, COMPLIANT = FIXTURES / "example-ml-tampered", FIXTURES / "example-ml"

@@ -17,8 +17,8 @@ import click
 from policy_engine.cli.common import PATH
 
 if TYPE_CHECKING:
-    from policy_engine.evidence.attest import AttestedStatement
-    from policy_engine.evidence.links import RecordedLink
+    from policy_engine.produce.attest import AttestedStatement
+    from policy_engine.produce.links import RecordedLink
 
 TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -92,9 +92,9 @@ def statement(
     bytes now; the predicate must match the schema of its --type when mlpolicy
     knows the type.
     """
-    from policy_engine.evidence.attest import StatementRequest, attest_statement
-    from policy_engine.evidence.signing import load_signer, password_from_env
-    from policy_engine.evidence.statements import append_to_bundle, write_envelope
+    from policy_engine.produce.attest import StatementRequest, attest_statement
+    from policy_engine.produce.signing import load_signer, password_from_env
+    from policy_engine.produce.statements import append_to_bundle, write_envelope
 
     if bool(subjects) == bool(stage):
         raise click.UsageError("give either --subject PATH (repeatable) or --stage NAME")
@@ -136,8 +136,8 @@ def link(
     (products) of the DVC --stage, digested as in-toto does; written as
     <stage>.<keyid8>.link.
     """
-    from policy_engine.evidence.attest import attest_link
-    from policy_engine.evidence.signing import load_signer, password_from_env
+    from policy_engine.produce.attest import attest_link
+    from policy_engine.produce.signing import load_signer, password_from_env
 
     signer = load_signer(key, password_from_env(password_env))
     recorded = attest_link(repo, signer, stage, out_dir, dsse)
@@ -165,7 +165,7 @@ def _echo_statement(result: AttestedStatement) -> None:
 
 
 def _note_schema(predicate_type: str) -> None:
-    from policy_engine.evidence.predicates import SCHEMAS
+    from policy_engine.schemas.predicates import SCHEMAS
 
     if predicate_type not in SCHEMAS:
         click.echo(

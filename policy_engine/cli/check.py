@@ -12,6 +12,7 @@ from policy_engine.cli.common import (
     EXIT_OK,
     EXIT_VIOLATIONS,
     PATH,
+    REPORT_FORMATS,
     at_option,
     attestations_option,
     echo_notes,
@@ -26,15 +27,15 @@ from policy_engine.cli.common import (
 from policy_engine.errors import InputError
 from policy_engine.lifecycle import severity_rank
 
-FORMATS = ("text", "json", "sarif", "junit", "markdown")
-
 
 @click.command()
 @click.argument("repo", required=False, type=PATH, default=Path("."))
 @policy_option()
 @attestations_option()
 @no_cache_option
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
+)
 @output_option()
 @fail_on_option()
 @at_option()

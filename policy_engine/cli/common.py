@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from policy_engine.api import LoadedPolicy
     from policy_engine.graph.model import ProvenanceGraph
+    from policy_engine.results import LoadedPolicy
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_CANNOT_JUDGE = 0, 1, 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PATH = click.Path(path_type=Path)
+
+# The reporters' formats (`policy_engine.report.REPORTERS`), spelled here so that help loads none.
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
 
 def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:

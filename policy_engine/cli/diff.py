@@ -12,6 +12,7 @@ from policy_engine.cli.common import (
     EXIT_OK,
     EXIT_VIOLATIONS,
     PATH,
+    REPORT_FORMATS,
     at_option,
     attestations_option,
     echo_notes,
@@ -22,8 +23,6 @@ from policy_engine.cli.common import (
     policy_option,
     utc,
 )
-
-FORMATS = ("text", "json", "sarif", "junit", "markdown")
 
 
 @click.command()
@@ -36,7 +35,9 @@ FORMATS = ("text", "json", "sarif", "junit", "markdown")
 )
 @policy_option("REPO/policies; taken from the head")
 @attestations_option(", at each revision")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
+)
 @output_option()
 @fail_on_option("new finding")
 @click.option(

@@ -6,9 +6,7 @@ the command ends with exit 2 (after looking at every file).
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -21,6 +19,7 @@ from policy_engine.cli.common import (
     policy_paths,
     repo_option,
 )
+from policy_engine.files import write_atomically
 
 
 def _read(path: Path) -> str:
@@ -33,22 +32,6 @@ def _read(path: Path) -> str:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError("not UTF-8 text") from error
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text``: a temporary file in the same folder, then ``os.replace``."""
-    target = path.resolve()
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.chmod(temporary, target.stat().st_mode & 0o7777)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _diff(name: str, before: str, after: str) -> str:
@@ -88,7 +71,8 @@ def _format_one(path: Path, check: bool, show_diff: bool) -> int:
     if check or show_diff:
         click.echo(f"would reformat {name}", err=True)
     else:
-        write_atomically(path, formatted)
+        target = path.resolve()
+        write_atomically(target, formatted.encode("utf-8"), target.stat().st_mode & 0o7777)
         click.echo(f"formatted {name}", err=True)
     return EXIT_VIOLATIONS
 

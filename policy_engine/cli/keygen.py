@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from policy_engine.cli.common import PATH
-from policy_engine.evidence.keygen import KEY_TYPES
+from policy_engine.produce.keygen import KEY_TYPES
 
 
 @click.command("keygen")
@@ -42,8 +42,8 @@ def keygen(name: str, key_type: str, folder: Path, force: bool, password_env: st
     computes from the public key, and the line that makes a policy trust it.
     Keep the private key out of the repository.
     """
-    from policy_engine.evidence.keygen import policy_line, write_key_pair
-    from policy_engine.evidence.signing import password_from_env
+    from policy_engine.produce.keygen import policy_line, write_key_pair
+    from policy_engine.produce.signing import password_from_env
 
     password = password_from_env(password_env)
     pair = write_key_pair(folder, name, key_type, password, force)

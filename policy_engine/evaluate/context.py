@@ -12,8 +12,8 @@ from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
-from policy_engine.evidence.predicates import schema_problem
 from policy_engine.graph.model import Attestation, ProvenanceGraph, SourceRef, Step
+from policy_engine.schemas.predicates import schema_problem
 
 
 def step_field(step: Step, path: tuple[str, ...]) -> Any:

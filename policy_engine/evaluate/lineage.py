@@ -164,11 +164,6 @@ class Lineage:
             )
         return self._reached[key]
 
-    def derived_from(self, patterns: tuple[str, ...]) -> frozenset[str]:
-        """Artifacts reachable over valid edges from any artifact matching ``patterns``."""
-        ids = frozenset(self.graph.artifact_id(p) for p in self.artifacts_matching(patterns))
-        return self.reached(ids)
-
     @cached_property
     def declared_sources(self) -> frozenset[str]:
         """Artifacts no step produces whose digest a ``.dvc`` file declares."""

@@ -19,6 +19,7 @@ A declared source (e.g. a ``.dvc`` file's output) may carry its :class:`Origin`
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,6 +105,19 @@ class Step:
     desc: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     frozen: bool = False
+
+
+def declared_argv(cmd: tuple[str, ...]) -> list[str]:
+    """The declared command(s) as one argv; several commands are joined by ``&&``."""
+    argv: list[str] = []
+    for i, command in enumerate(cmd):
+        if i:
+            argv.append("&&")
+        try:
+            argv += shlex.split(command)
+        except ValueError:
+            argv.append(command)
+    return argv
 
 
 class SignatureStatus(str, Enum):
@@ -442,18 +456,3 @@ class ProvenanceGraph:
     def declarations(self, path: str) -> list[Declaration]:
         node = self.artifact_id(path)
         return list(self.g.nodes[node].get("declarations", ())) if node in self.g else []
-
-    def attestations_for_step(self, name: str) -> list[Attestation]:
-        node = self.step_id(name)
-        if node not in self.g:
-            return []
-        return [
-            self.g.nodes[u]["data"]
-            for u, _, kind in self.g.in_edges(node, keys=True)
-            if kind == EdgeKind.ATTESTS.value
-        ]
-
-    def edges_of(self, kind: EdgeKind) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        for u, v, d in self.g.edges(data=True):
-            if d["kind"] is kind:
-                yield u, v, d

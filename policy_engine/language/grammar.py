@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +17,8 @@ from typing import Any
 
 import lark
 from lark import Lark
+
+from policy_engine.files import cache_dir, write_atomically
 
 GRAMMAR_NAME = "mlpolicy.lark"
 OPTIONS: dict[str, Any] = {
@@ -38,11 +38,8 @@ def grammar_text() -> str:
 
 
 def _cache_file(text: str) -> Path:
-    base = os.environ.get("MLPOLICY_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlpolicy"
-    )
     key = hashlib.sha256(f"{lark.__version__}\0{sorted(OPTIONS.items())}\0{text}".encode())
-    return Path(base) / f"grammar-{key.hexdigest()[:24]}.json"
+    return cache_dir() / f"grammar-{key.hexdigest()[:24]}.json"
 
 
 def _encode(value: Any) -> Any:
@@ -77,10 +74,9 @@ def _load_cached(path: Path) -> Lark | None:
 def _store(path: Path, built: Lark) -> None:
     try:
         data, memo = built.memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
+        text = json.dumps({"data": _encode(data), "memo": _encode(memo)})
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-            json.dump({"data": _encode(data), "memo": _encode(memo)}, f)
-        os.replace(f.name, path)
+        write_atomically(path, text.encode("utf-8"))
     except (OSError, TypeError, ValueError):
         return  # an unwritable cache only costs time
 

@@ -5,14 +5,9 @@ head's policy (:mod:`.run`); :mod:`.classify` pairs their findings (pure
 functions); :mod:`.git` makes and removes the temporary worktrees.
 """
 
-from policy_engine.premerge.classify import Classification, classify, failing
-from policy_engine.premerge.run import (
-    DiffRequest,
-    DiffResult,
-    InvalidPolicy,
-    Revision,
-    run_diff,
-)
+from policy_engine.premerge.classify import classify
+from policy_engine.premerge.run import DiffRequest, InvalidPolicy, run_diff
+from policy_engine.results import Classification, DiffResult, Revision, failing
 
 __all__ = [
     "Classification",

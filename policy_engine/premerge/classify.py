@@ -12,22 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from policy_engine.evaluate import Finding
-from policy_engine.lifecycle import severity_rank
+from policy_engine.results import Classification
 
 Key = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Findings of the head that the base did not have, of the base that the head has not, and
-    of both (as the head reports them)."""
-
-    new: tuple[Finding, ...]
-    fixed: tuple[Finding, ...]
-    unchanged: tuple[Finding, ...]
 
 
 def _pair(finding: Finding) -> tuple[str, str]:
@@ -71,18 +60,3 @@ def classify(base: Sequence[Finding], head: Sequence[Finding]) -> Classification
         fixed=tuple(f for f, k in zip(base, base_keys, strict=True) if k not in in_head),
         unchanged=tuple(f for f, k in zip(head, head_keys, strict=True) if k in in_base),
     )
-
-
-def at_or_above(findings: Iterable[Finding], severity: str) -> tuple[Finding, ...]:
-    """The findings whose severity is ``severity`` or higher."""
-    threshold = severity_rank(severity)
-    return tuple(f for f in findings if severity_rank(f.severity) >= threshold)
-
-
-def failing(
-    classification: Classification, fail_on: str, fail_on_unchanged: bool = False
-) -> tuple[Finding, ...]:
-    """The findings that fail a pre-merge gate: new ones (and unchanged ones, when asked) at or
-    above ``fail_on`` that no current waiver covers."""
-    candidates = classification.new + (classification.unchanged if fail_on_unchanged else ())
-    return at_or_above((f for f in candidates if not f.waived), fail_on)

@@ -20,17 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy_engine import api
-from policy_engine.api import CheckResult, LoadedPolicy
 from policy_engine.errors import InputError
 from policy_engine.evaluate import Finding
 from policy_engine.loader import DEFAULT_POLICY_DIR
 from policy_engine.premerge import git
-from policy_engine.premerge.classify import Classification, classify, failing
+from policy_engine.premerge.classify import classify
 from policy_engine.premerge.git import Checkout
+from policy_engine.results import DiffResult, LoadedPolicy, Revision
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
-
 
 
 class InvalidPolicy(Exception):
@@ -53,47 +52,6 @@ class DiffRequest:
     fail_on: str = "low"
     fail_on_unchanged: bool = False
     now: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One side of the comparison."""
-
-    ref: str | None  # as the user named it; None for the working tree
-    commit: str | None  # None only for the working tree of a repository without commits
-    dirty: bool = False  # the working tree had uncommitted changes or untracked files
-    evaluated: bool = True  # False: the repository was absent or could not be judged there
-
-    @property
-    def label(self) -> str:
-        return self.ref if self.ref is not None else "working tree"
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    """The comparison, with the head's full evaluation for reporters that list controls."""
-
-    repository: str
-    base: Revision
-    head: Revision
-    policy_changed: bool
-    result: CheckResult  # the head's
-    new: tuple[Finding, ...]
-    fixed: tuple[Finding, ...]
-    unchanged: tuple[Finding, ...]
-    notes: tuple[str, ...]
-    fail_on: str
-    fail_on_unchanged: bool
-    loaded: LoadedPolicy  # the head's policy, with its warnings
-
-    @property
-    def failing(self) -> tuple[Finding, ...]:
-        """The findings that make the gate fail (exit status 1)."""
-        return failing(
-            Classification(self.new, self.fixed, self.unchanged),
-            self.fail_on,
-            self.fail_on_unchanged,
-        )
 
 
 def run_diff(request: DiffRequest) -> DiffResult:

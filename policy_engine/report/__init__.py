@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from policy_engine.api import CheckResult
 from policy_engine.report.diff_report import render_json_diff, render_text_diff
 from policy_engine.report.json_report import render_json
 from policy_engine.report.junit import render_junit, render_junit_diff
 from policy_engine.report.markdown import render_markdown, render_markdown_diff
 from policy_engine.report.sarif import render_sarif, render_sarif_diff
 from policy_engine.report.text_report import render_text
+from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
-    from policy_engine.premerge import DiffResult
+    from policy_engine.results import DiffResult
 
 Reporter = Callable[[CheckResult, str], str]
 DiffReporter = Callable[["DiffResult"], str]

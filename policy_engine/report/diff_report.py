@@ -17,7 +17,7 @@ from policy_engine.report.json_report import finding_out
 from policy_engine.report.model import SCHEMA_VERSION, FindingOut
 
 if TYPE_CHECKING:
-    from policy_engine.premerge import DiffResult, Revision
+    from policy_engine.results import DiffResult, Revision
 
 MAX_EVIDENCE = 4
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 from policy_engine import __version__
-from policy_engine.api import CheckResult
 from policy_engine.compiler.ir import Waiver
 from policy_engine.evaluate import ControlResult, Finding
 from policy_engine.lifecycle import SEVERITIES
@@ -17,6 +16,7 @@ from policy_engine.report.model import (
     SummaryOut,
     WaiverOut,
 )
+from policy_engine.results import CheckResult
 
 
 def finding_out(finding: Finding) -> FindingOut:

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from policy_engine.api import CheckResult
 from policy_engine.evaluate import ControlResult, Finding
+from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
-    from policy_engine.premerge import DiffResult
+    from policy_engine.results import DiffResult
 
 # Characters XML 1.0 cannot carry, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

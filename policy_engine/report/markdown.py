@@ -14,12 +14,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from policy_engine.api import CheckResult
 from policy_engine.evaluate import Finding
 from policy_engine.lifecycle import SEVERITIES
+from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
-    from policy_engine.premerge import DiffResult
+    from policy_engine.results import DiffResult
 
 MAX_ROWS = 50  # per table: a pull-request comment has a size limit
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")

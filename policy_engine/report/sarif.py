@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from policy_engine import __version__
-from policy_engine.api import CheckResult
 from policy_engine.evaluate import Finding
 from policy_engine.lifecycle import STAGES
+from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
-    from policy_engine.premerge import DiffResult
+    from policy_engine.results import DiffResult
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

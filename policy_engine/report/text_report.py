@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from policy_engine.api import CheckResult
 from policy_engine.evaluate import ControlResult, Finding
 from policy_engine.lifecycle import SEVERITIES, STAGES
+from policy_engine.results import CheckResult
 
 MAX_EVIDENCE = 8
 

@@ -22,7 +22,7 @@ from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from policy_engine.graph.builders import BuildContext
-from policy_engine.graph.builders.attestations.builder import build_links
+from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.model import ProvenanceGraph, SignatureStatus
 from policy_engine.keys import KeyLoadError, Keyring, PublicKey, load_public_key, parse_public_key
 
@@ -68,6 +68,12 @@ LINK = {
 }
 
 
+def read_attestations(graph: ProvenanceGraph, context: BuildContext) -> None:
+    """Every attestation, statement resources matched by name only (no workspace builder)."""
+    build_attestations(graph, context)
+    add_statements(graph, context)
+
+
 def signer_for(private: Path, public: PublicKey) -> CryptoSigner:
     key = load_pem_private_key(private.read_bytes(), None)
     return CryptoSigner(key, public.key)
@@ -110,7 +116,9 @@ def tamper(path: Path) -> None:
 
 def verdicts(root: Path, public: PublicKey, files: list[Path]) -> list[SignatureStatus]:
     graph = ProvenanceGraph(str(root))
-    build_links(graph, BuildContext(root, Keyring({"k": public}), tuple(files), hash_cache=False))
+    read_attestations(
+        graph, BuildContext(root, Keyring({"k": public}), tuple(files), hash_cache=False)
+    )
     return [
         s.status for a in sorted(graph.attestations(), key=lambda a: a.file) for s in a.signatures
     ]

@@ -23,7 +23,7 @@ from securesystemslib.signer import CryptoSigner
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
-from policy_engine.graph.builders.attestations.builder import build_links
+from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.attestations.slsa import SLSA_V1, parse_build
 from policy_engine.graph.builders.attestations.statements import parse_statement
 from policy_engine.graph.model import Layout, ProvenanceGraph, SignatureStatus
@@ -46,12 +46,18 @@ VALID, INVALID, UNTRUSTED = (
 )
 
 
+def read_attestations(graph: ProvenanceGraph, context: BuildContext) -> None:
+    """Every attestation, statement resources matched by name only (no workspace builder)."""
+    build_attestations(graph, context)
+    add_statements(graph, context)
+
+
 def read(
     root: Path, keys: dict[str, Path], *paths: Path, now: datetime = BEFORE_2030
 ) -> ProvenanceGraph:
     keyring = Keyring({name: load_public_key(path) for name, path in keys.items()})
     graph = ProvenanceGraph(str(root))
-    build_links(graph, BuildContext(root, keyring, paths, now=now, hash_cache=False))
+    read_attestations(graph, BuildContext(root, keyring, paths, now=now, hash_cache=False))
     return graph
 
 

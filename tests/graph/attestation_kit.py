@@ -24,7 +24,7 @@ from securesystemslib.signer import CryptoSigner
 
 from policy_engine.graph.build import build_graph
 from policy_engine.graph.builders import BuildContext
-from policy_engine.graph.builders.attestations.builder import build_links
+from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring, PublicKey, load_public_key
 
@@ -44,6 +44,12 @@ class Identity:
     @property
     def keyid(self) -> str:
         return self.public.keyid
+
+
+def read_attestations(graph: ProvenanceGraph, context: BuildContext) -> None:
+    """Every attestation, statement resources matched by name only (no workspace builder)."""
+    build_attestations(graph, context)
+    add_statements(graph, context)
 
 
 def identity(signer: CryptoSigner, folder: Path, name: str) -> Identity:
@@ -116,7 +122,7 @@ def b64(data: bytes) -> str:
 def load(root: Path, keyring: Keyring, *paths: Path, now: datetime = NOW) -> ProvenanceGraph:
     """Attestations only (statement resources matched by name, not by workspace digest)."""
     graph = ProvenanceGraph(str(root))
-    build_links(graph, BuildContext(root, keyring, tuple(paths), now=now, hash_cache=False))
+    read_attestations(graph, BuildContext(root, keyring, tuple(paths), now=now, hash_cache=False))
     return graph
 
 

@@ -23,7 +23,8 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
-from policy_engine.graph.builders.intoto import MAX_JSON_DEPTH, MAX_LINK_BYTES, build_links
+from policy_engine.graph.builders.attestations import add_statements, build_attestations
+from policy_engine.graph.builders.attestations.jsonio import MAX_FILE_BYTES, MAX_JSON_DEPTH
 from policy_engine.graph.model import (
     EdgeKind,
     ProvenanceGraph,
@@ -38,6 +39,11 @@ DEMO = CORPUS / "in-toto" / "tests"
 
 SRC_SHA = "a" * 64
 OUT_SHA = "b" * 64
+
+
+def edges(graph: ProvenanceGraph, kind: EdgeKind) -> list[tuple[str, str, dict[str, Any]]]:
+    """The edges of ``kind``, in the graph's order."""
+    return [(u, v, d) for u, v, d in graph.g.edges(data=True) if d["kind"] is kind]
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,9 @@ def write_link(path: Path, link: Link, envelope: str, signers: list[CryptoSigner
 
 def build(root: Path, keyring: Keyring, *paths: Path) -> ProvenanceGraph:
     graph = ProvenanceGraph(str(root))
-    build_links(graph, BuildContext(root, keyring, tuple(paths)))
+    context = BuildContext(root, keyring, tuple(paths))
+    build_attestations(graph, context)
+    add_statements(graph, context)
     return graph
 
 
@@ -208,17 +216,19 @@ def test_materials_and_products_become_edges_with_digests(
     write_link(tmp_path / "links" / "train.link", make_link(), "dsse", [ids["alice"].signer])
     graph = ProvenanceGraph(str(tmp_path))
     graph.add_step(Step("train", SourceRef("dvc.yaml", 3)))
-    build_links(graph, BuildContext(tmp_path, keyring, (tmp_path / "links",)))
+    context = BuildContext(tmp_path, keyring, (tmp_path / "links",))
+    build_attestations(graph, context)
+    add_statements(graph, context)
     node = graph.attestation_id("links/train.link")
-    materials = [(u, d["digest"]) for u, v, d in graph.edges_of(EdgeKind.MATERIAL) if v == node]
-    products = [(v, d["digest"]) for u, v, d in graph.edges_of(EdgeKind.PRODUCT) if u == node]
+    materials = [(u, d["digest"]) for u, v, d in edges(graph, EdgeKind.MATERIAL) if v == node]
+    products = [(v, d["digest"]) for u, v, d in edges(graph, EdgeKind.PRODUCT) if u == node]
     assert materials == [("artifact:src/train.py", {"sha256": SRC_SHA})]
     assert products == [("artifact:model/model.pkl", {"sha256": OUT_SHA})]
     assert [(c.algorithm, c.value) for c in graph.claims("model/model.pkl")] == [
         ("sha256", OUT_SHA)
     ]
     assert graph.claims("model/model.pkl")[0].source.file == "links/train.link"
-    assert [a.step_name for a in graph.attestations_for_step("train")] == ["train"]
+    assert [a.step_name for a in graph.attestations() if a.step_name == "train"] == ["train"]
 
 
 def test_paths_are_normalised_and_escapes_are_issues(
@@ -336,7 +346,7 @@ def test_a_layout_is_a_layout_fact_not_a_link(
 def test_oversized_file_is_refused_before_reading(tmp_path: Path, keyring: Keyring) -> None:
     path = tmp_path / "huge.link"
     with path.open("wb") as handle:
-        handle.truncate(MAX_LINK_BYTES + 1)  # sparse: nothing is written
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is written
     with pytest.raises(InputError, match="larger than") as info:
         build(tmp_path, keyring, path)
     assert info.value.location == "huge.link"
@@ -363,7 +373,7 @@ def test_duplicate_json_keys_are_refused(
 
 @pytest.mark.parametrize(
     "module",
-    ["policy_engine.graph.builders.intoto", "policy_engine.graph.build", "policy_engine.cli"],
+    ["policy_engine.graph.builders.attestations", "policy_engine.graph.build", "policy_engine.cli"],
 )
 def test_modules_import_without_in_toto(module: str) -> None:
     code = (

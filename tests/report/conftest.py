@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine.api import CheckResult, LoadedPolicy, check, load_policy
-from policy_engine.premerge import DiffResult, Revision
+from policy_engine.api import check, load_policy
+from policy_engine.results import CheckResult, DiffResult, LoadedPolicy, Revision
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TAMPERED = FIXTURES / "example-ml-tampered"

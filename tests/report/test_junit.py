@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from policy_engine.api import CheckResult, LoadedPolicy
 from policy_engine.compiler.ir import Waiver
 from policy_engine.report.junit import render_junit, render_junit_diff
+from policy_engine.results import CheckResult, LoadedPolicy
 
 Tampered = tuple[LoadedPolicy, CheckResult]
 

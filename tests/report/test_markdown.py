@@ -6,8 +6,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from policy_engine.api import CheckResult, LoadedPolicy
 from policy_engine.report.markdown import code, render_markdown, render_markdown_diff
+from policy_engine.results import CheckResult, LoadedPolicy
 
 Tampered = tuple[LoadedPolicy, CheckResult]
 COLUMNS = 5

@@ -10,20 +10,7 @@ from policy_engine.evaluate import conditions
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.registry import evaluates
-from policy_engine.graph.model import Evidence
-
-
-def declared_argv(cmd: tuple[str, ...]) -> list[str]:
-    """The declared command(s) as one argv; several commands are joined by ``&&``."""
-    argv: list[str] = []
-    for i, command in enumerate(cmd):
-        if i:
-            argv.append("&&")
-        try:
-            argv += shlex.split(command)
-        except ValueError:
-            argv.append(command)
-    return argv
+from policy_engine.graph.model import Evidence, declared_argv
 
 
 @evaluates(ir.RunsDeclaredCommand)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from policy_engine.files import cache_dir
 from policy_engine.graph.model import WorkspaceFile
 
 FILE_NAME = "hashes.sqlite3"
@@ -54,11 +55,7 @@ class FileKey(NamedTuple):
 
 def default_path() -> Path:
     """Where the cache is kept (see the module docstring)."""
-    configured = os.environ.get("MLPOLICY_CACHE_DIR")
-    if configured:
-        return Path(configured) / FILE_NAME
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mlpolicy" / FILE_NAME
+    return cache_dir() / FILE_NAME
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -47,11 +47,4 @@ def add_statements(graph: ProvenanceGraph, context: BuildContext) -> None:
     add(graph, context)
 
 
-def build_links(graph: ProvenanceGraph, context: BuildContext) -> None:
-    """Every attestation in one builder, statement resources matched by name only."""
-    from policy_engine.graph.builders.attestations.builder import build_links as build
-
-    build(graph, context)
-
-
-__all__ = ["SEARCH_SUFFIXES", "add_statements", "build_attestations", "build_links"]
+__all__ = ["SEARCH_SUFFIXES", "add_statements", "build_attestations"]

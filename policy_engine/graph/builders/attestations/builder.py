@@ -142,12 +142,6 @@ def add_statements(graph: ProvenanceGraph, context: BuildContext) -> None:
         _add_statement(graph, resolver, pending)
 
 
-def build_links(graph: ProvenanceGraph, context: BuildContext) -> None:
-    """Every attestation, matching statement resources by name only (no workspace digests)."""
-    build_attestations(graph, context)
-    add_statements(graph, context)
-
-
 def _add_statement(graph: ProvenanceGraph, resolver: Resolver, pending: Pending) -> None:
     loaded, statement = pending.loaded, pending.loaded.statement
     subjects = _resolve(graph, resolver, loaded, pending.subjects, "subject")

@@ -143,11 +143,6 @@ def _relative(target: str, base: str) -> str | None:
     return Path(target[len(base.rstrip(os.sep)) + 1 :]).as_posix()
 
 
-def display_path(root: Path, path: Path) -> str:
-    """``path`` relative to ``root`` (posix) when inside it, else the path as given."""
-    return Display(root)(path)
-
-
 # -- reading one file ---------------------------------------------------------------------
 def load_file(
     found: Found,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from policy_engine.errors import InputError
-from policy_engine.evidence.artifacts import outermost
-from policy_engine.graph.model import EdgeKind, ProvenanceGraph, Step
+from policy_engine.graph.model import EdgeKind, ProvenanceGraph, Step, declared_argv
+from policy_engine.produce.artifacts import outermost
 
 MAX_LISTED = 10
 Edge = tuple[str, str, dict[str, Any]]
@@ -35,7 +35,6 @@ class StageIO:
 
 def load_stage(root: Path, name: str) -> StageIO:
     """The stage ``name`` of the DVC projects under ``root``; an :class:`InputError` if none."""
-    from policy_engine.evaluate.predicates.steps import declared_argv
     from policy_engine.graph.builders import BuildContext
     from policy_engine.graph.builders.dvc import build_dvc
     from policy_engine.keys import Keyring

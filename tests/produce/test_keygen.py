@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.cli import main
-from policy_engine.evidence.signing import load_signer
-from policy_engine.keys import Keyring, load_public_key
+from policy_engine.graph.builders.attestations.signatures import verify_with
+from policy_engine.keys import load_public_key
+from policy_engine.produce.signing import load_signer
 
 SCHEMES = {
     "ed25519": ("ed25519", "ed25519"),
@@ -36,9 +37,8 @@ def signs_and_verifies(private: Path, public: Path, password: bytes | None = Non
     signer = load_signer(private, password)
     trusted = load_public_key(public)
     signature = signer.sign(b"payload")
-    keyring = Keyring({"k": trusted})
-    return signature.keyid == trusted.keyid and bool(
-        keyring.verify(signature.keyid, signature.signature, b"payload")
+    return signature.keyid == trusted.keyid and verify_with(
+        trusted, signature.signature, b"payload"
     )
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.errors import InputError
-from policy_engine.evidence.artifacts import confine, subject_digests
-from policy_engine.evidence.documents import read_predicate
-from policy_engine.evidence.links import MISSING_PRODUCT, RecordedLink, record_link
-from policy_engine.evidence.stages import load_stage
-from policy_engine.evidence.statements import (
+from policy_engine.produce.artifacts import confine, subject_digests
+from policy_engine.produce.documents import read_predicate
+from policy_engine.produce.links import MISSING_PRODUCT, RecordedLink, record_link
+from policy_engine.produce.stages import load_stage
+from policy_engine.produce.statements import (
     SignedStatement,
     prepare_predicate,
     sign_statement,

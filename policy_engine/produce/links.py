@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.errors import InputError
-from policy_engine.evidence.artifacts import recorded_digests
-from policy_engine.evidence.stages import StageIO
+from policy_engine.produce.artifacts import recorded_digests
+from policy_engine.produce.stages import StageIO
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Signer

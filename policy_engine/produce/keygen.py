@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from policy_engine.errors import InputError
+from policy_engine.files import write_atomically
 from policy_engine.keys import PublicKey
 
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
@@ -99,7 +99,7 @@ def write_key_pair(
     key = generate(key_type)
     _write(private_path, private_pem(key, password), PRIVATE_MODE, force)
     _write(public_path, public_pem(key), 0o644, force)
-    from policy_engine.evidence.signing import public_key_of
+    from policy_engine.produce.signing import public_key_of
 
     return KeyPair(name, private_path, public_path, public_key_of(key), password is not None)
 
@@ -112,15 +112,7 @@ def _write(path: Path, data: bytes, mode: int, force: bool) -> None:
             with open(fd, "wb") as handle:
                 handle.write(data)
             return
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with open(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), mode)
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(path, data, mode)
     except FileExistsError:
         raise InputError("already exists; use --force to replace the key pair", str(path)) from None
     except OSError as exc:

@@ -3,7 +3,7 @@
 A statement names each subject by its repository path with the sha256 the
 workspace builder computes (see :mod:`.artifacts`): the digest ``mlpolicy
 check`` compares, and the standard one (no md5). The predicate must match the
-schema of its type when :data:`~policy_engine.evidence.predicates.SCHEMAS` has
+schema of its type when :data:`~policy_engine.schemas.predicates.SCHEMAS` has
 one; such a predicate without a ``timestamp`` gets one (the given time, or now,
 UTC ISO-8601), since freshness windows are measured from it. The statement is
 then read back by the engine's own Statement parser, so what is signed is what
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
-from policy_engine.evidence.documents import iso_utc
-from policy_engine.evidence.predicates import SCHEMAS, schema_problem
+from policy_engine.produce.documents import iso_utc
+from policy_engine.schemas.predicates import SCHEMAS, schema_problem
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Signer

@@ -31,9 +31,9 @@ from in_toto.verifylib import in_toto_verify
 from securesystemslib.signer import SSlibKey
 
 from policy_engine.cli import main
-from policy_engine.evidence.predicates import BASE, SCHEMAS
-from policy_engine.evidence.signing import load_signer
-from policy_engine.evidence.statements import prepare_predicate
+from policy_engine.produce.signing import load_signer
+from policy_engine.produce.statements import prepare_predicate
+from policy_engine.schemas.predicates import BASE, SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "fixtures" / "example-ml"

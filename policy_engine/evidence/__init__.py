@@ -1,1 +1,0 @@
-"""Evidence of ML security activities: predicate types, their schemas, producing them."""

@@ -1,0 +1,33 @@
+"""Files the engine writes itself: replaced atomically, and the user's cache folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """``$MLPOLICY_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/mlpolicy``."""
+    configured = os.environ.get("MLPOLICY_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mlpolicy"
+
+
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace ``path`` by ``data``: a temporary file in the same folder, then ``os.replace``.
+
+    The file gets ``mode`` (set before anything is written), else the temporary file's 0600.
+    """
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with open(handle, "wb") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
