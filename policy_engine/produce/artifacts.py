@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from policy_engine.errors import InputError
+from policy_engine.graph.builders.dvcdir import DvcIgnores
 from policy_engine.graph.builders.workspace import (
     DirectoryPlan,
     Plan,
@@ -62,9 +63,10 @@ def plans(root: Path, paths: Iterable[str], missing: str) -> dict[str, Plan]:
     """Each path's file or directory listing; a missing one is an error saying ``missing``."""
     real_root = os.path.realpath(root)
     scratch = ProvenanceGraph(str(root))
+    ignores = DvcIgnores(real_root)
     found: dict[str, Plan] = {}
     for path in paths:
-        plan = plan_artifact(scratch, real_root, path)
+        plan = plan_artifact(scratch, real_root, path, ignores)
         if scratch.issues:
             raise InputError(scratch.issues[0].message, path)
         if plan is None:

@@ -53,12 +53,20 @@ def statuses(att: object) -> list[SignatureStatus]:
 
 
 # -- envelopes ---------------------------------------------------------------------------
-def test_pae_is_the_dsse_encoding_securesystemslib_signs() -> None:
-    from securesystemslib.dsse import Envelope
-
-    payload = b'{"a": "\\u00e9"}'
-    assert pae(IN_TOTO, payload) == Envelope(payload, IN_TOTO, {}).pae()
-    assert pae("t", b"xy") == b"DSSEv1 1 t 2 xy"
+@pytest.mark.parametrize(
+    ("payload_type", "payload", "expected"),
+    [
+        ("t", b"xy", b"DSSEv1 1 t 2 xy"),
+        ("t", b"", b"DSSEv1 1 t 0 "),
+        ("", b"", b"DSSEv1 0  0 "),
+        (IN_TOTO, b'{"a": 1}', b"DSSEv1 28 " + IN_TOTO.encode() + b' 8 {"a": 1}'),
+        ("t", "é ✓".encode(), b"DSSEv1 1 t 6 " + "é ✓".encode()),
+        ("typé", b"\x00\xff", b"DSSEv1 5 typ\xc3\xa9 2 \x00\xff"),
+    ],
+)
+def test_pae_is_the_dsse_v1_encoding(payload_type: str, payload: bytes, expected: bytes) -> None:
+    """Lengths in bytes (UTF-8 for the type), as the DSSE protocol defines them."""
+    assert pae(payload_type, payload) == expected
 
 
 @pytest.mark.parametrize(

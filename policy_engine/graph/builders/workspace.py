@@ -10,12 +10,15 @@ the files under it, sorted by their posix path relative to the directory:
 * ``sha256`` is the sha256 of ``json.dumps([{"relpath": p, "sha256": h}, ...],
   sort_keys=True)`` (UTF-8);
 * ``md5`` is DVC's directory hash, so it compares directly with the ``md5`` of a
-  directory output in ``dvc.lock``: the md5 of ``json.dumps([{"md5": h,
-  "relpath": p}, ...], sort_keys=True)`` followed by ``.dir``;
+  directory output in ``dvc.lock``: the md5 of dvc-data's serialisation of the
+  files' md5s (``json.dumps([{"md5": h, "relpath": p}, ...], sort_keys=True)``)
+  followed by ``.dir`` (see :mod:`.dvcdir`);
 * ``size`` is the total size of those files.
 
-Directories are walked as DVC walks them: symlinked files are followed,
-symlinked directories are not entered (so their files are not in the manifest).
+Directories are walked as DVC walks them: what DVC ignores (``.dvcignore``,
+``.git``, nested DVC projects; see :mod:`.dvcdir`) is left out, symlinked files
+are followed, symlinked directories are not entered (so their files are not in
+the manifest).
 Nothing outside the repository is read: an artifact or an entry of a directory
 that resolves (through a symlink) outside the root is a ``path-escape`` issue.
 Missing artifacts keep ``workspace`` None. Only regular files are read.
@@ -40,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileKey, HashCache
 from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, WorkspaceFile
@@ -107,9 +111,10 @@ def build_workspace(
     persistent cache (unless ``context.hash_cache`` is off).
     """
     root = os.path.realpath(context.root)
+    ignores = DvcIgnores(root)
     plans: dict[str, Plan] = {}
     for artifact in sorted(graph.artifacts(), key=lambda a: a.path):
-        plan = plan_artifact(graph, root, artifact.path)
+        plan = plan_artifact(graph, root, artifact.path, ignores)
         if plan is not None:
             plans[artifact.path] = plan
     cache = HashCache.open(context.root) if hasher is None and context.hash_cache else None
@@ -123,8 +128,13 @@ def build_workspace(
         graph.set_workspace(path, _assemble(graph, path, plan, digests))
 
 
-def plan_artifact(graph: ProvenanceGraph, root: str, path: str) -> Plan | None:
-    """Resolve one artifact: its file, its directory's files, or None (missing or escaping)."""
+def plan_artifact(
+    graph: ProvenanceGraph, root: str, path: str, ignores: DvcIgnores | None = None
+) -> Plan | None:
+    """Resolve one artifact: its file, its directory's files, or None (missing or escaping).
+
+    ``ignores`` (made for ``root`` when None) decides which files a directory holds.
+    """
     if path == ".":
         return None  # the repository itself is not an artifact we hash
     real = os.path.realpath(os.path.join(root, path))
@@ -135,8 +145,9 @@ def plan_artifact(graph: ProvenanceGraph, root: str, path: str) -> Plan | None:
         return real
     if not os.path.isdir(real):
         return None
+    ignore = (ignores or DvcIgnores(root)).of(real)
     try:
-        return DirectoryPlan(tuple(_directory_files(graph, root, path, real)))
+        return DirectoryPlan(tuple(_directory_files(graph, root, path, real, ignore)))
     except OSError as exc:
         _unreadable(graph, path, path, exc)
         return None
@@ -158,20 +169,18 @@ def _escape(graph: ProvenanceGraph, subject: str, entry: str, target: str) -> No
 
 
 def _directory_files(
-    graph: ProvenanceGraph, root: str, artifact: str, real_dir: str
+    graph: ProvenanceGraph, root: str, artifact: str, real_dir: str, ignore: IgnoreFilter | None
 ) -> Iterator[tuple[str, str]]:
     """Walk a directory like DVC does: (path relative to it, resolved path) of each file.
 
-    Symlinked files are followed when they stay inside the root; symlinked
-    directories are not entered (as ``os.walk`` does, so no cycles); FIFOs,
-    sockets and devices are skipped.
+    Entries ``ignore`` drops are left out; symlinked files are followed when
+    they stay inside the root; symlinked directories are not entered (as
+    ``os.walk`` does, so no cycles); FIFOs, sockets and devices are skipped.
     """
     stack: list[tuple[str, str]] = [(real_dir, "")]
     while stack:
         directory, prefix = stack.pop()
-        with os.scandir(directory) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
-        for entry in entries:
+        for entry in _listing(directory, ignore):
             relpath = f"{prefix}{entry.name}"
             real, kind = _classify(root, entry)
             if kind == "escape":
@@ -180,6 +189,22 @@ def _directory_files(
                 stack.append((real, f"{relpath}/"))
             elif kind == "file":
                 yield relpath, real
+
+
+def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[str]]:
+    """The entries of ``directory`` sorted by name, less those ``ignore`` drops.
+
+    ``ignore`` sees the names as ``os.walk`` lists them (a symlink to a folder is a folder).
+    """
+    with os.scandir(directory) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    if ignore is None:
+        return entries
+    folders = [e.name for e in entries if e.is_dir()]
+    files = [e.name for e in entries if not e.is_dir()]
+    kept_folders, kept_files = ignore(directory, folders, files)
+    kept = {*kept_folders, *kept_files}
+    return [e for e in entries if e.name in kept]
 
 
 def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str]:
@@ -298,11 +323,6 @@ def directory_digest(files: Iterable[tuple[str, WorkspaceFile]]) -> WorkspaceFil
     """Digest a directory from its files' (relative posix path, digests); see the module doc."""
     ordered = sorted(files, key=lambda item: item[0])
     sha_manifest = [{"relpath": rel, "sha256": f.sha256} for rel, f in ordered]
-    md5_manifest = [{"md5": f.md5, "relpath": rel} for rel, f in ordered]
-    sha256 = hashlib.sha256(_manifest_bytes(sha_manifest)).hexdigest()
-    md5 = hashlib.md5(_manifest_bytes(md5_manifest), usedforsecurity=False).hexdigest()
-    return WorkspaceFile(sha256, f"{md5}.dir", sum(f.size for _, f in ordered))
-
-
-def _manifest_bytes(manifest: list[dict[str, str]]) -> bytes:
-    return json.dumps(manifest, sort_keys=True).encode("utf-8")
+    sha256 = hashlib.sha256(json.dumps(sha_manifest, sort_keys=True).encode("utf-8")).hexdigest()
+    md5 = tree_md5((rel, f.md5) for rel, f in ordered)
+    return WorkspaceFile(sha256, md5, sum(f.size for _, f in ordered))

@@ -178,9 +178,10 @@ def is_in_toto_payload(payload_type: str) -> bool:
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
-    """The DSSE v1 pre-authentication encoding: what a DSSE signature signs."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(payload), payload)
+    """The DSSE v1 pre-authentication encoding (securesystemslib's): what a DSSE signature signs."""
+    from securesystemslib.dsse import Envelope
+
+    return Envelope(payload, payload_type, {}).pae()
 
 
 def b64decode(text: str) -> bytes | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import yaml
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -32,56 +34,43 @@ class LineIndex:
 def section_lines(path: str) -> dict[str, dict[str, int]]:
     """{section: {key: line}} for each mapping at the top of the file, and TOP for the top.
 
-    Read from the YAML parser's events (safe, C parser when present): nothing
-    is constructed or resolved, and a key's line is where its text is. Any
-    problem reading the file gives no lines.
+    Read from the nodes PyYAML composes (safe, C composer when present): nothing
+    is constructed or resolved, aliases are not expanded, and a key's line is
+    the start mark of its text. Keys of later documents override earlier ones.
+    Any problem reading the file gives no lines.
     """
+    sections: dict[str, dict[str, int]] = {}
     try:
         with open(path, "rb") as stream:
-            return _KeyLines().feed(yaml.parse(stream, Loader=_YAML_LOADER))
+            for document in yaml.compose_all(stream, Loader=_YAML_LOADER):
+                _document_lines(document, sections)
     except (OSError, yaml.YAMLError):
         return {}
+    return sections
 
 
-class _KeyLines:
-    """Follows the event stream: which mapping we are in, and whether a key comes next."""
+def _document_lines(root: yaml.Node, sections: dict[str, dict[str, int]]) -> None:
+    for key, value in _own_pairs(root):
+        sections.setdefault(TOP, {})[key.value] = key.start_mark.line + 1
+        for inner, _ in _own_pairs(value):
+            sections.setdefault(key.value, {})[inner.value] = inner.start_mark.line + 1
 
-    def __init__(self) -> None:
-        self.sections: dict[str, dict[str, int]] = {}
-        # per open collection: [is a mapping, expects a key, its last key]
-        self.stack: list[list] = []
 
-    def feed(self, events: object) -> dict[str, dict[str, int]]:
-        for event in events:  # type: ignore[attr-defined]
-            if isinstance(event, yaml.CollectionStartEvent):
-                self.stack.append([isinstance(event, yaml.MappingStartEvent), True, None])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                self.stack.pop()
-                self._value_done()
-            elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
-                self._scalar(event)
-        return self.sections
+def _own_pairs(node: yaml.Node | None) -> Iterator[tuple[yaml.ScalarNode, yaml.Node | None]]:
+    """The (scalar key, value) pairs written in mapping ``node`` itself.
 
-    def _scalar(self, event: yaml.Event) -> None:
-        if not self.stack or not self.stack[-1][0] or not self.stack[-1][1]:
-            self._value_done()
-            return
-        top = self.stack[-1]
-        key = event.value if isinstance(event, yaml.ScalarEvent) else None
-        top[1], top[2] = False, key
-        section = self._section()
-        if key is not None and section is not None:
-            self.sections.setdefault(section, {})[key] = event.start_mark.line + 1
-
-    def _value_done(self) -> None:
-        if self.stack and self.stack[-1][0]:
-            self.stack[-1][1] = True
-
-    def _section(self) -> str | None:
-        """The section the current mapping is: TOP, a top-level key's, or None (deeper)."""
-        if len(self.stack) == 1:
-            return TOP
-        parent = self.stack[0]
-        if len(self.stack) == 2 and parent[0] and isinstance(parent[2], str):
-            return parent[2]
-        return None
+    An alias composes to the node it names, whose marks are at its anchor,
+    before the alias: a key or value starting before the end of what precedes
+    it is an alias. An alias key is skipped; an alias value comes as None
+    (the mapping it names is not written here).
+    """
+    if not isinstance(node, yaml.MappingNode):
+        return
+    after = node.start_mark.index
+    for key, value in node.value:
+        own_key = key.start_mark.index >= after
+        after = key.end_mark.index if own_key else after
+        own_value = value.start_mark.index >= after
+        after = value.end_mark.index if own_value else after
+        if own_key and isinstance(key, yaml.ScalarNode):
+            yield key, value if own_value else None

@@ -2,7 +2,8 @@
 
 DVC records a directory output as one digest, ``<md5>.dir``: the md5 of a JSON
 manifest listing each file's ``relpath`` and ``md5``. DVC keeps that manifest
-in its cache: ``<cache>/files/md5/xx/rest.dir`` for DVC 3 digests (``md5``),
+in its cache, where the cache's own ``oid_to_path`` puts it:
+``<cache>/files/md5/xx/rest.dir`` for DVC 3 digests (``md5``),
 ``<cache>/xx/rest.dir`` for DVC 2 ones (``md5-dos2unix``), the cache being the
 project's (``.dvc/cache``, or where its config puts it). A lock of a
 cloud-versioned output lists the files itself (``files:``).
@@ -31,6 +32,7 @@ from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRe
 if TYPE_CHECKING:
     from dvc.output import Output
     from dvc.repo import Repo
+    from dvc_data.hashfile.db import HashFileDB
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_MANIFEST_ENTRIES = 100_000
@@ -48,7 +50,7 @@ class Manifests:
 
     def __init__(self, repo: Repo, graph: ProvenanceGraph) -> None:
         self.graph = graph
-        self._caches = {name: _local_path(repo, name) for name in ("md5", "md5-dos2unix")}
+        self._caches = {name: _local_cache(repo, name) for name in ("md5", "md5-dos2unix")}
 
     def files(self, out: Output, path: str, declared: SourceRef) -> tuple[str, Entries] | None:
         """(hash name, files) of directory output ``out`` at repository ``path``, or None.
@@ -89,12 +91,11 @@ class Manifests:
         cache = self._caches.get(hash_name)
         if cache is None:
             return None
-        digest = value.removesuffix(".dir")
-        location = os.path.join(cache, digest[:2], digest[2:] + ".dir")
+        location = cache.oid_to_path(value)
         data = _read_bounded(location)
         if data is None:
             return None
-        if hashlib.md5(data, usedforsecurity=False).hexdigest() != digest:
+        if hashlib.md5(data, usedforsecurity=False).hexdigest() != value.removesuffix(".dir"):
             raise ManifestError(f"the cached manifest `{location}` does not hash to `{value}`")
         try:
             return json.loads(data)
@@ -102,12 +103,12 @@ class Manifests:
             raise ManifestError(f"the cached manifest `{location}` is not JSON: {exc}") from exc
 
 
-def _local_path(repo: Repo, hash_name: str) -> str | None:
-    """The folder of the project's local cache for ``hash_name`` digests, if local."""
+def _local_cache(repo: Repo, hash_name: str) -> HashFileDB | None:
+    """The project's cache of ``hash_name`` digests, if it is local (DVC's object layout)."""
     odb = repo.cache.local if hash_name == "md5" else repo.cache.legacy
     if odb is None or getattr(odb.fs, "protocol", None) != "local":
         return None
-    return os.fspath(odb.path)
+    return odb
 
 
 def _read_bounded(location: str) -> bytes | None:
