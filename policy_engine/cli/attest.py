@@ -19,6 +19,7 @@ from policy_engine.cli.common import PATH
 if TYPE_CHECKING:
     from policy_engine.produce.attest import AttestedStatement
     from policy_engine.produce.links import RecordedLink
+    from policy_engine.produce.statements import BundleWrite
 
 TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -73,6 +74,11 @@ def attest() -> None:
 @click.option(
     "--bundle", type=FILE, help="Append the envelope as a line of this .intoto.jsonl bundle."
 )
+@click.option(
+    "--keep-history",
+    is_flag=True,
+    help="Keep the bundle's statements this one supersedes (default: replace them).",
+)
 def statement(
     key: Path,
     password_env: str | None,
@@ -84,6 +90,7 @@ def statement(
     at: datetime | None,
     out: Path | None,
     bundle: Path | None,
+    keep_history: bool,
 ) -> None:
     """Sign an in-toto Statement about files or a stage's outputs.
 
@@ -108,7 +115,7 @@ def statement(
         written = f"wrote {out}"
     else:
         assert bundle is not None
-        written = f"appended to {bundle} (line {append_to_bundle(result.signed, bundle)})"
+        written = _bundled(bundle, append_to_bundle(result.signed, bundle, keep_history))
     _echo_statement(result)
     click.echo(written)
     if out is not None:
@@ -162,6 +169,16 @@ def _echo_statement(result: AttestedStatement) -> None:
     _note_schema(document["predicateType"])
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _bundled(bundle: Path, write: BundleWrite) -> str:
+    text = f"appended to {bundle} (line {write.line})"
+    if write.superseded:
+        text += (
+            f"; replaced {write.superseded} earlier statement(s) of the same type about the"
+            " same subjects by this key (--keep-history keeps them)"
+        )
+    return text
 
 
 def _note_schema(predicate_type: str) -> None:

@@ -14,13 +14,13 @@ then read back by the engine's own Statement parser, so what is signed is what
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
+from policy_engine.files import write_atomically
 from policy_engine.produce.documents import iso_utc
 from policy_engine.schemas.predicates import SCHEMAS, schema_problem
 
@@ -46,6 +46,7 @@ class SignedStatement:
     statement: dict[str, Any]
     envelope: dict[str, Any]
     keyid: str
+    public_key: Any = None  # the signer's public key (securesystemslib ``Key``)
 
 
 def prepare_predicate(
@@ -97,7 +98,7 @@ def sign_statement(document: dict[str, Any], signer: Signer) -> SignedStatement:
     payload = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     envelope = Envelope(payload.encode("utf-8"), PAYLOAD_TYPE, {})
     signature = envelope.sign(signer)
-    return SignedStatement(document, envelope.to_dict(), signature.keyid)
+    return SignedStatement(document, envelope.to_dict(), signature.keyid, signer.public_key)
 
 
 def write_envelope(signed: SignedStatement, path: Path) -> None:
@@ -110,22 +111,67 @@ def write_envelope(signed: SignedStatement, path: Path) -> None:
         raise InputError(f"cannot write the statement: {exc.strerror}", str(path)) from None
 
 
-def append_to_bundle(signed: SignedStatement, path: Path) -> int:
-    """Append the envelope as a line of the bundle ``path`` (created if absent); its line number."""
+@dataclass(frozen=True)
+class BundleWrite:
+    """Where the envelope went in the bundle, and how many earlier lines it replaced."""
+
+    line: int
+    superseded: int
+
+
+def append_to_bundle(
+    signed: SignedStatement, path: Path, keep_history: bool = False
+) -> BundleWrite:
+    """Add the envelope as the last line of the bundle ``path`` (created if absent).
+
+    Unless ``keep_history``, lines it supersedes are dropped: statements of the same
+    predicate type, about subjects it names again, whose signature verifies with the
+    same key. Other lines are kept byte for byte; the file is replaced atomically.
+    """
     if not path.name.endswith(".jsonl"):
         raise InputError("a bundle is JSON Lines: its name must end in `.jsonl`", str(path))
     line = json.dumps(signed.envelope, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    existing = [raw for raw in _read_lines(path) if raw.strip()]
+    kept = existing if keep_history else [raw for raw in existing if not _supersedes(signed, raw)]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size:
-                handle.seek(size - 1)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
-            handle.seek(0)
-            number = handle.read().count(b"\n") + 1
-            handle.write(line + b"\n")
+        write_atomically(path, b"".join(raw + b"\n" for raw in [*kept, line]), 0o644)
     except OSError as exc:
-        raise InputError(f"cannot append to the bundle: {exc.strerror}", str(path)) from None
-    return number
+        raise InputError(f"cannot write the bundle: {exc.strerror}", str(path)) from None
+    return BundleWrite(len(kept) + 1, len(existing) - len(kept))
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    try:
+        return path.read_bytes().split(b"\n")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise InputError(f"cannot read the bundle: {exc.strerror}", str(path)) from None
+
+
+def _supersedes(signed: SignedStatement, raw: bytes) -> bool:
+    """Whether the new statement replaces the bundle line ``raw`` (see :func:`append_to_bundle`)."""
+    from securesystemslib.dsse import Envelope
+
+    new = signed.statement
+    try:
+        envelope = Envelope.from_dict(json.loads(raw))
+        old = json.loads(envelope.payload)
+        names = {s["name"] for s in old["subject"]}
+        same = old["predicateType"] == new["predicateType"]
+        if not same or not names <= {s["name"] for s in new["subject"]}:
+            return False
+        return _verifies_with(envelope, signed.public_key)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False  # not a statement this key signed: never dropped
+
+
+def _verifies_with(envelope: Any, key: Any) -> bool:
+    from securesystemslib.exceptions import VerificationError
+
+    try:
+        envelope.verify([key], 1)
+    except VerificationError:
+        return False
+    return True

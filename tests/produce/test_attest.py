@@ -361,6 +361,46 @@ def test_a_bundle_of_two_statements_is_read_by_check(repo: Path, keys: Keys) -> 
     assert "RB-01" in check(repo, bundle, policy)[1]
 
 
+def _retrain(repo: Path) -> None:
+    model = repo / "models" / "model.json"
+    model.write_text(model.read_text().replace("{", "{ ", 1))
+
+
+def test_re_attesting_after_a_retrain_replaces_what_it_supersedes(repo: Path, keys: Keys) -> None:
+    bundle = repo.parent / "evidence" / "model.intoto.jsonl"
+    key = keys.private("analyst")
+    outsider = attest_statement(repo, keys.private("outsider"), GOOD, "--stage", "train",
+                                "--bundle", bundle)  # fmt: skip
+    first = attest_statement(repo, key, GOOD, "--stage", "train", "--bundle", bundle)
+    robust = attest_statement(
+        repo, key, ROBUST, "--subject", "models/model.json", "--bundle", bundle, kind=ROBUSTNESS
+    )
+    assert (outsider.exit_code, first.exit_code, robust.exit_code) == (0, 0, 0)
+    before = bundle.read_text().splitlines()
+    _retrain(repo)
+    assert "CA-01" in check(repo, bundle)[1]
+    again = attest_statement(repo, key, GOOD, "--stage", "train", "--bundle", bundle)
+    assert again.exit_code == 0, again.output
+    assert "(line 3); replaced 1 earlier statement(s)" in again.stdout
+    after = bundle.read_text().splitlines()
+    assert after[:2] == [before[0], before[2]]  # another key, another type: kept as they were
+    assert before[1] not in after and len(after) == 3
+    assert "CA-01" not in check(repo, bundle)[1]
+
+
+def test_keep_history_keeps_the_superseded_statement(repo: Path, keys: Keys) -> None:
+    bundle = repo.parent / "evidence" / "model.intoto.jsonl"
+    key = keys.private("analyst")
+    assert attest_statement(repo, key, GOOD, "--stage", "train", "--bundle", bundle).exit_code == 0
+    _retrain(repo)
+    kept = attest_statement(
+        repo, key, GOOD, "--stage", "train", "--bundle", bundle, "--keep-history"
+    )
+    assert kept.exit_code == 0, kept.output
+    assert kept.stdout.count("replaced") == 0 and "(line 2)" in kept.stdout
+    assert len(bundle.read_text().splitlines()) == 2
+
+
 # --- what attest refuses (exit 2, nothing written) ---------------------------------------
 
 
