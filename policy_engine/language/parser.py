@@ -18,8 +18,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from policy_engine.diagnostics import Diagnostic, Span
 from policy_engine.language import ast
 from policy_engine.language.ast_builder import AstBuilder
-from policy_engine.language.comments import scan_line
-from policy_engine.language.grammar import parser
+from policy_engine.language.comments import Comment, comment_at, scan_line
+from policy_engine.language.grammar import comments_lexed, parser
 
 MAX_POLICY_BYTES = 1024 * 1024
 # `stage` is also a control item, so it starts a declaration only outside braces.
@@ -48,6 +48,7 @@ class ParseResult:
     module: ast.Module
     source: str
     diagnostics: tuple[Diagnostic, ...]
+    comments: tuple[Comment, ...] = ()
 
 
 def _brace_delta(line: str) -> int:
@@ -130,15 +131,18 @@ def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnos
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     """Parse policy ``text``; diagnostics list every syntax error, each located.
 
-    The whole text is parsed at once; only when that fails is it cut into
-    declarations, so that every declaration's errors are found.
+    The whole text is parsed at once, its comments collected by the lexer; only
+    when that fails is it cut into declarations, so that every declaration's
+    errors are found.
     """
     try:
-        tree = parser().parse(text)
+        with comments_lexed() as tokens:
+            tree = parser().parse(text)
     except UnexpectedInput:
         return _parse_pieces(text, file)
     declarations = AstBuilder(file).transform(tree)
-    return ParseResult(ast.Module(file, tuple(declarations)), text, ())
+    comments = tuple(comment_at(token, text) for token in tokens)
+    return ParseResult(ast.Module(file, tuple(declarations)), text, (), comments)
 
 
 def _parse_pieces(text: str, file: str) -> ParseResult:
