@@ -53,24 +53,6 @@ class Item:
     footer: list[Comment] = field(default_factory=list)
 
 
-def scan_line(line: str) -> tuple[str, int | None]:
-    """``line``'s code outside strings and comments (string bodies dropped), and the
-    0-based column of the ``#`` that opens its comment, if any."""
-    code: list[str] = []
-    in_string, escaped = False, False
-    for column, c in enumerate(line):
-        if in_string:
-            in_string = not (c == '"' and not escaped)
-            escaped = c == "\\" and not escaped
-        elif c == '"':
-            in_string = True
-        elif c == "#":
-            return "".join(code), column
-        else:
-            code.append(c)
-    return "".join(code), None
-
-
 def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The (start, end) offsets of the ``\\n``-delimited line holding ``text[start:end]``."""
     stop = text.find("\n", end)
