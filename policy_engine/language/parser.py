@@ -10,6 +10,7 @@ only counted. The lexer collects the comments on the way.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,16 @@ def _expected(names: set[str]) -> str:
     return ", ".join(described[:-1]) + " or " + described[-1]
 
 
+def _did_you_mean(token: Token, expected: set[str]) -> str | None:
+    """A help naming the expected keyword closest to a misspelt word, if one is close."""
+    if token.type not in ("NAME", "CONTROL_ID"):
+        return None
+    patterns = [parser().get_terminal(n).pattern for n in expected if n != "$END"]
+    words = [pattern.value for pattern in patterns if pattern.type == "str"]
+    close = difflib.get_close_matches(str(token), words, n=1)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
 def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnostic:
     """Turn a lark error into a located diagnostic with a stable code."""
     line, column = error.line, error.column
@@ -105,9 +116,9 @@ def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnos
         token.end_line or line,
         token.end_column or column + 1,
     )
-    return Diagnostic(
-        "E001", f"unexpected `{token}`", span, f"expected {_expected(set(error.expected))}"
-    )
+    expected = set(error.expected)
+    help_text = _did_you_mean(token, expected) or f"expected {_expected(expected)}"
+    return Diagnostic("E001", f"unexpected `{token}`", span, help_text)
 
 
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
