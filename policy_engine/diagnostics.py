@@ -38,6 +38,7 @@ CODES: Mapping[str, str] = {
     "E003": "unterminated string",
     "E004": "unexpected end of file",
     "E005": "unreadable policy file",
+    "E006": "too many syntax errors",
     "E101": "unknown name",
     "E102": "duplicate definition",
     "E103": "unknown lifecycle stage",

@@ -1,9 +1,8 @@
 """Comments of a policy file, and where a formatted file puts them.
 
-The lexer drops ``#`` comments, so :func:`scan_comments` finds them again with
-a small scanner that skips strings (a string never spans lines). The printer
-lays a module out as :class:`Item` lines; :func:`attach` gives every comment
-to one item:
+The lexer hands each ``#`` comment token to a callback while parsing, and
+:func:`comment_at` makes it a :class:`Comment`. The printer lays a module out
+as :class:`Item` lines; :func:`attach` gives every comment to one item:
 
 - a trailing comment (code before it on its line) to the item that ends last
   on that line before it, else to the block whose header is on that line;
@@ -17,6 +16,8 @@ Attachment happens at the innermost level: inside a block, among its items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from lark import Token
 
 from policy_engine.diagnostics import Span
 
@@ -52,46 +53,36 @@ class Item:
     footer: list[Comment] = field(default_factory=list)
 
 
-def scan_line(line: str) -> tuple[str, int | None]:
-    """``line``'s code outside strings and comments (string bodies dropped), and the
-    0-based column of the ``#`` that opens its comment, if any."""
-    code: list[str] = []
-    in_string, escaped = False, False
-    for column, c in enumerate(line):
-        if in_string:
-            in_string = not (c == '"' and not escaped)
-            escaped = c == "\\" and not escaped
-        elif c == '"':
-            in_string = True
-        elif c == "#":
-            return "".join(code), column
-        else:
-            code.append(c)
-    return "".join(code), None
+def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The (start, end) offsets of the ``\\n``-delimited line holding ``text[start:end]``."""
+    stop = text.find("\n", end)
+    return text.rfind("\n", 0, start) + 1, len(text) if stop < 0 else stop
 
+
+def _blank(text: str, start: int, end: int) -> bool:
+    return not text[start:end].strip()
+
+
+def comment_at(token: Token, text: str) -> Comment:
+    """The :class:`Comment` of a ``COMMENT`` token the lexer found in ``text``."""
+    first, last = _line_around(text, token.start_pos, token.end_pos)
+    before = first > 0 and _blank(text, *_line_around(text, first - 1, first - 1))
+    after = last < len(text) and _blank(text, *_line_around(text, last + 1, last + 1))
+    return Comment(
+        line=token.line,
+        column=token.column,
+        text=token.value.rstrip(),
+        own_line=_blank(text, first, token.start_pos),
+        blank_before=before,
+        blank_after=after,
+    )
 
 
 def scan_comments(text: str) -> list[Comment]:
-    """Every comment of ``text`` in source order; lines counted as the lexer does (``\\n``)."""
-    lines = text.split("\n")
-    found: list[Comment] = []
-    for index, line in enumerate(lines):
-        column = scan_line(line)[1]
-        if column is None:
-            continue
-        before = index > 0 and not lines[index - 1].strip()
-        after = index + 1 < len(lines) and not lines[index + 1].strip()
-        found.append(
-            Comment(
-                line=index + 1,
-                column=column + 1,
-                text=line[column:].rstrip(),
-                own_line=not line[:column].strip(),
-                blank_before=before,
-                blank_after=after,
-            )
-        )
-    return found
+    """Every comment of ``text`` in source order, as the parser's lexer finds them."""
+    from policy_engine.language.parser import parse_text  # the parser imports this module
+
+    return list(parse_text(text).comments)
 
 
 def span_range(*spans: Span) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -2,30 +2,61 @@
 
 Building the LALR tables takes longer than parsing a large policy, so the
 built parser is kept, as JSON (never pickle), in the user's cache folder,
-keyed by the grammar's text and the lark version. A missing, stale or
-unreadable cache is rebuilt; the cache is never required.
+keyed by the grammar's text, the lark version, the options and the terminals
+with lexer callbacks. A missing, stale or unreadable cache is rebuilt; the
+cache is never required.
+
+The lexer hands every ``#`` comment to a callback, so a parse inside
+:func:`comments_lexed` collects the comment tokens with their positions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Lark
+from lark import Lark, Token
 
 from policy_engine.files import cache_dir, write_atomically
 
 GRAMMAR_NAME = "mlpolicy.lark"
 OPTIONS: dict[str, Any] = {
     "parser": "lalr",
+    "lexer": "contextual",
     "propagate_positions": True,
     "maybe_placeholders": False,
 }
+_COMMENTS: ContextVar[list[Token] | None] = ContextVar("mlpolicy_comments", default=None)
+
+
+def _keep_comment(token: Token) -> Token:
+    found = _COMMENTS.get()
+    if found is not None:
+        found.append(token)
+    return token
+
+
+# Given when the parser is built or loaded; functions stay out of the JSON cache.
+LEXER_CALLBACKS: dict[str, Callable[[Token], Token]] = {"COMMENT": _keep_comment}
+
+
+@contextmanager
+def comments_lexed() -> Iterator[list[Token]]:
+    """The ``COMMENT`` tokens the parser's lexer meets inside the ``with`` block, in order."""
+    found: list[Token] = []
+    reset = _COMMENTS.set(found)
+    try:
+        yield found
+    finally:
+        _COMMENTS.reset(reset)
 
 
 def grammar_text() -> str:
@@ -38,7 +69,8 @@ def grammar_text() -> str:
 
 
 def _cache_file(text: str) -> Path:
-    key = hashlib.sha256(f"{lark.__version__}\0{sorted(OPTIONS.items())}\0{text}".encode())
+    config = f"{lark.__version__}\0{sorted(OPTIONS.items())}\0{sorted(LEXER_CALLBACKS)}"
+    key = hashlib.sha256(f"{config}\0{text}".encode())
     return cache_dir() / f"grammar-{key.hexdigest()[:24]}.json"
 
 
@@ -66,7 +98,9 @@ def _key(key: Any) -> Any:
 def _load_cached(path: Path) -> Lark | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
-        return Lark._load_from_dict(document["data"], document["memo"])  # type: ignore[attr-defined]
+        return Lark._load_from_dict(  # type: ignore[attr-defined]
+            document["data"], document["memo"], lexer_callbacks=LEXER_CALLBACKS
+        )
     except Exception:
         return None
 
@@ -74,6 +108,7 @@ def _load_cached(path: Path) -> Lark | None:
 def _store(path: Path, built: Lark) -> None:
     try:
         data, memo = built.memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
+        data["options"] = {k: v for k, v in data["options"].items() if k != "lexer_callbacks"}
         text = json.dumps({"data": _encode(data), "memo": _encode(memo)})
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, text.encode("utf-8"))
@@ -89,6 +124,6 @@ def parser() -> Lark:
     cached = _load_cached(path) if path.is_file() else None
     if cached is not None:
         return cached
-    built = Lark(text, **OPTIONS)
+    built = Lark(text, **OPTIONS, lexer_callbacks=LEXER_CALLBACKS)
     _store(path, built)
     return built

@@ -1,30 +1,36 @@
-"""Policy text to AST, reporting every syntax error at once.
+"""Policy text to AST and comments, reporting every syntax error at once.
 
-The file is cut into top-level declarations (a line starting, unindented,
-with a declaration keyword) and each piece is parsed on its own, so one
-mistake costs one declaration and every other error is still found. Line
-and column numbers stay those of the whole file.
+The text is parsed once. On a syntax error the parser's ``on_error`` hook
+reports it, drops the unfinished declaration, skips to the next line that
+starts with a declaration keyword (``stage`` only outside braces, where it is
+also a control item) and resumes there: one mistake costs one declaration and
+every other error is still found. Past :data:`MAX_SYNTAX_ERRORS` errors are
+only counted. The lexer collects the comments on the way.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import LexerState, LexerThread
+from lark.parsers.lalr_analysis import Shift
+from lark.parsers.lalr_parser_state import ParserState
 
 from policy_engine.diagnostics import Diagnostic, Span
 from policy_engine.language import ast
 from policy_engine.language.ast_builder import AstBuilder
-from policy_engine.language.comments import scan_line
-from policy_engine.language.grammar import parser
+from policy_engine.language.comments import Comment, comment_at
+from policy_engine.language.grammar import comments_lexed, parser
 
 MAX_POLICY_BYTES = 1024 * 1024
-# `stage` is also a control item, so it starts a declaration only outside braces.
-_ALWAYS_TOP = re.compile(r"(policy|pack|parameter|import|key|role|attestations|control|waive)\b")
-_STAGE_TOP = re.compile(r"stage\b")
+MAX_SYNTAX_ERRORS = 100
+_BLOCK_ITEM_WORDS = frozenset({"stage"})  # declaration keywords that also start a control item
+_BRACES = {"LBRACE": 1, "RBRACE": -1}
 
 _TERMINAL_NAMES = {
     "NAME": "a name",
@@ -48,28 +54,7 @@ class ParseResult:
     module: ast.Module
     source: str
     diagnostics: tuple[Diagnostic, ...]
-
-
-def _brace_delta(line: str) -> int:
-    """Net ``{``/``}`` count of a line, outside strings and comments."""
-    code = scan_line(line)[0]
-    return code.count("{") - code.count("}")
-
-
-def split_declarations(text: str) -> list[tuple[int, str]]:
-    """Cut ``text`` into (first line index, text) pieces, one per top-level declaration."""
-    lines = text.splitlines(keepends=True)
-    starts: list[int] = []
-    depth = 0
-    for i, line in enumerate(lines):
-        if _ALWAYS_TOP.match(line) or (depth <= 0 and _STAGE_TOP.match(line)):
-            starts.append(i)
-            depth = 0
-        depth += _brace_delta(line)
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    bounds = [*starts, len(lines)]
-    return [(a, "".join(lines[a:b])) for a, b in itertools.pairwise(bounds) if a < b]
+    comments: tuple[Comment, ...] = ()
 
 
 def _describe(terminal: str) -> str:
@@ -88,19 +73,28 @@ def _expected(names: set[str]) -> str:
     return ", ".join(described[:-1]) + " or " + described[-1]
 
 
+def _did_you_mean(token: Token, expected: set[str]) -> str | None:
+    """A help naming the expected keyword closest to a misspelt word, if one is close."""
+    if token.type not in ("NAME", "CONTROL_ID"):
+        return None
+    patterns = [parser().get_terminal(n).pattern for n in expected if n != "$END"]
+    words = [pattern.value for pattern in patterns if pattern.type == "str"]
+    close = difflib.get_close_matches(str(token), words, n=1)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
 def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnostic:
     """Turn a lark error into a located diagnostic with a stable code."""
     line, column = error.line, error.column
     if isinstance(error, UnexpectedCharacters):
-        char = source.splitlines()[line - 1][column - 1] if line > 0 else ""
         span = Span(file, line, column, line, column + 1)
-        if char == '"':
+        if error.char == '"':
             return Diagnostic(
                 "E003", "unterminated string", span, 'close the string with `"` on the same line'
             )
         return Diagnostic(
             "E002",
-            f"unexpected character `{char}`",
+            f"unexpected character `{error.char}`",
             span,
             "names use letters, digits and `_`; other text goes in a string",
         )
@@ -122,37 +116,139 @@ def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnos
         token.end_line or line,
         token.end_column or column + 1,
     )
-    return Diagnostic(
-        "E001", f"unexpected `{token}`", span, f"expected {_expected(set(error.expected))}"
-    )
+    expected = set(error.expected)
+    help_text = _did_you_mean(token, expected) or f"expected {_expected(expected)}"
+    return Diagnostic("E001", f"unexpected `{token}`", span, help_text)
 
 
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
-    """Parse policy ``text``; diagnostics list every syntax error, each located.
-
-    The whole text is parsed at once; only when that fails is it cut into
-    declarations, so that every declaration's errors are found.
-    """
-    try:
-        tree = parser().parse(text)
-    except UnexpectedInput:
-        return _parse_pieces(text, file)
+    """Parse policy ``text``; diagnostics list every syntax error, each located."""
+    recovery = _Recovery(file, text)
+    with comments_lexed() as tokens:
+        tree = parser().parse(text, on_error=recovery)
     declarations = AstBuilder(file).transform(tree)
-    return ParseResult(ast.Module(file, tuple(declarations)), text, ())
+    comments = tuple(comment_at(token, text) for token in tokens)
+    module = ast.Module(file, tuple(declarations))
+    return ParseResult(module, text, recovery.reported(), comments)
 
 
-def _parse_pieces(text: str, file: str) -> ParseResult:
-    declarations: list[ast.Declaration] = []
-    diagnostics: list[Diagnostic] = []
-    for first_line, piece in split_declarations(text):
-        padded = "\n" * first_line + piece
+@dataclass
+class _Recovery:
+    """The parser's ``on_error``: report the error, then resume at the next declaration."""
+
+    file: str
+    source: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    unreported: int = 0
+    first_unreported: Span | None = None
+
+    def __call__(self, error: UnexpectedInput) -> bool:
+        self._report(error)
+        _resume(error)
+        return True
+
+    def _report(self, error: UnexpectedInput) -> None:
+        if len(self.diagnostics) < MAX_SYNTAX_ERRORS:
+            self.diagnostics.append(syntax_diagnostic(error, self.file, self.source))
+            return
+        if not self.unreported:
+            self.first_unreported = syntax_diagnostic(error, self.file, self.source).span
+        self.unreported += 1
+
+    def reported(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics, with one more saying how many were left out."""
+        if not self.unreported:
+            return tuple(self.diagnostics)
+        more = Diagnostic(
+            "E006",
+            f"too many syntax errors: {self.unreported} more not shown",
+            self.first_unreported,
+            f"only the first {MAX_SYNTAX_ERRORS} are reported; fix them and run again",
+        )
+        return (*self.diagnostics, more)
+
+
+@dataclass(frozen=True)
+class _TopLevel:
+    """Declaration keywords (word to the terminal the parser expects there) and the
+    parser states between declarations: those that shift every such keyword."""
+
+    terminals: dict[str, str]
+    states: frozenset[int]
+
+
+@lru_cache(maxsize=1)
+def _top_level() -> _TopLevel:
+    start = parser().parse_interactive("")
+    words = {t.name: t.pattern.value for t in parser().terminals}
+    terminals = {words[name]: name for name in start.choices() if name in words}
+    states = start.parser_state.parse_conf.states
+    between = frozenset(
+        state
+        for state, actions in states.items()
+        if all(actions.get(name, (None,))[0] is Shift for name in terminals.values())
+    )
+    return _TopLevel(terminals, between)
+
+
+def _resume(error: UnexpectedInput) -> None:
+    """Drop the unfinished declaration and feed the parser the next declaration's keyword."""
+    interactive = error.interactive_parser
+    depth = _drop_unfinished(interactive.parser_state)
+    keyword = _next_declaration(error, interactive.lexer_thread, depth)
+    if keyword is not None:
+        name = _top_level().terminals[keyword.value]
+        interactive.feed_token(Token.new_borrow_pos(name, keyword.value, keyword))
+
+
+def _drop_unfinished(state: ParserState) -> int:
+    """Pop ``state`` back to its last complete declaration; return the braces left open."""
+    keep = len(state.state_stack)
+    while state.state_stack[keep - 1] not in _top_level().states:
+        keep -= 1
+    dropped = state.value_stack[keep - 1 :]
+    del state.state_stack[keep:], state.value_stack[keep - 1 :]
+    return sum(_BRACES.get(value.type, 0) for value in dropped if isinstance(value, Token))
+
+
+def _next_declaration(error: UnexpectedInput, thread: LexerThread, depth: int) -> Token | None:
+    """The next token, from the offending one on, that begins a declaration; None at the end."""
+    token = error.token if isinstance(error, UnexpectedToken) else _next_token(thread)
+    while token is not None and token.type != "$END":
+        if _begins_declaration(token, depth):
+            return token
+        depth += _BRACES.get(token.type, 0)
+        token = _next_token(thread)
+    return None
+
+
+def _begins_declaration(token: Token, depth: int) -> bool:
+    """A declaration keyword first on its line (a block item's keyword only outside braces)."""
+    if token.column != 1 or token.value not in _top_level().terminals:
+        return False
+    return depth <= 0 or token.value not in _BLOCK_ITEM_WORDS
+
+
+def _next_token(thread: LexerThread) -> Token | None:
+    """The next token, whatever the parser state; text that is no token is passed over."""
+    lexer = thread.lexer.root_lexer  # type: ignore[attr-defined]
+    while True:
         try:
-            tree = parser().parse(padded)
-        except UnexpectedInput as error:
-            diagnostics.append(syntax_diagnostic(error, file, text))
-            continue
-        declarations.extend(AstBuilder(file).transform(tree))
-    return ParseResult(ast.Module(file, tuple(declarations)), text, tuple(diagnostics))
+            return lexer.next_token(thread.state)
+        except EOFError:
+            return None
+        except UnexpectedCharacters as error:
+            _pass_over(thread.state, error)
+
+
+def _pass_over(state: LexerState, error: UnexpectedCharacters) -> None:
+    """Move past an unexpected character; an unterminated string runs to the end of its line."""
+    text, start = state.text.text, error.pos_in_stream
+    end = start + 1
+    if error.char == '"':
+        newline = text.find("\n", start)
+        end = len(text) if newline < 0 else newline
+    state.line_ctr.feed(text[start:end])
 
 
 def parse_file(path: Path, display: str | None = None) -> ParseResult:

@@ -22,7 +22,7 @@ from typing import Any
 
 from policy_engine.diagnostics import Diagnostic, Span
 from policy_engine.language import ast
-from policy_engine.language.comments import Comment, Item, attach, scan_comments, span_range
+from policy_engine.language.comments import Comment, Item, attach, span_range
 
 INDENT = "  "
 WIDTH = 100  # longer `require` and `import` lines are wrapped at their natural joints
@@ -421,10 +421,9 @@ def format_text(text: str, file: str = "<policy>") -> str:
     parsed = parse_text(text, file)
     if parsed.diagnostics:
         raise FormatError(parsed.diagnostics)
-    comments = scan_comments(text)
-    formatted = format_module(parsed.module, comments, text)
+    formatted = format_module(parsed.module, list(parsed.comments), text)
     again = parse_text(formatted, file)
-    kept = sorted(c.text for c in scan_comments(formatted)) == sorted(c.text for c in comments)
+    kept = sorted(c.text for c in again.comments) == sorted(c.text for c in parsed.comments)
     if again.diagnostics or again.module != parsed.module or not kept:
         raise RuntimeError(f"formatting `{file}` would change its meaning; left as it is")
     return formatted

@@ -44,3 +44,22 @@ def test_a_corrupt_cache_is_rebuilt(cache_dir: Path) -> None:
     grammar.parser.cache_clear()
     assert grammar.parser().parse('policy "p"\n') is not None
     assert cached_file.read_text().startswith('{"data"')
+
+
+def test_a_cached_parser_hands_comments_to_the_lexer_callback(cache_dir: Path) -> None:
+    grammar.parser()
+    grammar.parser.cache_clear()
+    with grammar.comments_lexed() as tokens:
+        grammar.parser().parse('policy "p" # kept\n')
+    assert [(t.line, t.column, str(t)) for t in tokens] == [(1, 12, "# kept")]
+
+
+def test_the_cache_key_follows_the_options_and_the_lexer_callbacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keys = {grammar._cache_file("g")}
+    monkeypatch.setitem(grammar.LEXER_CALLBACKS, "STRING", lambda token: token)
+    keys.add(grammar._cache_file("g"))
+    monkeypatch.setitem(grammar.OPTIONS, "lexer", "basic")
+    keys.add(grammar._cache_file("g"))
+    assert len(keys) == 3

@@ -9,6 +9,8 @@ import yaml
 
 from policy_engine.diagnostics import render_all
 from policy_engine.language import ast, parse_file, parse_text
+from policy_engine.language.comments import Comment
+from policy_engine.language.parser import MAX_SYNTAX_ERRORS
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "syntax-errors.yaml").read_text())
 
@@ -118,6 +120,25 @@ def test_a_stage_item_at_column_one_inside_a_control_stays_in_the_control() -> N
     result = parse_text(text, "p.policy")
     assert result.diagnostics == ()
     assert len(result.module.declarations) == 1
+
+
+def test_comments_come_from_the_lexer_with_their_positions() -> None:
+    text = 'key k from "#not-a-comment"   # trailing  \n\n  # own line\nrole r = k\n'
+    assert parse_text(text).comments == (
+        Comment(1, 31, "# trailing", own_line=False, blank_after=True),
+        Comment(3, 3, "# own line", own_line=True, blank_before=True),
+    )
+
+
+def test_errors_past_the_cap_are_counted_and_parsing_reaches_the_end() -> None:
+    text = "role r = a b\n" * 20_000 + 'key k from "k.pub"\n'
+    result = parse_text(text, "p.policy")
+    assert len(result.diagnostics) == MAX_SYNTAX_ERRORS + 1
+    assert {d.code for d in result.diagnostics[:-1]} == {"E001"}
+    more = result.diagnostics[-1]
+    assert (more.code, more.message) == ("E006", "too many syntax errors: 19900 more not shown")
+    assert more.span is not None and more.span.line == MAX_SYNTAX_ERRORS + 1
+    assert result.module.declarations == (ast.KeyDecl(ast.Name("k"), ast.Text("k.pub")),)
 
 
 def test_unreadable_files_are_diagnostics(tmp_path: Path) -> None:
