@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from policy_engine.compiler import ir
 
 
-
 class InvalidPolicy(Exception):
     """The head's policy does not compile: nothing can be compared."""
 
