@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from policy_engine.compiler import ir, values
@@ -185,7 +186,7 @@ class _Lowerer:
         )
 
 
-_NULLARY: dict[type, type] = {
+_NULLARY: dict[type, Callable[[], ir.Predicate]] = {
     ast.ReachesSource: ir.ReachesSource,
     ast.Tracked: ir.Tracked,
     ast.MatchesWorkspace: ir.MatchesWorkspace,

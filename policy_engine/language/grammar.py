@@ -30,7 +30,7 @@ OPTIONS: dict[str, Any] = {
 
 def grammar_text() -> str:
     """The grammar source; a wheel ships it as package data, a checkout in ``grammar/``."""
-    packaged = resources.files("policy_engine").joinpath("_grammar", GRAMMAR_NAME)
+    packaged = resources.files("policy_engine").joinpath("_grammar").joinpath(GRAMMAR_NAME)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     checkout = Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_NAME
@@ -69,7 +69,9 @@ def _key(key: Any) -> Any:
 def _load_cached(path: Path) -> Lark | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
-        return Lark._load_from_dict(document["data"], document["memo"])  # type: ignore[attr-defined]
+        # lark leaves this loader of a serialised parser unannotated.
+        parser: Lark = Lark._load_from_dict(document["data"], document["memo"])  # type: ignore[no-untyped-call]
+        return parser
     except Exception:
         return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -49,7 +51,7 @@ class _KeyLines:
     def __init__(self) -> None:
         self.sections: dict[str, dict[str, int]] = {}
         # per open collection: [is a mapping, expects a key, its last key]
-        self.stack: list[list] = []
+        self.stack: list[list[Any]] = []
 
     def feed(self, events: object) -> dict[str, dict[str, int]]:
         for event in events:  # type: ignore[attr-defined]
@@ -70,8 +72,9 @@ class _KeyLines:
         key = event.value if isinstance(event, yaml.ScalarEvent) else None
         top[1], top[2] = False, key
         section = self._section()
-        if key is not None and section is not None:
-            self.sections.setdefault(section, {})[key] = event.start_mark.line + 1
+        mark = event.start_mark  # set on every event the parser makes
+        if key is not None and section is not None and mark is not None:
+            self.sections.setdefault(section, {})[key] = mark.line + 1
 
     def _value_done(self) -> None:
         if self.stack and self.stack[-1][0]:

@@ -107,7 +107,8 @@ def _local_path(repo: Repo, hash_name: str) -> str | None:
     odb = repo.cache.local if hash_name == "md5" else repo.cache.legacy
     if odb is None or getattr(odb.fs, "protocol", None) != "local":
         return None
-    return os.fspath(odb.path)
+    path: str = os.fspath(odb.path)
+    return path
 
 
 def _read_bounded(location: str) -> bytes | None:
