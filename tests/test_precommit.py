@@ -156,6 +156,7 @@ def test_the_hooks_are_declared_as_documented() -> None:
     assert declared["mlpolicy-check"]["always_run"] is True
 
 
+@pytest.mark.slow  # the real pre-commit, then mlpolicy, in subprocesses
 def test_validate_hook_passes_then_fails_on_a_broken_policy(
     project: Path, pre_commit_home: Path, hooks_from: Hooks
 ) -> None:
@@ -169,6 +170,7 @@ def test_validate_hook_passes_then_fails_on_a_broken_policy(
     assert "unknown role `ml_teem`" in failed.stdout
 
 
+@pytest.mark.slow  # the real pre-commit, then mlpolicy, in subprocesses
 def test_check_hook_passes_then_fails_on_a_tampered_model(
     project: Path, pre_commit_home: Path, hooks_from: Hooks
 ) -> None:
@@ -182,6 +184,7 @@ def test_check_hook_passes_then_fails_on_a_tampered_model(
     assert re.search(r"FAIL +DE-01", failed.stdout), failed.stdout
 
 
+@pytest.mark.slow  # the real pre-commit, then mlpolicy, in subprocesses
 def test_fmt_hook_passes_on_formatted_policies_and_fails_otherwise(
     project: Path, pre_commit_home: Path, hooks_from: Hooks
 ) -> None:
