@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: demo test lint fixtures bench clean
+SOURCES := policy_engine tests fixtures benchmarks
+
+.PHONY: demo test lint check-fast fixtures bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,16 +18,23 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/python fixtures/demo.py
 
-test: $(STAMP)
-	$(BIN)/ruff check policy_engine tests fixtures benchmarks
+# Lint, format check, strict type check, then the whole suite (tests marked `network`
+# are left out by pytest's addopts); the first failing step stops it.
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check policy_engine tests fixtures benchmarks
-	$(BIN)/ruff format --check policy_engine tests fixtures benchmarks
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/mypy
+
+# The quick loop: the suite without the slow tests (real dvc CLI, pre-commit, wheel build,
+# fixture regeneration, heavy property tests).
+check-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not network"
 
 fixtures: $(STAMP)
 	$(BIN)/python fixtures/generate.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache

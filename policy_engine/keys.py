@@ -42,7 +42,8 @@ class PublicKey:
 def _canonical_id(document: dict[str, Any]) -> str:
     from securesystemslib.formats import encode_canonical
 
-    return hashlib.sha256(encode_canonical(document).encode("utf-8")).hexdigest()
+    # Typed `str | None`: None only when an output_function is given.
+    return hashlib.sha256(encode_canonical(document).encode("utf-8")).hexdigest()  # type: ignore[union-attr]
 
 
 def _from_parts(keytype: str, scheme: str, public: str) -> PublicKey:

@@ -63,6 +63,7 @@ def run_step(action: dict[str, Any], cwd: Path, tmp: Path, **inputs: str) -> dic
     return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
 
+@pytest.mark.slow  # the step's bash script: git, then mlpolicy diff three times
 def test_the_run_step_diffs_against_the_base_and_writes_sarif_and_a_summary(
     action: dict[str, Any], tmp_path: Path
 ) -> None:

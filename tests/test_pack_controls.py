@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from policy_engine.api import check, load_policy
 from policy_engine.lifecycle import ALL_RISKS
 
@@ -208,7 +206,6 @@ def run_pack(tmp_path: Path, variant: str, good: bool):
     return loaded.policy, check(loaded.policy, repo, now=AT)
 
 
-@pytest.mark.slow
 def test_every_control_passes_with_good_evidence_on_the_compliant_repository(tmp_path) -> None:
     policy, result = run_pack(tmp_path, "example-ml", good=True)
     assert len(policy.controls) == 25
@@ -216,7 +213,6 @@ def test_every_control_passes_with_good_evidence_on_the_compliant_repository(tmp
     assert failing == {}
 
 
-@pytest.mark.slow
 def test_every_control_fails_on_the_tampered_repository_naming_its_risk(tmp_path) -> None:
     policy, result = run_pack(tmp_path, "example-ml-tampered", good=False)
     by_control: dict[str, list[str]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -13,6 +14,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "fixtures" / "example-ml"
+# The installed copy runs without this checkout on its path, whatever PYTHONPATH says.
+INSTALLED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 @pytest.mark.slow
@@ -46,6 +49,7 @@ def test_an_installed_wheel_runs_validate(tmp_path: Path) -> None:
     done = subprocess.run(
         [env_dir / "bin" / "mlpolicy", "validate", "--repo", EXAMPLE, EXAMPLE / "policies"],
         cwd=tmp_path,
+        env=INSTALLED_ENV,
         capture_output=True,
         text=True,
         check=False,
@@ -55,6 +59,7 @@ def test_an_installed_wheel_runs_validate(tmp_path: Path) -> None:
     where = subprocess.run(
         [python, "-c", "import policy_engine; print(policy_engine.__file__)"],
         cwd=tmp_path,
+        env=INSTALLED_ENV,
         capture_output=True,
         text=True,
         check=True,

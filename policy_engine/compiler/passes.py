@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from policy_engine import globs
 from policy_engine.compiler import values
@@ -39,7 +40,7 @@ def declare(ctx: CompileContext) -> None:
     """Collect declarations into symbol tables and pack scopes; a name defined twice is E102."""
     for unit in ctx.units:
         ctx.scopes[unit.module.file] = _scope(ctx, unit)
-    tables: dict[type, dict] = {
+    tables: dict[type, dict[str, Any]] = {
         ast.KeyDecl: ctx.keys,
         ast.RoleDecl: ctx.roles,
         ast.StageDecl: ctx.stages,
@@ -61,12 +62,16 @@ def declare(ctx: CompileContext) -> None:
                 ctx.attestations.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
-            elif type(decl) in tables:
+            elif isinstance(decl, ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl):
                 _declare_named(ctx, tables[type(decl)], decl)
 
 
-def _declare_named(ctx: CompileContext, table: dict, decl: ast.Declaration) -> None:
-    name: ast.Name = decl.id if isinstance(decl, ast.ControlDecl) else decl.name  # type: ignore[union-attr]
+def _declare_named(
+    ctx: CompileContext,
+    table: dict[str, Any],
+    decl: ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl,
+) -> None:
+    name = decl.id if isinstance(decl, ast.ControlDecl) else decl.name
     kind = _KIND_NAMES[type(decl)]
     if name.value in table:
         first = table[name.value]
@@ -323,7 +328,8 @@ def _check_signers(ctx: CompileContext, atom: ast.Atom) -> None:
     role = ctx.roles.get(ctx.scope(signers.span).role_name(signers.role))
     size = len({m.value for m in role.members}) if role else None
     if (
-        size is not None
+        role is not None
+        and size is not None
         and isinstance(signers.threshold.value, int)
         and (signers.threshold.value > size)
     ):

@@ -129,7 +129,8 @@ class EvalContext:
             if not producers:
                 return None
             node = g.step_id(producers[0])
-        return g.g.nodes[node]["data"].source
+        source: SourceRef | None = g.g.nodes[node]["data"].source
+        return source
 
     @cached_property
     def _key_names(self) -> dict[str, str]:

@@ -47,7 +47,7 @@ class Lineage:
         self._reached: dict[tuple[frozenset[str], bool], frozenset[str]] = {}
 
     @property
-    def full(self) -> nx.DiGraph:
+    def full(self) -> nx.DiGraph[str]:
         """The flow of bytes: INPUT and OUTPUT edges over artifacts and steps."""
         return self.graph.flow
 
@@ -58,7 +58,9 @@ class Lineage:
             index.setdefault(att.step_name, []).append(att)
         return index
 
-    def _recorded(self, artifact: str, step: str, side: EdgeKind) -> list[tuple[dict, str]]:
+    def _recorded(
+        self, artifact: str, step: str, side: EdgeKind
+    ) -> list[tuple[dict[str, str], str]]:
         """What ``step`` (DVC and its links) recorded for ``artifact`` as input or output."""
         a, s = self.graph.artifact_id(artifact), self.graph.step_id(step)
         edge = self.full.get_edge_data(*((a, s) if side is EdgeKind.INPUT else (s, a)))
@@ -120,7 +122,14 @@ class Lineage:
         return None
 
     @staticmethod
-    def _contradiction(artifact, step, producers, algorithm, consumed, produced) -> BrokenEdge:
+    def _contradiction(
+        artifact: str,
+        step: str,
+        producers: list[str],
+        algorithm: str,
+        consumed: dict[str, dict[str, list[str]]],
+        produced: dict[str, dict[str, list[str]]],
+    ) -> BrokenEdge:
         evidence = [
             Evidence(f"consumed by `{step}` ({algorithm})", value, source)
             for value, sources in sorted(consumed[algorithm].items())
@@ -137,9 +146,10 @@ class Lineage:
         return BrokenEdge(artifact, step, reason, tuple(evidence))
 
     @cached_property
-    def valid(self) -> nx.DiGraph:
+    def valid(self) -> nx.DiGraph[str]:
         """The flow of bytes without its broken edges (a view; nothing is copied)."""
-        return nx.restricted_view(self.full, [], list(self.broken))
+        # The stub says Graph; restricted_view returns a view of its argument's class.
+        return nx.restricted_view(self.full, [], list(self.broken))  # type: ignore[return-value]
 
     def artifacts_matching(self, patterns: tuple[str, ...]) -> list[str]:
         return sorted(a.path for a in self.graph.artifacts() if globs.matches_any(patterns, a.path))

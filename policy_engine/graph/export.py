@@ -150,9 +150,11 @@ def _label(node: Mapping[str, Any]) -> str:
     kind = node["kind"]
     if kind == "artifact":
         current = node["workspace"]
-        return node["path"] + (f"\nsha256 {current['sha256'][:12]}" if current else "\n(absent)")
+        return str(node["path"]) + (
+            f"\nsha256 {current['sha256'][:12]}" if current else "\n(absent)"
+        )
     if kind == "step":
-        return node["name"]
+        return str(node["name"])
     if kind == "attestation":
         what = node["predicate_type"] or node["attestation_kind"]
         signed = ", ".join(k[:8] for k in node["signers"]) or "no valid signature"

@@ -301,10 +301,10 @@ class ProvenanceGraph:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         # The flow of bytes alone (INPUT/OUTPUT edges over artifacts and steps), kept as
         # edges are added so lineage questions never scan the whole multigraph. Read-only.
-        self.flow: nx.DiGraph = nx.DiGraph()
+        self.flow: nx.DiGraph[str] = nx.DiGraph()
         self.issues: list[Issue] = []
         self.layouts: list[Layout] = []  # in-toto layouts, in the order they were read
         self.notes: list[str] = []  # inputs skipped or only partly used, and why
@@ -446,7 +446,8 @@ class ProvenanceGraph:
         return list(self.g.nodes[self.artifact_id(path)]["claims"])
 
     def workspace(self, path: str) -> WorkspaceFile | None:
-        return self.g.nodes[self.artifact_id(path)]["workspace"]
+        workspace: WorkspaceFile | None = self.g.nodes[self.artifact_id(path)]["workspace"]
+        return workspace
 
     def origin(self, path: str) -> Origin | None:
         """Where the declared source ``path`` came from; None when no source says."""

@@ -6,9 +6,10 @@ A predicate whose children are its fields in order needs no handler: its class i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree, v_args
 from lark.tree import Meta
 
 from policy_engine.diagnostics import Span
@@ -198,10 +199,10 @@ class AstBuilder(Transformer[Token, Any]):
     # -- predicates ------------------------------------------------------------
     def __default__(self, data: Any, children: list[Any], meta: Meta) -> Any:
         """A predicate whose children are its fields in order: built from its class alone."""
-        atom = ast.ATOMS.get(str(data))
+        atom: Callable[..., ast.Atom] | None = ast.ATOMS.get(str(data))
         if atom is None:
-            return super().__default__(data, children, meta)
-        return atom(*(self._leaf(c) for c in children), self._span(meta))  # type: ignore[arg-type]
+            return Tree(data, children, meta)
+        return atom(*(self._leaf(c) for c in children), self._span(meta))
 
     def _leaf(self, child: Any) -> Any:
         """A token as the field it fills: NAME a name, STRING a text, COMPARATOR a string."""

@@ -65,14 +65,15 @@ def _blank(text: str, start: int, end: int) -> bool:
 
 def comment_at(token: Token, text: str) -> Comment:
     """The :class:`Comment` of a ``COMMENT`` token the lexer found in ``text``."""
-    first, last = _line_around(text, token.start_pos, token.end_pos)
+    start, end = token.start_pos or 0, token.end_pos or 0  # always set on lexed tokens
+    first, last = _line_around(text, start, end)
     before = first > 0 and _blank(text, *_line_around(text, first - 1, first - 1))
     after = last < len(text) and _blank(text, *_line_around(text, last + 1, last + 1))
     return Comment(
-        line=token.line,
-        column=token.column,
+        line=token.line or 0,
+        column=token.column or 0,
         text=token.value.rstrip(),
-        own_line=_blank(text, first, token.start_pos),
+        own_line=_blank(text, first, start),
         blank_before=before,
         blank_after=after,
     )

@@ -61,7 +61,7 @@ def comments_lexed() -> Iterator[list[Token]]:
 
 def grammar_text() -> str:
     """The grammar source; a wheel ships it as package data, a checkout in ``grammar/``."""
-    packaged = resources.files("policy_engine").joinpath("_grammar", GRAMMAR_NAME)
+    packaged = resources.files("policy_engine").joinpath("_grammar").joinpath(GRAMMAR_NAME)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     checkout = Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_NAME
@@ -98,9 +98,11 @@ def _key(key: Any) -> Any:
 def _load_cached(path: Path) -> Lark | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"), object_hook=_decode)
-        return Lark._load_from_dict(  # type: ignore[attr-defined]
+        # lark leaves this loader of a serialised parser unannotated.
+        loaded: Lark = Lark._load_from_dict(  # type: ignore[no-untyped-call]
             document["data"], document["memo"], lexer_callbacks=LEXER_CALLBACKS
         )
+        return loaded
     except Exception:
         return None
 

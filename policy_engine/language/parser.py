@@ -181,7 +181,8 @@ class _TopLevel:
 def _top_level() -> _TopLevel:
     start = parser().parse_interactive("")
     words = {t.name: t.pattern.value for t in parser().terminals}
-    terminals = {words[name]: name for name in start.choices() if name in words}
+    choices = start.choices()  # type: ignore[no-untyped-call]  # lark leaves it unannotated
+    terminals = {words[name]: name for name in choices if name in words}
     states = start.parser_state.parse_conf.states
     between = frozenset(
         state
@@ -201,7 +202,7 @@ def _resume(error: UnexpectedInput) -> None:
         interactive.feed_token(Token.new_borrow_pos(name, keyword.value, keyword))
 
 
-def _drop_unfinished(state: ParserState) -> int:
+def _drop_unfinished(state: ParserState[Token]) -> int:
     """Pop ``state`` back to its last complete declaration; return the braces left open."""
     keep = len(state.state_stack)
     while state.state_stack[keep - 1] not in _top_level().states:
@@ -231,19 +232,22 @@ def _begins_declaration(token: Token, depth: int) -> bool:
 
 def _next_token(thread: LexerThread) -> Token | None:
     """The next token, whatever the parser state; text that is no token is passed over."""
-    lexer = thread.lexer.root_lexer  # type: ignore[attr-defined]
+    lexer = thread.lexer.root_lexer  # type: ignore[attr-defined]  # the contextual lexer's
+    state = thread.state
+    assert state is not None  # a thread that raised an error has lexed
     while True:
         try:
-            return lexer.next_token(thread.state)
+            token: Token = lexer.next_token(state)
+            return token
         except EOFError:
             return None
         except UnexpectedCharacters as error:
-            _pass_over(thread.state, error)
+            _pass_over(state, error)
 
 
 def _pass_over(state: LexerState, error: UnexpectedCharacters) -> None:
     """Move past an unexpected character; an unterminated string runs to the end of its line."""
-    text, start = state.text.text, error.pos_in_stream
+    text, start = state.text.text, error.pos_in_stream or 0
     end = start + 1
     if error.char == '"':
         newline = text.find("\n", start)

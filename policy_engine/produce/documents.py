@@ -36,7 +36,8 @@ def read_predicate(path: Path) -> dict[str, Any]:
     document = loads(data, file) if path.suffix.lower() == ".json" else _yaml(data, file)
     if not isinstance(document, dict):
         raise InputError("the predicate must be an object (a mapping of fields)", file)
-    return jsonable(document, file)
+    predicate: dict[str, Any] = jsonable(document, file)
+    return predicate
 
 
 def _yaml(data: bytes, file: str) -> Any:

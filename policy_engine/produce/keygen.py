@@ -15,10 +15,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policy_engine.errors import InputError
 from policy_engine.files import write_atomically
 from policy_engine.keys import PublicKey
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 KEY_TYPES = ("ed25519", "ecdsa", "rsa")
 RSA_BITS = 3072
@@ -46,7 +50,7 @@ def check_name(name: str) -> None:
         )
 
 
-def generate(key_type: str) -> object:
+def generate(key_type: str) -> PrivateKeyTypes:
     """A new ``cryptography`` private key of ``key_type`` (see :data:`KEY_TYPES`)."""
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -59,23 +63,19 @@ def generate(key_type: str) -> object:
     raise InputError(f"unknown key type `{key_type}`; expected one of {', '.join(KEY_TYPES)}")
 
 
-def private_pem(private_key: object, password: bytes | None) -> bytes:
+def private_pem(private_key: PrivateKeyTypes, password: bytes | None) -> bytes:
     """PKCS8 PEM of ``private_key``, encrypted when a password is given."""
     from cryptography.hazmat.primitives import serialization as s
 
     encryption = s.BestAvailableEncryption(password) if password else s.NoEncryption()
-    return private_key.private_bytes(  # type: ignore[attr-defined]
-        s.Encoding.PEM, s.PrivateFormat.PKCS8, encryption
-    )
+    return private_key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, encryption)
 
 
-def public_pem(private_key: object) -> bytes:
+def public_pem(private_key: PrivateKeyTypes) -> bytes:
     """SubjectPublicKeyInfo PEM of the public half of ``private_key``."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    return private_key.public_key().public_bytes(  # type: ignore[attr-defined]
-        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
-    )
+    return private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
 
 
 def write_key_pair(

@@ -80,7 +80,7 @@ def record_link(
 def _sign_and_write(link: object, signer: Signer, path: Path, dsse: bool) -> None:
     from in_toto.models.metadata import Envelope, Metablock
 
-    metadata = Envelope.from_signable(link) if dsse else Metablock(signed=link)  # type: ignore[arg-type]
+    metadata = Envelope.from_signable(link) if dsse else Metablock(signed=link)
     metadata.create_signature(signer)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from policy_engine.errors import InputError
 from policy_engine.graph.model import EdgeKind, ProvenanceGraph, Step, declared_argv
@@ -63,7 +63,9 @@ def load_stage(root: Path, name: str) -> StageIO:
     )
 
 
-def _paths(graph: ProvenanceGraph, edges: Iterable[Edge], kind: EdgeKind, end: int) -> list[str]:
+def _paths(
+    graph: ProvenanceGraph, edges: Iterable[Edge], kind: EdgeKind, end: Literal[0, 1]
+) -> list[str]:
     """The artifact paths at end ``end`` (0: source, 1: target) of the edges of ``kind``."""
     return [graph.g.nodes[edge[end]]["data"].path for edge in edges if edge[2]["kind"] is kind]
 

@@ -12,7 +12,7 @@ and is itself a finding.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -186,7 +186,7 @@ class InTotoTestResult(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     result: Literal["PASSED", "WARNED", "FAILED"]
-    configuration: list[dict] = []
+    configuration: list[dict[Any, Any]] = []
 
 
 def _type(name: str) -> str:

@@ -106,6 +106,7 @@ def base_policy(tmp_path_factory: pytest.TempPathFactory, signers: dict) -> ir.P
     return compiled.policy
 
 
+@pytest.mark.slow  # a heavy property test
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

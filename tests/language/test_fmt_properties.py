@@ -179,6 +179,7 @@ declarations = st.one_of(
 modules = _tuple(declarations, 0, 5).map(lambda d: ast.Module("<policy>", d))
 
 
+@pytest.mark.slow  # a heavy property test
 @SETTINGS
 @given(modules)
 def test_printing_then_parsing_gives_the_tree_back(module: ast.Module) -> None:
@@ -215,6 +216,7 @@ def _comment_texts(text: str) -> Counter[str]:
     return Counter(c.text for c in scan_comments(text))
 
 
+@pytest.mark.slow  # a heavy property test
 @SETTINGS
 @given(commented())
 def test_comments_anywhere_are_kept_once_and_formatting_is_a_fixed_point(text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from policy_engine import globs
 from policy_engine.compiler import ir
@@ -45,7 +46,7 @@ def _problems(
     return problems
 
 
-def _staleness(att: Attestation, window, ctx: EvalContext) -> list[str]:
+def _staleness(att: Attestation, window: timedelta, ctx: EvalContext) -> list[str]:
     if att.issued_at is None:
         return ["it states no time, so its freshness cannot be shown"]
     age = ctx.now - att.issued_at

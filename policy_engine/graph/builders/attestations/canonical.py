@@ -23,7 +23,8 @@ def canonical_bytes(document: Any) -> bytes:
     else:
         from securesystemslib.formats import encode_canonical
 
-        text = encode_canonical(document)
+        # Typed `str | None`: None only when an output_function is given.
+        text = encode_canonical(document)  # type: ignore[assignment]
     return text.encode("utf-8")
 
 

@@ -126,10 +126,10 @@ class Display:
 
     def __call__(self, path: Path) -> str:
         for base, target in (
-            (self.root, lambda: os.path.abspath(path)),
-            (self.real_root, lambda: os.path.realpath(path)),
+            (self.root, os.path.abspath),
+            (self.real_root, os.path.realpath),
         ):
-            relative = _relative(target(), base)
+            relative = _relative(target(path), base)
             if relative is not None:
                 return relative
         return str(path)

@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
@@ -73,7 +73,7 @@ def load_files(
 
 def iter_files(
     found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
-) -> Iterator[FileResult]:
+) -> Generator[FileResult, None, None]:
     """As :func:`load_files`, one file at a time as soon as it is read (close it when done)."""
     units = _units(found)
     if workers is None:

@@ -26,7 +26,9 @@ def declare_sections(reading: Reading, file: DvcFile) -> None:
     """The top-level ``artifacts``, ``metrics`` and ``plots`` of a ``dvc.yaml``."""
     dvcfile, folder = reading.rel(file.path), os.path.dirname(file.path)
 
-    def declare(raw: str, role: str, key: tuple[str, str], name: str, info: Mapping) -> None:
+    def declare(
+        raw: str, role: str, key: tuple[str, str], name: str, info: Mapping[str, Any]
+    ) -> None:
         line = reading.lines.line(file.path, *key)
         source = SourceRef(dvcfile, line, f"dvc.yaml {role}")
         path = None if "://" in raw else reading.repo_path(raw, folder, source, role)
@@ -70,7 +72,7 @@ def plot_files(plots: tuple[Any, ...]) -> Iterator[tuple[str, str]]:
                 yield str(plot_id), file
 
 
-def _declaration(role: str, source: SourceRef, name: str, info: Mapping) -> Declaration:
+def _declaration(role: str, source: SourceRef, name: str, info: Mapping[str, Any]) -> Declaration:
     labels = info.get("labels") or ()
     return Declaration(
         role=role,

@@ -40,8 +40,9 @@ def yaml_line(exc: BaseException) -> int | None:
         if cause is None:
             return None
         mark = getattr(cause, "problem_mark", None) or getattr(cause, "context_mark", None)
-        if isinstance(getattr(mark, "line", None), int):
-            return mark.line + 1
+        line = getattr(mark, "line", None)
+        if isinstance(line, int):
+            return line + 1
         cause = cause.__cause__ or cause.__context__
     return None
 
@@ -52,11 +53,12 @@ def describe(exc: BaseException) -> str:
     cause = exc.__cause__
     if cause is None:
         return message
-    if getattr(cause, "problem", None):
-        parts = (getattr(cause, "context", None), cause.problem)
+    problem, errors = getattr(cause, "problem", None), getattr(cause, "errors", None)
+    if problem:
+        parts = (getattr(cause, "context", None), problem)
         detail = ", ".join(str(part) for part in parts if part)
-    elif isinstance(getattr(cause, "errors", None), list):
-        detail = "; ".join(str(error) for error in cause.errors)
+    elif isinstance(errors, list):
+        detail = "; ".join(str(error) for error in errors)
     else:
         detail = str(cause)
     return f"{message}: {detail}" if detail and detail not in message else message

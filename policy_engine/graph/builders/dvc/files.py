@@ -148,7 +148,8 @@ def lock_contents(dvcfile: ProjectFile) -> Mapping[str, Any]:
     from dvc.utils.strictyaml import YAMLValidationError
 
     try:
-        return dvcfile.lockfile_contents
+        contents: Mapping[str, Any] = dvcfile.lockfile_contents
+        return contents
     except YAMLValidationError:
         upgraded = _upgraded_v1_lock(dvcfile)
         if upgraded is None:

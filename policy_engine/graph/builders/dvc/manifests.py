@@ -105,7 +105,7 @@ class Manifests:
 
 def _local_cache(repo: Repo, hash_name: str) -> HashFileDB | None:
     """The project's cache of ``hash_name`` digests, if it is local (DVC's object layout)."""
-    odb = repo.cache.local if hash_name == "md5" else repo.cache.legacy
+    odb: HashFileDB | None = repo.cache.local if hash_name == "md5" else repo.cache.legacy
     if odb is None or getattr(odb.fs, "protocol", None) != "local":
         return None
     return odb

@@ -36,7 +36,7 @@ def _read_only_repo_class() -> type[Repo]:
     from dvc.scm import SCM, SCMError
     from dvc.utils.objects import cached_property
 
-    class ReadOnlyRepo(Repo):
+    class ReadOnlyRepo(Repo):  # type: ignore[misc]  # dvc ships no types: Repo is Any
         """DVC's ``Repo`` with its tmp dir and site cache in ``scratch``; no ``.gitignore`` edit."""
 
         def __init__(self, root_dir: str, scratch: str) -> None:
@@ -54,7 +54,7 @@ def _read_only_repo_class() -> type[Repo]:
         def _ignore(self) -> None:  # DVC: adds tmp, cache and config.local to .gitignore
             return None
 
-        @cached_property
+        @cached_property  # type: ignore[untyped-decorator]  # dvc ships no types
         def scm(self) -> Any:  # DVC: fails when the project is in no git work tree
             try:
                 return super().scm
