@@ -125,8 +125,9 @@ def append_to_bundle(
     """Add the envelope as the last line of the bundle ``path`` (created if absent).
 
     Unless ``keep_history``, lines it supersedes are dropped: statements of the same
-    predicate type, about subjects it names again, whose signature verifies with the
-    same key. Other lines are kept byte for byte; the file is replaced atomically.
+    predicate type, about subjects it names again at other bytes (a retrain), whose
+    signature verifies with the same key. Other lines, statements about the same
+    bytes included, are kept byte for byte; the file is replaced atomically.
     """
     if not path.name.endswith(".jsonl"):
         raise InputError("a bundle is JSON Lines: its name must end in `.jsonl`", str(path))
@@ -154,14 +155,15 @@ def _supersedes(signed: SignedStatement, raw: bytes) -> bool:
     """Whether the new statement replaces the bundle line ``raw`` (see :func:`append_to_bundle`)."""
     from securesystemslib.dsse import Envelope
 
-    new = signed.statement
+    new = {s["name"]: s["digest"] for s in signed.statement["subject"]}
     try:
         envelope = Envelope.from_dict(json.loads(raw))
         old = json.loads(envelope.payload)
-        names = {s["name"] for s in old["subject"]}
-        same = old["predicateType"] == new["predicateType"]
-        if not same or not names <= {s["name"] for s in new["subject"]}:
+        subjects = {s["name"]: s["digest"] for s in old["subject"]}
+        if old["predicateType"] != signed.statement["predicateType"] or not subjects:
             return False
+        if any(name not in new for name in subjects) or subjects == new:
+            return False  # about something else, or about the same bytes (other evidence)
         return _verifies_with(envelope, signed.public_key)
     except (ValueError, KeyError, TypeError, AttributeError):
         return False  # not a statement this key signed: never dropped

@@ -388,6 +388,17 @@ def test_re_attesting_after_a_retrain_replaces_what_it_supersedes(repo: Path, ke
     assert "CA-01" not in check(repo, bundle)[1]
 
 
+def test_another_statement_about_the_same_bytes_is_kept(repo: Path, keys: Keys) -> None:
+    bundle = repo.parent / "evidence" / "model.intoto.jsonl"
+    key = keys.private("analyst")
+    assert attest_statement(repo, key, GOOD, "--stage", "train", "--bundle", bundle).exit_code == 0
+    second = attest_statement(repo, key, {**GOOD, "ece": 0.03}, "--stage", "train",
+                              "--bundle", bundle)  # fmt: skip
+    assert second.exit_code == 0, second.output
+    assert "replaced" not in second.stdout
+    assert len(bundle.read_text().splitlines()) == 2
+
+
 def test_keep_history_keeps_the_superseded_statement(repo: Path, keys: Keys) -> None:
     bundle = repo.parent / "evidence" / "model.intoto.jsonl"
     key = keys.private("analyst")
