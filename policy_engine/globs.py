@@ -1,4 +1,9 @@
-"""Path globs: ``*`` and ``?`` stay within one path segment, ``**`` spans segments."""
+"""Globs, one dialect: ``*`` and ``?`` stay within one path segment, ``**`` spans segments,
+``[abc]`` / ``[!abc]`` match one character of a set.
+
+Over text that is no path (a command line), ``segments=False`` lets ``*`` and ``?``
+match ``/`` too.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ class GlobError(ValueError):
 
 
 @lru_cache(maxsize=4096)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Translate a glob into an anchored regular expression."""
+def compile_glob(pattern: str, segments: bool = True) -> re.Pattern[str]:
+    """Translate a glob into an anchored regular expression (see the module docstring)."""
+    star, one = ("[^/]*", "[^/]") if segments else (".*", ".")
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -26,9 +32,9 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             i += 2
             continue
         if c == "*":
-            out.append("[^/]*")
+            out.append(star)
         elif c == "?":
-            out.append("[^/]")
+            out.append(one)
         elif c == "[":
             end = pattern.find("]", i + 2)
             if end < 0:
@@ -41,7 +47,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(c))
         i += 1
-    return re.compile("".join(out) + r"\Z")
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def matches(pattern: str, path: str) -> bool:
@@ -50,3 +56,8 @@ def matches(pattern: str, path: str) -> bool:
 
 def matches_any(patterns: tuple[str, ...], path: str) -> bool:
     return any(matches(p, path) for p in patterns)
+
+
+def matches_text(pattern: str, text: str) -> bool:
+    """Whether ``text`` (not a path: ``*`` matches ``/`` too) matches ``pattern``."""
+    return compile_glob(pattern, segments=False).match(text) is not None

@@ -351,11 +351,17 @@ def _check_selectors(ctx: CompileContext, rule: ast.Rule) -> None:
                     f.kind.span,
                     suggest(f.kind.value, ARTIFACT_KINDS, "kind"),
                 )
-            for text in getattr(f, "globs", ()):
-                try:
-                    globs.compile_glob(text.value)
-                except globs.GlobError as exc:
-                    ctx.error("E109", str(exc), text.span)
+            _check_globs(ctx, getattr(f, "globs", ()))
+    for atom in atoms(rule.predicate):
+        _check_globs(ctx, getattr(atom, "patterns", ()))
+
+
+def _check_globs(ctx: CompileContext, texts: tuple[ast.Text, ...]) -> None:
+    for text in texts:
+        try:
+            globs.compile_glob(text.value)
+        except globs.GlobError as exc:
+            ctx.error("E109", str(exc), text.span)
 
 
 def _check_values(ctx: CompileContext, rule: ast.Rule) -> None:
@@ -392,11 +398,7 @@ def check_waivers(ctx: CompileContext) -> None:
                 values.resolve(expiry, Scope())
             except values.ValueProblem as problem:
                 ctx.error(problem.code, problem.message, expiry.span)
-        for text in waiver.subjects:
-            try:
-                globs.compile_glob(text.value)
-            except globs.GlobError as exc:
-                ctx.error("E109", str(exc), text.span)
+        _check_globs(ctx, waiver.subjects)
 
 
 def load_keys(ctx: CompileContext) -> None:

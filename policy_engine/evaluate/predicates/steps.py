@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
 import shlex
 
+from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions
 from policy_engine.evaluate.context import EvalContext, Subject
@@ -48,7 +48,7 @@ def command_matches(pred: ir.CommandMatches, subject: Subject, ctx: EvalContext)
     wrong = [
         (c, where)
         for c, where in commands
-        if not any(fnmatch.fnmatchcase(c, p) for p in pred.patterns)
+        if not any(globs.matches_text(p, c) for p in pred.patterns)
     ]
     expected = " or ".join(f"`{p}`" for p in pred.patterns)
     if wrong:
