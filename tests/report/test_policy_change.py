@@ -40,7 +40,9 @@ def test_the_json_has_the_change_under_a_stable_key(make_diff: Any) -> None:
 
 
 @pytest.mark.parametrize(("kw", "level"), [({}, "error"), ({"allow_policy_change": True}, "note")])
-def test_sarif_reports_the_change_as_a_result(make_diff: Any, kw: dict[str, bool], level: str) -> None:
+def test_sarif_reports_the_change_as_a_result(
+    make_diff: Any, kw: dict[str, bool], level: str
+) -> None:
     run = json.loads(DIFF_REPORTERS["sarif"](make_diff(policy_change=CHANGE, **kw)))["runs"][0]
     [result] = [r for r in run["results"] if r["ruleId"] == "mlpolicy/policy-change"]
     assert result["level"] == level
