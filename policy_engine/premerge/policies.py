@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from policy_engine import api
 from policy_engine.compiler.ir import Location
@@ -58,7 +58,7 @@ class Judge:
 
     def at(self, root: Path) -> ir.PolicySet:
         """The judging policy, its paths moved into the repository folder ``root``."""
-        return rebase(self.policy, self.root, root)  # type: ignore[no-any-return]
+        return cast("ir.PolicySet", rebase(self.policy, self.root, root))
 
 
 def load_revision(paths: Sequence[Path], root: Path) -> RevisionPolicy:
