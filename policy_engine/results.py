@@ -42,11 +42,13 @@ class CheckResult:
 @dataclass(frozen=True)
 class Classification:
     """Findings of the head that the base did not have, of the base that the head has not, and
-    of both (as the head reports them)."""
+    of both (as the head reports them); and the base's findings that were not compared
+    (about artifacts whose bytes the base did not have)."""
 
     new: tuple[Finding, ...]
     fixed: tuple[Finding, ...]
     unchanged: tuple[Finding, ...]
+    set_aside: tuple[Finding, ...] = ()
 
 
 def at_or_above(findings: Iterable[Finding], severity: str) -> tuple[Finding, ...]:
@@ -70,8 +72,9 @@ class Revision:
 
     ref: str | None  # as the user named it; None for the working tree
     commit: str | None  # None only for the working tree of a repository without commits
-    dirty: bool = False  # the working tree had uncommitted changes or untracked files
+    dirty: bool = False  # uncommitted changes, untracked files, or outputs unlike dvc.lock
     evaluated: bool = True  # False: the repository was absent or could not be judged there
+    reason: str | None = None  # why it was not evaluated
 
     @property
     def label(self) -> str:
@@ -79,13 +82,46 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class PolicyChange:
+    """How the policy differs between base and head: its files, the keys it trusts, its
+    controls (by id; a control is changed when anything but its locations differs)."""
+
+    files: tuple[str, ...]  # policy files added, removed or edited (displayed names)
+    keys: tuple[str, ...]  # key names added, removed, or with other key material
+    added: tuple[str, ...] = ()  # control ids
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    base_has_policy: bool = True  # False: the change adopts mlpolicy
+
+    def parts(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The non-empty parts: files, keys, then controls added, removed and changed."""
+        every = [
+            ("files", self.files),
+            ("keys", self.keys),
+            ("controls added", self.added),
+            ("controls removed", self.removed),
+            ("controls changed", self.changed),
+        ]
+        return [(label, names) for label, names in every if names]
+
+    def describe(self) -> str:
+        """The parts in one line."""
+        return "; ".join(f"{label}: {', '.join(names)}" for label, names in self.parts())
+
+
+@dataclass(frozen=True)
 class DiffResult:
-    """The comparison, with the head's full evaluation for reporters that list controls."""
+    """The comparison, with the head's full evaluation for reporters that list controls.
+
+    Both revisions were judged with one policy: the base's (``policy_from`` "base")
+    or the head's. A policy change fails the gate when the base's policy was to
+    judge and the change was not allowed.
+    """
 
     repository: str
     base: Revision
     head: Revision
-    policy_changed: bool
+    policy_change: PolicyChange | None
     result: CheckResult  # the head's
     new: tuple[Finding, ...]
     fixed: tuple[Finding, ...]
@@ -93,7 +129,25 @@ class DiffResult:
     notes: tuple[str, ...]
     fail_on: str
     fail_on_unchanged: bool
-    loaded: LoadedPolicy  # the head's policy, with its warnings
+    loaded: LoadedPolicy  # the policy that judged, with its warnings
+    policy_from: str = "base"  # "base" | "head": whose policy was asked for
+    judged_with: str = "base"  # "base" | "head": whose policy judged
+    allow_policy_change: bool = False
+
+    @property
+    def policy_changed(self) -> bool:
+        return self.policy_change is not None
+
+    @property
+    def policy_change_fails(self) -> bool:
+        """The policy changed, the base's policy was asked for, and the change is not allowed."""
+        asked = self.policy_from == "base"
+        return self.policy_changed and asked and not self.allow_policy_change
+
+    @property
+    def fails(self) -> bool:
+        """The gate's verdict (exit status 1): a failing finding or a blocking policy change."""
+        return bool(self.failing) or self.policy_change_fails
 
     @property
     def failing(self) -> tuple[Finding, ...]:

@@ -30,7 +30,7 @@ from policy_engine.compiler.ir import Location, Waiver
 from policy_engine.evaluate import Finding, Kind
 from policy_engine.premerge import classify
 from policy_engine.premerge.git import Checkout, worktree
-from policy_engine.results import failing
+from policy_engine.results import Classification, failing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TAMPERED, COMPLIANT = FIXTURES / "example-ml-tampered", FIXTURES / "example-ml"
@@ -131,8 +131,10 @@ def test_a_commit_that_fixes_a_finding_passes(origin: Path) -> None:
         "commit": git(origin, "rev-parse", "fix"),
         "dirty": False,
         "evaluated": True,
+        "reason": None,
     }
     assert report["policy_changed"] is False
+    assert report["policy_change"] is None
 
 
 def test_a_commit_that_introduces_two_findings_fails_at_their_severity(origin: Path) -> None:
@@ -156,16 +158,46 @@ def test_unchanged_findings_fail_only_when_asked(origin: Path) -> None:
     assert "FAIL, 1 new or unchanged at or above `critical`" in result.stdout
 
 
-def test_both_revisions_are_judged_by_the_heads_policy(origin: Path) -> None:
+def test_both_revisions_are_judged_by_the_bases_policy_and_a_change_fails(origin: Path) -> None:
     status, report = diff_json(origin / "ml", "--base", "two", "--head", "policy")
-    assert report["policy_changed"] is True
+    assert status == 1
+    assert report["policy_from"] == report["judged_with"] == "base"
+    assert report["new"] == [] and report["fixed"] == []
+    assert "DE-03" not in {f["control"] for f in report["unchanged"]}
+    assert report["policy_change"] == {
+        "files": ["policies/pipeline.policy"],
+        "keys": [],
+        "controls_added": ["DE-03"],
+        "controls_removed": [],
+        "controls_changed": [],
+        "base_has_policy": True,
+        "allowed": False,
+        "fails": True,
+    }
+    text = mlpolicy("diff", origin / "ml", "--base", "two", "--head", "policy").stdout
+    assert "policy change: the policy changed (files: policies/pipeline.policy" in text
+    assert "FAIL, the policy changed" in text
+
+
+def test_an_allowed_policy_change_is_reported_and_judged_by_the_base(origin: Path) -> None:
+    args = ("--base", "two", "--head", "policy", "--allow-policy-change")
+    status, report = diff_json(origin / "ml", *args)
+    assert status == 0
+    assert report["policy_change"]["allowed"] is True
+    assert report["policy_change"]["fails"] is False
+    assert "DE-03" not in {f["control"] for f in report["unchanged"]}
+
+
+def test_policy_from_head_judges_both_revisions_by_the_heads_policy(origin: Path) -> None:
+    args = ("--base", "two", "--head", "policy", "--policy-from", "head")
+    status, report = diff_json(origin / "ml", *args)
+    assert status == 0
+    assert report["judged_with"] == "head"
+    assert report["policy_change"]["fails"] is False
     assert ("DE-03", "models/model.json") in pairs(report["unchanged"])
     assert report["new"] == [] and report["fixed"] == []
-    assert status == 0
-    assert any("policies/pipeline.policy" in note for note in report["notes"])
-    text = mlpolicy("diff", origin / "ml", "--base", "two", "--head", "policy").stdout
-    assert "the policy changed between base and head" in text
-    assert "evaluated with the head's policy" in text
+    text = mlpolicy("diff", origin / "ml", *args).stdout
+    assert "is reported only (--policy-from head: judged with the head's policy)" in text
 
 
 def test_findings_are_the_same_objects_as_checks(origin: Path) -> None:
@@ -295,11 +327,26 @@ def finding(control: str, subject: str, kind: Kind = Kind.INTEGRITY, **kw: Any) 
 
 def test_findings_match_by_control_and_subject_never_by_message() -> None:
     old = finding("C", "a", message="digest 1234")
-    new = finding("C", "a", message="digest 5678", location=Location("p.policy", 9, 1))
+    new = finding("C", "a", message="digest 5678")
     split = classify([old, finding("C", "gone")], [new, finding("D", "a")])
     assert split.unchanged == (new,)
     assert [f.subject for f in split.fixed] == ["gone"]
     assert [f.control for f in split.new] == ["D"]
+
+
+def test_another_rule_or_kind_of_one_control_is_another_finding() -> None:
+    first = finding("C", "a", Kind.UNSIGNED_ARTIFACT, location=Location("p.policy", 2, 1))
+    second = finding("C", "a", Kind.UNSIGNED_ARTIFACT, location=Location("p.policy", 3, 1))
+    lineage = finding("C", "a", Kind.MISSING_LINEAGE, location=Location("p.policy", 2, 1))
+    assert classify([first], [second]) == Classification((second,), (first,), ())
+    assert classify([first], [lineage]) == Classification((lineage,), (first,), ())
+
+
+def test_base_findings_about_artifacts_the_base_did_not_have_are_set_aside() -> None:
+    absent = finding("C", "models/m", message="`models/m` is not in the workspace")
+    changed = finding("C", "models/m", message="its bytes changed after they were signed")
+    split = classify([absent, finding("D", "x")], [changed], unseen={"models/m"})
+    assert split == Classification((changed,), (finding("D", "x"),), (), (absent,))
 
 
 def test_the_kind_separates_several_findings_of_one_control_and_subject() -> None:

@@ -33,7 +33,20 @@ from policy_engine.cli.common import (
     metavar="REF",
     help="Git revision to evaluate (default: the working tree, uncommitted changes included).",
 )
-@policy_option("REPO/policies; taken from the head")
+@policy_option("REPO/policies; read at each revision")
+@click.option(
+    "--policy-from",
+    type=click.Choice(["base", "head"]),
+    default="base",
+    show_default=True,
+    help="Whose policy and trusted keys judge both revisions (head: for policy-authoring "
+    "branches; a policy change is then reported, and does not fail).",
+)
+@click.option(
+    "--allow-policy-change",
+    is_flag=True,
+    help="A change to the policy files or trusted keys does not fail the diff (it is reported).",
+)
 @attestations_option(", at each revision")
 @click.option(
     "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
@@ -51,6 +64,8 @@ def diff(
     base: str,
     head: str | None,
     policies: tuple[Path, ...],
+    policy_from: str,
+    allow_policy_change: bool,
     attestations: tuple[Path, ...],
     fmt: str,
     output: Path | None,
@@ -60,9 +75,12 @@ def diff(
 ) -> None:
     """Compare the findings of REPO (default: .) at a base revision and at the head.
 
-    Both revisions are evaluated with the head's policy. Findings are new, fixed or
-    unchanged, matched by control and subject. Exit 1 when a new finding (or, with
-    --fail-on-unchanged, any finding) is at or above --fail-on.
+    Both revisions are judged with the base's policy and trusted keys (what was
+    reviewed and merged), unless --policy-from head; a base without a policy is
+    judged with the head's. Findings are new, fixed or unchanged, matched by
+    control, rule, subject and kind. Exit 1 when a new finding (or, with
+    --fail-on-unchanged, any finding) is at or above --fail-on, or when the policy
+    files or trusted keys changed (unless --allow-policy-change or --policy-from head).
     """
     from policy_engine.diagnostics import render_all
     from policy_engine.premerge import DiffRequest, InvalidPolicy, run_diff
@@ -77,6 +95,8 @@ def diff(
         fail_on=fail_on,
         fail_on_unchanged=fail_on_unchanged,
         now=utc(at),
+        policy_from=policy_from,
+        allow_policy_change=allow_policy_change,
     )
     try:
         result = run_diff(request)
@@ -87,4 +107,4 @@ def diff(
         click.echo(render_all(result.loaded.diagnostics, result.loaded.sources), err=True)
     echo_notes(result.result.graph)
     emit(DIFF_REPORTERS[fmt](result), output)
-    sys.exit(EXIT_VIOLATIONS if result.failing else EXIT_OK)
+    sys.exit(EXIT_VIOLATIONS if result.fails else EXIT_OK)

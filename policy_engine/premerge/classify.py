@@ -1,17 +1,23 @@
 """Which findings a change introduced, fixed or left as they were: pure functions.
 
-Two findings are the same finding when they have the same control and subject.
-Where either revision has several findings for one control and subject (several
-rules of a control failing for one artifact), the kind joins the key; where
-that still leaves several, they are paired in the order of their rules. The
-message is never part of the key: it carries digests and counts that change
-with every run of a pipeline, while the problem stays the same.
+Both revisions are judged with one policy, so a finding can be compared like
+with like: two findings are the same finding when the same rule (its location
+in that policy) of the same control fails for the same subject with the same
+kind of problem. Where that still leaves several (a rule failing twice for one
+subject), they are paired in order. The message is never part of the key: it
+carries digests and counts that change with every run of a pipeline, while the
+problem stays the same.
+
+A base finding about an artifact the base could not see (no bytes at the base,
+bytes at the head) judged something else than the head's finding would: it is
+set aside, neither fixed nor matched, and the head's findings about that
+artifact count as new.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 
 from policy_engine.evaluate import Finding
 from policy_engine.results import Classification
@@ -19,44 +25,45 @@ from policy_engine.results import Classification
 Key = tuple[str, ...]
 
 
-def _pair(finding: Finding) -> tuple[str, str]:
-    return (finding.control, finding.subject)
-
-
-def _rule_order(finding: Finding) -> tuple[str, int, int]:
+def same_problem(finding: Finding) -> Key:
+    """What makes two findings the same: control, subject, kind and the rule's location."""
     loc = finding.location
-    return (loc.file, loc.line, loc.column)
+    return (
+        finding.control,
+        finding.subject,
+        finding.kind.value,
+        loc.file,
+        str(loc.line),
+        str(loc.column),
+    )
 
 
-def ambiguous_pairs(*sides: Iterable[Finding]) -> frozenset[tuple[str, str]]:
-    """The (control, subject) pairs that some side has more than once."""
-    ambiguous: set[tuple[str, str]] = set()
-    for side in sides:
-        counts = Counter(_pair(f) for f in side)
-        ambiguous |= {pair for pair, n in counts.items() if n > 1}
-    return frozenset(ambiguous)
-
-
-def match_keys(findings: Sequence[Finding], ambiguous: frozenset[tuple[str, str]]) -> list[Key]:
-    """One key per finding, in the same order: (control, subject), plus the kind when the pair
-    is ambiguous, plus an ordinal (in rule order) among findings that still share a key."""
-    base_keys = [(*_pair(f), f.kind.value) if _pair(f) in ambiguous else _pair(f) for f in findings]
+def match_keys(findings: Sequence[Finding]) -> list[Key]:
+    """One key per finding, in the same order: :func:`same_problem` plus an ordinal among the
+    findings that share it."""
     seen: Counter[Key] = Counter()
-    keys: list[Key] = [()] * len(findings)
-    for index in sorted(range(len(findings)), key=lambda i: _rule_order(findings[i])):
-        key = base_keys[index]
-        keys[index] = (*key, str(seen[key]))
+    keys: list[Key] = []
+    for finding in findings:
+        key = same_problem(finding)
+        keys.append((*key, str(seen[key])))
         seen[key] += 1
     return keys
 
 
-def classify(base: Sequence[Finding], head: Sequence[Finding]) -> Classification:
-    """Split the findings of two revisions into new, fixed and unchanged (kept in input order)."""
-    ambiguous = ambiguous_pairs(base, head)
-    base_keys, head_keys = match_keys(base, ambiguous), match_keys(head, ambiguous)
+def classify(
+    base: Sequence[Finding], head: Sequence[Finding], unseen: Collection[str] = frozenset()
+) -> Classification:
+    """Split the findings of two revisions into new, fixed and unchanged (kept in input order).
+
+    ``unseen``: subjects whose bytes the base did not have and the head has; the base's
+    findings about them are set aside.
+    """
+    compared = [f for f in base if f.subject not in unseen]
+    base_keys, head_keys = match_keys(compared), match_keys(head)
     in_base, in_head = set(base_keys), set(head_keys)
     return Classification(
         new=tuple(f for f, k in zip(head, head_keys, strict=True) if k not in in_base),
-        fixed=tuple(f for f, k in zip(base, base_keys, strict=True) if k not in in_head),
+        fixed=tuple(f for f, k in zip(compared, base_keys, strict=True) if k not in in_head),
         unchanged=tuple(f for f, k in zip(head, head_keys, strict=True) if k in in_base),
+        set_aside=tuple(f for f in base if f.subject in unseen),
     )

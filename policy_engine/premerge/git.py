@@ -119,6 +119,12 @@ def is_dirty(checkout: Checkout) -> bool:
     return bool(status)
 
 
+def tracked_files(folder: Path) -> frozenset[str]:
+    """The files git tracks under ``folder``, as posix paths relative to it."""
+    listed = git(folder, "--no-optional-locks", "ls-files", "-z", "--", ".")
+    return frozenset(name for name in listed.split("\0") if name)
+
+
 @contextmanager
 def worktree(top: Path, commit: str) -> Iterator[Path]:
     """A detached checkout of ``commit`` in a temporary folder outside the repository.

@@ -3,33 +3,31 @@
 The head is the working tree as it is (uncommitted changes included: what is
 about to be committed), or a temporary worktree of ``--head REF``; the base is
 always a temporary worktree, outside the repository and removed afterwards.
-Both are evaluated with the head's policy, so a finding is new because the
-pipeline changed, never because the rules did; when the policy files or the
-keys they trust differ at the base, the result says so.
+A worktree has no DVC outputs (git ignores them): its graph is built with the
+repository's own DVC cache (``cache_repo``), read-only, so both revisions see
+artifacts the same way. Both revisions are judged with one policy, the base's
+by default (:mod:`.policies`); a policy change is its own result.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from policy_engine import api
 from policy_engine.errors import InputError
 from policy_engine.evaluate import Finding
+from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.loader import DEFAULT_POLICY_DIR
-from policy_engine.premerge import git
+from policy_engine.premerge import git, notes
 from policy_engine.premerge.classify import classify
 from policy_engine.premerge.git import Checkout
-from policy_engine.results import DiffResult, LoadedPolicy, Revision
-
-if TYPE_CHECKING:
-    from policy_engine.compiler import ir
+from policy_engine.premerge.outputs import changed_outputs
+from policy_engine.premerge.policies import Judge, choose, load_revision
+from policy_engine.results import CheckResult, DiffResult, LoadedPolicy, Revision
 
 
 class InvalidPolicy(Exception):
@@ -52,71 +50,143 @@ class DiffRequest:
     fail_on: str = "low"
     fail_on_unchanged: bool = False
     now: datetime | None = None
-
-
-def run_diff(request: DiffRequest) -> DiffResult:
-    """Evaluate base and head with the head's policy and classify the findings."""
-    checkout = git.checkout_of(request.repo)
-    base_commit = git.resolve_commit(checkout.top, request.base)
-    now = request.now or datetime.now(timezone.utc)
-    with ExitStack() as stack:
-        head_root, head = _head(stack, checkout, request)
-        head_side = _Side.of(
-            request, _Mapper(checkout, None if request.head is None else head_root), head_root
-        )
-        loaded = _load(head_side)
-        assert loaded.policy is not None
-        # The persistent hash cache is for the user's own files, not for temporary worktrees.
-        head_result = api.check(
-            loaded.policy, head_root, head_side.attestations, now, hash_cache=request.head is None
-        )
-        base_root = checkout.locate(stack.enter_context(git.worktree(checkout.top, base_commit)))
-        base_side = _Side.of(request, _Mapper(checkout, base_root), base_root)
-        changes = policy_changes(loaded, head_side.policies, base_side.policies, base_root)
-        base_policy = rebase(loaded.policy, head_root, base_root)
-        base_findings, base_note = _evaluate_base(base_policy, base_side, now)
-    split = classify(base_findings, head_result.evaluation.findings)
-    notes = (base_note, *_policy_notes(changes), _dirty_note(head))
-    return DiffResult(
-        repository=str(request.repo),
-        base=Revision(request.base, base_commit, evaluated=base_note is None),
-        head=head,
-        policy_changed=bool(changes),
-        result=head_result,
-        new=split.new,
-        fixed=split.fixed,
-        unchanged=split.unchanged,
-        notes=tuple(n for n in notes if n),
-        fail_on=request.fail_on,
-        fail_on_unchanged=request.fail_on_unchanged,
-        loaded=loaded,
-    )
+    policy_from: str = "base"  # "base" | "head"
+    allow_policy_change: bool = False
 
 
 @dataclass(frozen=True)
 class _Side:
-    """One revision's repository folder, and the policy and attestation paths in it."""
+    """One revision's repository folder, the policy and attestation paths in it, and where
+    the bytes of its missing outputs are (None: its own DVC cache)."""
 
     root: Path
     policies: list[Path]
     attestations: list[Path]
+    cache_repo: Path | None
 
-    @classmethod
-    def of(cls, request: DiffRequest, mapped: _Mapper, root: Path) -> _Side:
-        policies = [mapped(p) for p in request.policies] or [root / DEFAULT_POLICY_DIR]
-        return cls(root, policies, [mapped(p) for p in request.attestations])
+    def check(self, judge: Judge, now: datetime) -> CheckResult:
+        # The persistent hash cache is for the user's own files, not for temporary worktrees.
+        policy = judge.at(self.root)
+        return api.check(
+            policy,
+            self.root,
+            self.attestations,
+            now,
+            hash_cache=self.cache_repo is None,
+            cache_repo=self.cache_repo,
+        )
 
 
-def _head(stack: ExitStack, checkout: Checkout, request: DiffRequest) -> tuple[Path, Revision]:
-    """The head's repository folder and revision: the working tree, or a worktree of a ref."""
+@dataclass(frozen=True)
+class _Base:
+    """What the base gave: its findings, or why it was not judged, and its graph."""
+
+    findings: tuple[Finding, ...] = ()
+    problem: str | None = None
+    graph: ProvenanceGraph | None = None
+
+
+def run_diff(request: DiffRequest) -> DiffResult:
+    """Evaluate base and head with one policy (the base's by default) and classify findings."""
+    checkout = git.checkout_of(request.repo)
+    base_commit = git.resolve_commit(checkout.top, request.base)
+    now = request.now or datetime.now(timezone.utc)
+    with ExitStack() as stack:
+        head_side, head = _head(stack, checkout, request)
+        base_root = checkout.locate(stack.enter_context(git.worktree(checkout.top, base_commit)))
+        base_side = _side(request, checkout, base_root, _repository(request))
+        judge = _judge(request, head_side, base_side)
+        head_result = head_side.check(judge, now)
+        outputs = _changed_outputs(head, head_result.graph, request)
+        base = _evaluate_base(judge, base_side, now)
+    unseen = _unseen(base.graph, head_result.graph)
+    split = classify(base.findings, head_result.evaluation.findings, unseen)
+    return DiffResult(
+        repository=str(request.repo),
+        base=Revision(request.base, base_commit, evaluated=not base.problem, reason=base.problem),
+        head=replace(head, dirty=head.dirty or bool(outputs)),
+        policy_change=judge.change,
+        result=head_result,
+        new=split.new,
+        fixed=split.fixed,
+        unchanged=split.unchanged,
+        notes=notes.of(base.problem, head, outputs, split.set_aside),
+        fail_on=request.fail_on,
+        fail_on_unchanged=request.fail_on_unchanged,
+        loaded=judge.loaded,
+        policy_from=request.policy_from,
+        judged_with=judge.source,
+        allow_policy_change=request.allow_policy_change,
+    )
+
+
+def _repository(request: DiffRequest) -> Path:
+    """The user's repository folder: whose DVC cache the worktrees share, read-only."""
+    return Path(os.path.realpath(request.repo))
+
+
+def _side(request: DiffRequest, checkout: Checkout, root: Path, cache: Path | None) -> _Side:
+    mapped = _Mapper(checkout, None if cache is None else root)
+    policies = [mapped(p) for p in request.policies] or [root / DEFAULT_POLICY_DIR]
+    return _Side(root, policies, [mapped(p) for p in request.attestations], cache)
+
+
+def _head(stack: ExitStack, checkout: Checkout, request: DiffRequest) -> tuple[_Side, Revision]:
+    """The head's side and revision: the working tree, or a worktree of a ref."""
     if request.head is None:
         commit = git.head_commit(checkout.top)
-        return request.repo, Revision(None, commit, dirty=git.is_dirty(checkout))
+        side = _side(request, checkout, request.repo, None)
+        return side, Revision(None, commit, dirty=git.is_dirty(checkout))
     commit = git.resolve_commit(checkout.top, request.head)
     root = checkout.locate(stack.enter_context(git.worktree(checkout.top, commit)))
     if not root.is_dir():
         raise InputError(f"`{checkout.prefix}` does not exist at head `{request.head}`")
-    return root, Revision(request.head, commit)
+    return _side(request, checkout, root, _repository(request)), Revision(request.head, commit)
+
+
+def _judge(request: DiffRequest, head: _Side, base: _Side) -> Judge:
+    """The policy that judges both revisions; the head's must be valid in any case."""
+    loaded = api.load_policy(head.policies, head.root)
+    if not loaded.ok:
+        raise InvalidPolicy(loaded)
+    at_base = load_revision(base.policies, base.root)
+    return choose(loaded, head.root, at_base, base.root, request.policy_from)
+
+
+def _changed_outputs(
+    head: Revision, graph: ProvenanceGraph, request: DiffRequest
+) -> tuple[str, ...]:
+    """DVC outputs git ignores whose bytes in the working tree differ from their record
+    (none for a ``--head REF``: a worktree has only committed files)."""
+    if head.ref is not None:
+        return ()
+    return changed_outputs(graph, git.tracked_files(request.repo))
+
+
+def _evaluate_base(judge: Judge, side: _Side, now: datetime) -> _Base:
+    """The base's findings, or none and why, when the base cannot be judged.
+
+    An absent or unjudgeable base makes every head finding new: the strictest reading.
+    """
+    if not side.root.is_dir():
+        return _Base(problem="the repository folder does not exist at the base")
+    if judge.base_problem is not None:
+        return _Base(problem=judge.base_problem)
+    try:
+        result = side.check(judge, now)
+    except InputError as error:
+        return _Base(problem=f"the base could not be evaluated ({error})")
+    return _Base(result.evaluation.findings, None, result.graph)
+
+
+def _unseen(base: ProvenanceGraph | None, head: ProvenanceGraph) -> frozenset[str]:
+    """Artifacts whose bytes the head has and the base did not (not materialised there)."""
+    if base is None:
+        return frozenset()
+    present = {a.path for a in head.artifacts() if head.workspace(a.path) is not None}
+    return frozenset(
+        a.path for a in base.artifacts() if a.path in present and base.workspace(a.path) is None
+    )
 
 
 class _Mapper:
@@ -139,110 +209,3 @@ class _Mapper:
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or str(path).startswith(str(root) + os.sep)
-
-
-def _load(side: _Side) -> LoadedPolicy:
-    loaded = api.load_policy(side.policies, side.root)
-    if not loaded.ok:
-        raise InvalidPolicy(loaded)
-    return loaded
-
-
-def _evaluate_base(
-    policy: ir.PolicySet, side: _Side, now: datetime
-) -> tuple[tuple[Finding, ...], str | None]:
-    """The base's findings, or none and why, when the base cannot be judged.
-
-    An absent or unjudgeable base makes every head finding new: the strictest reading.
-    """
-    if not side.root.is_dir():
-        return (), "the repository folder does not exist at the base: every finding is new"
-    try:
-        result = api.check(policy, side.root, side.attestations, now, hash_cache=False)
-    except InputError as error:
-        return (), f"the base could not be evaluated ({error}): every finding is new"
-    return result.evaluation.findings, None
-
-
-def rebase(value: Any, old_root: Path, new_root: Path) -> Any:
-    """``value`` (a compiled policy) with every path inside ``old_root`` moved to ``new_root``.
-
-    Walks frozen dataclasses, tuples, lists and dicts; other values are kept as they are.
-    """
-    if isinstance(value, Path):
-        old = os.path.abspath(old_root)
-        here = os.path.abspath(value)
-        if here == old or here.startswith(old + os.sep):
-            return Path(new_root) / os.path.relpath(here, old)
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: rebase(getattr(value, f.name), old_root, new_root)
-            for f in dataclasses.fields(value)
-            if f.init
-        }
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, (set, frozenset)):
-        return type(value)(rebase(v, old_root, new_root) for v in value)
-    if isinstance(value, (tuple, list)):
-        items = [rebase(v, old_root, new_root) for v in value]
-        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
-    if isinstance(value, dict):
-        return {k: rebase(v, old_root, new_root) for k, v in value.items()}
-    return value
-
-
-def policy_changes(
-    head: LoadedPolicy, head_paths: Sequence[Path], base_paths: Sequence[Path], base_root: Path
-) -> tuple[str, ...]:
-    """What differs in the policy between base and head: policy files (imports included),
-    then the trusted keys the head's policy names."""
-    base_sources = _sources(base_paths, base_root)
-    changed = sorted(
-        name
-        for name in base_sources.keys() | head.sources.keys()
-        if base_sources.get(name) != head.sources.get(name)
-    )
-    return (*changed, *_key_changes(head, head_paths, base_root))
-
-
-def _sources(paths: Sequence[Path], root: Path) -> dict[str, str]:
-    """The policy texts under ``paths`` (imports included) by displayed name; none if absent."""
-    from policy_engine.loader import load_files
-
-    try:
-        return load_files(paths, root).sources
-    except InputError:
-        return {}
-
-
-def _key_changes(
-    head: LoadedPolicy, head_paths: Sequence[Path], base_root: Path
-) -> tuple[str, ...]:
-    """The keys the head's policy names that are absent, or other key material, at the base."""
-    assert head.policy is not None
-    at_base = api.load_policy(head_paths, base_root)
-    if at_base.policy is None or not at_base.ok:
-        return ("the keys the policy trusts (unreadable at the base)",)
-    ids = {name: key.keyid for name, key in at_base.policy.keys.items()}
-    return tuple(
-        f"key `{name}`"
-        for name, key in sorted(head.policy.keys.items())
-        if ids.get(name) != key.keyid
-    )
-
-
-def _policy_notes(changes: Sequence[str]) -> tuple[str, ...]:
-    if not changes:
-        return ()
-    return (
-        "the policy changed between base and head ("
-        + ", ".join(changes)
-        + "): both revisions were evaluated with the head's policy",
-    )
-
-
-def _dirty_note(head: Revision) -> str | None:
-    if head.dirty:
-        return "the working tree has uncommitted changes: they are part of the head"
-    return None

@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict
 
 from policy_engine import __version__
 from policy_engine.evaluate import Finding
+from policy_engine.report import policy_change
 from policy_engine.report.json_report import finding_out
 from policy_engine.report.model import SCHEMA_VERSION, FindingOut
 
 if TYPE_CHECKING:
-    from policy_engine.results import DiffResult, Revision
+    from policy_engine.results import DiffResult, PolicyChange, Revision
 
 MAX_EVIDENCE = 4
 
@@ -31,6 +32,20 @@ class RevisionOut(_Out):
     commit: str | None
     dirty: bool
     evaluated: bool
+    reason: str | None  # why it was not evaluated
+
+
+class PolicyChangeOut(_Out):
+    """How the policy differs between base and head; ``fails``: it fails the diff."""
+
+    files: list[str]
+    keys: list[str]
+    controls_added: list[str]
+    controls_removed: list[str]
+    controls_changed: list[str]
+    base_has_policy: bool
+    allowed: bool
+    fails: bool
 
 
 class DiffSummaryOut(_Out):
@@ -48,7 +63,10 @@ class DiffOut(_Out):
     repository: str
     base: RevisionOut
     head: RevisionOut
+    policy_from: str
+    judged_with: str
     policy_changed: bool
+    policy_change: PolicyChangeOut | None
     fail_on: str
     fail_on_unchanged: bool
     notes: list[str]
@@ -64,6 +82,22 @@ def _revision(revision: Revision) -> RevisionOut:
         commit=revision.commit,
         dirty=revision.dirty,
         evaluated=revision.evaluated,
+        reason=revision.reason,
+    )
+
+
+def _policy_change(diff: DiffResult, change: PolicyChange | None) -> PolicyChangeOut | None:
+    if change is None:
+        return None
+    return PolicyChangeOut(
+        files=list(change.files),
+        keys=list(change.keys),
+        controls_added=list(change.added),
+        controls_removed=list(change.removed),
+        controls_changed=list(change.changed),
+        base_has_policy=change.base_has_policy,
+        allowed=diff.allow_policy_change,
+        fails=diff.policy_change_fails,
     )
 
 
@@ -75,7 +109,10 @@ def diff_model(diff: DiffResult) -> DiffOut:
         repository=diff.repository,
         base=_revision(diff.base),
         head=_revision(diff.head),
+        policy_from=diff.policy_from,
+        judged_with=diff.judged_with,
         policy_changed=diff.policy_changed,
+        policy_change=_policy_change(diff, diff.policy_change),
         fail_on=diff.fail_on,
         fail_on_unchanged=diff.fail_on_unchanged,
         notes=list(diff.notes),
@@ -102,6 +139,7 @@ def render_text_diff(diff: DiffResult) -> str:
         f"mlpolicy diff {diff.repository}: {_side(base.label, base.commit, False)} -> "
         f"{_side(head.label, head.commit, head.dirty)}, policy `{diff.result.policy.name}`",
         *(f"note: {note}" for note in diff.notes),
+        *_change_line(diff),
         "",
     ]
     lines += _section("New", diff.new, evidence=True)
@@ -109,6 +147,12 @@ def render_text_diff(diff: DiffResult) -> str:
     lines += _section("Unchanged", diff.unchanged, evidence=False)
     lines.append(_verdict(diff))
     return "\n".join(lines) + "\n"
+
+
+def _change_line(diff: DiffResult) -> list[str]:
+    if diff.policy_change is None:
+        return []
+    return [f"policy change: {policy_change.summary(diff, diff.policy_change)}"]
 
 
 def _side(label: str, commit: str | None, dirty: bool) -> str:
@@ -140,6 +184,9 @@ def _verdict(diff: DiffResult) -> str:
     counts = f"{len(diff.new)} new, {len(diff.fixed)} fixed, {len(diff.unchanged)} unchanged"
     failing = diff.failing
     scope = "new or unchanged" if diff.fail_on_unchanged else "new"
+    changed = ", and the policy changed" if diff.policy_change_fails else ""
     if failing:
-        return f"{counts}: FAIL, {len(failing)} {scope} at or above `{diff.fail_on}`"
+        return f"{counts}: FAIL, {len(failing)} {scope} at or above `{diff.fail_on}`{changed}"
+    if changed:
+        return f"{counts}: FAIL, the policy changed (nothing {scope} at or above `{diff.fail_on}`)"
     return f"{counts}: pass, nothing {scope} at or above `{diff.fail_on}`"

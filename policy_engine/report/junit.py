@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from policy_engine.evaluate import ControlResult, Finding
+from policy_engine.report import policy_change
 from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
@@ -52,8 +53,22 @@ def render_junit_diff(diff: DiffResult) -> str:
     cases += [Case(c, f"{name} (fixed)", "pass") for c, name, _ in _groups(diff.fixed)]
     evaluation = diff.result.evaluation
     cases += _passing_controls(evaluation.controls, evaluation.findings)
+    cases += _policy_change(diff)
     title = f"mlpolicy diff {diff.repository} ({diff.base.label}..{diff.head.label})"
     return _document(title, _ordered(cases))
+
+
+def _policy_change(diff: DiffResult) -> list[Case]:
+    """A case for a policy change: failing when it fails the diff, else passing."""
+    if diff.policy_change is None:
+        return []
+    outcome = "fail" if diff.policy_change_fails else "pass"
+    return [Case(policy_change.RULE_ID, "the policy changed", outcome, (), _change_note(diff))]
+
+
+def _change_note(diff: DiffResult) -> str:
+    assert diff.policy_change is not None
+    return policy_change.summary(diff, diff.policy_change)
 
 
 def _groups(findings: Iterable[Finding]) -> list[tuple[str, str, tuple[Finding, ...]]]:
@@ -120,6 +135,8 @@ def _case(suite: ET.Element, case: Case) -> None:
 
 
 def _failure_attributes(case: Case) -> dict[str, str]:
+    if not case.findings:
+        return {"message": _clean(case.note), "type": "policy-change"}
     first = case.findings[0]
     message = "; ".join(f.message for f in case.findings)
     prefix = f"{case.note}: " if case.note else ""
@@ -127,7 +144,7 @@ def _failure_attributes(case: Case) -> dict[str, str]:
 
 
 def _details(case: Case) -> str:
-    lines: list[str] = []
+    lines: list[str] = [] if case.findings else [case.note]
     for f in case.findings:
         loc = f.location
         lines += [f"{f.control} [{f.severity}] {f.subject}: {f.message}"]

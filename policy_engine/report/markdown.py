@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from policy_engine.evaluate import Finding
 from policy_engine.lifecycle import SEVERITIES
+from policy_engine.report import policy_change
 from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
@@ -48,14 +49,9 @@ def render_markdown(result: CheckResult, repository: str) -> str:
 
 def render_markdown_diff(diff: DiffResult) -> str:
     """Markdown for `mlpolicy diff`: new, then fixed, then unchanged (collapsed)."""
-    failing = diff.failing
-    if failing:
-        which = "finding" if diff.fail_on_unchanged else "new finding"
-        status = f"❌ {_count(len(failing), which)} at or above `{diff.fail_on}`"
-    else:
-        status = "✅ no new finding" + (f" at or above `{diff.fail_on}`" if diff.new else "")
-    lines = [f"### mlpolicy diff: {status}", "", _revisions(diff), "", _counts(diff)]
+    lines = [f"### mlpolicy diff: {_status(diff)}", "", _revisions(diff), "", _counts(diff)]
     lines += [f"> {escape(note)}" for note in diff.notes]
+    lines += _policy_change(diff)
     lines += _section("New", diff.new)
     lines += _section("Fixed", diff.fixed)
     if diff.unchanged:
@@ -63,6 +59,30 @@ def render_markdown_diff(diff: DiffResult) -> str:
         lines += ["", f"<details><summary>{label}</summary>", "", *_table(diff.unchanged)]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _status(diff: DiffResult) -> str:
+    failing = diff.failing
+    changed = "the policy changed" if diff.policy_change_fails else ""
+    if failing:
+        which = "finding" if diff.fail_on_unchanged else "new finding"
+        status = f"❌ {_count(len(failing), which)} at or above `{diff.fail_on}`"
+        return status + (f", and {changed}" if changed else "")
+    if changed:
+        return f"❌ {changed}"
+    return "✅ no new finding" + (f" at or above `{diff.fail_on}`" if diff.new else "")
+
+
+def _policy_change(diff: DiffResult) -> list[str]:
+    change = diff.policy_change
+    if change is None:
+        return []
+    lines = ["", "#### Policy change", "", f"This change {escape(policy_change.status(diff))}.", ""]
+    if not change.base_has_policy:
+        lines.append("- the base has no policy")
+    for label, names in change.parts():
+        lines.append(f"- {label}: " + ", ".join(code(n) for n in names))
+    return lines
 
 
 def _revisions(diff: DiffResult) -> str:

@@ -33,6 +33,7 @@ from urllib.parse import quote
 from policy_engine import __version__
 from policy_engine.evaluate import Finding
 from policy_engine.lifecycle import STAGES
+from policy_engine.report import policy_change
 from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
@@ -74,12 +75,43 @@ def render_sarif_diff(diff: DiffResult) -> str:
         "base": {"ref": diff.base.ref, "commit": diff.base.commit},
         "head": {"ref": diff.head.ref, "commit": diff.head.commit, "dirty": diff.head.dirty},
         "policyChanged": diff.policy_changed,
+        "policyFrom": diff.policy_from,
+        "judgedWith": diff.judged_with,
         "new": len(diff.new),
         "fixed": len(diff.fixed),
         "unchanged": len(diff.unchanged),
         "notes": list(diff.notes),
     }
-    return _dump(_log(diff.result.policy.controls, findings, diff.repository, properties))
+    log = _log(diff.result.policy.controls, findings, diff.repository, properties)
+    _add_policy_change(log["runs"][0], diff)
+    return _dump(log)
+
+
+def _add_policy_change(run: Json, diff: DiffResult) -> None:
+    """A policy change is a result of its own rule: an error when it fails the diff, located at
+    the first policy file that changed (or the policy's declaration, for keys only)."""
+    change = diff.policy_change
+    if change is None:
+        return
+    description = "A pull request cannot change the policy or the keys that judge it unreviewed."
+    rule = _rule(
+        policy_change.RULE_ID, policy_change.TITLE, description, "high", "secure_pipelines", None
+    )
+    rule["defaultConfiguration"] = {"level": "error"}
+    run["tool"]["driver"]["rules"].append(rule)
+    where = diff.result.policy.location
+    file, line = (change.files[0], None) if change.files else (where.file, where.line)
+    result: Json = {
+        "ruleId": policy_change.RULE_ID,
+        "ruleIndex": len(run["tool"]["driver"]["rules"]) - 1,
+        "kind": "fail" if diff.policy_change_fails else "review",
+        "level": "error" if diff.policy_change_fails else "note",
+        "message": {"text": _escape(policy_change.summary(diff, change))},
+        "locations": [_location(diff.repository, file, line, None)],
+        "baselineState": "new",
+        "properties": {"files": list(change.files), "keys": list(change.keys)},
+    }
+    run["results"].append(result)
 
 
 def _dump(log: Json) -> str:

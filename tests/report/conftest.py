@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,10 +41,10 @@ def evaluate() -> Callable[[], Tampered]:
 @pytest.fixture
 def make_diff(tampered: Tampered) -> Callable[..., DiffResult]:
     """Builds a comparison whose head is the tampered example (see :func:`_diff`)."""
-    return lambda fail_on_unchanged=False: _diff(tampered, fail_on_unchanged)
+    return lambda fail_on_unchanged=False, **kw: _diff(tampered, fail_on_unchanged, **kw)
 
 
-def _diff(tampered: Tampered, fail_on_unchanged: bool) -> DiffResult:
+def _diff(tampered: Tampered, fail_on_unchanged: bool, **kw: Any) -> DiffResult:
     """A comparison whose head is the tampered example: DE-01 and DP-01 are new, the
     lineage finding was fixed, the rest is unchanged."""
     loaded, result = tampered
@@ -55,7 +56,7 @@ def _diff(tampered: Tampered, fail_on_unchanged: bool) -> DiffResult:
         repository="fixtures/example-ml-tampered",
         base=Revision("main", "1" * 40),
         head=Revision(None, "2" * 40, dirty=True),
-        policy_changed=False,
+        policy_change=kw.pop("policy_change", None),
         result=result,
         new=new,
         fixed=fixed,
@@ -64,4 +65,5 @@ def _diff(tampered: Tampered, fail_on_unchanged: bool) -> DiffResult:
         fail_on="low",
         fail_on_unchanged=fail_on_unchanged,
         loaded=loaded,
+        **kw,
     )
