@@ -43,12 +43,15 @@ def build(
     now: datetime | None = None,
     hash_cache: bool = True,
     progress: bool = False,
+    cache_repo: Path | None = None,
 ) -> ProvenanceGraph:
     """The provenance graph of ``root``, with signatures checked against the policy's keys.
 
     With no policy, no key is trusted (every signature is UNTRUSTED). ``now`` is
     the time layouts expire against; ``hash_cache`` allows the persistent hash
     cache; ``progress`` a progress line on a terminal's stderr while hashing.
+    ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
+    missing from the workspace (None: ``root`` itself); it is only read.
     """
     from policy_engine.graph.build import build_graph
     from policy_engine.graph.builders import BuildContext
@@ -59,7 +62,7 @@ def build(
     declared = policy.attestation_paths if policy is not None else ()
     paths = tuple(dict.fromkeys([*declared, *attestations]))
     keyring = Keyring(policy.keys if policy is not None else {})
-    context = BuildContext(root, keyring, paths, now, hash_cache, progress)
+    context = BuildContext(root, keyring, paths, now, hash_cache, progress, cache_repo=cache_repo)
     return build_graph(context)
 
 
@@ -71,12 +74,24 @@ def check(
     *,
     hash_cache: bool = True,
     progress: bool = False,
+    cache_repo: Path | None = None,
 ) -> CheckResult:
-    """Build the graph of ``root`` and evaluate ``policy`` against it (at ``now``)."""
+    """Build the graph of ``root`` and evaluate ``policy`` against it (at ``now``).
+
+    ``cache_repo`` is as for :func:`build`.
+    """
     from policy_engine.evaluate import evaluate
 
     moment = now or datetime.now(timezone.utc)
-    graph = build(policy, root, attestations, now=moment, hash_cache=hash_cache, progress=progress)
+    graph = build(
+        policy,
+        root,
+        attestations,
+        now=moment,
+        hash_cache=hash_cache,
+        progress=progress,
+        cache_repo=cache_repo,
+    )
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
 
 
