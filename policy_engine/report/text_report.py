@@ -9,6 +9,7 @@ from policy_engine.lifecycle import SEVERITIES, STAGES
 from policy_engine.results import CheckResult
 
 MAX_EVIDENCE = 8
+MAX_LISTED = 50
 
 
 def render_text(result: CheckResult, repository: str) -> str:
@@ -29,6 +30,7 @@ def render_text(result: CheckResult, repository: str) -> str:
         lines += _builtins(stage_builtins)
         lines.append("")
     lines += [f"warning: {w}" for w in evaluation.warnings]
+    lines += from_lock_lines(result) + undecided_lines(result)
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
 
@@ -81,6 +83,30 @@ def _finding(finding: Finding) -> list[str]:
     if len(finding.evidence) > MAX_EVIDENCE:
         out.append(f"          … {len(finding.evidence) - MAX_EVIDENCE} more (see --format json)")
     return out
+
+
+def from_lock_lines(result: CheckResult) -> list[str]:
+    """The artifacts judged from the lock only (their bytes are not materialised), if any."""
+    locked = result.graph.unmaterialised()
+    if not locked:
+        return []
+    out = [f"judged from dvc.lock: inherits DVC's md5 ({len(locked)} artifacts not materialised)"]
+    for path, claim in list(locked.items())[:MAX_LISTED]:
+        out.append(f"  - {path}  {claim.algorithm} {claim.value}  ({claim.source.file})")
+    if len(locked) > MAX_LISTED:
+        out.append(f"  … {len(locked) - MAX_LISTED} more (see --format json)")
+    return [*out, ""]
+
+
+def undecided_lines(result: CheckResult) -> list[str]:
+    """The rules the inputs could not judge (the run exits 2), if any."""
+    undecided = result.evaluation.undecided
+    if not undecided:
+        return []
+    out = [f"could not judge {len(undecided)} rule(s): the run cannot pass"]
+    for item in undecided:
+        out.append(f"  - {item.control}  {item.subject}: {item.message}")
+    return [*out, ""]
 
 
 def _summary(result: CheckResult) -> str:
