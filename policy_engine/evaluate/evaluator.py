@@ -6,6 +6,7 @@ was built and are facts on it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +27,7 @@ class ControlResult:
     subjects: int  # how many subjects its rules examined
     findings: int  # findings not waived
     waived: int = 0
+    undecided: int = 0  # subjects its rules could not judge
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ def evaluate(policy: ir.PolicySet, graph: ProvenanceGraph, now: datetime) -> Eva
     waived = apply_waivers(findings, policy, now)
     located = (replace(f, subject_source=ctx.subject_source(f.subject)) for f in waived.findings)
     ordered = tuple(sorted(located, key=Finding.sort_key))
-    results = tuple(_result(c, subjects[c.id], ordered) for c in policy.controls)
+    open_ = Counter(u.control for u in undecided)
+    results = tuple(_result(c, subjects[c.id], ordered, open_[c.id]) for c in policy.controls)
     return Evaluation(ordered, results, waived.warnings, tuple(undecided))
 
 
@@ -82,10 +85,12 @@ def _sort_undecided(
         undecided.append(found)
 
 
-def _result(control: ir.Control, subjects: int, findings: tuple[Finding, ...]) -> ControlResult:
+def _result(
+    control: ir.Control, subjects: int, findings: tuple[Finding, ...], undecided: int
+) -> ControlResult:
     own = [f for f in findings if f.control == control.id]
     waived = sum(f.waived for f in own)
-    return ControlResult(control, subjects, len(own) - waived, waived)
+    return ControlResult(control, subjects, len(own) - waived, waived, undecided)
 
 
 def _check_rule(

@@ -56,6 +56,8 @@ def _waiver_out(waiver: Waiver) -> WaiverOut:
 def _status(result: ControlResult) -> str:
     if result.findings:
         return "fail"
+    if result.undecided:
+        return "undecided"
     return "waived" if result.waived else "pass"
 
 

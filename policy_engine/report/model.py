@@ -52,7 +52,7 @@ class ControlOut(_Out):
     stage: str
     file: str
     line: int
-    status: Literal["pass", "fail", "waived"]
+    status: Literal["pass", "fail", "waived", "undecided"]
     subjects: int
     findings: int
     waived: int = 0

@@ -46,7 +46,8 @@ def _header(result: CheckResult, repository: str) -> str:
 
 def _control(result: ControlResult, findings: list[Finding]) -> list[str]:
     c = result.control
-    status = "FAIL" if result.findings else ("WAIVED" if result.waived else "pass")
+    status = "FAIL" if result.findings else "UNJUDGED" if result.undecided else None
+    status = status or ("WAIVED" if result.waived else "pass")
     out = [f"  {status:6}  {c.id}  {c.title}  [{c.severity}]"]
     if findings and c.risks:
         out.append(f"          mitigates: {', '.join(c.risks)}")
@@ -113,9 +114,11 @@ def _summary(result: CheckResult) -> str:
     evaluation = result.evaluation
     active = evaluation.active
     failed = sum(1 for c in evaluation.controls if c.findings)
-    waived = sum(1 for c in evaluation.controls if c.waived and not c.findings)
-    passed = len(evaluation.controls) - failed - waived
+    unjudged = sum(1 for c in evaluation.controls if c.undecided and not c.findings)
+    waived = sum(1 for c in evaluation.controls if c.waived and not (c.findings or c.undecided))
+    passed = len(evaluation.controls) - failed - waived - unjudged
     waived_text = f", {waived} waived" if waived else ""
+    waived_text += f", {unjudged} could not be judged" if unjudged else ""
     if not active:
         return f"{passed} controls passed{waived_text}, 0 findings"
     severities = Counter(f.severity for f in active)
