@@ -307,10 +307,10 @@ class ProvenanceGraph:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         # The flow of bytes alone (INPUT/OUTPUT edges over artifacts and steps), kept as
         # edges are added so lineage questions never scan the whole multigraph. Read-only.
-        self.flow: nx.DiGraph = nx.DiGraph()
+        self.flow: nx.DiGraph[str] = nx.DiGraph()
         self.issues: list[Issue] = []
         self.layouts: list[Layout] = []  # in-toto layouts, in the order they were read
         self.notes: list[str] = []  # inputs skipped or only partly used, and why
@@ -454,7 +454,8 @@ class ProvenanceGraph:
     def workspace(self, path: str) -> WorkspaceFile | None:
         """The current bytes of ``path``, wherever they were read (see ``location``); None:
         they are nowhere at hand."""
-        return self.g.nodes[self.artifact_id(path)]["workspace"]
+        current: WorkspaceFile | None = self.g.nodes[self.artifact_id(path)]["workspace"]
+        return current
 
     def set_locked(self, path: str, claim: DigestClaim) -> None:
         """Record that ``path``'s bytes are nowhere at hand and DVC records them as ``claim``."""
@@ -463,7 +464,8 @@ class ProvenanceGraph:
     def locked(self, path: str) -> DigestClaim | None:
         """DVC's recorded digest of ``path`` when its bytes are not materialised, else None."""
         node = self.artifact_id(path)
-        return self.g.nodes[node].get("locked") if node in self.g else None
+        locked: DigestClaim | None = self.g.nodes[node].get("locked") if node in self.g else None
+        return locked
 
     def unmaterialised(self) -> dict[str, DigestClaim]:
         """The DVC-tracked artifacts whose bytes are nowhere at hand, with DVC's digest, sorted."""

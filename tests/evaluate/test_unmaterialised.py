@@ -33,6 +33,7 @@ role ml = alice
 stage monitoring = steps "x"
 """
 CALIBRATION = "https://example.com/calibration/v1"
+Compile = Callable[..., ir.PolicySet]
 
 
 def control(require: str) -> str:
@@ -86,13 +87,13 @@ def rule_findings(result: Evaluation) -> list[str]:
     return [f.message for f in result.findings if f.control == "C-1"]
 
 
-def test_signed_md5_equal_to_the_lock_passes_judged_from_the_lock(compile_policy) -> None:
+def test_signed_md5_equal_to_the_lock_passes_judged_from_the_lock(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" is signed by ml')
     result = run(policy, graph(policy, {"sha256": "s", "md5": "m"}))
     assert result.findings == () and result.undecided == ()
 
 
-def test_signed_md5_other_than_the_lock_is_unsigned(compile_policy) -> None:
+def test_signed_md5_other_than_the_lock_is_unsigned(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" is signed by ml')
     result = run(policy, graph(policy, {"sha256": "s", "md5": "other"}))
     [finding] = [f for f in result.findings if f.control == "C-1"]
@@ -104,7 +105,7 @@ def test_signed_md5_other_than_the_lock_is_unsigned(compile_policy) -> None:
     assert {f.control for f in result.findings} == {"C-1", "builtin/digest-mismatch"}
 
 
-def test_sha256_only_is_undecided_never_a_pass_or_another_finding(compile_policy) -> None:
+def test_sha256_only_is_undecided_never_a_pass_or_another_finding(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" is signed by ml')
     result = run(policy, graph(policy, {"sha256": "s"}))
     assert result.findings == ()
@@ -114,7 +115,7 @@ def test_sha256_only_is_undecided_never_a_pass_or_another_finding(compile_policy
     assert result.controls[0].undecided == 1
 
 
-def test_the_opt_in_makes_an_undecided_rule_a_finding(compile_policy) -> None:
+def test_the_opt_in_makes_an_undecided_rule_a_finding(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" is signed by ml', opt_in=True)
     assert policy.unjudged_fail
     result = run(policy, graph(policy, {"sha256": "s"}))
@@ -135,14 +136,14 @@ def test_the_opt_in_makes_an_undecided_rule_a_finding(compile_policy) -> None:
     ],
 )
 def test_combinations_stay_undecided_only_while_the_answer_depends_on_it(
-    compile_policy, require: str, decided: bool
+    compile_policy: Compile, require: str, decided: bool
 ) -> None:
     policy = compile_policy(require)
     result = run(policy, graph(policy, {"sha256": "s"}))
     assert (result.undecided == ()) is decided
 
 
-def test_matches_the_workspace_from_the_lock(compile_policy) -> None:
+def test_matches_the_workspace_from_the_lock(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" matches the workspace')
     assert run(policy, graph(policy, {"sha256": "s", "md5": "m"})).findings == ()
     [message] = rule_findings(run(policy, graph(policy, {"sha256": "s", "md5": "x"})))
@@ -151,7 +152,7 @@ def test_matches_the_workspace_from_the_lock(compile_policy) -> None:
     assert undecided.findings == () and len(undecided.undecided) == 1
 
 
-def test_attested_with_about_the_bytes_the_lock_records(compile_policy) -> None:
+def test_attested_with_about_the_bytes_the_lock_records(compile_policy: Compile) -> None:
     policy = compile_policy(f'every artifact matching "models/*" is attested with "{CALIBRATION}"')
     signed = {"sha256": "s", "md5": "m"}
     assert run(policy, graph(policy, signed, subject={"md5": "m"})).findings == ()
@@ -161,7 +162,7 @@ def test_attested_with_about_the_bytes_the_lock_records(compile_policy) -> None:
     assert result.findings == () and len(result.undecided) == 1
 
 
-def test_bytes_at_hand_are_judged_from_the_bytes(compile_policy) -> None:
+def test_bytes_at_hand_are_judged_from_the_bytes(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" is signed by ml')
     g = graph(policy, {"sha256": "s"})
     g.g.nodes[g.artifact_id(MODEL)]["locked"] = None
@@ -169,7 +170,7 @@ def test_bytes_at_hand_are_judged_from_the_bytes(compile_policy) -> None:
     assert run(policy, g).findings == () and g.unmaterialised() == {}
 
 
-def test_a_missing_artifact_dvc_does_not_track_is_still_a_finding(compile_policy) -> None:
+def test_a_missing_artifact_dvc_does_not_track_is_still_a_finding(compile_policy: Compile) -> None:
     policy = compile_policy('every artifact matching "models/*" is signed by ml')
     g = graph(policy, {"sha256": "s"})
     g.g.nodes[g.artifact_id(MODEL)]["locked"] = None

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -111,7 +112,7 @@ def sign_links(repo: Path, key: Path, folder: str, md5: bool = True) -> None:
         if not md5:
             patch.setattr(links, "with_md5", lambda root, recorded: recorded)
         for stage in ("prepare", "train"):
-            args = ["attest", "link", "--key", key, "--stage", stage, "--repo", repo]
+            args = ("attest", "link", "--key", key, "--stage", stage, "--repo", repo)
             assert mlpolicy(*args, "--dir", repo / folder).exit_code == 0
 
 
@@ -163,7 +164,7 @@ def remove_outputs(repo: Path) -> None:
         shutil.rmtree(target) if target.is_dir() else target.unlink()
 
 
-def check(repo: Path, policy: Path, *extra: str) -> tuple[Result, dict]:
+def check(repo: Path, policy: Path, *extra: str) -> tuple[Result, dict[str, Any]]:
     result = mlpolicy("check", repo, "--policy", policy, "--no-cache", "--format", "json", *extra)
     report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
     return result, report

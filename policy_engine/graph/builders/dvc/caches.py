@@ -89,7 +89,7 @@ class DvcCaches:
 
 
 def _local(repo: Repo, hash_name: str) -> HashFileDB | None:
-    odb = repo.cache.local if hash_name == "md5" else repo.cache.legacy
+    odb: HashFileDB | None = repo.cache.local if hash_name == "md5" else repo.cache.legacy
     if odb is None or getattr(odb.fs, "protocol", None) != "local":
         return None
     return odb
