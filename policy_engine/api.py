@@ -49,9 +49,9 @@ def build(
 
     With no policy, no key is trusted (every signature is UNTRUSTED). ``now`` is
     the time layouts expire against; ``hash_cache`` allows the persistent hash
-    cache; ``progress`` a progress line on a terminal's stderr while hashing;
-    ``cache_repo`` the repository whose DVC cache holds the bytes of outputs
-    missing from ``root`` (None: ``root`` itself).
+    cache; ``progress`` a progress line on a terminal's stderr while hashing.
+    ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
+    missing from the workspace (None: ``root`` itself); it is only read.
     """
     from policy_engine.graph.build import build_graph
     from policy_engine.graph.builders import BuildContext
@@ -78,8 +78,7 @@ def check(
 ) -> CheckResult:
     """Build the graph of ``root`` and evaluate ``policy`` against it (at ``now``).
 
-    ``cache_repo``: the repository whose DVC cache holds the bytes of outputs missing
-    from ``root`` (None: ``root`` itself), e.g. the user's repository for a worktree.
+    ``cache_repo`` is as for :func:`build`.
     """
     from policy_engine.evaluate import evaluate
 

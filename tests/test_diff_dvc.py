@@ -419,11 +419,6 @@ def test_diff_writes_nothing_in_the_repository_or_its_dvc_cache(project: Path) -
 # --- waits on artifact resolution through the DVC cache -----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the base and head worktrees to read outputs from the repository's DVC cache "
-    "(issue 10 item 1, `BuildContext.cache_repo`); without it both sides lack the bytes",
-)
 def test_a_head_ref_sees_outputs_through_the_dvc_cache(project: Path) -> None:
     (project / "attestations" / "pii.intoto.json").unlink()
     commit(project, "drop the PII scan")

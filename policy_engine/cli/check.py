@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,7 @@ from policy_engine.cli.common import (
     attestations_option,
     echo_notes,
     emit,
+    fail,
     fail_on_option,
     load_or_exit,
     no_cache_option,
@@ -26,6 +28,20 @@ from policy_engine.cli.common import (
 )
 from policy_engine.errors import InputError
 from policy_engine.lifecycle import severity_rank
+
+if TYPE_CHECKING:
+    from policy_engine.evaluate import Undecided
+
+
+def undecided_message(undecided: tuple[Undecided, ...]) -> str:
+    """Why the run could not judge: the artifacts and rules, and the way out."""
+    subjects = ", ".join(f"`{s}`" for s in sorted({u.subject for u in undecided}))
+    return (
+        f"could not judge {len(undecided)} rule(s) on {subjects}: their bytes are not "
+        "materialised (not in the workspace nor the DVC cache) and their signatures name no "
+        "digest the DVC lock records; run `dvc pull`, sign DVC's md5 (`mlpolicy attest link`), "
+        "or declare `on unjudged fail` in the policy"
+    )
 
 
 @click.command()
@@ -62,6 +78,8 @@ def check(
     )
     echo_notes(result.graph)
     emit(REPORTERS[fmt](result, str(repo)), output)
+    if result.evaluation.undecided:
+        fail(undecided_message(result.evaluation.undecided))
     threshold = severity_rank(fail_on)
     failing = [f for f in result.evaluation.active if severity_rank(f.severity) >= threshold]
     sys.exit(EXIT_VIOLATIONS if failing else EXIT_OK)

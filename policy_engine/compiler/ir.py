@@ -325,3 +325,4 @@ class PolicySet:
     controls: tuple[Control, ...]
     waivers: tuple[Waiver, ...]
     location: Location  # where the policy is declared: built-in findings point here
+    unjudged_fail: bool = False  # `on unjudged fail`: a rule it cannot judge is a finding

@@ -25,6 +25,7 @@ def lower(ctx: CompileContext) -> None:
         controls=tuple(_Lowerer(ctx, roles, c).control() for c in ctx.controls.values()),
         waivers=tuple(_waiver(w) for w in ctx.waivers),
         location=_policy_location(ctx, first_policy),
+        unjudged_fail=bool(ctx.on_unjudged),
     )
 
 

@@ -60,6 +60,8 @@ def declare(ctx: CompileContext) -> None:
                 ctx.policies.append(decl)
             elif isinstance(decl, ast.AttestationsDecl):
                 ctx.attestations.append(decl)
+            elif isinstance(decl, ast.OnUnjudgedDecl):
+                ctx.on_unjudged.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
             elif isinstance(decl, ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl):

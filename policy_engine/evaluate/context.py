@@ -12,8 +12,11 @@ from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
-from policy_engine.graph.model import Attestation, ProvenanceGraph, SourceRef, Step
+from policy_engine.graph.model import Attestation, Evidence, ProvenanceGraph, SourceRef, Step
 from policy_engine.schemas.predicates import schema_problem
+
+FROM_LOCK = "judged from dvc.lock: inherits DVC's md5"
+"""Said of every verdict on an artifact whose bytes are not materialised."""
 
 
 def step_field(step: Step, path: tuple[str, ...]) -> Any:
@@ -100,10 +103,34 @@ class EvalContext:
                 index.setdefault(path, []).append((att, digest))
         return index
 
-    def at_current_digest(self, path: str, digest: Mapping[str, str]) -> bool:
-        """Whether ``digest`` names the bytes of ``path`` in the workspace now."""
+    def at_current_digest(self, path: str, digest: Mapping[str, str]) -> bool | None:
+        """Whether ``digest`` names the current bytes of ``path``; None: it cannot be told.
+
+        The current bytes are those at hand (the workspace, or the DVC cache); for
+        a DVC output not materialised, the digest DVC records for them (so the
+        answer inherits DVC's md5): None when ``digest`` names none in that
+        algorithm. An artifact with neither has no current bytes: False.
+        """
         current = self.graph.workspace(path)
-        return current is not None and any(current.digest(a) == v for a, v in digest.items())
+        if current is not None:
+            return any(current.digest(a) == v for a, v in digest.items())
+        locked = self.graph.locked(path)
+        if locked is None:
+            return False
+        if locked.algorithm not in digest:
+            return None
+        return digest[locked.algorithm] == locked.value
+
+    def current_evidence(self, path: str) -> Evidence | None:
+        """The current digest of ``path`` as evidence: where it was read, or what DVC records."""
+        current = self.graph.workspace(path)
+        if current is not None:
+            return Evidence(f"{current.location} sha256", current.sha256, path)
+        locked = self.graph.locked(path)
+        if locked is not None:
+            label = f"{locked.source.file} {locked.algorithm} (not materialised)"
+            return Evidence(label, locked.value, str(locked.source))
+        return None
 
     def schema_problem(self, att: Attestation) -> str | None:
         """Why a statement's predicate does not match its type's schema (cached)."""

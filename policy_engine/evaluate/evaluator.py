@@ -6,13 +6,14 @@ was built and are facts on it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import EvalContext, Subject
-from policy_engine.evaluate.findings import Finding, Kind, Verdict
+from policy_engine.evaluate.findings import Finding, Kind, Undecided, Verdict
 from policy_engine.evaluate.integrity import builtin_findings
 from policy_engine.evaluate.predicates import evaluate_predicate
 from policy_engine.evaluate.selectors import describe, select
@@ -26,13 +27,17 @@ class ControlResult:
     subjects: int  # how many subjects its rules examined
     findings: int  # findings not waived
     waived: int = 0
+    undecided: int = 0  # subjects its rules could not judge
 
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Every finding and control result; ``undecided``: rules the inputs could not judge."""
+
     findings: tuple[Finding, ...]
     controls: tuple[ControlResult, ...]
     warnings: tuple[str, ...] = ()
+    undecided: tuple[Undecided, ...] = ()
 
     @property
     def active(self) -> tuple[Finding, ...]:
@@ -41,32 +46,56 @@ class Evaluation:
 
 
 def evaluate(policy: ir.PolicySet, graph: ProvenanceGraph, now: datetime) -> Evaluation:
-    """Every finding of every control, the built-in ones, waivers applied, in a stable order."""
+    """Every finding of every control, the built-in ones, waivers applied, in a stable order.
+
+    A rule the inputs cannot judge for a subject is ``undecided`` (no finding), unless
+    the policy declares ``on unjudged fail``: it is then a finding of its control.
+    """
     ctx = EvalContext(policy, graph, now)
     findings: list[Finding] = list(builtin_findings(ctx))
+    undecided: list[Undecided] = []
     subjects: dict[str, int] = {}
     for control in policy.controls:
         subjects[control.id] = 0
         for rule in control.rules:
             selected = select(rule.selector, ctx)
             subjects[control.id] += len(selected)
-            findings += _check_rule(control, rule, selected, ctx)
+            for finding in _check_rule(control, rule, selected, ctx):
+                _sort_undecided(finding, policy, findings, undecided)
     waived = apply_waivers(findings, policy, now)
     located = (replace(f, subject_source=ctx.subject_source(f.subject)) for f in waived.findings)
     ordered = tuple(sorted(located, key=Finding.sort_key))
-    results = tuple(_result(c, subjects[c.id], ordered) for c in policy.controls)
-    return Evaluation(ordered, results, waived.warnings)
+    open_ = Counter(u.control for u in undecided)
+    results = tuple(_result(c, subjects[c.id], ordered, open_[c.id]) for c in policy.controls)
+    return Evaluation(ordered, results, waived.warnings, tuple(undecided))
 
 
-def _result(control: ir.Control, subjects: int, findings: tuple[Finding, ...]) -> ControlResult:
+def _sort_undecided(
+    found: Finding | Undecided,
+    policy: ir.PolicySet,
+    findings: list[Finding],
+    undecided: list[Undecided],
+) -> None:
+    """A finding is kept; an undecided rule too, or as a finding when the policy says so."""
+    if isinstance(found, Finding):
+        findings.append(found)
+    elif policy.unjudged_fail:
+        findings.append(replace(found.finding, message=f"could not be judged: {found.message}"))
+    else:
+        undecided.append(found)
+
+
+def _result(
+    control: ir.Control, subjects: int, findings: tuple[Finding, ...], undecided: int
+) -> ControlResult:
     own = [f for f in findings if f.control == control.id]
     waived = sum(f.waived for f in own)
-    return ControlResult(control, subjects, len(own) - waived, waived)
+    return ControlResult(control, subjects, len(own) - waived, waived, undecided)
 
 
 def _check_rule(
     control: ir.Control, rule: ir.Rule, subjects: list[str], ctx: EvalContext
-) -> Iterator[Finding]:
+) -> Iterator[Finding | Undecided]:
     what = describe(rule.selector)
     kind = rule.selector.subject
     if rule.quantifier == "every" and not subjects:
@@ -77,16 +106,20 @@ def _check_rule(
     if rule.quantifier == "every":
         for subject, verdict in verdicts:
             if not verdict.holds:
-                yield _finding(control, rule, subject, verdict.message, verdict.kind, verdict)
+                found = _finding(control, rule, subject, verdict.message, verdict.kind, verdict)
+                yield found if verdict.decided else Undecided(found, verdict.message)
     elif rule.quantifier == "no":
         for subject, verdict in verdicts:
-            if verdict.holds:
+            if verdict.holds or not verdict.decided:
                 message = f"must not hold, but {verdict.message}"
-                yield _finding(control, rule, subject, message, Kind.POLICY, verdict)
+                found = _finding(control, rule, subject, message, Kind.POLICY, verdict)
+                yield found if verdict.decided else Undecided(found, verdict.message)
     else:  # "some" and "at least": enough subjects must qualify
         passing = sum(v.holds for _, v in verdicts)
         if passing < rule.count:
-            yield _too_few(control, rule, what, verdicts, passing)
+            found = _too_few(control, rule, what, verdicts, passing)
+            open_ = sum(not v.decided for _, v in verdicts)
+            yield found if passing + open_ < rule.count else Undecided(found, found.message)
 
 
 def _too_few(

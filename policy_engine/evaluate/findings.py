@@ -22,12 +22,18 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Verdict:
-    """A predicate's answer for one subject, with why."""
+    """A predicate's answer for one subject, with why.
+
+    ``decided`` is False when the inputs at hand cannot answer (``holds`` is then
+    False and means nothing): e.g. an artifact whose bytes are not materialised
+    and whose signatures name no digest the lock records.
+    """
 
     holds: bool
     message: str
     kind: Kind
     evidence: tuple[Evidence, ...] = ()
+    decided: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,3 +57,22 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
         return (self.location.file, self.location.line, self.control, self.subject, self.message)
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """A rule the inputs could not judge for a subject: the run can neither pass nor fail it.
+
+    ``finding`` is what it would report as a finding; ``message`` says why it is undecided.
+    """
+
+    finding: Finding
+    message: str
+
+    @property
+    def control(self) -> str:
+        return self.finding.control
+
+    @property
+    def subject(self) -> str:
+        return self.finding.subject

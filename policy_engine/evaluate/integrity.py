@@ -25,6 +25,7 @@ BUILTINS: dict[str, tuple[str, str, Kind]] = {
     "params-changed": ("Stages ran with the params the repository has", "high", Kind.INTEGRITY),
     "duplicate-output": ("Each output has one producer", "high", Kind.INTEGRITY),
     "dir-manifest": ("Directory manifests match their digests", "high", Kind.INTEGRITY),
+    "cache-object": ("DVC cache objects match their digests", "high", Kind.INTEGRITY),
     "dvc-file-edited": ("DVC files match their own checksums", "medium", Kind.INTEGRITY),
     "orphan-pipeline": ("Every pipeline file is in a DVC project", "medium", Kind.INTEGRITY),
     "search-bounded": ("The whole repository was searched", "high", Kind.INTEGRITY),
@@ -68,7 +69,11 @@ def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
 
 
 def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
-    """Artifacts whose sources (workspace included) claim different bytes: one issue each."""
+    """Artifacts whose sources (the current bytes included) claim different bytes: one issue each.
+
+    The current bytes are the workspace's or the DVC cache's; an artifact not
+    materialised adds none (its sources are still compared with each other).
+    """
     for artifact in sorted(ctx.graph.artifacts(), key=lambda a: a.path):
         claims = list(ctx.graph.claims(artifact.path))
         claims += _workspace_claims(ctx, artifact.path, claims)
@@ -91,7 +96,7 @@ def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) ->
     current = ctx.graph.workspace(path)
     if current is None or any(c.value.endswith(".dir") for c in claims):
         return []  # absent, or a DVC directory whose digest scheme is not a file's
-    source = SourceRef(path, None, "workspace")
+    source = SourceRef(path, None, current.location)
     digests = (("sha256", current.sha256), ("md5", current.md5))
     return [DigestClaim(algorithm, value, source) for algorithm, value in digests if value]
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.dvc import build_dvc
+from policy_engine.graph.builders.dvccache import build_dvc_cache
 from policy_engine.graph.builders.workspace import build_workspace
 from policy_engine.graph.model import ProvenanceGraph
 
 # Order matters: pipelines and attestations add artifacts; the workspace then hashes
-# them; statements are matched to artifacts by name, and then by workspace digest.
+# them, and the DVC cache gives DVC outputs missing from it their bytes (or records them
+# as not materialised); statements are matched to artifacts by name, then by digest.
 BUILDERS: tuple[tuple[str, Builder], ...] = (
     ("dvc", build_dvc),
     ("attestations", build_attestations),
     ("workspace", build_workspace),
+    ("dvc-cache", build_dvc_cache),
     ("statements", add_statements),
 )
 

@@ -79,11 +79,17 @@ class DigestClaim:
 
 @dataclass(frozen=True)
 class WorkspaceFile:
-    """The real digests of a file (or a directory, digested as a manifest) in the workspace."""
+    """The real digests of an artifact's current bytes: a file, or a directory as a manifest.
+
+    ``location`` says where those bytes were read: ``workspace`` (the file in the
+    repository) or ``dvc-cache`` (DVC's cache object for the digest DVC recorded,
+    checked against it before it counted).
+    """
 
     sha256: str
     md5: str
     size: int
+    location: str = "workspace"  # "workspace" | "dvc-cache"
 
     def digest(self, algorithm: str) -> str | None:
         return {"sha256": self.sha256, "md5": self.md5}.get(algorithm)
@@ -446,8 +452,29 @@ class ProvenanceGraph:
         return list(self.g.nodes[self.artifact_id(path)]["claims"])
 
     def workspace(self, path: str) -> WorkspaceFile | None:
-        workspace: WorkspaceFile | None = self.g.nodes[self.artifact_id(path)]["workspace"]
-        return workspace
+        """The current bytes of ``path``, wherever they were read (see ``location``); None:
+        they are nowhere at hand."""
+        current: WorkspaceFile | None = self.g.nodes[self.artifact_id(path)]["workspace"]
+        return current
+
+    def set_locked(self, path: str, claim: DigestClaim) -> None:
+        """Record that ``path``'s bytes are nowhere at hand and DVC records them as ``claim``."""
+        self.g.nodes[self.add_artifact(path)]["locked"] = claim
+
+    def locked(self, path: str) -> DigestClaim | None:
+        """DVC's recorded digest of ``path`` when its bytes are not materialised, else None."""
+        node = self.artifact_id(path)
+        locked: DigestClaim | None = self.g.nodes[node].get("locked") if node in self.g else None
+        return locked
+
+    def unmaterialised(self) -> dict[str, DigestClaim]:
+        """The DVC-tracked artifacts whose bytes are nowhere at hand, with DVC's digest, sorted."""
+        found = {
+            attrs["data"].path: attrs["locked"]
+            for _, attrs in self.g.nodes(data=True)
+            if attrs.get("locked") is not None
+        }
+        return dict(sorted(found.items()))
 
     def origin(self, path: str) -> Origin | None:
         """Where the declared source ``path`` came from; None when no source says."""

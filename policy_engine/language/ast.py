@@ -172,6 +172,13 @@ class AttestationsDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True, repr=False)
+class OnUnjudgedDecl:
+    """``on unjudged fail``: a rule the inputs cannot judge is a finding, not exit 2."""
+
+    span: Span = _span()
+
+
 # -- selections ----------------------------------------------------------------
 
 
@@ -566,6 +573,7 @@ Declaration = (
     | RoleDecl
     | StageDecl
     | AttestationsDecl
+    | OnUnjudgedDecl
     | ControlDecl
     | WaiverDecl
 )

@@ -102,6 +102,9 @@ class AstBuilder(Transformer[Token, Any]):
     def attestations_decl(self, meta: Meta, c: list[Token]) -> ast.AttestationsDecl:
         return ast.AttestationsDecl(self._text(c[0]), self._span(meta))
 
+    def on_unjudged_decl(self, meta: Meta, c: list[Token]) -> ast.OnUnjudgedDecl:
+        return ast.OnUnjudgedDecl(self._span(meta))
+
     def control_decl(self, meta: Meta, c: list[Any]) -> ast.ControlDecl:
         items = c[2:]
         return ast.ControlDecl(

@@ -161,6 +161,7 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.StepsWhere: lambda p, n: f"steps where {p(n.field)} {n.op} {p(n.value)}",
         ast.StageDecl: lambda p, n: f"stage {p(n.name)} = {p.join(n.step_sets, ' or ')}",
         ast.AttestationsDecl: lambda p, n: f"attestations in {p(n.path)}",
+        ast.OnUnjudgedDecl: lambda p, n: "on unjudged fail",
         ast.ControlDecl: lambda p, n: f"control {p(n.id)} {p(n.title)}",
         ast.WaiverDecl: lambda p, n: f"waive {p(n.control)} for {p.join(n.subjects)}",
     }
@@ -334,6 +335,7 @@ _KINDS: dict[type, str] = {
     ast.RoleDecl: "role",
     ast.StageDecl: "stage",
     ast.AttestationsDecl: "attestations",
+    ast.OnUnjudgedDecl: "on",
     ast.ControlDecl: "control",
     ast.WaiverDecl: "waive",
 }

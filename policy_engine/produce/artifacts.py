@@ -14,7 +14,10 @@ Two ways to digest, one per kind of evidence:
 * :func:`recorded_digests` (link materials and products): in-toto's own
   ``record_artifacts_as_dict`` with the repository as base path, over the
   files the directories hold (enumerated here, confined, as DVC walks them),
-  as ``in-toto-run`` records them: one entry per file, sha256.
+  as ``in-toto-run`` records them: one entry per file, sha256; with
+  :func:`with_md5`, also DVC's ``md5`` of each file (in-toto links carry
+  several algorithms per artifact), so that a signed link can be compared with
+  the digest DVC's lock records when the bytes are not at hand.
 """
 
 from __future__ import annotations
@@ -130,3 +133,22 @@ def recorded_digests(root: Path, paths: Iterable[str], missing: str) -> dict[str
     if absent:
         raise InputError("in-toto did not record this file", absent[0])
     return {path: dict(recorded[path]) for path in files}
+
+
+def with_md5(root: Path, recorded: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """``recorded`` with DVC's ``md5`` of each file beside its sha256 (read once more).
+
+    A file whose sha256 is not the one recorded changed meanwhile: an :class:`InputError`.
+    """
+    real_root = os.path.realpath(root)
+    reals = {path: os.path.join(real_root, path) for path in recorded}
+    hashed = hash_files(reals.values())
+    result: dict[str, dict[str, str]] = {}
+    for path, digests in recorded.items():
+        found = hashed[reals[path]]
+        if isinstance(found, OSError):
+            raise InputError(f"cannot read the file: {found.strerror or found}", path)
+        if found.sha256 != digests.get("sha256"):
+            raise InputError("the file changed while it was being recorded", path)
+        result[path] = {**digests, "md5": found.md5}
+    return result

@@ -4,7 +4,9 @@ A link records what ``in-toto-run`` would have recorded around the stage's
 command: ``name`` the stage, ``command`` its declared command as argv (as the
 engine compares it), ``materials`` its path dependencies and ``products`` its
 outputs, digested by in-toto's ``record_artifacts_as_dict`` (sha256 of each
-file, directories listed file by file; see :mod:`.artifacts`), ``byproducts``
+file, directories listed file by file; see :mod:`.artifacts`), each file with
+DVC's ``md5`` beside its sha256 (every one is DVC-tracked: a dependency or an
+output of the stage, which DVC's lock records by md5), ``byproducts``
 and ``environment`` empty. Nothing is run: every dependency and output must
 already exist. It is signed with in-toto's own models, as a classic
 ``Metablock`` or a DSSE ``Envelope``, and written where in-toto looks for it:
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.errors import InputError
-from policy_engine.produce.artifacts import recorded_digests
+from policy_engine.produce.artifacts import recorded_digests, with_md5
 from policy_engine.produce.stages import StageIO
 
 if TYPE_CHECKING:
@@ -60,8 +62,8 @@ def record_link(
     """Record, sign and write the link of ``stage`` (see the module doc)."""
     from in_toto.models.link import Link
 
-    materials = recorded_digests(root, stage.materials, MISSING_MATERIAL)
-    products = recorded_digests(root, stage.products, MISSING_PRODUCT)
+    materials = with_md5(root, recorded_digests(root, stage.materials, MISSING_MATERIAL))
+    products = with_md5(root, recorded_digests(root, stage.products, MISSING_PRODUCT))
     link = Link(
         name=stage.name,
         command=list(stage.argv),

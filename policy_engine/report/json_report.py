@@ -6,14 +6,16 @@ from collections import Counter
 
 from policy_engine import __version__
 from policy_engine.compiler.ir import Waiver
-from policy_engine.evaluate import ControlResult, Finding
+from policy_engine.evaluate import ControlResult, Finding, Undecided
 from policy_engine.lifecycle import SEVERITIES
 from policy_engine.report.model import (
     ControlOut,
     EvidenceOut,
     FindingOut,
+    LockedOut,
     ReportOut,
     SummaryOut,
+    UndecidedOut,
     WaiverOut,
 )
 from policy_engine.results import CheckResult
@@ -54,6 +56,8 @@ def _waiver_out(waiver: Waiver) -> WaiverOut:
 def _status(result: ControlResult) -> str:
     if result.findings:
         return "fail"
+    if result.undecided:
+        return "undecided"
     return "waived" if result.waived else "pass"
 
 
@@ -97,6 +101,22 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
         controls=controls,
         findings=[finding_out(f) for f in evaluation.findings],
         warnings=list(evaluation.warnings),
+        judged_from_lock=[
+            LockedOut(path=p, algorithm=c.algorithm, digest=c.value, source=str(c.source))
+            for p, c in graph.unmaterialised().items()
+        ],
+        undecided=[_undecided_out(u) for u in evaluation.undecided],
+    )
+
+
+def _undecided_out(undecided: Undecided) -> UndecidedOut:
+    location = undecided.finding.location
+    return UndecidedOut(
+        control=undecided.control,
+        subject=undecided.subject,
+        message=undecided.message,
+        file=location.file,
+        line=location.line,
     )
 
 

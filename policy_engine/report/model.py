@@ -52,7 +52,7 @@ class ControlOut(_Out):
     stage: str
     file: str
     line: int
-    status: Literal["pass", "fail", "waived"]
+    status: Literal["pass", "fail", "waived", "undecided"]
     subjects: int
     findings: int
     waived: int = 0
@@ -72,6 +72,25 @@ class SummaryOut(_Out):
     attestations: int
 
 
+class LockedOut(_Out):
+    """An artifact judged from the lock only: its bytes are not materialised."""
+
+    path: str
+    algorithm: str
+    digest: str
+    source: str
+
+
+class UndecidedOut(_Out):
+    """A rule the inputs could not judge for a subject (the run exits 2)."""
+
+    control: str
+    subject: str
+    message: str
+    file: str
+    line: int
+
+
 class ReportOut(_Out):
     schema_version: str = SCHEMA_VERSION
     tool: str = "mlpolicy"
@@ -82,3 +101,5 @@ class ReportOut(_Out):
     controls: list[ControlOut]
     findings: list[FindingOut]
     warnings: list[str] = []
+    judged_from_lock: list[LockedOut] = []  # not materialised: inherits DVC's md5
+    undecided: list[UndecidedOut] = []

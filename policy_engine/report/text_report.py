@@ -9,6 +9,7 @@ from policy_engine.lifecycle import SEVERITIES, STAGES
 from policy_engine.results import CheckResult
 
 MAX_EVIDENCE = 8
+MAX_LISTED = 50
 
 
 def render_text(result: CheckResult, repository: str) -> str:
@@ -29,6 +30,7 @@ def render_text(result: CheckResult, repository: str) -> str:
         lines += _builtins(stage_builtins)
         lines.append("")
     lines += [f"warning: {w}" for w in evaluation.warnings]
+    lines += from_lock_lines(result) + undecided_lines(result)
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
 
@@ -44,7 +46,8 @@ def _header(result: CheckResult, repository: str) -> str:
 
 def _control(result: ControlResult, findings: list[Finding]) -> list[str]:
     c = result.control
-    status = "FAIL" if result.findings else ("WAIVED" if result.waived else "pass")
+    status = "FAIL" if result.findings else "UNJUDGED" if result.undecided else None
+    status = status or ("WAIVED" if result.waived else "pass")
     out = [f"  {status:6}  {c.id}  {c.title}  [{c.severity}]"]
     if findings and c.risks:
         out.append(f"          mitigates: {', '.join(c.risks)}")
@@ -83,13 +86,39 @@ def _finding(finding: Finding) -> list[str]:
     return out
 
 
+def from_lock_lines(result: CheckResult) -> list[str]:
+    """The artifacts judged from the lock only (their bytes are not materialised), if any."""
+    locked = result.graph.unmaterialised()
+    if not locked:
+        return []
+    out = [f"judged from dvc.lock: inherits DVC's md5 ({len(locked)} artifacts not materialised)"]
+    for path, claim in list(locked.items())[:MAX_LISTED]:
+        out.append(f"  - {path}  {claim.algorithm} {claim.value}  ({claim.source.file})")
+    if len(locked) > MAX_LISTED:
+        out.append(f"  … {len(locked) - MAX_LISTED} more (see --format json)")
+    return [*out, ""]
+
+
+def undecided_lines(result: CheckResult) -> list[str]:
+    """The rules the inputs could not judge (the run exits 2), if any."""
+    undecided = result.evaluation.undecided
+    if not undecided:
+        return []
+    out = [f"could not judge {len(undecided)} rule(s): the run cannot pass"]
+    for item in undecided:
+        out.append(f"  - {item.control}  {item.subject}: {item.message}")
+    return [*out, ""]
+
+
 def _summary(result: CheckResult) -> str:
     evaluation = result.evaluation
     active = evaluation.active
     failed = sum(1 for c in evaluation.controls if c.findings)
-    waived = sum(1 for c in evaluation.controls if c.waived and not c.findings)
-    passed = len(evaluation.controls) - failed - waived
+    unjudged = sum(1 for c in evaluation.controls if c.undecided and not c.findings)
+    waived = sum(1 for c in evaluation.controls if c.waived and not (c.findings or c.undecided))
+    passed = len(evaluation.controls) - failed - waived - unjudged
     waived_text = f", {waived} waived" if waived else ""
+    waived_text += f", {unjudged} could not be judged" if unjudged else ""
     if not active:
         return f"{passed} controls passed{waived_text}, 0 findings"
     severities = Counter(f.severity for f in active)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 
 from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions
-from policy_engine.evaluate.context import EvalContext, Subject
+from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names
 from policy_engine.evaluate.predicates.registry import evaluates
@@ -24,14 +23,17 @@ def _subject_paths(subject: Subject, ctx: EvalContext) -> list[str]:
 
 
 def _problems(
-    pred: ir.AttestedWith, att: Attestation, path: str, digest: Mapping[str, str], ctx: EvalContext
+    pred: ir.AttestedWith, att: Attestation, path: str, current: bool | None, ctx: EvalContext
 ) -> list[str]:
-    """Why a statement does not satisfy the predicate (empty when it does)."""
+    """Why a statement does not satisfy the predicate (empty when it does).
+
+    ``current`` says whether it is about the current bytes of ``path`` (None: cannot be told).
+    """
     problems: list[str] = []
     invalid = ctx.schema_problem(att)
     if invalid:
         problems.append(f"its predicate does not match the schema of its type: {invalid}")
-    if not ctx.at_current_digest(path, digest):
+    if current is False:
         problems.append(f"it is about other bytes than `{path}` has now")
     keys = att.signers & pred.role.keyids if pred.role else att.signers
     if len(keys) < pred.threshold:
@@ -61,20 +63,29 @@ def attested_with(pred: ir.AttestedWith, subject: Subject, ctx: EvalContext) -> 
     wanted = f"`{pred.predicate_type}`"
     evidence: list[Evidence] = []
     failures: list[str] = []
+    unknown: list[str] = []
     for path in _subject_paths(subject, ctx):
         for att, digest in ctx.subjects_by_path.get(path, []):
             if not globs.matches(pred.predicate_type, att.predicate_type):
                 continue
-            problems = _problems(pred, att, path, digest, ctx)
+            current = ctx.at_current_digest(path, digest)
+            problems = _problems(pred, att, path, current, ctx)
             evidence.append(Evidence("statement", att.predicate_type, att.file))
-            if not problems:
-                return Verdict(
-                    True,
-                    f"attested with {wanted} in `{att.file}`",
-                    Kind.MISSING_EVIDENCE,
-                    tuple(evidence),
-                )
-            failures.append(f"`{att.file}`: " + "; ".join(problems))
+            if not problems and current is None:
+                unknown.append(f"`{att.file}` (about `{path}`)")
+            elif not problems:
+                message = f"attested with {wanted} in `{att.file}`"
+                if ctx.graph.locked(path) is not None:
+                    message += f" ({FROM_LOCK})"
+                return Verdict(True, message, Kind.MISSING_EVIDENCE, tuple(evidence))
+            else:
+                failures.append(f"`{att.file}`: " + "; ".join(problems))
+    if unknown:
+        message = (
+            f"{', '.join(unknown)} would attest it, but the bytes are not materialised and "
+            "the statement names no digest the DVC lock records, so it cannot be judged"
+        )
+        return Verdict(False, message, Kind.MISSING_EVIDENCE, tuple(evidence), decided=False)
     if not failures:
         return Verdict(False, f"no attestation of type {wanted} is about it", Kind.MISSING_EVIDENCE)
     return Verdict(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from policy_engine.compiler import ir
-from policy_engine.evaluate.context import EvalContext, Subject
+from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.registry import evaluates
 from policy_engine.evaluate.selectors import describe, select
-from policy_engine.graph.model import Evidence
+from policy_engine.graph.model import DigestClaim, Evidence
 
 _LOCKED = ("dvc.lock", ".dvc")
 _COMPARABLE = ("sha256", "md5")
@@ -105,10 +105,14 @@ def tracked(pred: ir.Tracked, subject: Subject, ctx: EvalContext) -> Verdict:
 
 @evaluates(ir.MatchesWorkspace)
 def matches_workspace(pred: ir.MatchesWorkspace, subject: Subject, ctx: EvalContext) -> Verdict:
-    """Every recorded sha256/md5 of the artifact equals the bytes in the workspace."""
+    """Every recorded sha256/md5 of the artifact equals its current bytes (workspace or DVC
+    cache); for a DVC output not materialised, equals the digest DVC records."""
     current = ctx.graph.workspace(subject.name)
     if current is None:
-        return Verdict(False, "it is not in the workspace", Kind.INTEGRITY)
+        locked = ctx.graph.locked(subject.name)
+        if locked is None:
+            return Verdict(False, "it is not in the workspace", Kind.INTEGRITY)
+        return _matches_lock(subject.name, locked, ctx)
     claims = [
         c
         for c in ctx.graph.claims(subject.name)
@@ -118,10 +122,36 @@ def matches_workspace(pred: ir.MatchesWorkspace, subject: Subject, ctx: EvalCont
     evidence = tuple(Evidence(c.algorithm, c.value, str(c.source)) for c in wrong)
     if wrong:
         where = ", ".join(sorted({c.source.file for c in wrong}))
+        bytes_at = "the workspace" if current.location == "workspace" else "its DVC cache object"
         return Verdict(
             False,
-            f"the workspace differs from what {where} recorded",
+            f"{bytes_at} differs from what {where} recorded",
             Kind.INTEGRITY,
-            (Evidence("workspace sha256", current.sha256), *evidence),
+            (Evidence(f"{current.location} sha256", current.sha256), *evidence),
         )
     return Verdict(True, f"matches all {len(claims)} recorded digest(s)", Kind.INTEGRITY)
+
+
+def _matches_lock(path: str, locked: DigestClaim, ctx: EvalContext) -> Verdict:
+    """Not materialised: every source that records a digest in DVC's algorithm agrees with
+    DVC's; a source recording only other algorithms cannot be compared (undecided)."""
+    claims = [c for c in ctx.graph.claims(path) if c.algorithm in (*_COMPARABLE, locked.algorithm)]
+    same = [c for c in claims if c.algorithm == locked.algorithm]
+    compared = {c.source for c in same}
+    wrong = [c for c in same if c.value != locked.value]
+    unknown = sorted({c.source.file for c in claims if c.source not in compared})
+    lock = Evidence(f"{locked.source.file} {locked.algorithm}", locked.value, str(locked.source))
+    evidence = (lock, *(Evidence(c.algorithm, c.value, str(c.source)) for c in wrong))
+    if wrong:
+        where = ", ".join(sorted({c.source.file for c in wrong}))
+        message = f"what {where} recorded differs from what `{locked.source.file}` records"
+        return Verdict(False, f"{message} ({FROM_LOCK})", Kind.INTEGRITY, evidence)
+    if unknown:
+        message = (
+            f"its bytes are not materialised, and {', '.join(f'`{u}`' for u in unknown)} "
+            f"record(s) no `{locked.algorithm}` to compare with `{locked.source.file}`, "
+            "so it cannot be judged"
+        )
+        return Verdict(False, message, Kind.INTEGRITY, evidence, decided=False)
+    message = f"all {len(same)} recorded digest(s) agree with `{locked.source.file}` ({FROM_LOCK})"
+    return Verdict(True, message, Kind.INTEGRITY, (lock,))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 from policy_engine.compiler import ir
-from policy_engine.evaluate.context import EvalContext, Subject
+from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need, signature_evidence
 from policy_engine.evaluate.predicates.registry import evaluates
@@ -18,8 +20,13 @@ def signed_by(pred: ir.SignedBy, subject: Subject, ctx: EvalContext) -> Verdict:
 
 
 def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdict:
-    """Distinct keys of the role that signed ``path`` at its current workspace digest."""
-    current = ctx.graph.workspace(path)
+    """Distinct keys of the role that signed ``path`` at its current digest.
+
+    The current digest is that of the bytes at hand, or, for a DVC output not
+    materialised, the one DVC records (a signature naming no digest in that
+    algorithm cannot be compared: the verdict may then be undecided).
+    """
+    current = ctx.current_evidence(path)
     if current is None:
         return Verdict(
             False,
@@ -29,23 +36,54 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
     products = [*ctx.products.get(path, []), *ctx.subjects_by_path.get(path, [])]
     signers: set[str] = set()
     stale: list[str] = []
+    unknown: dict[str, frozenset[str]] = {}
     for att, digest in products:
-        if ctx.at_current_digest(path, digest):
+        match = ctx.at_current_digest(path, digest)
+        if match:
             signers |= att.signers & pred.role.keyids
+        elif match is None:
+            unknown[att.file] = att.signers & pred.role.keyids
         else:
             stale.append(att.file)
-    holds = len(signers) >= pred.threshold
-    if holds:
-        message = f"signed at its current digest by {key_names(ctx, signers)}"
-    else:
-        message = _unsigned_reason(pred, signers, stale, bool(products), ctx)
-    evidence = [Evidence("workspace sha256", current.sha256, path)]
+    evidence = (current, *_product_evidence(ctx, path, products))
+    if len(signers) >= pred.threshold:
+        message = _from_lock(
+            ctx, path, f"signed at its current digest by {key_names(ctx, signers)}"
+        )
+        return Verdict(True, message, Kind.UNSIGNED_ARTIFACT, evidence)
+    if len(signers.union(*unknown.values())) >= pred.threshold:
+        return Verdict(
+            False, _undecided(ctx, path, unknown), Kind.UNSIGNED_ARTIFACT, evidence, False
+        )
+    message = _from_lock(ctx, path, _unsigned_reason(pred, signers, stale, bool(products), ctx))
+    return Verdict(False, message, Kind.UNSIGNED_ARTIFACT, evidence)
+
+
+def _from_lock(ctx: EvalContext, path: str, message: str) -> str:
+    return f"{message} ({FROM_LOCK})" if ctx.graph.locked(path) is not None else message
+
+
+def _undecided(ctx: EvalContext, path: str, unknown: dict[str, frozenset[str]]) -> str:
+    locked = ctx.graph.locked(path)
+    assert locked is not None
+    files = ", ".join(f"`{f}`" for f in unknown)
+    return (
+        f"its bytes are not materialised, and {files} sign(s) no `{locked.algorithm}` digest "
+        f"to compare with what `{locked.source.file}` records, so it cannot be judged"
+    )
+
+
+def _product_evidence(
+    ctx: EvalContext, path: str, products: list[tuple[Attestation, Mapping[str, str]]]
+) -> Iterator[Evidence]:
+    locked = ctx.graph.locked(path)
     for att, digest in products:
         what = f"link `{att.step_name}` product" if att.kind == "link" else "statement subject"
-        label = f"{what} sha256"
-        evidence.append(Evidence(label, digest.get("sha256", "(none)"), att.file))
-        evidence += signature_evidence(ctx, att)
-    return Verdict(holds, message, Kind.UNSIGNED_ARTIFACT, tuple(evidence))
+        yield Evidence(f"{what} sha256", digest.get("sha256", "(none)"), att.file)
+        if locked is not None:
+            value = digest.get(locked.algorithm, "(none)")
+            yield Evidence(f"{what} {locked.algorithm}", value, att.file)
+        yield from signature_evidence(ctx, att)
 
 
 def _unsigned_reason(
@@ -57,7 +95,7 @@ def _unsigned_reason(
     if stale and not signers:
         files = ", ".join(f"`{s}`" for s in stale)
         return (
-            "its bytes changed after they were signed (the workspace digest is not the one "
+            "its bytes changed after they were signed (the current digest is not the one "
             f"signed in {files}); {required}"
         )
     return f"signed at its current digest by {key_names(ctx, signers)} only; {required}"

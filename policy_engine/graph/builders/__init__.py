@@ -27,9 +27,9 @@ class BuildContext:
     ``hash_cache`` allows the persistent hash cache (outside the repository);
     ``progress`` allows a progress line on a terminal's stderr; ``deferred`` is
     work one builder leaves for a later builder of the same build (e.g.
-    statement subjects matched once the workspace is hashed); ``cache_repo`` is the
-    repository whose DVC cache holds the bytes of outputs missing from the
-    workspace (None: the repository itself).
+    statement subjects matched once the workspace is hashed). ``cache_repo`` is
+    the repository whose DVC cache holds the bytes of outputs missing from the
+    workspace; None: the repository itself.
     """
 
     root: Path

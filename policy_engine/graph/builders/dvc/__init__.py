@@ -30,7 +30,10 @@ The package, in the order a build goes:
 * :mod:`.params`: ``params-changed``: the params a stage ran with are not the
   params files' values now (as ``dvc status`` compares them);
 * :mod:`.ledger`: ``duplicate-output`` issues, and paths inside a stage's
-  directory output produced by that stage.
+  directory output produced by that stage;
+* :mod:`.caches`: where the DVC cache keeps each output's bytes (the
+  project's cache, or ``BuildContext.cache_repo``'s), left in
+  ``context.deferred`` for :mod:`policy_engine.graph.builders.dvccache`.
 
 Problems the engine can judge around are ``graph.issues`` (those above,
 ``path-escape``, ``dir-manifest``, ``dvc-file-edited``, ``orphan-pipeline``,
@@ -45,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.errors import InputError
+from policy_engine.graph.builders.dvc.caches import DEFERRED_KEY
 from policy_engine.graph.builders.dvc.context import Reading
 from policy_engine.graph.builders.dvc.project import read_project
 from policy_engine.graph.builders.dvc.search import PIPELINE_FILES, ProjectSearch
@@ -65,13 +69,14 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     root = Path(context.root)
     if not (root / ".dvc").is_dir():
         _refuse_orphan_pipeline(root)
-    reading = Reading(graph, root)
+    reading = Reading(graph, root, cache_repo=context.cache_repo)
     search = ProjectSearch(root)
     for folder in search:
         search.prune(read_project(reading, root / folder))
     graph.issues.extend(search.issues)
     graph.issues.extend(reading.ledger.duplicates())
     reading.ledger.link_contained(graph)
+    context.deferred[DEFERRED_KEY] = reading.cached
 
 
 def _refuse_orphan_pipeline(root: Path) -> None:

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policy_engine.graph.builders.dvc.caches import CachedObject
 from policy_engine.graph.builders.dvc.errors import relative
 from policy_engine.graph.builders.dvc.ledger import OutputLedger
 from policy_engine.graph.builders.dvc.lines import LineIndex
@@ -36,6 +37,13 @@ class Reading:
     root: Path
     lines: LineIndex = field(default_factory=LineIndex)
     ledger: OutputLedger = field(default_factory=OutputLedger)
+    cache_repo: Path | None = None  # whose DVC cache holds missing outputs (None: root's)
+    cached: dict[str, list[CachedObject]] = field(default_factory=dict)  # by artifact path
+
+    def record(self, cached: CachedObject | None) -> None:
+        """Remember where DVC keeps an output's bytes, for the cache builder."""
+        if cached is not None:
+            self.cached.setdefault(cached.path, []).append(cached)
 
     def __post_init__(self) -> None:
         self.root_dir = os.path.abspath(self.root)  # as DVC makes its paths absolute

@@ -27,12 +27,11 @@ import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from policy_engine.graph.builders.dvc.caches import DvcCaches
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
 
 if TYPE_CHECKING:
     from dvc.output import Output
-    from dvc.repo import Repo
-    from dvc_data.hashfile.db import HashFileDB
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_MANIFEST_ENTRIES = 100_000
@@ -48,9 +47,9 @@ class ManifestError(ValueError):
 class Manifests:
     """Reads the manifests of one project's directory outputs."""
 
-    def __init__(self, repo: Repo, graph: ProvenanceGraph) -> None:
+    def __init__(self, caches: DvcCaches, graph: ProvenanceGraph) -> None:
         self.graph = graph
-        self._caches = {name: _local_cache(repo, name) for name in ("md5", "md5-dos2unix")}
+        self._caches = caches
 
     def files(self, out: Output, path: str, declared: SourceRef) -> tuple[str, Entries] | None:
         """(hash name, files) of directory output ``out`` at repository ``path``, or None.
@@ -88,10 +87,9 @@ class Manifests:
 
     def _read(self, hash_name: str, value: str) -> Any:
         """The parsed manifest of ``value`` from the cache, or None when it is not there."""
-        cache = self._caches.get(hash_name)
-        if cache is None:
+        location = self._caches.object_path(hash_name, value)
+        if location is None:
             return None
-        location = cache.oid_to_path(value)
         data = _read_bounded(location)
         if data is None:
             return None
@@ -101,14 +99,6 @@ class Manifests:
             return json.loads(data)
         except ValueError as exc:
             raise ManifestError(f"the cached manifest `{location}` is not JSON: {exc}") from exc
-
-
-def _local_cache(repo: Repo, hash_name: str) -> HashFileDB | None:
-    """The project's cache of ``hash_name`` digests, if it is local (DVC's object layout)."""
-    odb: HashFileDB | None = repo.cache.local if hash_name == "md5" else repo.cache.legacy
-    if odb is None or getattr(odb.fs, "protocol", None) != "local":
-        return None
-    return odb
 
 
 def _read_bounded(location: str) -> bytes | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from policy_engine.graph.builders.dvc.caches import CachedObject, DvcCaches, project_caches
 from policy_engine.graph.builders.dvc.context import Reading, address
 from policy_engine.graph.builders.dvc.declarations import declare_out, declare_sections
 from policy_engine.graph.builders.dvc.facts import (
@@ -18,7 +19,7 @@ from policy_engine.graph.builders.dvc.facts import (
 from policy_engine.graph.builders.dvc.files import DvcFile, load_files
 from policy_engine.graph.builders.dvc.ledger import SOURCE, STAGE, OutputClaim
 from policy_engine.graph.builders.dvc.locks import check_lock
-from policy_engine.graph.builders.dvc.manifests import Manifests
+from policy_engine.graph.builders.dvc.manifests import Entries, Manifests
 from policy_engine.graph.builders.dvc.params import ParamsFiles
 from policy_engine.graph.builders.dvc.repo import open_read_only
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef, Step
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 def read_project(reading: Reading, root: Path) -> list[str]:
     """Add the DVC project at ``root``; return its outputs' repository paths."""
     with open_read_only(root) as repo:
-        reader = ProjectReader(reading, Manifests(repo, reading.graph))
+        caches = project_caches(repo, reading.root, root, reading.cache_repo)
+        reader = ProjectReader(reading, caches)
         for file in load_files(repo, reading.root):
             reader.add(file)
     return reader.outputs
@@ -40,10 +42,11 @@ def read_project(reading: Reading, root: Path) -> list[str]:
 class ProjectReader:
     """Adds the DVC files of one project, as DVC loaded them, to the graph."""
 
-    def __init__(self, reading: Reading, manifests: Manifests) -> None:
+    def __init__(self, reading: Reading, caches: DvcCaches) -> None:
         self.reading = reading
         self.graph = reading.graph
-        self.manifests = manifests
+        self.caches = caches
+        self.manifests = Manifests(caches, reading.graph)
         self.params = ParamsFiles(reading)
         self.outputs: list[str] = []
 
@@ -122,16 +125,25 @@ class ProjectReader:
         self.reading.ledger.add(claim)
         self.outputs.append(path)
         found = self.manifests.files(out, path, claim.source)
-        if found is None:
-            return
-        algorithm, entries = found
-        what = f"{claim.source.what} `{path}` manifest"
+        files = None if found is None else self.add_files(claim, *found)
+        self.reading.record(self.caches.cached(path, claim.digest, claim.source, files))
+
+    def add_files(
+        self, claim: OutputClaim, algorithm: str, entries: Entries
+    ) -> tuple[CachedObject, ...]:
+        """The files of a directory output, from its manifest; where DVC keeps each one."""
+        what = f"{claim.source.what} `{claim.path}` manifest"
         source = SourceRef(claim.source.file, claim.source.line, what)
+        files: list[CachedObject] = []
         for file_path, value in entries:
             if claim.kind == STAGE:
                 self.graph.add_output(claim.claimer, file_path, {algorithm: value}, source)
             else:
                 self.graph.add_claim(file_path, DigestClaim(algorithm, value, source))
+            cached = self.caches.cached(file_path, {algorithm: value}, source)
+            self.reading.record(cached)
+            files += [cached] if cached is not None else []
+        return tuple(files)
 
     def check_checksum(self, stage: Stage, rel: str) -> None:
         """An import's ``.dvc`` file must match the checksum DVC recorded of its content.
