@@ -70,7 +70,6 @@ def scan_line(line: str) -> tuple[str, int | None]:
     return "".join(code), None
 
 
-
 def scan_comments(text: str) -> list[Comment]:
     """Every comment of ``text`` in source order; lines counted as the lexer does (``\\n``)."""
     lines = text.split("\n")
