@@ -51,7 +51,7 @@ def build(
     cache; ``progress`` a progress line on a terminal's stderr while hashing.
     """
     from policy_engine.graph.build import build_graph
-    from policy_engine.graph.builders import BuildContext
+    from policy_engine.graph.builders import BuildContext, LayoutOwners
     from policy_engine.keys import Keyring
 
     if not root.is_dir():
@@ -59,7 +59,12 @@ def build(
     declared = policy.attestation_paths if policy is not None else ()
     paths = tuple(dict.fromkeys([*declared, *attestations]))
     keyring = Keyring(policy.keys if policy is not None else {})
-    context = BuildContext(root, keyring, paths, now, hash_cache, progress)
+    owners = tuple(
+        LayoutOwners(glob, o.role.name, o.role.keyids)
+        for o in (policy.layouts if policy is not None else ())
+        for glob in o.globs
+    )
+    context = BuildContext(root, keyring, paths, now, hash_cache, progress, owners)
     return build_graph(context)
 
 
