@@ -19,6 +19,7 @@ def severity_rank(severity: str) -> int:
     """Position of ``severity`` in increasing order (info is 0)."""
     return SEVERITIES.index(severity)
 
+
 # The risks of each stage, as the MLSecOps lifecycle names them; `mitigates` must name one.
 RISKS: dict[str, tuple[str, ...]] = {
     "data_preparation": (

@@ -311,7 +311,7 @@ def threshold_layout(tmp_path: Path, threshold: int = 2, step: str = "foo") -> P
 def broken_copy(tmp_path: Path, name: str) -> Path:
     document = json.loads((GOLANG / name).read_text())
     document["signed"]["command"] = ["tampered"]
-    path = tmp_path / "links" / f"broken-{name}"
+    path = tmp_path / "broken" / name  # filed under its own name: only its bytes changed
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(document))
     return path
