@@ -285,3 +285,13 @@ def test_every_step_selects_pipeline_steps_and_from_provenance_the_recorded_ones
 
 def _link(document: dict[str, Any]) -> Link:
     return Link.read(document)
+
+
+def test_a_threshold_larger_than_a_key_set_is_an_error(
+    tmp_path: Path, signers: dict[str, CryptoSigner]
+) -> None:
+    repo = keyset_repo(tmp_path, "keys/ml/*", [signers["alice"]])
+    write_keys(repo / "keys" / "ml", {"alice": signers["alice"]})
+    result = CliRunner().invoke(main, ["check", str(repo)])
+    assert result.exit_code == 2
+    assert "E107" in result.output and "the key set has 1 distinct key(s)" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from policy_engine import globs
 from policy_engine.compiler.context import CompileContext, suggest
 from policy_engine.compiler.keysets import KeySetError, load_key_set
+from policy_engine.compiler.walk import atoms, signers_of
 
 
 def check_trust(ctx: CompileContext) -> None:
@@ -44,3 +45,22 @@ def load_key_sets(ctx: CompileContext) -> None:
             continue
         ctx.loaded_key_sets[name] = {f"{name}/{member}": key for member, key in members.items()}
         ctx.loaded_keys.update(ctx.loaded_key_sets[name])
+    _check_key_set_thresholds(ctx)
+
+
+def _check_key_set_thresholds(ctx: CompileContext) -> None:
+    """`at least N of SET` needs N distinct keys in the set (E107), known once loaded."""
+    for _, rule in ctx.rules():
+        for atom in atoms(rule.predicate):
+            signers = signers_of(atom)
+            if signers is None or signers.threshold is None:
+                continue
+            members = ctx.loaded_key_sets.get(ctx.scope(signers.span).role_name(signers.role))
+            wanted = signers.threshold.value
+            if members is not None and isinstance(wanted, int) and wanted > len(members):
+                ctx.error(
+                    "E107",
+                    f"threshold {wanted} cannot be met by key set `{signers.role.value}`",
+                    signers.span,
+                    f"the key set has {len(members)} distinct key(s)",
+                )
