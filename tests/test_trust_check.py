@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import CORPUS, public_pem
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+)
 from in_toto.models.link import Link
 from in_toto.models.metadata import Metablock
 from securesystemslib.dsse import Envelope
@@ -24,6 +27,7 @@ from securesystemslib.signer import CryptoSigner
 from policy_engine.cli import main
 from policy_engine.keys import load_public_key
 
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 IN_TOTO = CORPUS / "in-toto" / "tests"
 needs_corpus = pytest.mark.skipif(
     not IN_TOTO.is_dir(), reason=f"shared corpus not present at {CORPUS}"
@@ -157,7 +161,9 @@ def keyset_repo(tmp_path: Path, glob: str, signers: list[CryptoSigner]) -> Path:
 def write_keys(folder: Path, signers: dict[str, CryptoSigner]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, signer in signers.items():
-        (folder / f"{name}.pub").write_bytes(public_pem(signer))
+        private = load_pem_private_key(signer.private_bytes, None)
+        pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        (folder / f"{name}.pub").write_bytes(pem)
 
 
 def test_a_key_set_trusts_every_key_in_a_folder_and_one_key_in_two_encodings_is_one(
