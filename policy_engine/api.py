@@ -54,7 +54,7 @@ def build(
     missing from the workspace (None: ``root`` itself); it is only read.
     """
     from policy_engine.graph.build import build_graph
-    from policy_engine.graph.builders import BuildContext
+    from policy_engine.graph.builders import BuildContext, LayoutOwners
     from policy_engine.keys import Keyring
 
     if not root.is_dir():
@@ -62,7 +62,14 @@ def build(
     declared = policy.attestation_paths if policy is not None else ()
     paths = tuple(dict.fromkeys([*declared, *attestations]))
     keyring = Keyring(policy.keys if policy is not None else {})
-    context = BuildContext(root, keyring, paths, now, hash_cache, progress, cache_repo=cache_repo)
+    owners = tuple(
+        LayoutOwners(glob, o.role.name, o.role.keyids)
+        for o in (policy.layouts if policy is not None else ())
+        for glob in o.globs
+    )
+    context = BuildContext(
+        root, keyring, paths, now, hash_cache, progress, owners, cache_repo=cache_repo
+    )
     return build_graph(context)
 
 

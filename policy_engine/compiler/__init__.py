@@ -18,6 +18,7 @@ from policy_engine.compiler.passes import (
     resolve,
     warn_unused,
 )
+from policy_engine.compiler.trust import check_trust, load_key_sets
 from policy_engine.diagnostics import Diagnostic, has_errors
 from policy_engine.language import ast
 
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
 PASSES: tuple[tuple[str, Pass], ...] = (
     ("declare", declare),
     ("resolve", resolve),
+    ("trust", check_trust),
     ("controls", check_controls),
     ("rules", check_rules),
     ("waivers", check_waivers),
     ("keys", load_keys),
+    ("key sets", load_key_sets),
     ("unused", warn_unused),
 )
 

@@ -52,12 +52,15 @@ class CompileContext:
     policies: list[ast.PolicyDecl] = field(default_factory=list)
     keys: dict[str, ast.KeyDecl] = field(default_factory=dict)
     roles: dict[str, ast.RoleDecl] = field(default_factory=dict)
+    key_sets: dict[str, ast.KeySetDecl] = field(default_factory=dict)
+    layouts: list[ast.LayoutDecl] = field(default_factory=list)
     stages: dict[str, ast.StageDecl] = field(default_factory=dict)
     attestations: list[ast.AttestationsDecl] = field(default_factory=list)
     on_unjudged: list[ast.OnUnjudgedDecl] = field(default_factory=list)
     controls: dict[str, ast.ControlDecl] = field(default_factory=dict)
     waivers: list[ast.WaiverDecl] = field(default_factory=list)
     loaded_keys: dict[str, PublicKey] = field(default_factory=dict)
+    loaded_key_sets: dict[str, dict[str, PublicKey]] = field(default_factory=dict)
     result: ir.PolicySet | None = None
 
     def error(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
@@ -66,6 +69,10 @@ class CompileContext:
     def scope(self, span: Span) -> Scope:
         """The scope of the file a node comes from."""
         return self.scopes.get(span.file) or Scope()
+
+    def is_role(self, name: str) -> bool:
+        """Whether ``name`` is a role: declared with `role`, or a key set."""
+        return name in self.roles or name in self.key_sets
 
     def rules(self) -> Iterator[tuple[ast.ControlDecl, ast.Rule]]:
         for control in self.controls.values():

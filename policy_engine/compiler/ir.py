@@ -99,6 +99,11 @@ class About:
     globs: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class FromProvenance:
+    """Steps that attestations record (``Step.recorded``), instead of pipeline steps."""
+
+
 Filter = (
     Matching
     | OfKind
@@ -109,6 +114,7 @@ Filter = (
     | OfType
     | FromRole
     | About
+    | FromProvenance
 )
 
 
@@ -314,6 +320,15 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class LayoutOwners:
+    """`layout "GLOB", ... owned by ROLE`: layouts at those paths need every key of ROLE."""
+
+    globs: tuple[str, ...]
+    role: Role
+    location: Location
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """Every policy file of a repository, compiled together into one namespace."""
 
@@ -326,3 +341,4 @@ class PolicySet:
     waivers: tuple[Waiver, ...]
     location: Location  # where the policy is declared: built-in findings point here
     unjudged_fail: bool = False  # `on unjudged fail`: a rule it cannot judge is a finding
+    layouts: tuple[LayoutOwners, ...] = ()  # who must sign which in-toto layouts

@@ -9,12 +9,14 @@ from policy_engine.compiler import ir, values
 from policy_engine.compiler.context import CompileContext, Scope
 from policy_engine.compiler.passes import implied_stage
 from policy_engine.diagnostics import Span
+from policy_engine.keys import PublicKey
 from policy_engine.language import ast
 
 
 def lower(ctx: CompileContext) -> None:
     """Build ``ctx.result``; only called when no earlier pass reported an error."""
     roles = {name: _role(ctx, decl) for name, decl in ctx.roles.items()}
+    roles |= {name: _key_set(name, keys) for name, keys in ctx.loaded_key_sets.items()}
     first_policy = ctx.policies[0] if ctx.policies else None
     ctx.result = ir.PolicySet(
         name=first_policy.name.value if first_policy else "policy",
@@ -26,6 +28,7 @@ def lower(ctx: CompileContext) -> None:
         waivers=tuple(_waiver(w) for w in ctx.waivers),
         location=_policy_location(ctx, first_policy),
         unjudged_fail=bool(ctx.on_unjudged),
+        layouts=tuple(_layout_owners(d, roles) for d in ctx.layouts),
     )
 
 
@@ -44,6 +47,15 @@ def _role(ctx: CompileContext, decl: ast.RoleDecl) -> ir.Role:
     members = tuple(dict.fromkeys(m.value for m in decl.members))
     keyids = frozenset(ctx.loaded_keys[m].keyid for m in members)
     return ir.Role(decl.name.value, members, keyids)
+
+
+def _layout_owners(decl: ast.LayoutDecl, roles: dict[str, ir.Role]) -> ir.LayoutOwners:
+    globs = tuple(g.value for g in decl.globs)
+    return ir.LayoutOwners(globs, roles[decl.owners.value], location(decl.span))
+
+
+def _key_set(name: str, keys: dict[str, PublicKey]) -> ir.Role:
+    return ir.Role(name, tuple(keys), frozenset(k.keyid for k in keys.values()))
 
 
 def _step_set(node: ast.StepSet) -> ir.StepSet:
@@ -127,6 +139,8 @@ class _Lowerer:
                 return ir.FromRole(self.role(role))
             case ast.About(globs):
                 return ir.About(tuple(g.value for g in globs))
+            case ast.FromProvenance():
+                return ir.FromProvenance()
         raise AssertionError(node)
 
     def condition(self, node: ast.Condition) -> ir.Condition:

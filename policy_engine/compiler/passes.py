@@ -29,6 +29,7 @@ Pass = Callable[[CompileContext], None]
 
 _KIND_NAMES = {
     ast.KeyDecl: "key",
+    ast.KeySetDecl: "key set",
     ast.RoleDecl: "role",
     ast.StageDecl: "stage",
     ast.ControlDecl: "control",
@@ -42,6 +43,7 @@ def declare(ctx: CompileContext) -> None:
         ctx.scopes[unit.module.file] = _scope(ctx, unit)
     tables: dict[type, dict[str, Any]] = {
         ast.KeyDecl: ctx.keys,
+        ast.KeySetDecl: ctx.key_sets,
         ast.RoleDecl: ctx.roles,
         ast.StageDecl: ctx.stages,
         ast.ControlDecl: ctx.controls,
@@ -64,6 +66,8 @@ def declare(ctx: CompileContext) -> None:
                 ctx.on_unjudged.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
+            elif isinstance(decl, ast.LayoutDecl):
+                ctx.layouts.append(decl)
             elif isinstance(decl, ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl):
                 _declare_named(ctx, tables[type(decl)], decl)
 
@@ -204,8 +208,9 @@ def _resolve_rule(ctx: CompileContext, rule: ast.Rule) -> None:
                 _check_lifecycle(ctx, name)
     for name in role_refs(rule):
         role = scope.role_name(name)
-        if role not in ctx.roles:
-            ctx.error("E101", f"unknown role `{role}`", name.span, suggest(role, ctx.roles, "role"))
+        if not ctx.is_role(role):
+            roles = [*ctx.roles, *ctx.key_sets]
+            ctx.error("E101", f"unknown role `{role}`", name.span, suggest(role, roles, "role"))
 
 
 def _check_lifecycle(ctx: CompileContext, name: ast.Name) -> None:
@@ -421,12 +426,15 @@ def warn_unused(ctx: CompileContext) -> None:
     """Keys no role holds, roles no rule uses, and rules that can never fail are warnings."""
     held = {m.value for role in ctx.roles.values() for m in role.members}
     used = {ctx.scope(r.span).role_name(r) for _, rule in ctx.rules() for r in role_refs(rule)}
+    used |= {layout.owners.value for layout in ctx.layouts}
     for name, decl in ctx.keys.items():
         if name not in held:
             ctx.error("W201", f"key `{name}` is in no role", decl.name.span)
-    for name, role_decl in ctx.roles.items():
+    declared: dict[str, ast.Name] = {n: d.name for n, d in ctx.roles.items()}
+    declared |= {n: d.name for n, d in ctx.key_sets.items()}
+    for name, written in declared.items():
         if name not in used:
-            ctx.error("W202", f"role `{name}` is used by no rule", role_decl.name.span)
+            ctx.error("W202", f"role `{name}` is used by no rule", written.span)
     for waiver in ctx.waivers:
         if any(s.value in ("*", "**") for s in waiver.subjects):
             ctx.error(

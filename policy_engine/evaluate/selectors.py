@@ -2,7 +2,9 @@
 
 A selection starts from every subject of its kind and keeps those that pass
 every filter. ``FILTERS`` maps each filter type to a function
-``(filter, subject, ctx) -> bool``.
+``(filter, subject, ctx) -> bool``. Steps start from the pipeline's steps (DVC
+stages, steps of trusted layouts); with ``from provenance``, from the steps
+that attestations record instead (``Step.recorded``, e.g. SLSA provenance).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def _where(f: ir.WhereField, step: str, ctx: EvalContext) -> bool:
     return conditions.compare(step_field(ctx.steps[step], f.field), f.op, f.value)
 
 
+def _from_provenance(f: ir.FromProvenance, step: str, ctx: EvalContext) -> bool:
+    return True  # the universe of the selection is the recorded steps already
+
+
 def _of_type(f: ir.OfType, att_id: str, ctx: EvalContext) -> bool:
     return globs.matches_any(f.types, predicate_type(ctx.attestations[att_id]))
 
@@ -74,16 +80,23 @@ FILTERS: dict[str, dict[type, Check]] = {
         ir.ProducedIn: _produced_in,
         ir.ProducedMatching: _produced_matching,
     },
-    "steps": {ir.Matching: _matching, ir.InStage: _step_in, ir.WhereField: _where},
+    "steps": {
+        ir.Matching: _matching,
+        ir.InStage: _step_in,
+        ir.WhereField: _where,
+        ir.FromProvenance: _from_provenance,
+    },
     "attestations": {ir.OfType: _of_type, ir.FromRole: _from_role, ir.About: _about},
 }
 
 
-def universe(subject: str, ctx: EvalContext) -> list[str]:
-    if subject == "artifacts":
+def universe(selector: ir.Selector, ctx: EvalContext) -> list[str]:
+    """Every subject of the selection's kind (steps: pipeline or recorded ones)."""
+    if selector.subject == "artifacts":
         return ctx.artifact_paths
-    if subject == "steps":
-        return sorted(ctx.steps)
+    if selector.subject == "steps":
+        recorded = any(isinstance(f, ir.FromProvenance) for f in selector.filters)
+        return sorted(name for name, step in ctx.steps.items() if step.recorded is recorded)
     return list(ctx.attestations)
 
 
@@ -92,9 +105,7 @@ def select(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     if selector not in ctx.selections:
         checks = [(FILTERS[selector.subject][type(f)], f) for f in selector.filters]
         ctx.selections[selector] = [
-            s
-            for s in universe(selector.subject, ctx)
-            if all(check(f, s, ctx) for check, f in checks)
+            s for s in universe(selector, ctx) if all(check(f, s, ctx) for check, f in checks)
         ]
     return ctx.selections[selector]
 
@@ -127,4 +138,6 @@ def _describe_filter(f: ir.Filter) -> str:
             return f"of type {_quoted(types)}"
         case ir.FromRole(role):
             return f"from role `{role.name}`"
+        case ir.FromProvenance():
+            return "from provenance"
     raise AssertionError(f)

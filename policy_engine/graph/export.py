@@ -95,6 +95,7 @@ def _step(step: Step) -> dict[str, Any]:
         "desc": step.desc,
         "meta": dict(step.meta),
         "frozen": step.frozen,
+        "recorded": step.recorded,
     }
 
 
@@ -121,6 +122,7 @@ def _layout(layout: Layout) -> dict[str, Any]:
         "signatures": [{"keyid": s.keyid, "status": s.status.value} for s in layout.signatures],
         "expires": layout.expires.isoformat() if layout.expires else None,
         "as_step": layout.as_step,
+        "trusted": layout.trusted,
         "keys": {
             k: {"keytype": v.keytype, "computed": v.computed, "problem": v.problem}
             for k, v in sorted(layout.keys.items())

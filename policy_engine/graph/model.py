@@ -102,7 +102,12 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Step:
-    """A pipeline step, as its pipeline definition (e.g. ``dvc.yaml``) declares it."""
+    """A step, as its pipeline definition (``dvc.yaml``, a trusted in-toto layout) declares it.
+
+    ``recorded`` marks a step that no pipeline declares but an attestation
+    records (SLSA provenance becomes ``slsa:<file>``): selections of steps leave
+    such steps out unless they ask for them (``steps from provenance``).
+    """
 
     name: str
     source: SourceRef
@@ -111,6 +116,7 @@ class Step:
     desc: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     frozen: bool = False
+    recorded: bool = False
 
 
 def declared_argv(cmd: tuple[str, ...]) -> list[str]:
@@ -273,7 +279,10 @@ class Layout:
     """An in-toto layout (classic or DSSE) with its signatures checked against trusted keys.
 
     ``as_step`` is set for a layout stored as ``<step>.<keyid8>.link``: a sublayout
-    standing for that step of another layout.
+    standing for that step of another layout. ``trusted`` is set once every owner
+    key the policy names for it signed it, or a trusted layout delegates to it
+    through a functionary key of the step it stands for; an untrusted layout's
+    steps authorise nothing.
     """
 
     file: str
@@ -285,6 +294,7 @@ class Layout:
     expires: datetime | None = None
     readme: str = ""
     as_step: str = ""
+    trusted: bool = False
 
     @cached_property
     def signers(self) -> frozenset[str]:
@@ -399,6 +409,11 @@ class ProvenanceGraph:
         """Record that ``step`` produced ``path`` with the given (possibly empty) digests."""
         a = self.add_artifact(path)
         self._add_digest_edge(self.step_id(step), a, EdgeKind.OUTPUT, path, digest, source)
+
+    def add_attests(self, att_file: str, step_name: str) -> None:
+        """Record that the attestation ``att_file`` records the (now existing) step."""
+        node, step = self.attestation_id(att_file), self.step_id(step_name)
+        self.g.add_edge(node, step, key=EdgeKind.ATTESTS.value, kind=EdgeKind.ATTESTS)
 
     def add_attestation(self, att: Attestation, source: SourceRef) -> str:
         """Add an attestation, its ATTESTS edge (when its step exists) and its artifacts.

@@ -136,6 +136,24 @@ class KeyDecl:
 
 
 @dataclass(frozen=True, repr=False)
+class KeySetDecl:
+    """``keys NAME from "GLOB"``: every key file the glob matches, and a role NAME of them."""
+
+    name: Name
+    path: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class LayoutDecl:
+    """``layout "GLOB", ... owned by ROLE``: such layouts need every key of ROLE's signature."""
+
+    globs: tuple[Text, ...]
+    owners: Name
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
 class RoleDecl:
     name: Name
     members: tuple[Name, ...]
@@ -238,6 +256,13 @@ class About:
     span: Span = _span()
 
 
+@dataclass(frozen=True, repr=False)
+class FromProvenance:
+    """``from provenance``: steps that attestations record, which no pipeline declares."""
+
+    span: Span = _span()
+
+
 Filter = (
     Matching
     | OfKind
@@ -248,6 +273,7 @@ Filter = (
     | OfType
     | FromRole
     | About
+    | FromProvenance
 )
 
 
@@ -570,6 +596,8 @@ Declaration = (
     | ParameterDecl
     | ImportDecl
     | KeyDecl
+    | KeySetDecl
+    | LayoutDecl
     | RoleDecl
     | StageDecl
     | AttestationsDecl

@@ -86,6 +86,12 @@ class AstBuilder(Transformer[Token, Any]):
     def key_decl(self, meta: Meta, c: list[Token]) -> ast.KeyDecl:
         return ast.KeyDecl(self._name(c[0]), self._text(c[1]), self._span(meta))
 
+    def key_set_decl(self, meta: Meta, c: list[Token]) -> ast.KeySetDecl:
+        return ast.KeySetDecl(self._name(c[0]), self._text(c[1]), self._span(meta))
+
+    def layout_decl(self, meta: Meta, c: list[Any]) -> ast.LayoutDecl:
+        return ast.LayoutDecl(c[0], self._name(c[1]), self._span(meta))
+
     def role_decl(self, meta: Meta, c: list[Token]) -> ast.RoleDecl:
         names = [self._name(t) for t in c]
         return ast.RoleDecl(names[0], tuple(names[1:]), self._span(meta))
@@ -195,6 +201,9 @@ class AstBuilder(Transformer[Token, Any]):
 
     def from_role(self, meta: Meta, c: list[Token]) -> ast.FromRole:
         return ast.FromRole(self._name(c[0]), self._span(meta))
+
+    def from_provenance(self, meta: Meta, c: list[Any]) -> ast.FromProvenance:
+        return ast.FromProvenance(self._span(meta))
 
     def about(self, meta: Meta, c: list[Any]) -> ast.About:
         return ast.About(c[1], self._span(meta))

@@ -27,7 +27,7 @@ from policy_engine.language.comments import Comment, Item, attach, span_range
 INDENT = "  "
 WIDTH = 100  # longer `require` and `import` lines are wrapped at their natural joints
 CONTINUATION = "  "  # continuation lines of a wrapped line, relative to its first line
-GROUPED = frozenset({"key", "role", "stage", "parameter", "import"})
+GROUPED = frozenset({"key", "layout", "role", "stage", "parameter", "import"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
@@ -156,6 +156,8 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.Binding: lambda p, n: f"{p(n.name)} = {p(n.value)}",
         ast.ImportDecl: _import,
         ast.KeyDecl: lambda p, n: f"key {p(n.name)} from {p(n.path)}",
+        ast.KeySetDecl: lambda p, n: f"keys {p(n.name)} from {p(n.path)}",
+        ast.LayoutDecl: lambda p, n: f"layout {p.join(n.globs)} owned by {p(n.owners)}",
         ast.RoleDecl: lambda p, n: f"role {p(n.name)} = {p.join(n.members)}",
         ast.StepsNamed: lambda p, n: f"steps {p.join(n.globs)}",
         ast.StepsWhere: lambda p, n: f"steps where {p(n.field)} {n.op} {p(n.value)}",
@@ -185,6 +187,7 @@ def _selection_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.OfType: lambda p, n: f"of type {p.join(n.types)}",
         ast.FromRole: lambda p, n: f"from {p(n.role)}",
         ast.About: lambda p, n: f"about artifacts matching {p.join(n.globs)}",
+        ast.FromProvenance: lambda p, n: "from provenance",
         ast.Selector: _selector,
         ast.Compare: lambda p, n: f"{p(n.field)} {n.op} {p(n.value)}",
         ast.Member: lambda p, n: f"{p(n.field)} in {p(n.options)}",
@@ -332,6 +335,8 @@ _KINDS: dict[type, str] = {
     ast.ParameterDecl: "parameter",
     ast.ImportDecl: "import",
     ast.KeyDecl: "key",
+    ast.KeySetDecl: "key",
+    ast.LayoutDecl: "layout",
     ast.RoleDecl: "role",
     ast.StageDecl: "stage",
     ast.AttestationsDecl: "attestations",

@@ -22,7 +22,7 @@ from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.errors import InputError
-from policy_engine.graph.builders import BuildContext
+from policy_engine.graph.builders import BuildContext, LayoutOwners
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.attestations.slsa import SLSA_V1, parse_build
 from policy_engine.graph.builders.attestations.statements import parse_statement
@@ -53,11 +53,18 @@ def read_attestations(graph: ProvenanceGraph, context: BuildContext) -> None:
 
 
 def read(
-    root: Path, keys: dict[str, Path], *paths: Path, now: datetime = BEFORE_2030
+    root: Path,
+    keys: dict[str, Path],
+    *paths: Path,
+    now: datetime = BEFORE_2030,
+    owned: str = "**",
 ) -> ProvenanceGraph:
+    """The attestations, with every key given owning the layouts matching ``owned``."""
     keyring = Keyring({name: load_public_key(path) for name, path in keys.items()})
     graph = ProvenanceGraph(str(root))
-    read_attestations(graph, BuildContext(root, keyring, paths, now=now, hash_cache=False))
+    owners = (LayoutOwners(owned, "owners", frozenset(k.keyid for k in keyring.by_name.values())),)
+    context = BuildContext(root, keyring, paths, now=now, hash_cache=False, layout_owners=owners)
+    read_attestations(graph, context)
     return graph
 
 
@@ -89,7 +96,10 @@ def test_in_toto_demo_links_and_layout_template(folder: str) -> None:
     assert [i.run for i in template.inspections] == [
         ("python", "./scripts/tar", "xfz", "foo.tar.gz")
     ]
-    assert graph.issues == []  # an untrusted layout raises no threshold issue
+    assert not template.trusted  # unsigned: as in-toto-verify, it is not trusted ...
+    (issue,) = graph.issues  # ... and raises no threshold issue, only its own
+    assert (issue.code, issue.subject) == ("untrusted-layout", f"{folder}/demo.layout.template")
+    assert "lacks a valid signature by owner key(s)" in issue.message
     assert graph.notes == [f"{folder}/demo.layout.template: the layout has no `expires`"]
 
 
@@ -153,11 +163,10 @@ def test_in_toto_layout_signature_verdicts(
     graph = read(tmp_path, {n: PEM_KEYS[n] for n in trusted}, path, IN_TOTO / "demo_files")
     (layout,) = graph.layouts
     assert [s.status for s in layout.signatures] == expected, case
-    passing = all(s is VALID for s in expected)
-    assert bool(layout.signers) is passing
-    assert [i.code for i in graph.issues] == (
-        [] if passing or UNTRUSTED in expected else ["bad-signature"]
-    )
+    passing = bool(trusted) and all(s is VALID for s in expected)
+    assert layout.trusted is passing
+    bad = [] if passing or UNTRUSTED in expected else ["bad-signature"]
+    assert [i.code for i in graph.issues] == bad + ([] if passing else ["untrusted-layout"])
 
 
 def test_in_toto_missing_step_link_fails_the_threshold(tmp_path: Path) -> None:
@@ -188,6 +197,14 @@ def test_in_toto_layout_expiry_at_the_second(tmp_path: Path, now: datetime, expi
 
 
 # -- in-toto-golang: pre-signed layouts and links (MANIFEST §2) ----------------------------------
+def sign_with_alice(signed: dict[str, Any]) -> dict[str, str]:
+    """A classic signature by in-toto-golang's test key ``alice`` (RSA, PSS), as its tests make."""
+    private = load_pem_private_key((GOLANG / "alice").read_bytes(), None)
+    public = load_public_key(GOLANG / "alice.pub").key
+    sig = CryptoSigner(private, public).sign(encode_canonical(signed).encode())
+    return {"keyid": sig.keyid, "sig": sig.signature}
+
+
 def test_golang_links_verify_with_the_keys_beside_them() -> None:
     keys = {"dan": GOLANG / "dan.pub", "alice": GOLANG / "alice.pub"}
     graph = read(GOLANG, keys, GOLANG / "write-code.b7d643de.link", GOLANG / "foo.b7d643de.link")
@@ -294,7 +311,7 @@ def threshold_layout(tmp_path: Path, threshold: int = 2, step: str = "foo") -> P
 def broken_copy(tmp_path: Path, name: str) -> Path:
     document = json.loads((GOLANG / name).read_text())
     document["signed"]["command"] = ["tampered"]
-    path = tmp_path / "links" / f"broken-{name}"
+    path = tmp_path / "broken" / name  # filed under its own name: only its bytes changed
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(document))
     return path
@@ -332,14 +349,25 @@ def test_golang_links_of_a_step_the_layout_lacks_count_for_nothing(tmp_path: Pat
 
 def test_golang_sublayout_is_a_layout_fact_standing_for_its_step(tmp_path: Path) -> None:
     """TestVerifySublayouts: ``sub_layout.70ca5750.link`` is a layout stored as a link."""
-    for name in ("super.layout", "sub_layout.70ca5750.link"):
-        shutil.copyfile(GOLANG / name, tmp_path / name)
+    shutil.copyfile(GOLANG / "sub_layout.70ca5750.link", tmp_path / "sub_layout.70ca5750.link")
     (tmp_path / "sub_layout.70ca5750").mkdir()
     for name in ("write-code.b7d643de.link", "package.d3ffd108.link"):
         shutil.copyfile(GOLANG / name, tmp_path / "sub_layout.70ca5750" / name)
-    graph = read(tmp_path, {"alice": GOLANG / "alice.pub"}, tmp_path)
+    alice = {"alice": GOLANG / "alice.pub"}
+    unsigned = json.loads((GOLANG / "super.layout").read_text())  # the Go test signs it
+    (tmp_path / "super.layout").write_text(json.dumps(unsigned))
+    graph = read(tmp_path, alice, tmp_path, owned="super.layout")
+    assert {x.file: x.trusted for x in graph.layouts} == {
+        "super.layout": False,
+        "sub_layout.70ca5750.link": False,  # trust passes only from a trusted parent
+    }
+    assert sorted(i.code for i in graph.issues) == ["layout-expired", *["untrusted-layout"] * 2]
+    signed = {"signed": unsigned["signed"], "signatures": [sign_with_alice(unsigned["signed"])]}
+    (tmp_path / "super.layout").write_text(json.dumps(signed))
+    graph = read(tmp_path, alice, tmp_path, owned="super.layout")
     facts = layouts(graph)
     sub = facts["sub_layout.70ca5750.link"]
+    assert facts["super.layout"].trusted and sub.trusted  # the sublayout by delegation
     assert sub.as_step == "sub_layout" and [s.status for s in sub.signatures] == [VALID]
     assert steps(facts["super.layout"]) == {"sub_layout": (1, True)}
     assert steps(sub) == {"write-code": (1, True), "package": (1, True)}

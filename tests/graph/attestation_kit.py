@@ -23,7 +23,7 @@ from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.graph.build import build_graph
-from policy_engine.graph.builders import BuildContext
+from policy_engine.graph.builders import BuildContext, LayoutOwners
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring, PublicKey, load_public_key
@@ -119,10 +119,29 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def load(root: Path, keyring: Keyring, *paths: Path, now: datetime = NOW) -> ProvenanceGraph:
-    """Attestations only (statement resources matched by name, not by workspace digest)."""
+def owned_by_all(keyring: Keyring, glob: str = "**") -> tuple[LayoutOwners, ...]:
+    """Layouts matching ``glob`` need a signature by every key of ``keyring``."""
+    keyids = frozenset(key.keyid for key in keyring.by_name.values())
+    return (LayoutOwners(glob, "owners", keyids),) if keyids else ()
+
+
+def load(
+    root: Path,
+    keyring: Keyring,
+    *paths: Path,
+    now: datetime = NOW,
+    owners: tuple[LayoutOwners, ...] | None = None,
+) -> ProvenanceGraph:
+    """Attestations only (statement resources matched by name, not by workspace digest).
+
+    Layouts are owned by every trusted key unless ``owners`` says otherwise.
+    """
     graph = ProvenanceGraph(str(root))
-    read_attestations(graph, BuildContext(root, keyring, tuple(paths), now=now, hash_cache=False))
+    owned = owned_by_all(keyring) if owners is None else owners
+    context = BuildContext(
+        root, keyring, tuple(paths), now=now, hash_cache=False, layout_owners=owned
+    )
+    read_attestations(graph, context)
     return graph
 
 

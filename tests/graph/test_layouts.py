@@ -172,9 +172,9 @@ def test_an_untrusted_layout_is_recorded_without_threshold_issues(
 ) -> None:
     path = write_json(tmp_path / "root.layout", metablock(layout(ids), [ids["outsider"]]))
     fact, graph = load_layout(tmp_path, Keyring({}), path)
-    assert fact.signers == frozenset()
+    assert fact.signers == frozenset() and not fact.trusted
     assert [s.status.value for s in fact.signatures] == ["untrusted"]
-    assert graph.issues == []
+    assert [i.code for i in graph.issues] == ["untrusted-layout"]  # no threshold issue
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,15 @@ from policy_engine.keys import Keyring
 
 
 @dataclass(frozen=True)
+class LayoutOwners:
+    """A policy's `layout "GLOB" owned by ROLE`: layouts whose path matches need every key."""
+
+    glob: str  # over the layout's repository-relative path
+    role: str
+    keyids: frozenset[str]  # ids computed from the owner keys' material
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """What builders may read: the repository, where attestations are, the trusted keys.
 
@@ -27,9 +36,10 @@ class BuildContext:
     ``hash_cache`` allows the persistent hash cache (outside the repository);
     ``progress`` allows a progress line on a terminal's stderr; ``deferred`` is
     work one builder leaves for a later builder of the same build (e.g.
-    statement subjects matched once the workspace is hashed). ``cache_repo`` is
-    the repository whose DVC cache holds the bytes of outputs missing from the
-    workspace; None: the repository itself.
+    statement subjects matched once the workspace is hashed). ``layout_owners``
+    say which keys must sign which in-toto layouts (none: no layout is trusted);
+    ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
+    missing from the workspace; None: the repository itself.
     """
 
     root: Path
@@ -38,6 +48,7 @@ class BuildContext:
     now: datetime | None = None
     hash_cache: bool = True
     progress: bool = False
+    layout_owners: tuple[LayoutOwners, ...] = ()
     deferred: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     cache_repo: Path | None = None
 

@@ -17,7 +17,8 @@ not entered. A file named explicitly is read whatever its name.
 What is skipped, what fails closed: see :mod:`.dispatch` and :mod:`.envelopes`;
 signatures: :mod:`.signatures` (GPG signatures are never valid); statements and
 timestamps: :mod:`.statements`; subject matching: :mod:`.subjects`; SLSA lineage:
-:mod:`.builder` and :mod:`.slsa`; layouts: :mod:`.layouts`, :mod:`.thresholds`.
+:mod:`.builder` and :mod:`.slsa`; layouts: :mod:`.layouts`, :mod:`.thresholds`,
+:mod:`.trust` (owners, delegation); link file names: :mod:`.linknames`.
 
 in-toto, securesystemslib and pydantic are imported only when a file is read.
 """

@@ -19,8 +19,9 @@ evidence only.
 
 from __future__ import annotations
 
+import shlex
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -34,14 +35,18 @@ from policy_engine.graph.builders.attestations.dispatch import (
     load_file,
 )
 from policy_engine.graph.builders.attestations.layouts import LoadedLayout
+from policy_engine.graph.builders.attestations.links import LoadedLink
 from policy_engine.graph.builders.attestations.pool import iter_files
 from policy_engine.graph.builders.attestations.resources import Resource
 from policy_engine.graph.builders.attestations.subjects import Resolver
-from policy_engine.graph.builders.attestations.thresholds import settle
+from policy_engine.graph.builders.attestations.thresholds import expiry_issues, settle
+from policy_engine.graph.builders.attestations.trust import trusted_files, untrusted_issue
 from policy_engine.graph.model import (
     Attestation,
     Evidence,
     Issue,
+    Layout,
+    LayoutStep,
     ProvenanceGraph,
     SourceRef,
     Step,
@@ -97,12 +102,44 @@ def _settle_layouts(
     layouts: list[LoadedLayout],
     results: list[FileResult],
 ) -> None:
+    """Thresholds, then trust (see :mod:`.trust`); trusted layouts' steps join the pipeline."""
     links = [link for r in results for link in r.links]
     now = context.now or datetime.now(timezone.utc)
-    for loaded in layouts:
-        layout, issues = settle(loaded, links, layouts, now)
+    settled = [settle(loaded, links, layouts) for loaded in layouts]
+    trusted = trusted_files((layout for layout, _ in settled), context.layout_owners)
+    for layout, step_issues in settled:
+        layout = replace(layout, trusted=layout.file in trusted)
         graph.layouts.append(layout)
-        graph.issues.extend(issues)
+        if layout.trusted:
+            graph.issues.extend(step_issues)
+        else:
+            graph.issues.append(untrusted_issue(layout, context.layout_owners))
+        graph.issues.extend(expiry_issues(layout, now))
+    _add_layout_steps(graph, [x for x in graph.layouts if x.trusted], links)
+
+
+def _add_layout_steps(
+    graph: ProvenanceGraph, layouts: list[Layout], links: list[LoadedLink]
+) -> None:
+    """Each step of a trusted layout is a pipeline step, unless the pipeline has it already."""
+    known = {s.name for s in graph.steps()}
+    recorders: dict[str, list[str]] = {}
+    for link in links:
+        recorders.setdefault(link.attestation.step_name, []).append(link.attestation.file)
+    for layout in layouts:
+        for step in layout.steps:
+            if step.name in known:
+                continue
+            known.add(step.name)
+            graph.add_step(_layout_step(layout, step))
+            for file in recorders.get(step.name, ()):
+                graph.add_attests(file, step.name)
+
+
+def _layout_step(layout: Layout, step: LayoutStep) -> Step:
+    command = (shlex.join(step.expected_command),) if step.expected_command else ()
+    meta = {"source": "in-toto layout", "layout": layout.file}
+    return Step(step.name, SourceRef(layout.file, None, "in-toto layout step"), command, meta)
 
 
 def _with_proofs(
@@ -150,7 +187,12 @@ def _add_statement(graph: ProvenanceGraph, resolver: Resolver, pending: Pending)
     if statement.build is not None and subjects:
         step_name = f"slsa:{loaded.file}"
         graph.add_step(
-            Step(step_name, _ref(loaded, "SLSA provenance"), meta=statement.build.meta())
+            Step(
+                step_name,
+                _ref(loaded, "SLSA provenance"),
+                meta=statement.build.meta(),
+                recorded=True,
+            )
         )
         for path, digest in sorted(inputs.items()):
             if path not in subjects:

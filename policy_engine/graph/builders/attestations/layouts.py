@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from policy_engine.graph.builders.attestations.envelopes import Signed
+from policy_engine.graph.builders.attestations.linknames import name_issues
 from policy_engine.graph.builders.attestations.links import in_toto_call
 from policy_engine.graph.builders.attestations.signatures import check_signatures
 from policy_engine.graph.builders.attestations.timestamps import parse_time
@@ -65,6 +66,7 @@ def load_layout(signed: Signed, file: str, where: str, keyring: Keyring) -> Load
     issues: list[Issue] = []
     checks, bad = check_signatures(keyring, signed, file, f"layout `{file}`")
     issues += bad
+    issues += name_issues(file, None, keyring, checks)
     keys, layout_keys = _keys(document.get("keys") or {}, file, issues)
     expires = document.get("expires")
     match = SUBLAYOUT_NAME.search(file)

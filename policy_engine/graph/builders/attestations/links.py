@@ -7,7 +7,8 @@ objects), declared once as a pydantic model: in-toto's own ``Link.read``
 finds its validators by reflection, which costs more than checking the
 signature. Materials and products are confined to the repository; each
 signature is checked over the exact signed bytes (see :mod:`.envelopes` and
-:mod:`.signatures`).
+:mod:`.signatures`); a file name ``<step>.<keyid8>.link`` must match the link
+(see :mod:`.linknames`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations.confine import Normaliser, confined
 from policy_engine.graph.builders.attestations.envelopes import Signed
+from policy_engine.graph.builders.attestations.linknames import name_issues
 from policy_engine.graph.builders.attestations.resources import describe
 from policy_engine.graph.builders.attestations.signatures import check_signatures
 from policy_engine.graph.model import Attestation, Issue
@@ -61,6 +63,7 @@ def load_link(
     issues: list[Issue] = []
     checks, bad = check_signatures(keyring, signed, file, f"link `{link.name}`")
     issues += bad
+    issues += name_issues(file, link.name, keyring, checks)
     materials = confined(normaliser, link.materials, (file, "link", link.name), "material", issues)
     products = confined(normaliser, link.products, (file, "link", link.name), "product", issues)
     attestation = Attestation(

@@ -11,10 +11,10 @@ never signatures, and the counted links must record the same materials and
 products.
 
 Issues: a layout whose ``expires`` is at or before ``now`` is ``layout-expired``
-(whoever signed it). For a *trusted* layout (a trusted key's signature on it
-verified): a step short of its threshold, or whose links disagree, is
-``layout-threshold``, and a signature by an authorised key that does not
-verify is ``bad-signature``.
+(whoever signed it). A step short of its threshold, or whose links disagree,
+is ``layout-threshold``, and a signature by an authorised key that does not
+verify is ``bad-signature``: these step issues count only for a layout found
+trusted (see :mod:`.trust`).
 """
 
 from __future__ import annotations
@@ -51,26 +51,28 @@ def settle(
     loaded: LoadedLayout,
     links: Iterable[LoadedLink],
     layouts: Iterable[LoadedLayout],
-    now: datetime,
 ) -> tuple[Layout, list[Issue]]:
-    """The layout with its steps' signers, and its issues (see the module docstring)."""
+    """The layout with its steps' signers, and its step issues (see the module docstring)."""
     layout = loaded.layout
     candidates = _candidates(loaded, links, layouts)
-    trusted = bool(layout.signers)
     issues: list[Issue] = []
     steps = []
     for step in layout.steps:
         settled, bad = _settle_step(loaded, step, candidates.get(step.name, []))
         steps.append(settled)
-        if trusted:
-            issues += bad
-            if not settled.satisfied:
-                issues.append(_short(layout, settled))
-    if layout.expires is not None and now >= layout.expires:
-        evidence = (Evidence("expires", layout.expires.isoformat(), layout.file),)
-        message = f"layout `{layout.file}` expired at {layout.expires.isoformat()}"
-        issues.append(Issue("layout-expired", layout.file, message, evidence))
+        issues += bad
+        if not settled.satisfied:
+            issues.append(_short(layout, settled))
     return replace(layout, steps=tuple(steps)), issues
+
+
+def expiry_issues(layout: Layout, now: datetime) -> list[Issue]:
+    """``layout-expired`` when the layout's ``expires`` is at or before ``now``."""
+    if layout.expires is None or now < layout.expires:
+        return []
+    evidence = (Evidence("expires", layout.expires.isoformat(), layout.file),)
+    message = f"layout `{layout.file}` expired at {layout.expires.isoformat()}"
+    return [Issue("layout-expired", layout.file, message, evidence)]
 
 
 def _in_folder(file: str, folder: str) -> bool:
