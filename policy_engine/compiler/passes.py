@@ -68,14 +68,16 @@ def declare(ctx: CompileContext) -> None:
                 ctx.waivers.append(decl)
             elif isinstance(decl, ast.LayoutDecl):
                 ctx.layouts.append(decl)
-            elif isinstance(decl, ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl):
+            elif isinstance(
+                decl, ast.KeyDecl | ast.KeySetDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl
+            ):
                 _declare_named(ctx, tables[type(decl)], decl)
 
 
 def _declare_named(
     ctx: CompileContext,
     table: dict[str, Any],
-    decl: ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl,
+    decl: ast.KeyDecl | ast.KeySetDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl,
 ) -> None:
     name = decl.id if isinstance(decl, ast.ControlDecl) else decl.name
     kind = _KIND_NAMES[type(decl)]
