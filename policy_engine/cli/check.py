@@ -17,11 +17,13 @@ from policy_engine.cli.common import (
     attestations_option,
     echo_notes,
     emit,
+    emit_reports,
     fail_on_option,
     load_or_exit,
     no_cache_option,
     output_option,
     policy_option,
+    report_option,
     utc,
 )
 from policy_engine.errors import InputError
@@ -37,6 +39,7 @@ from policy_engine.lifecycle import severity_rank
     "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
 )
 @output_option()
+@report_option()
 @fail_on_option()
 @at_option()
 def check(
@@ -45,6 +48,7 @@ def check(
     attestations: tuple[Path, ...],
     fmt: str,
     output: Path | None,
+    reports: tuple[tuple[str, Path], ...],
     fail_on: str,
     at: datetime | None,
     no_cache: bool,
@@ -62,6 +66,7 @@ def check(
     )
     echo_notes(result.graph)
     emit(REPORTERS[fmt](result, str(repo)), output)
+    emit_reports(reports, lambda name: REPORTERS[name](result, str(repo)))
     threshold = severity_rank(fail_on)
     failing = [f for f in result.evaluation.active if severity_rank(f.severity) >= threshold]
     sys.exit(EXIT_VIOLATIONS if failing else EXIT_OK)
