@@ -18,12 +18,14 @@ from policy_engine.cli.common import (
     attestations_option,
     echo_notes,
     emit,
+    emit_reports,
     fail,
     fail_on_option,
     load_or_exit,
     no_cache_option,
     output_option,
     policy_option,
+    report_option,
     utc,
 )
 from policy_engine.errors import InputError
@@ -53,6 +55,7 @@ def undecided_message(undecided: tuple[Undecided, ...]) -> str:
     "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
 )
 @output_option()
+@report_option()
 @fail_on_option()
 @at_option()
 def check(
@@ -61,6 +64,7 @@ def check(
     attestations: tuple[Path, ...],
     fmt: str,
     output: Path | None,
+    reports: tuple[tuple[str, Path], ...],
     fail_on: str,
     at: datetime | None,
     no_cache: bool,
@@ -78,6 +82,7 @@ def check(
     )
     echo_notes(result.graph)
     emit(REPORTERS[fmt](result, str(repo)), output)
+    emit_reports(reports, lambda name: REPORTERS[name](result, str(repo)))
     if result.evaluation.undecided:
         fail(undecided_message(result.evaluation.undecided))
     threshold = severity_rank(fail_on)

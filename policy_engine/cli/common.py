@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -116,6 +116,34 @@ def output_option(what: str = "report") -> Callable[[F], F]:
         type=click.Path(dir_okay=False, path_type=Path),
         help=f"Write the {what} here instead of standard output.",
     )
+
+
+def report_target(value: str) -> tuple[str, Path]:
+    """``FORMAT=FILE`` as ``(format, file)``; a :class:`click.BadParameter` otherwise."""
+    fmt, equals, file = value.partition("=")
+    if not equals or not file:
+        raise click.BadParameter(f"expected FORMAT=FILE, e.g. `sarif=out.sarif`, got `{value}`")
+    if fmt not in REPORT_FORMATS:
+        raise click.BadParameter(f"unknown format `{fmt}`; one of {', '.join(REPORT_FORMATS)}")
+    return fmt, Path(file)
+
+
+def report_option() -> Callable[[F], F]:
+    """``--report FORMAT=FILE`` (repeatable): more formats from the same evaluation."""
+    return click.option(
+        "--report",
+        "reports",
+        multiple=True,
+        metavar="FORMAT=FILE",
+        callback=lambda _ctx, _param, values: tuple(report_target(v) for v in values),
+        help="Also write this run's report in FORMAT to FILE (repeatable; formats as --format).",
+    )
+
+
+def emit_reports(reports: Sequence[tuple[str, Path]], render: Callable[[str], str]) -> None:
+    """Write each ``(format, file)`` of ``--report``, rendered by ``render(format)``."""
+    for fmt, file in reports:
+        emit(render(fmt), file)
 
 
 def fail_on_option(what: str = "finding") -> Callable[[F], F]:

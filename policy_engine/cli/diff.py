@@ -17,10 +17,12 @@ from policy_engine.cli.common import (
     attestations_option,
     echo_notes,
     emit,
+    emit_reports,
     fail,
     fail_on_option,
     output_option,
     policy_option,
+    report_option,
     utc,
 )
 
@@ -52,6 +54,7 @@ from policy_engine.cli.common import (
     "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
 )
 @output_option()
+@report_option()
 @fail_on_option("new finding")
 @click.option(
     "--fail-on-unchanged",
@@ -69,6 +72,7 @@ def diff(
     attestations: tuple[Path, ...],
     fmt: str,
     output: Path | None,
+    reports: tuple[tuple[str, Path], ...],
     fail_on: str,
     fail_on_unchanged: bool,
     at: datetime | None,
@@ -107,4 +111,5 @@ def diff(
         click.echo(render_all(result.loaded.diagnostics, result.loaded.sources), err=True)
     echo_notes(result.result.graph)
     emit(DIFF_REPORTERS[fmt](result), output)
+    emit_reports(reports, lambda name: DIFF_REPORTERS[name](result))
     sys.exit(EXIT_VIOLATIONS if result.fails else EXIT_OK)
