@@ -340,5 +340,6 @@ class PolicySet:
     controls: tuple[Control, ...]
     waivers: tuple[Waiver, ...]
     location: Location  # where the policy is declared: built-in findings point here
+    signature_types: tuple[str, ...] = ()  # statement types that sign (globs), beside the defaults
     unjudged_fail: bool = False  # `on unjudged fail`: a rule it cannot judge is a finding
     layouts: tuple[LayoutOwners, ...] = ()  # who must sign which in-toto layouts

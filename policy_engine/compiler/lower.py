@@ -28,6 +28,7 @@ def lower(ctx: CompileContext) -> None:
         waivers=tuple(_waiver(w) for w in ctx.waivers),
         location=_policy_location(ctx, first_policy),
         unjudged_fail=bool(ctx.on_unjudged),
+        signature_types=tuple(t.value for d in ctx.signatures for t in d.types),
         layouts=tuple(_layout_owners(d, roles) for d in ctx.layouts),
     )
 

@@ -64,6 +64,9 @@ def declare(ctx: CompileContext) -> None:
                 ctx.attestations.append(decl)
             elif isinstance(decl, ast.OnUnjudgedDecl):
                 ctx.on_unjudged.append(decl)
+            elif isinstance(decl, ast.SignaturesDecl):
+                ctx.signatures.append(decl)
+                _check_globs(ctx, decl.types)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
             elif isinstance(decl, ast.LayoutDecl):

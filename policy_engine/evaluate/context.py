@@ -13,7 +13,7 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph.model import Attestation, Evidence, ProvenanceGraph, SourceRef, Step
-from policy_engine.schemas.predicates import schema_problem
+from policy_engine.schemas.predicates import SIGNATURE_TYPES, schema_problem
 
 FROM_LOCK = "judged from dvc.lock: inherits DVC's md5"
 """Said of every verdict on an artifact whose bytes are not materialised."""
@@ -101,6 +101,24 @@ class EvalContext:
         for att in self.attestations.values():
             for path, digest in att.subjects.items():
                 index.setdefault(path, []).append((att, digest))
+        return index
+
+    def signs(self, att: Attestation) -> bool:
+        """Whether ``att`` is a signature of what it names: a link (its products), or a
+        statement of a signature type (its subjects); other statements are evidence."""
+        if att.kind == "link":
+            return True
+        types = (*SIGNATURE_TYPES, *self.policy.signature_types)
+        return globs.matches_any(types, att.predicate_type)
+
+    @cached_property
+    def signatures_by_path(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:
+        """Per artifact path: the signatures naming it, by file, with the digests they sign."""
+        index = {path: list(found) for path, found in self.products.items()}
+        for path, found in self.subjects_by_path.items():
+            signing = [(att, digest) for att, digest in found if self.signs(att)]
+            if signing:
+                index.setdefault(path, []).extend(signing)
         return index
 
     def at_current_digest(self, path: str, digest: Mapping[str, str]) -> bool | None:

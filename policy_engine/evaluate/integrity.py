@@ -68,15 +68,20 @@ def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
         yield _finding(ctx, issue)
 
 
-def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
-    """Artifacts whose sources (the current bytes included) claim different bytes: one issue each.
+_DVC_FILES = ("dvc.lock", ".dvc")
 
-    The current bytes are the workspace's or the DVC cache's; an artifact not
-    materialised adds none (its sources are still compared with each other).
+
+def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
+    """Artifacts whose current claims name different bytes: one issue each.
+
+    Current claims are the bytes at hand (the workspace's or the DVC cache's; an
+    artifact not materialised adds none), what DVC's files record, and the
+    products of verified links. Statements and the materials of links that
+    consumed the artifact are history (lineage judges those); an attestation
+    whose signature does not verify with a trusted key claims nothing.
     """
     for artifact in sorted(ctx.graph.artifacts(), key=lambda a: a.path):
-        claims = list(ctx.graph.claims(artifact.path))
-        claims += _workspace_claims(ctx, artifact.path, claims)
+        claims = _current_claims(ctx, artifact.path)
         algorithms = sorted({c.algorithm for c in claims})
         split = [a for a in algorithms if len({c.value for c in claims if c.algorithm == a}) > 1]
         if split:
@@ -90,6 +95,15 @@ def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
                     if c.algorithm in split
                 ),
             )
+
+
+def _current_claims(ctx: EvalContext, path: str) -> list[DigestClaim]:
+    claims = [c for c in ctx.graph.claims(path) if c.source.file.endswith(_DVC_FILES)]
+    for att, digest in ctx.products.get(path, []):
+        if att.signers:
+            source = SourceRef(att.file, None, f"link `{att.step_name}` product")
+            claims += [DigestClaim(a, v, source) for a, v in sorted(digest.items())]
+    return claims + _workspace_claims(ctx, path, claims)
 
 
 def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) -> list[DigestClaim]:

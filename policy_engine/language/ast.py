@@ -191,6 +191,14 @@ class AttestationsDecl:
 
 
 @dataclass(frozen=True, repr=False)
+class SignaturesDecl:
+    """``signatures from statements of type "GLOB", ...``: statement types that sign."""
+
+    types: tuple[Text, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
 class OnUnjudgedDecl:
     """``on unjudged fail``: a rule the inputs cannot judge is a finding, not exit 2."""
 
@@ -602,6 +610,7 @@ Declaration = (
     | StageDecl
     | AttestationsDecl
     | OnUnjudgedDecl
+    | SignaturesDecl
     | ControlDecl
     | WaiverDecl
 )

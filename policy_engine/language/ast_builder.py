@@ -108,6 +108,9 @@ class AstBuilder(Transformer[Token, Any]):
     def attestations_decl(self, meta: Meta, c: list[Token]) -> ast.AttestationsDecl:
         return ast.AttestationsDecl(self._text(c[0]), self._span(meta))
 
+    def signatures_decl(self, meta: Meta, c: list[Any]) -> ast.SignaturesDecl:
+        return ast.SignaturesDecl(c[0], self._span(meta))
+
     def on_unjudged_decl(self, meta: Meta, c: list[Token]) -> ast.OnUnjudgedDecl:
         return ast.OnUnjudgedDecl(self._span(meta))
 

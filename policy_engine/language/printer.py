@@ -164,6 +164,7 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.StageDecl: lambda p, n: f"stage {p(n.name)} = {p.join(n.step_sets, ' or ')}",
         ast.AttestationsDecl: lambda p, n: f"attestations in {p(n.path)}",
         ast.OnUnjudgedDecl: lambda p, n: "on unjudged fail",
+        ast.SignaturesDecl: lambda p, n: f"signatures from statements of type {p.join(n.types)}",
         ast.ControlDecl: lambda p, n: f"control {p(n.id)} {p(n.title)}",
         ast.WaiverDecl: lambda p, n: f"waive {p(n.control)} for {p.join(n.subjects)}",
     }
@@ -341,6 +342,7 @@ _KINDS: dict[type, str] = {
     ast.StageDecl: "stage",
     ast.AttestationsDecl: "attestations",
     ast.OnUnjudgedDecl: "on",
+    ast.SignaturesDecl: "signatures",
     ast.ControlDecl: "control",
     ast.WaiverDecl: "waive",
 }

@@ -20,6 +20,16 @@ BASE = "https://mlpolicy.dev/attestation"
 TEST_RESULT = "https://in-toto.io/attestation/test-result/v0.1"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 
+# Statement types that sign their subjects: a producer's statement about the bytes it
+# made (globs over the predicate type). Other statements are evidence; a policy adds
+# types with `signatures from statements of type "..."`.
+SIGNATURE_TYPES = (
+    "https://slsa.dev/provenance/*",
+    "https://in-toto.io/attestation/link/*",
+    "https://model_signing/signature/*",
+    "https://model_signing/Digests/*",
+)
+
 
 class Evidence(BaseModel):
     """Fields every ML evidence predicate has."""

@@ -33,7 +33,7 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
             f"`{path}` is not in the workspace, so no signature can cover its current bytes",
             Kind.UNSIGNED_ARTIFACT,
         )
-    products = [*ctx.products.get(path, []), *ctx.subjects_by_path.get(path, [])]
+    products = ctx.signatures_by_path.get(path, [])
     signers: set[str] = set()
     stale: list[str] = []
     unknown: dict[str, frozenset[str]] = {}
