@@ -59,7 +59,10 @@ def build(
     declared = policy.attestation_paths if policy is not None else ()
     paths = tuple(dict.fromkeys([*declared, *attestations]))
     keyring = Keyring(policy.keys if policy is not None else {})
-    context = BuildContext(root, keyring, paths, now, hash_cache, progress)
+    stores = policy.tracking_stores if policy is not None else ()
+    context = BuildContext(
+        root, keyring, paths, now, hash_cache, progress, tracking_stores=stores
+    )
     return build_graph(context)
 
 

@@ -54,6 +54,7 @@ class CompileContext:
     roles: dict[str, ast.RoleDecl] = field(default_factory=dict)
     stages: dict[str, ast.StageDecl] = field(default_factory=dict)
     attestations: list[ast.AttestationsDecl] = field(default_factory=list)
+    tracking_stores: list[ast.MlflowDecl] = field(default_factory=list)
     controls: dict[str, ast.ControlDecl] = field(default_factory=dict)
     waivers: list[ast.WaiverDecl] = field(default_factory=list)
     loaded_keys: dict[str, PublicKey] = field(default_factory=dict)

@@ -99,6 +99,21 @@ class About:
     globs: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RegisteredAs:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WithAlias:
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OfExperiment:
+    globs: tuple[str, ...]
+
+
 Filter = (
     Matching
     | OfKind
@@ -109,12 +124,15 @@ Filter = (
     | OfType
     | FromRole
     | About
+    | RegisteredAs
+    | WithAlias
+    | OfExperiment
 )
 
 
 @dataclass(frozen=True)
 class Selector:
-    subject: str  # "artifacts" | "steps" | "attestations"
+    subject: str  # "artifacts" | "steps" | "attestations" | "models" | "runs"
     filters: tuple[Filter, ...] = ()
 
 
@@ -245,6 +263,23 @@ class Satisfies:
 
 
 @dataclass(frozen=True)
+class TrainedAtCommit:
+    pass
+
+
+@dataclass(frozen=True)
+class TrainedOnTrackedData:
+    pass
+
+
+@dataclass(frozen=True)
+class MetricCompare:
+    key: str
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
 class AllOf:
     items: tuple[Predicate, ...]
 
@@ -277,6 +312,9 @@ Atom = (
     | ParamCompare
     | IssuedWithin
     | Satisfies
+    | TrainedAtCommit
+    | TrainedOnTrackedData
+    | MetricCompare
 )
 Predicate = Atom | AllOf | AnyOf | Not
 ATOMS: dict[str, type[Atom]] = {c.__name__: c for c in get_args(Atom)}
@@ -314,6 +352,14 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class TrackingStore:
+    """An MLflow tracking store the policy declares: its path as written, and where."""
+
+    path: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """Every policy file of a repository, compiled together into one namespace."""
 
@@ -325,3 +371,4 @@ class PolicySet:
     controls: tuple[Control, ...]
     waivers: tuple[Waiver, ...]
     location: Location  # where the policy is declared: built-in findings point here
+    tracking_stores: tuple[TrackingStore, ...] = ()

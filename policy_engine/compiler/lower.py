@@ -25,6 +25,9 @@ def lower(ctx: CompileContext) -> None:
         controls=tuple(_Lowerer(ctx, roles, c).control() for c in ctx.controls.values()),
         waivers=tuple(_waiver(w) for w in ctx.waivers),
         location=_policy_location(ctx, first_policy),
+        tracking_stores=tuple(
+            ir.TrackingStore(d.path.value, location(d.path.span)) for d in ctx.tracking_stores
+        ),
     )
 
 
@@ -126,6 +129,12 @@ class _Lowerer:
                 return ir.FromRole(self.role(role))
             case ast.About(globs):
                 return ir.About(tuple(g.value for g in globs))
+            case ast.RegisteredAs(globs):
+                return ir.RegisteredAs(tuple(g.value for g in globs))
+            case ast.WithAlias(aliases):
+                return ir.WithAlias(tuple(a.value for a in aliases))
+            case ast.OfExperiment(globs):
+                return ir.OfExperiment(tuple(g.value for g in globs))
         raise AssertionError(node)
 
     def condition(self, node: ast.Condition) -> ir.Condition:

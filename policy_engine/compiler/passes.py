@@ -60,6 +60,8 @@ def declare(ctx: CompileContext) -> None:
                 ctx.policies.append(decl)
             elif isinstance(decl, ast.AttestationsDecl):
                 ctx.attestations.append(decl)
+            elif isinstance(decl, ast.MlflowDecl):
+                ctx.tracking_stores.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
             elif isinstance(decl, ast.KeyDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl):
@@ -275,6 +277,8 @@ _EXAMPLES = {
     "artifacts": '`every artifact matching "models/*"`',
     "steps": "`every step in model_training`",
     "attestations": '`every attestation of type "TYPE"`',
+    "models": '`every model registered as "NAME" with alias "champion"`',
+    "runs": '`every run of experiment "NAME"`',
 }
 _ORDERED = ("<", "<=", ">", ">=")
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.dvc import build_dvc
+from policy_engine.graph.builders.mlflow import build_mlflow, match_logged_artifacts
 from policy_engine.graph.builders.workspace import build_workspace
 from policy_engine.graph.model import ProvenanceGraph
 
-# Order matters: pipelines and attestations add artifacts; the workspace then hashes
-# them; statements are matched to artifacts by name, and then by workspace digest.
+# Order matters: pipelines, attestations and MLflow runs (their dataset files) add
+# artifacts; the workspace then hashes them; statements are matched to artifacts by
+# name, and then by workspace digest; so are the files MLflow runs logged.
 BUILDERS: tuple[tuple[str, Builder], ...] = (
     ("dvc", build_dvc),
     ("attestations", build_attestations),
+    ("mlflow", build_mlflow),
     ("workspace", build_workspace),
     ("statements", add_statements),
+    ("mlflow-artifacts", match_logged_artifacts),
 )
 
 

@@ -161,6 +161,7 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.StepsWhere: lambda p, n: f"steps where {p(n.field)} {n.op} {p(n.value)}",
         ast.StageDecl: lambda p, n: f"stage {p(n.name)} = {p.join(n.step_sets, ' or ')}",
         ast.AttestationsDecl: lambda p, n: f"attestations in {p(n.path)}",
+        ast.MlflowDecl: lambda p, n: f"mlflow in {p(n.path)}",
         ast.ControlDecl: lambda p, n: f"control {p(n.id)} {p(n.title)}",
         ast.WaiverDecl: lambda p, n: f"waive {p(n.control)} for {p.join(n.subjects)}",
     }
@@ -184,6 +185,9 @@ def _selection_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.OfType: lambda p, n: f"of type {p.join(n.types)}",
         ast.FromRole: lambda p, n: f"from {p(n.role)}",
         ast.About: lambda p, n: f"about artifacts matching {p.join(n.globs)}",
+        ast.RegisteredAs: lambda p, n: f"registered as {p.join(n.globs)}",
+        ast.WithAlias: lambda p, n: f"with alias {p.join(n.aliases)}",
+        ast.OfExperiment: lambda p, n: f"of experiment {p.join(n.globs)}",
         ast.Selector: _selector,
         ast.Compare: lambda p, n: f"{p(n.field)} {n.op} {p(n.value)}",
         ast.Member: lambda p, n: f"{p(n.field)} in {p(n.options)}",
@@ -230,7 +234,13 @@ def _quantifier(p: Printer, n: ast.Quantifier) -> str:
     return n.kind if n.count is None else f"{n.kind} {p(n.count)}"
 
 
-_SINGULAR = {"artifacts": "artifact", "steps": "step", "attestations": "attestation"}
+_SINGULAR = {
+    "artifacts": "artifact",
+    "steps": "step",
+    "attestations": "attestation",
+    "models": "model",
+    "runs": "run",
+}
 
 
 def _rule(p: Printer, n: ast.Rule) -> str:
@@ -334,6 +344,7 @@ _KINDS: dict[type, str] = {
     ast.RoleDecl: "role",
     ast.StageDecl: "stage",
     ast.AttestationsDecl: "attestations",
+    ast.MlflowDecl: "mlflow",
     ast.ControlDecl: "control",
     ast.WaiverDecl: "waive",
 }

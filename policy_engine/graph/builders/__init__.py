@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from policy_engine.compiler.ir import TrackingStore
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
@@ -27,7 +28,8 @@ class BuildContext:
     ``hash_cache`` allows the persistent hash cache (outside the repository);
     ``progress`` allows a progress line on a terminal's stderr; ``deferred`` is
     work one builder leaves for a later builder of the same build (e.g.
-    statement subjects matched once the workspace is hashed).
+    statement subjects matched once the workspace is hashed); ``tracking_stores``
+    are the MLflow stores the policy declares.
     """
 
     root: Path
@@ -37,6 +39,7 @@ class BuildContext:
     hash_cache: bool = True
     progress: bool = False
     deferred: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    tracking_stores: tuple[TrackingStore, ...] = ()
 
 
 Builder = Callable[[ProvenanceGraph, BuildContext], None]
