@@ -134,7 +134,14 @@ def _versions(client: Any, store: str) -> tuple[ModelVersion, ...]:
             source=SourceRef(store, None, f"MLflow model version {v.name}/{v.version}"),
             aliases=tuple(sorted(aliases.get((v.name, str(v.version)), []))),
             run_id=str(v.run_id or ""),
-            model_id=str(getattr(v, "model_id", None) or ""),
+            model_id=str(getattr(v, "model_id", None) or "") or _model_in(str(v.source or "")),
         )
         for v in found
     )
+
+
+def _model_in(source: str) -> str:
+    """The logged model a version's source names (``models:/m-...``); SQLite keeps only that."""
+    parsed = urlparse(source)
+    name = parsed.path.strip("/")
+    return name if parsed.scheme == "models" and name and "/" not in name else ""
