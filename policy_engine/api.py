@@ -60,9 +60,7 @@ def build(
     paths = tuple(dict.fromkeys([*declared, *attestations]))
     keyring = Keyring(policy.keys if policy is not None else {})
     stores = policy.tracking_stores if policy is not None else ()
-    context = BuildContext(
-        root, keyring, paths, now, hash_cache, progress, tracking_stores=stores
-    )
+    context = BuildContext(root, keyring, paths, now, hash_cache, progress, tracking_stores=stores)
     return build_graph(context)
 
 

@@ -99,7 +99,9 @@ class EvalContext:
     @cached_property
     def model_versions(self) -> dict[str, ModelVersion]:
         """Registered model versions by subject (``models:/NAME/VERSION``), in a stable order."""
-        found = sorted(tracking.model_versions(self.graph), key=lambda v: (v.name, int_or(v.version)))
+        found = sorted(
+            tracking.model_versions(self.graph), key=lambda v: (v.name, int_or(v.version))
+        )
         return {v.subject: v for v in found}
 
     @cached_property

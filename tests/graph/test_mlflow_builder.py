@@ -295,3 +295,32 @@ def test_a_store_needing_creation_or_migration_is_not_judged(tmp_path: Path) -> 
 def test_a_missing_store_is_not_judged(tmp_path: Path) -> None:
     done = _store_error(tmp_path, tmp_path, "nowhere.db")
     assert done.exit_code == 2 and "not found" in done.output
+
+
+PACK = """\
+policy "pack"
+mlflow in "{store}"
+import "@mlpolicy/mlsecops.policy" with data_team = team, ml_team = team,
+  ops_team = team, security_team = team
+key alice from "{key}"
+role team = alice
+"""
+
+
+@pytest.mark.parametrize("backend", sorted(STORES))
+def test_the_pack_accepts_mlflow_evidence_for_reproducibility(
+    repo: Path, tmp_path: Path, backend: str, key_dir: Any
+) -> None:
+    keys = key_dir(tmp_path)
+    policy = tmp_path / "pack.policy"
+    key = os.path.relpath(keys / "alice.pub", repo)
+    policy.write_text(PACK.format(store=STORES[backend], key=key))
+    loaded = load_policy([policy], repo)
+    assert loaded.policy is not None, loaded.diagnostics
+    result = check(loaded.policy, repo, now=NOW, hash_cache=False)
+    active = result.evaluation.active
+    reproducible = [f for f in active if f.control == "MLS-TR-01" and "models:/" in f.subject]
+    failing = sorted(f.subject.split("/")[1] for f in reproducible)
+    assert failing == ["moved", "nocommit", "nodata", "stranger"]
+    [moved] = [f for f in reproducible if f.subject.startswith("models:/moved/")]
+    assert "`data/untracked.csv` is not tracked by DVC" in moved.message
