@@ -67,8 +67,17 @@ def build(
         for o in (policy.layouts if policy is not None else ())
         for glob in o.globs
     )
+    stores = policy.tracking_stores if policy is not None else ()
     context = BuildContext(
-        root, keyring, paths, now, hash_cache, progress, owners, cache_repo=cache_repo
+        root,
+        keyring,
+        paths,
+        now,
+        hash_cache,
+        progress,
+        owners,
+        cache_repo=cache_repo,
+        tracking_stores=stores,
     )
     return build_graph(context)
 

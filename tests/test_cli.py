@@ -137,9 +137,33 @@ def test_python_dash_m_is_the_same_command_and_help_imports_no_heavy_library() -
         "sys.argv = ['mlpolicy', '--help']\n"
         "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\n"
-        "heavy = sorted(m for m in ('dvc', 'in_toto', 'networkx') if m in sys.modules)\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
         "print(code, heavy)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "Usage: mlpolicy" in done.stdout
     assert done.stdout.strip().endswith("0 []")
+
+
+HEAVY = ("dvc", "in_toto", "networkx", "mlflow", "sqlalchemy", "dulwich")
+
+
+def test_validate_of_a_policy_reading_an_mlflow_store_imports_no_heavy_library(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "p.policy"
+    policy.write_text(
+        'policy "p"\nmlflow in "mlflow.db"\ncontrol TR-02 "Champion" {\n  severity high\n'
+        '  stage model_training\n  require every model with alias "champion"'
+        " was trained at this commit\n}\n"
+    )
+    probe = (
+        "import sys, runpy\n"
+        f"sys.argv = ['mlpolicy', 'validate', '--repo', {str(tmp_path)!r}, {str(policy)!r}]\n"
+        "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print(code, heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().endswith("0 []"), done.stdout

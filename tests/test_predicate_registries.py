@@ -60,7 +60,13 @@ def _instance(cls: type) -> ast.Atom:
 
 
 def _rule_text(atom: ast.Atom) -> str:
-    subject = {"artifacts": "artifact", "steps": "step", "attestations": "attestation"}
+    subject = {
+        "artifacts": "artifact",
+        "steps": "step",
+        "attestations": "attestation",
+        "models": "model",
+        "runs": "run",
+    }
     return f"every {subject[atom.syntax.applies_to[0]]} {Printer()(atom)}"
 
 
@@ -81,7 +87,7 @@ def test_the_grammar_has_a_rule_of_its_name(rule: str, cls: type) -> None:
     grammar = grammar_text()
     assert re.search(rf"->\s*{rule}\b", grammar), f"no `-> {rule}` in the grammar"
     assert isinstance(cls.syntax, ast.Syntax)
-    assert set(cls.syntax.applies_to) <= {"artifacts", "steps", "attestations"}
+    assert set(cls.syntax.applies_to) <= {"artifacts", "steps", "attestations", "models", "runs"}
 
 
 @pytest.mark.parametrize(("rule", "cls"), ATOMS, ids=[name for name, _ in ATOMS])

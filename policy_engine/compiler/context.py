@@ -58,6 +58,7 @@ class CompileContext:
     attestations: list[ast.AttestationsDecl] = field(default_factory=list)
     on_unjudged: list[ast.OnUnjudgedDecl] = field(default_factory=list)
     signatures: list[ast.SignaturesDecl] = field(default_factory=list)
+    tracking_stores: list[ast.MlflowDecl] = field(default_factory=list)
     controls: dict[str, ast.ControlDecl] = field(default_factory=dict)
     waivers: list[ast.WaiverDecl] = field(default_factory=list)
     loaded_keys: dict[str, PublicKey] = field(default_factory=dict)

@@ -104,6 +104,21 @@ class FromProvenance:
     """Steps that attestations record (``Step.recorded``), instead of pipeline steps."""
 
 
+@dataclass(frozen=True)
+class RegisteredAs:
+    globs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WithAlias:
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OfExperiment:
+    globs: tuple[str, ...]
+
+
 Filter = (
     Matching
     | OfKind
@@ -115,12 +130,15 @@ Filter = (
     | FromRole
     | About
     | FromProvenance
+    | RegisteredAs
+    | WithAlias
+    | OfExperiment
 )
 
 
 @dataclass(frozen=True)
 class Selector:
-    subject: str  # "artifacts" | "steps" | "attestations"
+    subject: str  # "artifacts" | "steps" | "attestations" | "models" | "runs"
     filters: tuple[Filter, ...] = ()
 
 
@@ -251,6 +269,23 @@ class Satisfies:
 
 
 @dataclass(frozen=True)
+class TrainedAtCommit:
+    pass
+
+
+@dataclass(frozen=True)
+class TrainedOnTrackedData:
+    pass
+
+
+@dataclass(frozen=True)
+class MetricCompare:
+    key: str
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
 class AllOf:
     items: tuple[Predicate, ...]
 
@@ -283,6 +318,9 @@ Atom = (
     | ParamCompare
     | IssuedWithin
     | Satisfies
+    | TrainedAtCommit
+    | TrainedOnTrackedData
+    | MetricCompare
 )
 Predicate = Atom | AllOf | AnyOf | Not
 ATOMS: dict[str, type[Atom]] = {c.__name__: c for c in get_args(Atom)}
@@ -329,6 +367,14 @@ class LayoutOwners:
 
 
 @dataclass(frozen=True)
+class TrackingStore:
+    """An MLflow tracking store the policy declares: its path as written, and where."""
+
+    path: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """Every policy file of a repository, compiled together into one namespace."""
 
@@ -343,3 +389,4 @@ class PolicySet:
     signature_types: tuple[str, ...] = ()  # statement types that sign (globs), beside the defaults
     unjudged_fail: bool = False  # `on unjudged fail`: a rule it cannot judge is a finding
     layouts: tuple[LayoutOwners, ...] = ()  # who must sign which in-toto layouts
+    tracking_stores: tuple[TrackingStore, ...] = ()

@@ -30,6 +30,9 @@ def lower(ctx: CompileContext) -> None:
         unjudged_fail=bool(ctx.on_unjudged),
         signature_types=tuple(t.value for d in ctx.signatures for t in d.types),
         layouts=tuple(_layout_owners(d, roles) for d in ctx.layouts),
+        tracking_stores=tuple(
+            ir.TrackingStore(d.path.value, location(d.path.span)) for d in ctx.tracking_stores
+        ),
     )
 
 
@@ -142,6 +145,12 @@ class _Lowerer:
                 return ir.About(tuple(g.value for g in globs))
             case ast.FromProvenance():
                 return ir.FromProvenance()
+            case ast.RegisteredAs(globs):
+                return ir.RegisteredAs(tuple(g.value for g in globs))
+            case ast.WithAlias(aliases):
+                return ir.WithAlias(tuple(a.value for a in aliases))
+            case ast.OfExperiment(globs):
+                return ir.OfExperiment(tuple(g.value for g in globs))
         raise AssertionError(node)
 
     def condition(self, node: ast.Condition) -> ir.Condition:

@@ -67,6 +67,8 @@ def declare(ctx: CompileContext) -> None:
             elif isinstance(decl, ast.SignaturesDecl):
                 ctx.signatures.append(decl)
                 _check_globs(ctx, decl.types)
+            elif isinstance(decl, ast.MlflowDecl):
+                ctx.tracking_stores.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
             elif isinstance(decl, ast.LayoutDecl):
@@ -287,6 +289,8 @@ _EXAMPLES = {
     "artifacts": '`every artifact matching "models/*"`',
     "steps": "`every step in model_training`",
     "attestations": '`every attestation of type "TYPE"`',
+    "models": '`every model registered as "NAME" with alias "champion"`',
+    "runs": '`every run of experiment "NAME"`',
 }
 _ORDERED = ("<", "<=", ">", ">=")
 

@@ -12,7 +12,9 @@ from policy_engine import globs
 from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
+from policy_engine.graph import tracking
 from policy_engine.graph.model import Attestation, Evidence, ProvenanceGraph, SourceRef, Step
+from policy_engine.graph.tracking import ModelVersion, Run
 from policy_engine.schemas.predicates import SIGNATURE_TYPES, schema_problem
 
 FROM_LOCK = "judged from dvc.lock: inherits DVC's md5"
@@ -40,10 +42,15 @@ def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
     return conditions.compare(step_field(step, step_set.field), step_set.op, step_set.value)
 
 
+def int_or(text: str) -> tuple[int, str]:
+    """A version number sorts as a number (``10`` after ``9``), anything else after."""
+    return (int(text), "") if text.isdigit() else (1 << 62, text)
+
+
 class Subject(NamedTuple):
     """What a rule examines: an artifact path, a step name or an attestation id."""
 
-    kind: str  # "artifacts" | "steps" | "attestations"
+    kind: str  # "artifacts" | "steps" | "attestations" | "models" | "runs"
     name: str
 
 
@@ -86,6 +93,19 @@ class EvalContext:
     def attestations(self) -> dict[str, Attestation]:
         """Attestations by id (their ``file``), in a stable order."""
         return {a.file: a for a in sorted(self.graph.attestations(), key=lambda a: a.file)}
+
+    @cached_property
+    def runs(self) -> dict[str, Run]:
+        """MLflow runs by subject (``runs:/ID``), in a stable order."""
+        return {r.subject: r for r in sorted(tracking.runs(self.graph), key=lambda r: r.subject)}
+
+    @cached_property
+    def model_versions(self) -> dict[str, ModelVersion]:
+        """Registered model versions by subject (``models:/NAME/VERSION``), in a stable order."""
+        found = sorted(
+            tracking.model_versions(self.graph), key=lambda v: (v.name, int_or(v.version))
+        )
+        return {v.subject: v for v in found}
 
     @cached_property
     def artifact_paths(self) -> list[str]:
@@ -168,6 +188,9 @@ class EvalContext:
     def subject_source(self, subject: str) -> SourceRef | None:
         """Where a step, or the step producing an artifact, is defined (e.g. ``dvc.yaml:12``)."""
         g = self.graph
+        tracked = self.runs.get(subject) or self.model_versions.get(subject)
+        if tracked is not None:
+            return tracked.source
         node = g.step_id(subject)
         if node not in g.g:
             producers = self.lineage.producers(subject) if g.artifact_id(subject) in g.g else []

@@ -71,6 +71,22 @@ def _about(f: ir.About, att_id: str, ctx: EvalContext) -> bool:
     return any(globs.matches_any(f.globs, p) for p in paths)
 
 
+def _registered_as(f: ir.RegisteredAs, subject: str, ctx: EvalContext) -> bool:
+    return globs.matches_any(f.globs, ctx.model_versions[subject].name)
+
+
+def _with_alias(f: ir.WithAlias, subject: str, ctx: EvalContext) -> bool:
+    return any(globs.matches_any(f.aliases, a) for a in ctx.model_versions[subject].aliases)
+
+
+def _run_named(f: ir.Matching, subject: str, ctx: EvalContext) -> bool:
+    return globs.matches_any(f.globs, ctx.runs[subject].name)
+
+
+def _of_experiment(f: ir.OfExperiment, subject: str, ctx: EvalContext) -> bool:
+    return globs.matches_any(f.globs, ctx.runs[subject].experiment)
+
+
 Check = Callable[[Any, str, EvalContext], bool]
 FILTERS: dict[str, dict[type, Check]] = {
     "artifacts": {
@@ -87,6 +103,8 @@ FILTERS: dict[str, dict[type, Check]] = {
         ir.FromProvenance: _from_provenance,
     },
     "attestations": {ir.OfType: _of_type, ir.FromRole: _from_role, ir.About: _about},
+    "models": {ir.RegisteredAs: _registered_as, ir.WithAlias: _with_alias},
+    "runs": {ir.Matching: _run_named, ir.OfExperiment: _of_experiment},
 }
 
 
@@ -97,6 +115,10 @@ def universe(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     if selector.subject == "steps":
         recorded = any(isinstance(f, ir.FromProvenance) for f in selector.filters)
         return sorted(name for name, step in ctx.steps.items() if step.recorded is recorded)
+    if selector.subject == "models":
+        return list(ctx.model_versions)
+    if selector.subject == "runs":
+        return list(ctx.runs)
     return list(ctx.attestations)
 
 
@@ -140,4 +162,10 @@ def _describe_filter(f: ir.Filter) -> str:
             return f"from role `{role.name}`"
         case ir.FromProvenance():
             return "from provenance"
+        case ir.RegisteredAs(names):
+            return f"registered as {_quoted(names)}"
+        case ir.WithAlias(aliases):
+            return f"with alias {_quoted(aliases)}"
+        case ir.OfExperiment(names):
+            return f"of experiment {_quoted(names)}"
     raise AssertionError(f)

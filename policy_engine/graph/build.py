@@ -6,18 +6,22 @@ from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.dvc import build_dvc
 from policy_engine.graph.builders.dvccache import build_dvc_cache
+from policy_engine.graph.builders.mlflow import build_mlflow, match_logged_artifacts
 from policy_engine.graph.builders.workspace import build_workspace
 from policy_engine.graph.model import ProvenanceGraph
 
-# Order matters: pipelines and attestations add artifacts; the workspace then hashes
-# them, and the DVC cache gives DVC outputs missing from it their bytes (or records them
-# as not materialised); statements are matched to artifacts by name, then by digest.
+# Order matters: pipelines, attestations and MLflow runs (their dataset files) add
+# artifacts; the workspace then hashes them, and the DVC cache gives DVC outputs missing
+# from it their bytes (or records them as not materialised); statements are matched to
+# artifacts by name, then by digest; so are the files MLflow runs logged.
 BUILDERS: tuple[tuple[str, Builder], ...] = (
     ("dvc", build_dvc),
     ("attestations", build_attestations),
+    ("mlflow", build_mlflow),
     ("workspace", build_workspace),
     ("dvc-cache", build_dvc_cache),
     ("statements", add_statements),
+    ("mlflow-artifacts", match_logged_artifacts),
 )
 
 

@@ -13,6 +13,7 @@ kind, the digests recorded and where. Layouts, issues and notes follow.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from collections.abc import Callable, Mapping
@@ -72,6 +73,8 @@ def _node(graph: ProvenanceGraph, node: str) -> dict[str, Any]:
         facts |= _attestation(data)
     elif isinstance(data, Principal):
         facts |= {"keyid": data.keyid, "name": data.name}
+    elif dataclasses.is_dataclass(data) and not isinstance(data, type):
+        facts |= json.loads(json.dumps(dataclasses.asdict(data), default=str))  # MLflow records
     return facts
 
 
@@ -157,6 +160,8 @@ def _label(node: Mapping[str, Any]) -> str:
         )
     if kind == "step":
         return str(node["name"])
+    if kind in ("run", "logged-model", "model-version"):
+        return f"{kind}\n{node['id'].split(':', 1)[1]}"
     if kind == "attestation":
         what = node["predicate_type"] or node["attestation_kind"]
         signed = ", ".join(k[:8] for k in node["signers"]) or "no valid signature"
@@ -164,7 +169,15 @@ def _label(node: Mapping[str, Any]) -> str:
     return f"key {node['keyid'][:12]}"
 
 
-_DOT_SHAPES = {"artifact": "box", "step": "ellipse", "attestation": "note", "principal": "diamond"}
+_DOT_SHAPES = {
+    "artifact": "box",
+    "step": "ellipse",
+    "attestation": "note",
+    "principal": "diamond",
+    "run": "hexagon",
+    "logged-model": "component",
+    "model-version": "folder",
+}
 
 
 def _dot_text(text: str) -> str:
@@ -189,6 +202,9 @@ _MERMAID_SHAPES = {
     "step": ('(["', '"])'),
     "attestation": ('{{"', '"}}'),
     "principal": ('(("', '"))'),
+    "run": ('[("', '")]'),
+    "logged-model": ('[["', '"]]'),
+    "model-version": ('[/"', '"/]'),
 }
 
 

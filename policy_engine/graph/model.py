@@ -35,6 +35,9 @@ class NodeKind(str, Enum):
     STEP = "step"
     ATTESTATION = "attestation"
     PRINCIPAL = "principal"
+    RUN = "run"  # an MLflow run (graph/tracking.py)
+    LOGGED_MODEL = "logged-model"  # an MLflow 3 logged model
+    MODEL_VERSION = "model-version"  # a version of an MLflow registered model
 
 
 class EdgeKind(str, Enum):
@@ -45,6 +48,9 @@ class EdgeKind(str, Enum):
     ATTESTS = "attests"  # attestation -> step it records
     SUBJECT = "subject"  # attestation -> artifact a statement is about
     SIGNED = "signed"  # principal -> attestation, for a verified signature
+    DATASET = "dataset"  # artifact -> run: a dataset input whose source is that file
+    LOGGED = "logged"  # run -> artifact (same bytes) or logged model
+    REGISTERED = "registered"  # logged model or run -> the model version registered from it
 
 
 @dataclass(frozen=True)

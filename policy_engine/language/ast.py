@@ -205,6 +205,14 @@ class OnUnjudgedDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True, repr=False)
+class MlflowDecl:
+    """``mlflow in "mlflow.db"``: an MLflow tracking store (SQLite file or ``mlruns/`` folder)."""
+
+    path: Text
+    span: Span = _span()
+
+
 # -- selections ----------------------------------------------------------------
 
 
@@ -271,6 +279,30 @@ class FromProvenance:
     span: Span = _span()
 
 
+@dataclass(frozen=True, repr=False)
+class RegisteredAs:
+    """Registered model versions whose model name matches a glob."""
+
+    globs: tuple[Text, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class WithAlias:
+    """Registered model versions that an alias (e.g. ``champion``) points at."""
+
+    aliases: tuple[Text, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class OfExperiment:
+    """MLflow runs of an experiment whose name matches a glob."""
+
+    globs: tuple[Text, ...]
+    span: Span = _span()
+
+
 Filter = (
     Matching
     | OfKind
@@ -282,6 +314,9 @@ Filter = (
     | FromRole
     | About
     | FromProvenance
+    | RegisteredAs
+    | WithAlias
+    | OfExperiment
 )
 
 
@@ -289,7 +324,7 @@ Filter = (
 class Selector:
     """``artifacts``, ``steps`` or ``attestations``, narrowed by every filter."""
 
-    subject: str  # "artifacts" | "steps" | "attestations"
+    subject: str  # "artifacts" | "steps" | "attestations" | "models" | "runs"
     filters: tuple[Filter, ...] = ()
     span: Span = _span()
 
@@ -504,6 +539,32 @@ class Satisfies:
     span: Span = _span()
 
 
+# MLflow: a registered model version stands for the run behind it; an artifact for the runs
+# that logged its exact bytes.
+_TRACKED = ("models", "runs", "artifacts")
+
+
+@dataclass(frozen=True, repr=False)
+class TrainedAtCommit:
+    syntax: ClassVar[Syntax] = Syntax("was trained at this commit", _TRACKED, verb="was ")
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class TrainedOnTrackedData:
+    syntax: ClassVar[Syntax] = Syntax("was trained on tracked data", _TRACKED, verb="was ")
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class MetricCompare:
+    syntax: ClassVar[Syntax] = Syntax("metric {key} {op} {value}", _TRACKED)
+    key: Text
+    op: str
+    value: Value
+    span: Span = _span()
+
+
 Atom = (
     SignedBy
     | DerivesFrom
@@ -522,6 +583,9 @@ Atom = (
     | ParamCompare
     | IssuedWithin
     | Satisfies
+    | TrainedAtCommit
+    | TrainedOnTrackedData
+    | MetricCompare
 )
 
 
@@ -611,6 +675,7 @@ Declaration = (
     | AttestationsDecl
     | OnUnjudgedDecl
     | SignaturesDecl
+    | MlflowDecl
     | ControlDecl
     | WaiverDecl
 )

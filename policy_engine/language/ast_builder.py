@@ -114,6 +114,9 @@ class AstBuilder(Transformer[Token, Any]):
     def on_unjudged_decl(self, meta: Meta, c: list[Token]) -> ast.OnUnjudgedDecl:
         return ast.OnUnjudgedDecl(self._span(meta))
 
+    def mlflow_decl(self, meta: Meta, c: list[Token]) -> ast.MlflowDecl:
+        return ast.MlflowDecl(self._text(c[0]), self._span(meta))
+
     def control_decl(self, meta: Meta, c: list[Any]) -> ast.ControlDecl:
         items = c[2:]
         return ast.ControlDecl(
@@ -180,6 +183,21 @@ class AstBuilder(Transformer[Token, Any]):
 
     def attestation_selector(self, meta: Meta, c: list[Any]) -> ast.Selector:
         return ast.Selector("attestations", tuple(c[1:]), self._span(meta))
+
+    def model_selector(self, meta: Meta, c: list[Any]) -> ast.Selector:
+        return ast.Selector("models", tuple(c[1:]), self._span(meta))
+
+    def run_selector(self, meta: Meta, c: list[Any]) -> ast.Selector:
+        return ast.Selector("runs", tuple(c[1:]), self._span(meta))
+
+    def registered_as(self, meta: Meta, c: list[Any]) -> ast.RegisteredAs:
+        return ast.RegisteredAs(c[0], self._span(meta))
+
+    def with_alias(self, meta: Meta, c: list[Any]) -> ast.WithAlias:
+        return ast.WithAlias(c[0], self._span(meta))
+
+    def of_experiment(self, meta: Meta, c: list[Any]) -> ast.OfExperiment:
+        return ast.OfExperiment(c[0], self._span(meta))
 
     def matching(self, meta: Meta, c: list[Any]) -> ast.Matching:
         return ast.Matching(c[0], self._span(meta))

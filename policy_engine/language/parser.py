@@ -45,6 +45,8 @@ _TERMINAL_NAMES = {
     "AT": "`at least`",
     "ARTIFACTS": "`artifacts`",
     "STEPS": "`steps`",
+    "MODELS": "`models`",
+    "RUNS": "`runs`",
     "$END": "end of file",
 }
 

@@ -165,6 +165,7 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.AttestationsDecl: lambda p, n: f"attestations in {p(n.path)}",
         ast.OnUnjudgedDecl: lambda p, n: "on unjudged fail",
         ast.SignaturesDecl: lambda p, n: f"signatures from statements of type {p.join(n.types)}",
+        ast.MlflowDecl: lambda p, n: f"mlflow in {p(n.path)}",
         ast.ControlDecl: lambda p, n: f"control {p(n.id)} {p(n.title)}",
         ast.WaiverDecl: lambda p, n: f"waive {p(n.control)} for {p.join(n.subjects)}",
     }
@@ -189,6 +190,9 @@ def _selection_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.FromRole: lambda p, n: f"from {p(n.role)}",
         ast.About: lambda p, n: f"about artifacts matching {p.join(n.globs)}",
         ast.FromProvenance: lambda p, n: "from provenance",
+        ast.RegisteredAs: lambda p, n: f"registered as {p.join(n.globs)}",
+        ast.WithAlias: lambda p, n: f"with alias {p.join(n.aliases)}",
+        ast.OfExperiment: lambda p, n: f"of experiment {p.join(n.globs)}",
         ast.Selector: _selector,
         ast.Compare: lambda p, n: f"{p(n.field)} {n.op} {p(n.value)}",
         ast.Member: lambda p, n: f"{p(n.field)} in {p(n.options)}",
@@ -235,7 +239,13 @@ def _quantifier(p: Printer, n: ast.Quantifier) -> str:
     return n.kind if n.count is None else f"{n.kind} {p(n.count)}"
 
 
-_SINGULAR = {"artifacts": "artifact", "steps": "step", "attestations": "attestation"}
+_SINGULAR = {
+    "artifacts": "artifact",
+    "steps": "step",
+    "attestations": "attestation",
+    "models": "model",
+    "runs": "run",
+}
 
 
 def _rule(p: Printer, n: ast.Rule) -> str:
@@ -343,6 +353,7 @@ _KINDS: dict[type, str] = {
     ast.AttestationsDecl: "attestations",
     ast.OnUnjudgedDecl: "on",
     ast.SignaturesDecl: "signatures",
+    ast.MlflowDecl: "mlflow",
     ast.ControlDecl: "control",
     ast.WaiverDecl: "waive",
 }

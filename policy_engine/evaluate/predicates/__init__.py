@@ -9,10 +9,10 @@ from __future__ import annotations
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
-from policy_engine.evaluate.predicates import evidence, lineage, signatures, steps
+from policy_engine.evaluate.predicates import evidence, lineage, signatures, steps, tracking
 from policy_engine.evaluate.predicates.registry import PREDICATES, evaluate_predicate, evaluates
 
-FAMILIES = (evidence, lineage, signatures, steps)  # imported for their registrations
+FAMILIES = (evidence, lineage, signatures, steps, tracking)  # imported for their registrations
 
 
 @evaluates(ir.AllOf)

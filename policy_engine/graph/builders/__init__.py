@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from policy_engine.compiler.ir import TrackingStore
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
@@ -39,7 +40,8 @@ class BuildContext:
     statement subjects matched once the workspace is hashed). ``layout_owners``
     say which keys must sign which in-toto layouts (none: no layout is trusted);
     ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
-    missing from the workspace; None: the repository itself.
+    missing from the workspace; None: the repository itself; ``tracking_stores``
+    are the MLflow stores the policy declares.
     """
 
     root: Path
@@ -51,6 +53,7 @@ class BuildContext:
     layout_owners: tuple[LayoutOwners, ...] = ()
     deferred: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     cache_repo: Path | None = None
+    tracking_stores: tuple[TrackingStore, ...] = ()
 
 
 Builder = Callable[[ProvenanceGraph, BuildContext], None]
