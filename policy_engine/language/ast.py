@@ -136,6 +136,30 @@ class KeyDecl:
 
 
 @dataclass(frozen=True, repr=False)
+class CaDecl:
+    """``ca NAME from "file.pem"``: certificates chaining to these CAs sign as NAME."""
+
+    name: Name
+    path: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class IdentityDecl:
+    """``identity NAME = "who" issuer "url" [root "file"]``: a keyless Sigstore signer."""
+
+    name: Name
+    identity: Text
+    issuer: Text
+    root: Text | None = None
+    span: Span = _span()
+
+
+SignerDecl = KeyDecl | CaDecl | IdentityDecl
+"""What a role may hold: declared under one namespace, as keys."""
+
+
+@dataclass(frozen=True, repr=False)
 class RoleDecl:
     name: Name
     members: tuple[Name, ...]
@@ -563,6 +587,8 @@ Declaration = (
     | ParameterDecl
     | ImportDecl
     | KeyDecl
+    | CaDecl
+    | IdentityDecl
     | RoleDecl
     | StageDecl
     | AttestationsDecl
