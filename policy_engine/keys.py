@@ -67,9 +67,11 @@ def _from_parts(keytype: str, scheme: str, public: str) -> PublicKey:
 def parse_public_key(data: bytes) -> PublicKey:
     """Parse a PEM SubjectPublicKeyInfo or a securesystemslib JSON public key."""
     text = data.decode("utf-8", errors="replace").strip()
-    if text.startswith("-----BEGIN PUBLIC KEY-----"):
-        return _from_pem(data)
-    if text.startswith("-----BEGIN"):
+    # PEM may follow explanatory text (as certtool writes it); a JSON key is never PEM.
+    block = -1 if text.startswith("{") else text.find("-----BEGIN")
+    if block >= 0 and text.startswith("-----BEGIN PUBLIC KEY-----", block):
+        return _from_pem(data if block == 0 else text[block:].encode())
+    if block >= 0:
         raise KeyLoadError("not a public key (only `BEGIN PUBLIC KEY` PEM blocks are trusted)")
     try:
         document = json.loads(text)

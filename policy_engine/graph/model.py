@@ -84,9 +84,12 @@ class WorkspaceFile:
     sha256: str
     md5: str
     size: int
+    # Other digests of the same bytes, as (algorithm, value): a model folder's
+    # ``model_signing.sha256`` root digest, computed by model_signing's own hashing.
+    extra: tuple[tuple[str, str], ...] = ()
 
     def digest(self, algorithm: str) -> str | None:
-        return {"sha256": self.sha256, "md5": self.md5}.get(algorithm)
+        return {"sha256": self.sha256, "md5": self.md5, **dict(self.extra)}.get(algorithm)
 
 
 @dataclass(frozen=True)

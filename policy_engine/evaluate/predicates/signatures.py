@@ -42,8 +42,8 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
     evidence = [Evidence("workspace sha256", current.sha256, path)]
     for att, digest in products:
         what = f"link `{att.step_name}` product" if att.kind == "link" else "statement subject"
-        label = f"{what} sha256"
-        evidence.append(Evidence(label, digest.get("sha256", "(none)"), att.file))
+        algorithm = "sha256" if "sha256" in digest or not digest else min(digest)
+        evidence.append(Evidence(f"{what} {algorithm}", digest.get(algorithm, "(none)"), att.file))
         evidence += signature_evidence(ctx, att)
     return Verdict(holds, message, Kind.UNSIGNED_ARTIFACT, tuple(evidence))
 
