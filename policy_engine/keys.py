@@ -177,7 +177,7 @@ def load_authority(path: Path) -> Authority:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    data = _bounded_bytes(path, "certificate")
+    data = _bounded_bytes(path, "certificate", MAX_ROOT_BYTES)
     try:
         certificates = x509.load_pem_x509_certificates(data)
     except ValueError:

@@ -21,7 +21,9 @@ the verifier and compares the two manifests file by file.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +46,7 @@ _MATERIAL_MODES = {
     "certificate": "sigstore",
 }
 _PUBLIC_GOOD = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+_STAGING = "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev"
 
 
 class ModelSignatureError(ValueError):
@@ -80,10 +83,10 @@ def predicate_type(bundle: Any) -> str:
         return ""
 
 
-def public_good_root() -> bytes:
-    """The public-good Sigstore trusted root the installed ``sigstore`` package ships."""
-    store = resources.files("sigstore") / "_store" / _PUBLIC_GOOD / "trusted_root.json"
-    return store.read_bytes()
+def public_good_root(staging: bool = False) -> bytes:
+    """The public-good (or staging) Sigstore trusted root the ``sigstore`` package ships."""
+    instance = _STAGING if staging else _PUBLIC_GOOD
+    return (resources.files("sigstore") / "_store" / instance / "trusted_root.json").read_bytes()
 
 
 def read_signature(path: Path, mode: str) -> Signature:
@@ -134,7 +137,10 @@ def certificate_verifier(authorities: Iterable[Authority]) -> Verifier:
 
     pem = b"".join(a.pem.rstrip() + b"\n" for a in authorities)
     with _as_file(pem) as path:
-        return sign_certificate.Verifier([path])
+        try:
+            return sign_certificate.Verifier([path])
+        except ValueError as exc:
+            raise ModelSignatureError(_reason(exc)) from None
 
 
 def sigstore_verifier(identity: Identity) -> Verifier:
@@ -184,6 +190,7 @@ def hash_model(
     ignore: Iterable[Path] = (),
     *,
     ignore_unsigned: bool = False,
+    ignore_git_paths: bool = True,
     config: Any = None,
 ) -> Manifest:
     """The model's manifest now, hashed as ``expected`` says it was (or with ``config``, a
@@ -192,7 +199,7 @@ def hash_model(
     args = expected.serialization_type
     ignored = [*ignore, *(Path(p) for p in args.get("ignore_paths", ()))]
     config = config if config is not None else _hashing_config(args)
-    config.set_ignored_paths(paths=ignored, ignore_git_paths=True)
+    config.set_ignored_paths(paths=ignored, ignore_git_paths=ignore_git_paths)
     names = [model / rd.identifier for rd in expected.resource_descriptors()]
     files = names if ignore_unsigned else None
     manifest: Manifest = config.hash(model, files_to_hash=files)
@@ -244,3 +251,32 @@ def resources_of(manifest: Manifest) -> list[tuple[str, str, str]]:
         (str(rd.identifier), rd.digest.algorithm, rd.digest.digest_hex)
         for rd in manifest.resource_descriptors()
     ]
+
+
+def check_model(
+    model: Path,
+    signature: Path,
+    mode: str,
+    make: Callable[[], Verifier],
+    ignore: Iterable[Path] = (),
+    *,
+    ignore_git_paths: bool = True,
+    allow_symlinks: bool = False,
+    ignore_unsigned: bool = False,
+) -> Comparison:
+    """Verify ``signature`` and compare ``model`` with it as ``model_signing verify`` does
+    (file serialization, sha256, the given and the signed ignore paths)."""
+    from model_signing import hashing
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        expected = verified_manifest(signature, mode, make)
+    config = hashing.Config().set_allow_symlinks(allow_symlinks)  # type: ignore[no-untyped-call]
+    actual = hash_model(
+        model,
+        expected,
+        ignore,
+        ignore_unsigned=ignore_unsigned,
+        ignore_git_paths=ignore_git_paths,
+        config=config,
+    )
+    return compare(actual, expected)
