@@ -101,9 +101,10 @@ def _current_root(
     graph: ProvenanceGraph, context: BuildContext, found: Found, manifest: Any
 ) -> str | None:
     model = context.root / found.model
-    signature = Path(found.signature).relative_to(found.model) if model.is_dir() else None
+    inside = found.signature.startswith(f"{found.model}/")
+    signature = [Path(found.signature[len(found.model) + 1 :])] if inside else []
     try:
-        actual = verify.hash_model(model, manifest, [signature] if signature else [])
+        actual = verify.hash_model(model, manifest, signature)
     except (OSError, ValueError) as exc:
         message = f"model `{found.model}` could not be hashed: {exc}"
         graph.issues.append(Issue("unreadable-file", found.model, message))
