@@ -349,6 +349,10 @@ class ProvenanceGraph:
         """Record where the declared source ``path`` came from (node attribute ``origin``)."""
         self.g.nodes[self.add_artifact(path)]["origin"] = origin
 
+    def set_kind(self, path: str, kind: str) -> None:
+        """Record what ``path`` is (``artifact_kind``, e.g. ``model``) unless already recorded."""
+        self.g.nodes[self.add_artifact(path)].setdefault("artifact_kind", kind)
+
     def add_declaration(self, path: str, declaration: Declaration) -> None:
         """Record what a pipeline file declares ``path`` to be (node attribute ``declarations``)."""
         self.g.nodes[self.add_artifact(path)].setdefault("declarations", []).append(declaration)

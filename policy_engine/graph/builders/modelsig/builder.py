@@ -3,16 +3,17 @@
 Two builders, around the workspace builder:
 
 * :func:`read_model_signatures` finds each signature (:mod:`.find`), verifies it
-  with the policy's trusted keys, CAs and Sigstore identities (:mod:`.verify`),
-  hashes the model as the signature says, and adds the model and the files the
-  manifest names as artifacts (so the workspace builder hashes them). Files the
-  manifest does not name (``model-unsigned-file``), names missing from the model
+  with the policy's trusted keys, CAs and Sigstore identities (:mod:`.trust`),
+  hashes the model as the signature says, and adds the model as an artifact of
+  kind ``model`` (so the workspace builder hashes it). Files the manifest does
+  not name (``model-unsigned-file``), names missing from the model
   (``model-missing-file``) and changed files (``model-file-changed``) are issues.
 * :func:`add_model_signatures`, once the workspace is hashed, gives the model its
-  current ``model_signing.sha256`` root digest and adds one statement per signature:
-  the model is its subject at the signed root digest, and each signed file
-  (``files`` serialization) a subject at its signed digest. The signer is the
-  key, CA or identity that verified it; an unverified signature names no subject.
+  current ``model_signing.sha256`` root digest and adds one statement per
+  signature: the model is its subject at the signed root digest, and each signed
+  file (``files`` serialization) that another source made an artifact (e.g. a
+  DVC-tracked file) a subject at its signed digest. The signer is the key, CA or
+  identity that verified it; an unverified signature names no subject.
 """
 
 from __future__ import annotations
@@ -70,15 +71,15 @@ def _read(graph: ProvenanceGraph, context: BuildContext, found: Found) -> Pendin
     mode = verify.mode_of(document)
     if mode is None:
         raise InputError("not a model signature (a Sigstore bundle)", found.signature)
+    verify.require_library(found.signature)
     checked = check(path, mode, context.keyring)
     graph.add_artifact(found.model)
     kind = verify.predicate_type(document)
     if checked.manifest is None:
         graph.notes.append(f"{found.signature}: {checked.check.reason}")
         return Pending(found, checked, kind)
+    graph.set_kind(found.model, "model")
     files = tuple(_files(graph, context, found, checked.manifest))
-    for file, _, _ in files:
-        graph.add_artifact(file)
     root = _current_root(graph, context, found, checked.manifest)
     return Pending(found, checked, kind, files, root)
 
@@ -140,14 +141,17 @@ def add_model_signatures(graph: ProvenanceGraph, context: BuildContext) -> None:
         if current is not None and pending.current_root is not None:
             extra = ((ROOT_ALGORITHM, pending.current_root),)
             graph.set_workspace(pending.found.model, replace(current, extra=extra))
-        graph.add_attestation(_attestation(pending), _ref(pending.found))
+        graph.add_attestation(_attestation(graph, pending), _ref(pending.found))
 
 
-def _attestation(pending: Pending) -> Attestation:
+def _attestation(graph: ProvenanceGraph, pending: Pending) -> Attestation:
+    """The signature as a statement: the model at its root digest, and each signed file
+    that is an artifact of the graph (e.g. DVC-tracked) at its own digest."""
     checked, found = pending.checked, pending.found
     subjects: dict[str, dict[str, str]] = {}
     for file, algorithm, digest in pending.files:
-        subjects.setdefault(file, {})[algorithm] = digest
+        if file == found.model or graph.artifact_id(file) in graph.g:
+            subjects.setdefault(file, {})[algorithm] = digest
     if checked.manifest is not None:
         root = {ROOT_ALGORITHM: verify.root_digest(checked.manifest)}
         subjects[found.model] = {**subjects.get(found.model, {}), **root}

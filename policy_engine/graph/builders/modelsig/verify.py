@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from policy_engine.errors import InputError
 from policy_engine.keys import Authority, Identity, PublicKey
 
 if TYPE_CHECKING:
@@ -64,6 +65,17 @@ class Comparison:
     @property
     def matches(self) -> bool:
         return not (self.extra or self.missing or self.changed)
+
+
+def require_library(where: str) -> None:
+    """Raise :class:`InputError` (cannot judge) when ``model_signing`` is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("model_signing") is None:
+        raise InputError(
+            "a model signature needs the `modelsig` extra: pip install 'mlpolicy[modelsig]'",
+            where,
+        )
 
 
 def mode_of(bundle: Any) -> str | None:
