@@ -106,3 +106,15 @@ def test_a_policy_trusting_another_key_or_ca_fails(case: Case, tmp_path: Path) -
     code, report = check(repository(case, tmp_path / "repo", key, ca))
     assert code == 1
     assert controls(report) == {"TM-01"}
+
+
+def test_a_symlink_in_a_signed_model_is_never_followed(tmp_path: Path) -> None:
+    [case] = [c for c in CASES if c.folder == "v1.1.0-elliptic-key"]
+    root = repository(case, tmp_path / "repo")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret bytes 42")
+    (root / "models" / "m" / "link").symlink_to(outside)
+    code, report = check(root)
+    assert code == 1
+    assert {"builtin/unreadable-file", "TM-01"} <= controls(report)
+    assert "secret bytes 42" not in json.dumps(report)

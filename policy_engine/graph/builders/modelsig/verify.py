@@ -219,10 +219,14 @@ def hash_model(
 
 
 def _hashing_config(args: dict[str, Any]) -> Any:
-    """The hashing configuration a signature's ``serialization`` names (files or shards)."""
+    """The hashing configuration a signature's ``serialization`` names (files or shards).
+
+    Symlinks are never followed, whatever the signature says: a link could lead
+    out of the repository (a model with one is not hashed: an ``unreadable-file``).
+    """
     from model_signing import hashing
 
-    algorithm, symlinks = args["hash_type"], bool(args.get("allow_symlinks", False))
+    algorithm, symlinks = args["hash_type"], False
     config = hashing.Config()  # type: ignore[no-untyped-call]
     if args.get("method") == "shards":
         return config.use_shard_serialization(
