@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from securesystemslib.signer import SSlibKey
 
 MAX_KEY_BYTES = 64 * 1024
+MAX_ROOT_BYTES = 1024 * 1024  # a Sigstore trusted root or client trust configuration
 _LEGACY_HASH_ALGORITHMS = ["sha256", "sha512"]
 
 
@@ -65,9 +67,11 @@ def _from_parts(keytype: str, scheme: str, public: str) -> PublicKey:
 def parse_public_key(data: bytes) -> PublicKey:
     """Parse a PEM SubjectPublicKeyInfo or a securesystemslib JSON public key."""
     text = data.decode("utf-8", errors="replace").strip()
-    if text.startswith("-----BEGIN PUBLIC KEY-----"):
-        return _from_pem(data)
-    if text.startswith("-----BEGIN"):
+    # PEM may follow explanatory text (as certtool writes it); a JSON key is never PEM.
+    block = -1 if text.startswith("{") else text.find("-----BEGIN")
+    if block >= 0 and text.startswith("-----BEGIN PUBLIC KEY-----", block):
+        return _from_pem(data if block == 0 else text[block:].encode())
+    if block >= 0:
         raise KeyLoadError("not a public key (only `BEGIN PUBLIC KEY` PEM blocks are trusted)")
     try:
         document = json.loads(text)
@@ -107,24 +111,112 @@ def _from_json(document: Any) -> PublicKey:
 
 def load_public_key(path: Path) -> PublicKey:
     """Read and parse a public key file; raises :class:`KeyLoadError` with a clear reason."""
+    return parse_public_key(_bounded_bytes(path, "key"))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A keyless Sigstore signer: the certificate's identity and its OpenID Connect issuer.
+
+    ``root`` is the Sigstore trusted root (or client trust configuration) to verify
+    against, as bytes; empty means the public-good root the ``sigstore`` package ships.
+    Its id is computed from the identity and the issuer.
+    """
+
+    identity: str
+    issuer: str
+    root: bytes = b""
+
+    @property
+    def keyid(self) -> str:
+        document = {"identity": self.identity, "issuer": self.issuer}
+        return "sigstore:" + _canonical_id(document)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset({self.keyid})
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A certificate authority: certificates that chain to it sign as it.
+
+    ``pem`` holds one or more PEM certificates (the root first, then any
+    intermediates the policy trusts); the id is the sha256 of their DER bytes.
+    """
+
+    pem: bytes
+    fingerprint: str
+
+    @property
+    def keyid(self) -> str:
+        return "x509:" + self.fingerprint
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset({self.keyid})
+
+
+Trusted = PublicKey | Identity | Authority
+"""Anything a role may hold: a public key, a Sigstore identity or a certificate authority."""
+
+
+def _bounded_bytes(path: Path, what: str, limit: int = MAX_KEY_BYTES) -> bytes:
     try:
-        if path.stat().st_size > MAX_KEY_BYTES:
-            raise KeyLoadError(f"key file is larger than {MAX_KEY_BYTES} bytes")
-        data = path.read_bytes()
+        if path.stat().st_size > limit:
+            raise KeyLoadError(f"{what} file is larger than {limit} bytes")
+        return path.read_bytes()
     except FileNotFoundError:
-        raise KeyLoadError("key file not found") from None
+        raise KeyLoadError(f"{what} file not found") from None
     except OSError as exc:
-        raise KeyLoadError(f"key file unreadable: {exc.strerror}") from None
-    return parse_public_key(data)
+        raise KeyLoadError(f"{what} file unreadable: {exc.strerror}") from None
+
+
+def load_authority(path: Path) -> Authority:
+    """Read a PEM file of CA certificates; raises :class:`KeyLoadError` with a clear reason."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    data = _bounded_bytes(path, "certificate", MAX_ROOT_BYTES)
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise KeyLoadError("not a PEM certificate (`BEGIN CERTIFICATE`)") from None
+    der = b"".join(c.public_bytes(Encoding.DER) for c in certificates)
+    return Authority(data, hashlib.sha256(der).hexdigest())
+
+
+def load_identity(identity: str, issuer: str, root: Path | None) -> Identity:
+    """A Sigstore identity, with the trusted root file read when one is named."""
+    if not identity or not issuer:
+        raise KeyLoadError("an identity needs a non-empty identity and issuer")
+    data = b"" if root is None else _bounded_root(root)
+    return Identity(identity, issuer, data)
+
+
+def _bounded_root(path: Path) -> bytes:
+    data = _bounded_bytes(path, "trusted root", MAX_ROOT_BYTES)
+    try:
+        json.loads(data)
+    except ValueError:
+        raise KeyLoadError("the trusted root is not JSON") from None
+    return data
 
 
 class Keyring:
-    """The trusted keys by every id they answer to, with the policy's name for each."""
+    """The trusted keys by every id they answer to, with the policy's name for each.
 
-    def __init__(self, keys: dict[str, PublicKey]) -> None:
-        self.by_name = dict(keys)
+    ``by_name`` holds the public keys (they verify in-toto signatures); Sigstore
+    identities and certificate authorities, which verify model signatures only,
+    are in ``identities`` and ``authorities``.
+    """
+
+    def __init__(self, keys: Mapping[str, Trusted]) -> None:
+        self.by_name = {n: k for n, k in keys.items() if isinstance(k, PublicKey)}
+        self.identities = {n: k for n, k in keys.items() if isinstance(k, Identity)}
+        self.authorities = {n: k for n, k in keys.items() if isinstance(k, Authority)}
         self._by_id: dict[str, tuple[str, PublicKey]] = {}
-        for name, key in sorted(keys.items()):
+        for name, key in sorted(self.by_name.items()):
             for keyid in key.ids:
                 self._by_id.setdefault(keyid, (name, key))
 

@@ -211,3 +211,40 @@ def _echo_link(recorded: RecordedLink) -> None:
         for path, digest in sorted(artifacts.items()):
             click.echo(f"  {label} {path} sha256:{digest['sha256']}")
     click.echo(f"wrote {recorded.path}")
+
+
+@attest.command("model")
+@click.argument("model_path", type=click.Path(exists=True, path_type=Path))
+@key_option
+@password_option
+@click.option(
+    "--signature",
+    type=FILE,
+    help="Where to write the signature (default: MODEL_PATH.sig beside the model).",
+)
+@click.option(
+    "--ignore-paths",
+    "ignore_paths",
+    type=Path,
+    multiple=True,
+    help="A path inside the model to leave unsigned (repeatable).",
+)
+def model(
+    model_path: Path,
+    key: Path,
+    password_env: str | None,
+    signature: Path | None,
+    ignore_paths: tuple[Path, ...],
+) -> None:
+    """Sign a model folder (or file) as OpenSSF model signing does, with an EC key.
+
+    The signature is a Sigstore bundle that `model_signing verify key` accepts;
+    mlpolicy finds it beside the model (`MODEL_PATH.sig`) or inside a model
+    folder (`model.sig`). Needs the `modelsig` extra (model-signing).
+    """
+    from policy_engine.produce.models import default_signature, sign_model
+    from policy_engine.produce.signing import password_from_env
+
+    out = signature or default_signature(model_path)
+    signed = sign_model(model_path, key, out, ignore_paths, password_from_env(password_env))
+    click.echo(f"signed model {signed.model} ({signed.files} files): {signed.signature}")

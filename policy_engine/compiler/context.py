@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.diagnostics import Diagnostic, Span
-from policy_engine.keys import PublicKey
+from policy_engine.keys import PublicKey, Trusted
 from policy_engine.language import ast
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class CompileContext:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     scopes: dict[str, Scope] = field(default_factory=dict)
     policies: list[ast.PolicyDecl] = field(default_factory=list)
-    keys: dict[str, ast.KeyDecl] = field(default_factory=dict)
+    keys: dict[str, ast.SignerDecl] = field(default_factory=dict)
     roles: dict[str, ast.RoleDecl] = field(default_factory=dict)
     key_sets: dict[str, ast.KeySetDecl] = field(default_factory=dict)
     layouts: list[ast.LayoutDecl] = field(default_factory=list)
@@ -61,7 +61,7 @@ class CompileContext:
     tracking_stores: list[ast.MlflowDecl] = field(default_factory=list)
     controls: dict[str, ast.ControlDecl] = field(default_factory=dict)
     waivers: list[ast.WaiverDecl] = field(default_factory=list)
-    loaded_keys: dict[str, PublicKey] = field(default_factory=dict)
+    loaded_keys: dict[str, Trusted] = field(default_factory=dict)
     loaded_key_sets: dict[str, dict[str, PublicKey]] = field(default_factory=dict)
     result: ir.PolicySet | None = None
 

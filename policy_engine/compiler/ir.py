@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import get_args
 
-from policy_engine.keys import PublicKey
+from policy_engine.keys import Trusted
 
 Scalar = int | float | str | bool | timedelta | date
 Value = Scalar | tuple[Scalar, ...]
@@ -379,7 +379,7 @@ class PolicySet:
     """Every policy file of a repository, compiled together into one namespace."""
 
     name: str
-    keys: dict[str, PublicKey]
+    keys: dict[str, Trusted]  # public keys, Sigstore identities, certificate authorities
     roles: dict[str, Role]
     stages: dict[str, tuple[StepSet, ...]]
     attestation_paths: tuple[Path, ...]

@@ -21,7 +21,13 @@ from policy_engine.compiler.walk import (
     stage_refs,
     typed_values,
 )
-from policy_engine.keys import KeyLoadError, load_public_key
+from policy_engine.keys import (
+    KeyLoadError,
+    Trusted,
+    load_authority,
+    load_identity,
+    load_public_key,
+)
 from policy_engine.language import ast
 from policy_engine.lifecycle import ALL_RISKS, ARTIFACT_KINDS, SEVERITIES, STAGES
 
@@ -30,10 +36,21 @@ Pass = Callable[[CompileContext], None]
 _KIND_NAMES = {
     ast.KeyDecl: "key",
     ast.KeySetDecl: "key set",
+    ast.CaDecl: "ca",
+    ast.IdentityDecl: "identity",
     ast.RoleDecl: "role",
     ast.StageDecl: "stage",
     ast.ControlDecl: "control",
 }
+_NAMED = (
+    ast.KeyDecl,
+    ast.KeySetDecl,
+    ast.CaDecl,
+    ast.IdentityDecl,
+    ast.RoleDecl,
+    ast.StageDecl,
+    ast.ControlDecl,
+)
 _PACK_ALLOWED = (ast.PackDecl, ast.ParameterDecl, ast.ImportDecl, ast.ControlDecl)
 
 
@@ -44,6 +61,8 @@ def declare(ctx: CompileContext) -> None:
     tables: dict[type, dict[str, Any]] = {
         ast.KeyDecl: ctx.keys,
         ast.KeySetDecl: ctx.key_sets,
+        ast.CaDecl: ctx.keys,
+        ast.IdentityDecl: ctx.keys,
         ast.RoleDecl: ctx.roles,
         ast.StageDecl: ctx.stages,
         ast.ControlDecl: ctx.controls,
@@ -71,18 +90,14 @@ def declare(ctx: CompileContext) -> None:
                 ctx.tracking_stores.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
-            elif isinstance(decl, ast.LayoutDecl):
-                ctx.layouts.append(decl)
-            elif isinstance(
-                decl, ast.KeyDecl | ast.KeySetDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl
-            ):
+            elif isinstance(decl, _NAMED):
                 _declare_named(ctx, tables[type(decl)], decl)
 
 
 def _declare_named(
     ctx: CompileContext,
     table: dict[str, Any],
-    decl: ast.KeyDecl | ast.KeySetDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl,
+    decl: ast.SignerDecl | ast.KeySetDecl | ast.RoleDecl | ast.StageDecl | ast.ControlDecl,
 ) -> None:
     name = decl.id if isinstance(decl, ast.ControlDecl) else decl.name
     kind = _KIND_NAMES[type(decl)]
@@ -418,17 +433,24 @@ def check_waivers(ctx: CompileContext) -> None:
 
 
 def load_keys(ctx: CompileContext) -> None:
-    """Read every key file (relative to the repository root); a bad one is E105."""
+    """Read every key, CA and trusted root file (relative to the repository root); E105."""
     for name, decl in ctx.keys.items():
+        path = decl.root if isinstance(decl, ast.IdentityDecl) else decl.path
         try:
-            ctx.loaded_keys[name] = load_public_key(ctx.root / decl.path.value)
+            ctx.loaded_keys[name] = _load_signer(ctx, decl)
         except KeyLoadError as exc:
-            ctx.error(
-                "E105",
-                f"key `{name}`: {exc}",
-                decl.path.span,
-                f"looked for `{ctx.root / decl.path.value}`",
-            )
+            where = f"looked for `{ctx.root / path.value}`" if path is not None else None
+            span = path.span if path is not None else decl.span
+            ctx.error("E105", f"{_KIND_NAMES[type(decl)]} `{name}`: {exc}", span, where)
+
+
+def _load_signer(ctx: CompileContext, decl: ast.SignerDecl) -> Trusted:
+    if isinstance(decl, ast.KeyDecl):
+        return load_public_key(ctx.root / decl.path.value)
+    if isinstance(decl, ast.CaDecl):
+        return load_authority(ctx.root / decl.path.value)
+    root = ctx.root / decl.root.value if decl.root is not None else None
+    return load_identity(decl.identity.value, decl.issuer.value, root)
 
 
 def warn_unused(ctx: CompileContext) -> None:
@@ -438,7 +460,8 @@ def warn_unused(ctx: CompileContext) -> None:
     used |= {layout.owners.value for layout in ctx.layouts}
     for name, decl in ctx.keys.items():
         if name not in held:
-            ctx.error("W201", f"key `{name}` is in no role", decl.name.span)
+            kind = _KIND_NAMES[type(decl)]
+            ctx.error("W201", f"{kind} `{name}` is in no role", decl.name.span)
     declared: dict[str, ast.Name] = {n: d.name for n, d in ctx.roles.items()}
     declared |= {n: d.name for n, d in ctx.key_sets.items()}
     for name, written in declared.items():

@@ -38,6 +38,13 @@ BUILTINS: dict[str, tuple[str, str, Kind]] = {
         Kind.UNAUTHORIZED_STEP,
     ),
     "key-id-mismatch": ("Layout key ids are computed from their keys", "high", Kind.INTEGRITY),
+    "model-unsigned-file": (
+        "Every file of a signed model is signed",
+        "high",
+        Kind.UNSIGNED_ARTIFACT,
+    ),
+    "model-missing-file": ("Every signed file of a model is present", "high", Kind.INTEGRITY),
+    "model-file-changed": ("A signed model's files are the signed bytes", "high", Kind.INTEGRITY),
 }
 _DEFAULT = ("The provenance inputs are consistent", "high", Kind.INTEGRITY)
 

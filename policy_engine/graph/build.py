@@ -7,20 +7,25 @@ from policy_engine.graph.builders.attestations import add_statements, build_atte
 from policy_engine.graph.builders.dvc import build_dvc
 from policy_engine.graph.builders.dvccache import build_dvc_cache
 from policy_engine.graph.builders.mlflow import build_mlflow, match_logged_artifacts
+from policy_engine.graph.builders.modelsig import add_model_signatures, read_model_signatures
 from policy_engine.graph.builders.workspace import build_workspace
 from policy_engine.graph.model import ProvenanceGraph
 
-# Order matters: pipelines, attestations and MLflow runs (their dataset files) add
-# artifacts; the workspace then hashes them, and the DVC cache gives DVC outputs missing
-# from it their bytes (or records them as not materialised); statements are matched to
-# artifacts by name, then by digest; so are the files MLflow runs logged.
+# Order matters: pipelines, attestations, model signatures (found beside the artifacts
+# before them) and MLflow runs (their dataset files) add artifacts; the workspace then
+# hashes them, and the DVC cache gives DVC outputs missing from it their bytes (or
+# records them as not materialised); statements are matched to artifacts by name, then
+# by digest; model signatures name their model at its current root digest; the files
+# MLflow runs logged are matched by digest.
 BUILDERS: tuple[tuple[str, Builder], ...] = (
     ("dvc", build_dvc),
     ("attestations", build_attestations),
+    ("model signatures", read_model_signatures),
     ("mlflow", build_mlflow),
     ("workspace", build_workspace),
     ("dvc-cache", build_dvc_cache),
     ("statements", add_statements),
+    ("model signature facts", add_model_signatures),
     ("mlflow-artifacts", match_logged_artifacts),
 )
 

@@ -96,9 +96,12 @@ class WorkspaceFile:
     md5: str
     size: int
     location: str = "workspace"  # "workspace" | "dvc-cache"
+    # Other digests of the same bytes, as (algorithm, value): a model folder's
+    # ``model_signing.sha256`` root digest, computed by model_signing's own hashing.
+    extra: tuple[tuple[str, str], ...] = ()
 
     def digest(self, algorithm: str) -> str | None:
-        return {"sha256": self.sha256, "md5": self.md5}.get(algorithm)
+        return {"sha256": self.sha256, "md5": self.md5, **dict(self.extra)}.get(algorithm)
 
 
 @dataclass(frozen=True)
@@ -367,6 +370,10 @@ class ProvenanceGraph:
     def set_origin(self, path: str, origin: Origin) -> None:
         """Record where the declared source ``path`` came from (node attribute ``origin``)."""
         self.g.nodes[self.add_artifact(path)]["origin"] = origin
+
+    def set_kind(self, path: str, kind: str) -> None:
+        """Record what ``path`` is (``artifact_kind``, e.g. ``model``) unless already recorded."""
+        self.g.nodes[self.add_artifact(path)].setdefault("artifact_kind", kind)
 
     def add_declaration(self, path: str, declaration: Declaration) -> None:
         """Record what a pipeline file declares ``path`` to be (node attribute ``declarations``)."""

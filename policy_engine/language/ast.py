@@ -145,12 +145,36 @@ class KeySetDecl:
 
 
 @dataclass(frozen=True, repr=False)
+class CaDecl:
+    """``ca NAME from "file.pem"``: certificates chaining to these CAs sign as NAME."""
+
+    name: Name
+    path: Text
+    span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
 class LayoutDecl:
     """``layout "GLOB", ... owned by ROLE``: such layouts need every key of ROLE's signature."""
 
     globs: tuple[Text, ...]
     owners: Name
     span: Span = _span()
+
+
+@dataclass(frozen=True, repr=False)
+class IdentityDecl:
+    """``identity NAME = "who" issuer "url" [root "file"]``: a keyless Sigstore signer."""
+
+    name: Name
+    identity: Text
+    issuer: Text
+    root: Text | None = None
+    span: Span = _span()
+
+
+SignerDecl = KeyDecl | CaDecl | IdentityDecl
+"""What a role may hold: declared under one namespace, as keys."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -670,6 +694,8 @@ Declaration = (
     | KeyDecl
     | KeySetDecl
     | LayoutDecl
+    | CaDecl
+    | IdentityDecl
     | RoleDecl
     | StageDecl
     | AttestationsDecl

@@ -92,6 +92,15 @@ class AstBuilder(Transformer[Token, Any]):
     def layout_decl(self, meta: Meta, c: list[Any]) -> ast.LayoutDecl:
         return ast.LayoutDecl(c[0], self._name(c[1]), self._span(meta))
 
+    def ca_decl(self, meta: Meta, c: list[Token]) -> ast.CaDecl:
+        return ast.CaDecl(self._name(c[0]), self._text(c[1]), self._span(meta))
+
+    def identity_decl(self, meta: Meta, c: list[Token]) -> ast.IdentityDecl:
+        root = self._text(c[3]) if len(c) > 3 else None
+        return ast.IdentityDecl(
+            self._name(c[0]), self._text(c[1]), self._text(c[2]), root, self._span(meta)
+        )
+
     def role_decl(self, meta: Meta, c: list[Token]) -> ast.RoleDecl:
         names = [self._name(t) for t in c]
         return ast.RoleDecl(names[0], tuple(names[1:]), self._span(meta))

@@ -28,6 +28,8 @@ INDENT = "  "
 WIDTH = 100  # longer `require` and `import` lines are wrapped at their natural joints
 CONTINUATION = "  "  # continuation lines of a wrapped line, relative to its first line
 GROUPED = frozenset({"key", "layout", "role", "stage", "parameter", "import"})
+# Signers are one group: keys, certificate authorities and Sigstore identities.
+_GROUP_OF = {"ca": "key", "identity": "key"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
@@ -158,6 +160,8 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.KeyDecl: lambda p, n: f"key {p(n.name)} from {p(n.path)}",
         ast.KeySetDecl: lambda p, n: f"keys {p(n.name)} from {p(n.path)}",
         ast.LayoutDecl: lambda p, n: f"layout {p.join(n.globs)} owned by {p(n.owners)}",
+        ast.CaDecl: lambda p, n: f"ca {p(n.name)} from {p(n.path)}",
+        ast.IdentityDecl: _identity,
         ast.RoleDecl: lambda p, n: f"role {p(n.name)} = {p.join(n.members)}",
         ast.StepsNamed: lambda p, n: f"steps {p.join(n.globs)}",
         ast.StepsWhere: lambda p, n: f"steps where {p(n.field)} {n.op} {p(n.value)}",
@@ -169,6 +173,11 @@ def _declaration_nodes() -> dict[type, Callable[[Printer, Any], str]]:
         ast.ControlDecl: lambda p, n: f"control {p(n.id)} {p(n.title)}",
         ast.WaiverDecl: lambda p, n: f"waive {p(n.control)} for {p.join(n.subjects)}",
     }
+
+
+def _identity(p: Printer, n: ast.IdentityDecl) -> str:
+    text = f"identity {p(n.name)} = {p(n.identity)} issuer {p(n.issuer)}"
+    return text + (f" root {p(n.root)}" if n.root is not None else "")
 
 
 # -- selections, conditions ---------------------------------------------------------
@@ -348,6 +357,8 @@ _KINDS: dict[type, str] = {
     ast.KeyDecl: "key",
     ast.KeySetDecl: "key",
     ast.LayoutDecl: "layout",
+    ast.CaDecl: "ca",
+    ast.IdentityDecl: "identity",
     ast.RoleDecl: "role",
     ast.StageDecl: "stage",
     ast.AttestationsDecl: "attestations",
@@ -410,7 +421,8 @@ def render_item(item: Item, indent: str = "") -> list[str]:
 
 
 def _grouped(previous: Item, item: Item) -> bool:
-    return previous.kind == item.kind and item.kind in GROUPED
+    kind = _GROUP_OF.get(item.kind, item.kind)
+    return _GROUP_OF.get(previous.kind, previous.kind) == kind and kind in GROUPED
 
 
 def format_module(module: ast.Module, comments: list[Comment], source: str | None = None) -> str:

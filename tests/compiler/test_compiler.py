@@ -10,6 +10,7 @@ import yaml
 
 from policy_engine.compiler import PASSES, compile_modules, ir
 from policy_engine.diagnostics import render_all
+from policy_engine.keys import Authority, Identity
 from policy_engine.language import parse_text
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yaml").read_text())
@@ -85,3 +86,64 @@ def test_compilation_can_stop_after_any_pass(
     first = _compile(POLICY, tmp_path, stop_after="declare")
     assert set(first.context.controls) == {"TR-01", "TR-02"}
     assert first.context.loaded_keys == {}
+
+
+SIGNERS = """\
+policy "p"
+key alice from "keys/alice.pub"
+ca corp from "keys/ca.pem"
+identity ci = "ci@example.com" issuer "https://issuer.example.com"
+identity pinned = "ci@example.com" issuer "https://issuer.example.com" root "keys/root.json"
+role team = alice, corp, ci, pinned
+"""
+
+
+def _ca_pem() -> bytes:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "test CA")])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def test_cas_and_identities_are_loaded_and_held_by_roles(
+    tmp_path: Path, key_dir: Callable[[Path], Path]
+) -> None:
+    key_dir(tmp_path)
+    pem = _ca_pem()
+    (tmp_path / "keys" / "ca.pem").write_bytes(b"a test CA\n" + pem)
+    (tmp_path / "keys" / "root.json").write_text('{"mediaType": "trusted root"}')
+    result = _compile(SIGNERS, tmp_path)
+    assert result.policy is not None, result.diagnostics
+    keys = result.policy.keys
+    assert isinstance(keys["corp"], Authority) and keys["corp"].keyid.startswith("x509:")
+    assert isinstance(keys["ci"], Identity) and keys["ci"].root == b""
+    assert keys["pinned"].keyid == keys["ci"].keyid  # the id is the identity and issuer
+    assert keys["pinned"].root == b'{"mediaType": "trusted root"}'
+    role = result.policy.roles["team"]
+    assert role.keyids == {keys[n].keyid for n in ("alice", "corp", "ci")}
+
+
+def test_an_unreadable_ca_or_root_is_e105(tmp_path: Path, key_dir: Callable[[Path], Path]) -> None:
+    key_dir(tmp_path)
+    (tmp_path / "keys" / "ca.pem").write_text("-----BEGIN PUBLIC KEY-----\nnope\n")
+    result = _compile(SIGNERS, tmp_path)
+    problems = {(d.code, d.message.split(":")[0]) for d in result.diagnostics}
+    assert ("E105", "ca `corp`") in problems
+    assert ("E105", "identity `pinned`") in problems
+    assert result.policy is None

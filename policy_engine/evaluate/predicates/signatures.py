@@ -79,8 +79,9 @@ def _product_evidence(
     locked = ctx.graph.locked(path)
     for att, digest in products:
         what = f"link `{att.step_name}` product" if att.kind == "link" else "statement subject"
-        yield Evidence(f"{what} sha256", digest.get("sha256", "(none)"), att.file)
-        if locked is not None:
+        algorithm = "sha256" if "sha256" in digest or not digest else min(digest)
+        yield Evidence(f"{what} {algorithm}", digest.get(algorithm, "(none)"), att.file)
+        if locked is not None and locked.algorithm != algorithm:
             value = digest.get(locked.algorithm, "(none)")
             yield Evidence(f"{what} {locked.algorithm}", value, att.file)
         yield from signature_evidence(ctx, att)

@@ -1,0 +1,92 @@
+"""Where model signatures are found, and which model each one signs.
+
+* Beside every artifact of the graph (a DVC output, a statement subject): a
+  folder ``M`` signed by ``M/model.sig`` or ``M.sig``; a file ``F`` by ``F.sig``.
+* Under every attestation path (``attestations in``, ``--attestations``): a file
+  named ``model.sig`` signs the folder that holds it; ``X.sig`` signs ``X``
+  beside it, when ``X`` exists.
+
+Both the signature and the model must be inside the repository (a symlink
+leaving it is a ``path-escape`` issue); hidden folders are not searched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from policy_engine.graph.model import Evidence, Issue
+from policy_engine.graph.paths import PathEscape, normalise
+
+SIGNATURE_NAME = "model.sig"
+SIGNATURE_SUFFIX = ".sig"
+
+
+@dataclass(frozen=True)
+class Found:
+    """A signature (repository-relative) and the model it signs (repository-relative)."""
+
+    signature: str
+    model: str
+
+
+def find_signatures(
+    root: Path, artifacts: Iterable[str], attestation_paths: Iterable[Path], issues: list[Issue]
+) -> list[Found]:
+    """Every (signature, model) pair, once each, sorted by signature."""
+    pairs: dict[str, str] = {}
+    candidates = [*_beside(root, artifacts), *_under(root, attestation_paths)]
+    for signature, model in candidates:
+        try:
+            sig, target = normalise(root, signature), normalise(root, model)
+        except PathEscape as escape:
+            issues.append(_escape(signature, str(escape)))
+            continue
+        pairs.setdefault(sig, target)
+    return [Found(sig, model) for sig, model in sorted(pairs.items())]
+
+
+def _beside(root: Path, artifacts: Iterable[str]) -> Iterator[tuple[str, str]]:
+    for path in artifacts:
+        if path == ".":
+            continue
+        inside = f"{path}/{SIGNATURE_NAME}"
+        if os.path.isfile(root / inside):
+            yield inside, path
+        if os.path.isfile(root / f"{path}{SIGNATURE_SUFFIX}"):
+            yield f"{path}{SIGNATURE_SUFFIX}", path
+
+
+def _under(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str]]:
+    real_root = os.path.realpath(root)
+    for path in paths:
+        for file in [path] if os.path.isfile(path) else _walk(path):
+            relative = os.path.relpath(os.path.realpath(file), real_root)
+            if relative.startswith(".."):
+                continue  # a signature outside the repository signs nothing in it
+            pair = _model_of(root, Path(relative).as_posix())
+            if pair is not None:
+                yield pair
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    for current, dirnames, filenames in os.walk(directory):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(SIGNATURE_SUFFIX):
+                yield Path(current, name)
+
+
+def _model_of(root: Path, signature: str) -> tuple[str, str] | None:
+    name = signature.rsplit("/", 1)[-1]
+    if name == SIGNATURE_NAME:
+        return signature, signature.rsplit("/", 1)[0] if "/" in signature else "."
+    model = signature[: -len(SIGNATURE_SUFFIX)]
+    return (signature, model) if os.path.exists(root / model) else None
+
+
+def _escape(path: str, reason: str) -> Issue:
+    message = f"model signature `{path}` is not read: {reason}"
+    return Issue("path-escape", path, message, (Evidence("path", path),))
