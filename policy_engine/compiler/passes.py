@@ -90,6 +90,8 @@ def declare(ctx: CompileContext) -> None:
                 ctx.tracking_stores.append(decl)
             elif isinstance(decl, ast.WaiverDecl):
                 ctx.waivers.append(decl)
+            elif isinstance(decl, ast.LayoutDecl):
+                ctx.layouts.append(decl)
             elif isinstance(decl, _NAMED):
                 _declare_named(ctx, tables[type(decl)], decl)
 
