@@ -14,6 +14,7 @@ from datetime import datetime
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Finding, Kind, Undecided, Verdict
+from policy_engine.evaluate.history import Superseded, superseded
 from policy_engine.evaluate.integrity import builtin_findings
 from policy_engine.evaluate.predicates import evaluate_predicate
 from policy_engine.evaluate.selectors import describe, select
@@ -38,6 +39,7 @@ class Evaluation:
     controls: tuple[ControlResult, ...]
     warnings: tuple[str, ...] = ()
     undecided: tuple[Undecided, ...] = ()
+    superseded: tuple[Superseded, ...] = ()  # history: statements about former bytes
 
     @property
     def active(self) -> tuple[Finding, ...]:
@@ -67,7 +69,7 @@ def evaluate(policy: ir.PolicySet, graph: ProvenanceGraph, now: datetime) -> Eva
     ordered = tuple(sorted(located, key=Finding.sort_key))
     open_ = Counter(u.control for u in undecided)
     results = tuple(_result(c, subjects[c.id], ordered, open_[c.id]) for c in policy.controls)
-    return Evaluation(ordered, results, waived.warnings, tuple(undecided))
+    return Evaluation(ordered, results, waived.warnings, tuple(undecided), superseded(ctx))
 
 
 def _sort_undecided(

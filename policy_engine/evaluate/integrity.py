@@ -136,9 +136,12 @@ def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
 
 
 def invalid_predicates(ctx: EvalContext) -> Iterator[Issue]:
-    """Statements whose predicate does not match the schema of their type."""
+    """Statements signed by a trusted key whose predicate does not match its type's schema.
+
+    A statement no trusted key verifies counts for nothing, its predicate included.
+    """
     for att in ctx.attestations.values():
-        problem = ctx.schema_problem(att) if att.kind == "statement" else None
+        problem = ctx.schema_problem(att) if att.kind == "statement" and att.signers else None
         if problem:
             yield Issue(
                 "invalid-predicate",

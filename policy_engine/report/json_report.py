@@ -15,6 +15,7 @@ from policy_engine.report.model import (
     LockedOut,
     ReportOut,
     SummaryOut,
+    SupersededOut,
     UndecidedOut,
     WaiverOut,
 )
@@ -106,6 +107,10 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
             for p, c in graph.unmaterialised().items()
         ],
         undecided=[_undecided_out(u) for u in evaluation.undecided],
+        superseded=[
+            SupersededOut(file=s.file, subject=s.subject, predicate_type=s.predicate_type)
+            for s in evaluation.superseded
+        ],
     )
 
 

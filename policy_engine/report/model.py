@@ -91,6 +91,14 @@ class UndecidedOut(_Out):
     line: int
 
 
+class SupersededOut(_Out):
+    """A signed statement about bytes its subject no longer has: history, not a verdict."""
+
+    file: str
+    subject: str
+    predicate_type: str
+
+
 class ReportOut(_Out):
     schema_version: str = SCHEMA_VERSION
     tool: str = "mlpolicy"
@@ -103,3 +111,4 @@ class ReportOut(_Out):
     warnings: list[str] = []
     judged_from_lock: list[LockedOut] = []  # not materialised: inherits DVC's md5
     undecided: list[UndecidedOut] = []
+    superseded: list[SupersededOut] = []  # history: never a failure, never a pass
