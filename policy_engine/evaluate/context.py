@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -122,6 +123,21 @@ class EvalContext:
             for path, digest in att.subjects.items():
                 index.setdefault(path, []).append((att, digest))
         return index
+
+    def directory_files(self, path: str) -> list[str]:
+        """The files of a DVC directory output as its ``.dir`` manifest lists them; [] for
+        anything else (or when the manifest is not at hand)."""
+        if not any(c.value.endswith(".dir") for c in self.graph.claims(path)):
+            return []
+        prefix = path.rstrip("/") + "/"
+        paths = self.artifact_paths
+        found: list[str] = []
+        for member in paths[bisect.bisect_left(paths, prefix) :]:
+            if not member.startswith(prefix):
+                break
+            if any(c.source.what.endswith("manifest") for c in self.graph.claims(member)):
+                found.append(member)
+        return found
 
     def signs(self, att: Attestation) -> bool:
         """Whether ``att`` is a signature of what it names: a link (its products), or a

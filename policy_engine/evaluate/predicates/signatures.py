@@ -51,12 +51,39 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
             ctx, path, f"signed at its current digest by {key_names(ctx, signers)}"
         )
         return Verdict(True, message, Kind.UNSIGNED_ARTIFACT, evidence)
+    files = ctx.directory_files(path)
+    if files:
+        return _directory_signed_by(pred, path, files, ctx)
     if len(signers.union(*unknown.values())) >= pred.threshold:
         return Verdict(
             False, _undecided(ctx, path, unknown), Kind.UNSIGNED_ARTIFACT, evidence, False
         )
     message = _from_lock(ctx, path, _unsigned_reason(pred, signers, stale, bool(products), ctx))
     return Verdict(False, message, Kind.UNSIGNED_ARTIFACT, evidence)
+
+
+def _directory_signed_by(
+    pred: ir.SignedBy, path: str, files: list[str], ctx: EvalContext
+) -> Verdict:
+    """A DVC directory output no signature names is signed when every file of its ``.dir``
+    manifest is (links record a folder's files one by one)."""
+    verdicts = {f: _artifact_signed_by(pred, f, ctx) for f in files}
+    failing = [f for f, v in verdicts.items() if not v.holds]
+    if not failing:
+        message = (
+            f"each of its {len(files)} files (its `.dir` manifest) is signed by {pred.role.name}"
+        )
+        evidence = tuple(Evidence("signed file", f) for f in files[:10])
+        return Verdict(True, message, Kind.UNSIGNED_ARTIFACT, evidence)
+    shown = "; ".join(f"`{f}`: {verdicts[f].message}" for f in failing[:3])
+    more = f" (and {len(failing) - 3} more)" if len(failing) > 3 else ""
+    evidence = tuple(e for f in failing[:3] for e in verdicts[f].evidence)
+    decided = all(verdicts[f].decided for f in failing)
+    message = (
+        f"no signature names the folder, and {len(failing)} of its {len(files)} files "
+        f"are not signed: {shown}{more}"
+    )
+    return Verdict(False, message, Kind.UNSIGNED_ARTIFACT, evidence, decided)
 
 
 def _from_lock(ctx: EvalContext, path: str, message: str) -> str:
