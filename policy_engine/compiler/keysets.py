@@ -42,6 +42,17 @@ def load_key_set(root: Path, pattern: str) -> dict[str, PublicKey]:
     return members
 
 
+def confined_file(root: Path, written: str) -> Path:
+    """The file a policy names (a key, a CA, a trusted root), refused unless it is a regular
+    file inside the repository: relative, no ``..``, no symlink leaving it."""
+    path = PurePosixPath(written).as_posix()
+    _base(path)
+    real_root = os.path.realpath(root)
+    if os.path.lexists(os.path.join(real_root, path)):  # a missing file: the loader says so
+        _check_file(os.path.join(real_root, path), path, real_root)
+    return root / path
+
+
 def key_files(root: Path, pattern: str) -> list[str]:
     """Repository-relative paths of the regular files ``pattern`` matches (see above)."""
     pattern = PurePosixPath(pattern).as_posix()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from policy_engine import globs
 from policy_engine.compiler import values
 from policy_engine.compiler.context import CompileContext, Scope, Unit, suggest
+from policy_engine.compiler.keysets import KeySetError, confined_file
 from policy_engine.compiler.walk import (
     atoms,
     nested_selectors,
@@ -448,11 +450,19 @@ def load_keys(ctx: CompileContext) -> None:
 
 def _load_signer(ctx: CompileContext, decl: ast.SignerDecl) -> Trusted:
     if isinstance(decl, ast.KeyDecl):
-        return load_public_key(ctx.root / decl.path.value)
+        return load_public_key(_confined(ctx, decl.path))
     if isinstance(decl, ast.CaDecl):
-        return load_authority(ctx.root / decl.path.value)
-    root = ctx.root / decl.root.value if decl.root is not None else None
+        return load_authority(_confined(ctx, decl.path))
+    root = _confined(ctx, decl.root) if decl.root is not None else None
     return load_identity(decl.identity.value, decl.issuer.value, root)
+
+
+def _confined(ctx: CompileContext, written: ast.Text) -> Path:
+    """A file the policy names, inside the repository (else a ``KeyLoadError``)."""
+    try:
+        return confined_file(ctx.root, written.value)
+    except KeySetError as exc:
+        raise KeyLoadError(str(exc)) from None
 
 
 def warn_unused(ctx: CompileContext) -> None:
