@@ -48,14 +48,16 @@ def _canonical_id(document: dict[str, Any]) -> str:
     return hashlib.sha256(encode_canonical(document).encode("utf-8")).hexdigest()  # type: ignore[union-attr]
 
 
-def _from_parts(keytype: str, scheme: str, public: str) -> PublicKey:
+def _from_parts(keytype: str, scheme: str, public: str, written: str = "") -> PublicKey:
+    """A key from its canonical material; ``written``, the material as the file had it,
+    adds the ids others may have computed from it (never the primary id)."""
     from securesystemslib.signer import SSlibKey
 
     keyval = {"public": public}
     keyid = _canonical_id({"keytype": keytype, "scheme": scheme, "keyval": keyval})
     aliases = set()
     # Legacy in-toto ids hash `keyid_hash_algorithms` too, and a PEM without its final newline.
-    for variant in {public, public.strip()}:
+    for variant in {public, public.strip(), written or public}:
         base = {"keytype": keytype, "scheme": scheme, "keyval": {"public": variant}}
         aliases.add(_canonical_id(base))
         aliases.add(_canonical_id({**base, "keyid_hash_algorithms": _LEGACY_HASH_ALGORITHMS}))
@@ -106,7 +108,23 @@ def _from_json(document: Any) -> PublicKey:
         raise KeyLoadError("this JSON key holds a private key; give the public key only")
     if not isinstance(public, str) or not public:
         raise KeyLoadError("`keyval.public` must be a non-empty string")
-    return _from_parts(keytype, scheme, public)
+    return _from_parts(keytype, scheme, _canonical_material(keytype, public), public)
+
+
+def _canonical_material(keytype: str, public: str) -> str:
+    """One key, one encoding: ed25519 as lower-case hex, other keys re-encoded as PEM, so
+    that one key written two ways computes one id."""
+    if keytype == "ed25519":
+        try:
+            raw = bytes.fromhex(public)
+        except ValueError:
+            raise KeyLoadError("an ed25519 `keyval.public` must be hex") from None
+        if len(raw) != 32:
+            raise KeyLoadError("an ed25519 `keyval.public` must be 32 bytes")
+        return raw.hex()
+    if public.lstrip().startswith("-----BEGIN PUBLIC KEY-----"):
+        return _from_pem(public.encode()).key.keyval["public"]  # type: ignore[no-any-return]
+    return public
 
 
 def load_public_key(path: Path) -> PublicKey:

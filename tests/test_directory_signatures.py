@@ -25,9 +25,19 @@ KEYS = Path(__file__).resolve().parents[1] / "fixtures" / "keys"
 PIPELINE = """\
 stages:
   split:
-    cmd: python -c "import os; os.makedirs('out', exist_ok=True); [open(f'out/{n}.txt', 'w').write(n) for n in 'ab']"
+    cmd: python split.py
+    deps:
+      - split.py
     outs:
       - out
+"""
+SPLIT = """\
+import os
+
+os.makedirs("out", exist_ok=True)
+for name in "ab":
+    with open(f"out/{name}.txt", "w") as f:
+        f.write(name)
 """
 POLICY = """\
 policy "folders"
@@ -54,6 +64,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (repo / "keys").mkdir(parents=True)
     shutil.copyfile(KEYS / "ml-engineer.pub", repo / "keys" / "ml-engineer.pub")
     (repo / "dvc.yaml").write_text(PIPELINE)
+    (repo / "split.py").write_text(SPLIT)
     (repo / "policies").mkdir()
     (repo / "policies" / "p.policy").write_text(POLICY)
     run(repo, "git", "init", "-q")
