@@ -55,6 +55,7 @@ CODES: Mapping[str, str] = {
     "E114": "value of the wrong type",
     "E116": "unknown artifact kind",
     "E117": "invalid date",
+    "E118": "two policy names in one evaluation",
     "W201": "unused key",
     "W202": "unused role",
     "W203": "control waived for every subject",

@@ -168,3 +168,31 @@ def test_validate_of_a_policy_reading_an_mlflow_store_imports_no_heavy_library(
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().endswith("0 []"), done.stdout
+
+
+@pytest.mark.parametrize("at", ["0001-01-01", "9999-12-31", "1969-12-31T23:59:59"])
+def test_an_evaluation_time_out_of_range_is_a_usage_error(at: str) -> None:
+    result = mlpolicy("check", COMPLIANT, "--at", at)
+    assert result.exit_code == 2
+    assert "is not a time between 1970 and 2999" in result.output
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "# only a comment\n", 'policy "p"\nkey a from "keys/ml-engineer.pub"\nrole r = a\n'],
+    ids=["empty", "comments only", "no control"],
+)
+def test_a_policy_with_no_control_cannot_pass(repo: Path, text: str) -> None:
+    folder = repo / "only"
+    folder.mkdir()
+    (folder / "p.policy").write_text(text)
+    result = mlpolicy("check", repo, "--policy", folder)
+    assert result.exit_code == 2
+    assert "declares no control" in result.stderr
+
+
+def test_two_policy_names_in_one_evaluation_are_an_error(repo: Path) -> None:
+    (repo / "policies" / "other.policy").write_text('policy "something else"\n')
+    result = mlpolicy("check", repo)
+    assert result.exit_code == 2
+    assert "error[E118]: policy `something else` is checked together with policy" in result.stderr

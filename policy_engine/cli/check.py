@@ -77,6 +77,8 @@ def check(
         raise InputError("repository folder not found", str(repo))
     loaded = load_or_exit(repo, policies)
     assert loaded.policy is not None
+    if not loaded.policy.controls:
+        fail("the policy declares no control: nothing would be checked, so nothing can pass")
     result = run_check(
         loaded.policy, repo, attestations, utc(at), hash_cache=not no_cache, progress=fmt == "text"
     )

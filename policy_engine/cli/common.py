@@ -77,7 +77,18 @@ def emit(text: str, output: Path | None) -> None:
 
 # -- options shared by several verbs -------------------------------------------------
 
-TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
+
+class _EvaluationTime(click.DateTime):
+    """A date or time between 1970 and 2999: freshness windows are measured back from it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        moment = super().convert(value, param, ctx)
+        if not 1970 <= moment.year <= 2999:
+            self.fail(f"{value!r} is not a time between 1970 and 2999", param, ctx)
+        return moment
+
+
+TIME = _EvaluationTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 
 
 def repo_option(purpose: str) -> Callable[[F], F]:

@@ -80,6 +80,7 @@ def declare(ctx: CompileContext) -> None:
                     "keys, roles and stages belong to the policy that imports the pack",
                 )
             elif isinstance(decl, ast.PolicyDecl):
+                _one_policy_name(ctx, decl)
                 ctx.policies.append(decl)
             elif isinstance(decl, ast.AttestationsDecl):
                 ctx.attestations.append(decl)
@@ -96,6 +97,18 @@ def declare(ctx: CompileContext) -> None:
                 ctx.layouts.append(decl)
             elif isinstance(decl, _NAMED):
                 _declare_named(ctx, tables[type(decl)], decl)
+
+
+def _one_policy_name(ctx: CompileContext, decl: ast.PolicyDecl) -> None:
+    """Every policy file of one evaluation names the same policy (or none)."""
+    first = next((p for p in ctx.policies if p.name.value != decl.name.value), None)
+    if first is not None:
+        ctx.error(
+            "E118",
+            f"policy `{decl.name.value}` is checked together with policy `{first.name.value}`",
+            decl.name.span,
+            f"one evaluation is one policy: `{first.name.value}` is declared at {first.span}",
+        )
 
 
 def _declare_named(

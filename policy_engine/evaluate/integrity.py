@@ -38,6 +38,7 @@ BUILTINS: dict[str, tuple[str, str, Kind]] = {
         Kind.UNAUTHORIZED_STEP,
     ),
     "key-id-mismatch": ("Layout key ids are computed from their keys", "high", Kind.INTEGRITY),
+    "future-timestamp": ("Evidence is not dated in the future", "medium", Kind.INTEGRITY),
     "model-unsigned-file": (
         "Every file of a signed model is signed",
         "high",
@@ -70,6 +71,7 @@ def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
         *digest_mismatches(ctx),
         *unknown_steps(ctx),
         *invalid_predicates(ctx),
+        *future_statements(ctx),
     ]
     for issue in issues:
         yield _finding(ctx, issue)
@@ -132,6 +134,19 @@ def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
                 att.step_name,
                 f"link `{att.file}` records step `{att.step_name}`, which is not in the pipeline",
                 (Evidence("link", att.step_name, att.file),),
+            )
+
+
+def future_statements(ctx: EvalContext) -> Iterator[Issue]:
+    """Verified statements dated after the evaluation time: never fresh, and suspicious."""
+    for att in ctx.attestations.values():
+        if att.signers and att.issued_at is not None and att.issued_at > ctx.now:
+            yield Issue(
+                "future-timestamp",
+                att.file,
+                f"`{att.file}` is dated {att.issued_at.isoformat()}, after the evaluation "
+                f"time {ctx.now.isoformat()}",
+                (Evidence("issued at", att.issued_at.isoformat(), att.file),),
             )
 
 

@@ -14,7 +14,7 @@ from policy_engine.results import CheckResult, DiffResult, LoadedPolicy, Revisio
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TAMPERED = FIXTURES / "example-ml-tampered"
-NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)  # after the example evidence is dated
 
 
 Tampered = tuple[LoadedPolicy, CheckResult]

@@ -51,6 +51,8 @@ def _problems(
 def _staleness(att: Attestation, window: timedelta, ctx: EvalContext) -> list[str]:
     if att.issued_at is None:
         return ["it states no time, so its freshness cannot be shown"]
+    if att.issued_at > ctx.now:
+        return [f"it is dated {att.issued_at.isoformat()}, after the evaluation time: not fresh"]
     age = ctx.now - att.issued_at
     if age > window:
         return [f"it was issued {age.days} day(s) ago, more than the {window.days} day(s) allowed"]
