@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("language",),
     ("loader", "compiler"),
     ("graph",),
-    ("evaluate",),
+    ("evaluate", "supplychain"),
     ("results",),
     ("api", "report"),
     ("premerge", "testing", "produce"),

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "keygen": "policy_engine.cli.keygen:keygen",
     "test": "policy_engine.cli.test:test_command",
     "validate": "policy_engine.cli.validate:validate",
+    "verify": "policy_engine.cli.verify:verify",
 }
 
 
