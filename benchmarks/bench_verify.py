@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import CryptoSigner
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]  # this checkout's policy_engine, not an installed one
 
 
 def new_signer() -> tuple[CryptoSigner, bytes]:
@@ -116,7 +117,7 @@ def generate(folder: Path, steps: int, files: int, dsse: bool) -> None:
 
 def run(argv: list[str], cwd: Path) -> tuple[float, int, int]:
     """Wall time, exit status and peak RSS (KiB) of one whole process."""
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(ROOT)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
@@ -130,7 +131,7 @@ def commands(folder: Path) -> dict[str, list[str]]:
     common = ["--layout", "root.layout", "--verification-keys", "owner.pub", "--link-dir", "."]
     return {
         "in-toto-verify": [str(BIN / "in-toto-verify"), *common],
-        "mlpolicy verify": [str(BIN / "mlpolicy"), "verify", *common],
+        "mlpolicy verify": [sys.executable, "-m", "policy_engine", "verify", *common],
     }
 
 
@@ -157,7 +158,11 @@ def peak_rss(argv: list[str], cwd: Path) -> int:
         "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    out = subprocess.run([sys.executable, "-c", probe, *argv], cwd=cwd, capture_output=True)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *argv], cwd=cwd, env=env, capture_output=True, check=False
+    )
+    out = done
     return int(out.stdout.decode().strip() or 0)
 
 

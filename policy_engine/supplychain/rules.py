@@ -163,6 +163,10 @@ def _match(
     if rule.source_prefix:
         prefix = posixpath.join(rule.source_prefix, "").replace("\\", "/")
         candidates = [p[len(prefix) :] for p in queue if p.startswith(prefix)]
+    if not rule.source_prefix and not rule.dest_prefix:
+        return {
+            p for p in matching(candidates, rule.pattern) if p in dest and source[p] == dest[p]
+        }
     consumed = set()
     for path in matching(candidates, rule.pattern):
         full_source = _joined(rule.source_prefix, path)
