@@ -46,7 +46,9 @@ def new_signer() -> tuple[CryptoSigner, bytes]:
 def artifacts(step: int, files: int) -> dict[str, dict[str, str]]:
     digest = hashlib.sha256
     return {
-        f"out/step{step:03d}/file{i:05d}.bin": {"sha256": digest(f"{step}/{i}".encode()).hexdigest()}
+        f"out/step{step:03d}/file{i:05d}.bin": {
+            "sha256": digest(f"{step}/{i}".encode()).hexdigest()
+        }
         for i in range(files)
     }
 
@@ -187,13 +189,17 @@ def main() -> None:
 
 def report(kind: str, args: argparse.Namespace, results: dict[str, tuple[float, int, int]]) -> None:
     (ref_time, ref_code, ref_rss), (our_time, our_code, our_rss) = results.values()
-    print(f"{kind}: {args.steps} steps x ({args.files} materials + {args.files} products), "
-          f"median of {args.runs}")
+    print(
+        f"{kind}: {args.steps} steps x ({args.files} materials + {args.files} products), "
+        f"median of {args.runs}"
+    )
     for name, (seconds, code, rss) in results.items():
         print(f"  {name:16} {seconds:7.3f} s  peak RSS {rss / 1024:7.1f} MiB  {verdict(code)}")
     same = "same verdict" if ref_code == our_code else "DIFFERENT VERDICTS"
-    print(f"  ratio: mlpolicy verify is {ref_time / our_time:.2f}x faster; memory "
-          f"{our_rss / max(ref_rss, 1):.2f}x of in-toto-verify's; {same}")
+    print(
+        f"  ratio: mlpolicy verify is {ref_time / our_time:.2f}x faster; memory "
+        f"{our_rss / max(ref_rss, 1):.2f}x of in-toto-verify's; {same}"
+    )
 
 
 if __name__ == "__main__":

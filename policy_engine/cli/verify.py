@@ -19,7 +19,7 @@ class VerifyGroup(click.Group):
 @click.group(cls=VerifyGroup, invoke_without_command=True)
 @verify_options
 @click.pass_context
-def verify(ctx: click.Context, **options: Any) -> None:
+def verify(ctx: click.Context, /, **options: Any) -> None:
     """Verify an in-toto layout and its links, as in-toto-verify does (exit 0, 1 or 2)."""
     if ctx.invoked_subcommand is None:
         run_verify(**options)

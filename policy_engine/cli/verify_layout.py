@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -66,7 +66,9 @@ def verify_options(command: F) -> F:
     return command
 
 
-def _param(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str] | None:
+def _param(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str] | None:
     params: dict[str, str] = {}
     for value in values:
         name, sep, text = value.partition("=")
@@ -79,25 +81,45 @@ def _param(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 _OPTIONS: list[Callable[[Any], Any]] = [
     click.option("-l", "--layout", type=PATH, help="The root layout to verify."),
     click.option(
-        "--verification-keys", "--layout-keys", "-k", "keys", type=PATH, multiple=True,
+        "--verification-keys",
+        "--layout-keys",
+        "-k",
+        "keys",
+        type=PATH,
+        multiple=True,
         help="Public keys (PEM or securesystemslib JSON); each must have signed the layout.",
     ),
     click.option("-g", "--gpg", multiple=True, help="GPG key ids (not supported yet: exit 2)."),
     click.option("--gpg-home", type=PATH, help="Accepted for in-toto-verify compatibility."),
     click.option("--key-types", multiple=True, hidden=True, help="Ignored: read from the keys."),
     click.option(
-        "--link-dir", type=PATH, default=Path("."), show_default=True,
+        "--link-dir",
+        type=PATH,
+        default=Path("."),
+        show_default=True,
         help="Where the links `<step>.<keyid8>.link` are.",
     ),
-    click.option("--param", "params", multiple=True, callback=_param,
-                 help="KEY=VALUE substituted for `{KEY}` in the layout's rules and commands."),
-    click.option("--strict-commands", is_flag=True,
-                 help="A link whose command is not the expected one fails the verification."),
-    click.option("--skip-inspections", is_flag=True,
-                 help="Verify a layout with inspections without them (each reported as not run)."),
+    click.option(
+        "--param",
+        "params",
+        multiple=True,
+        callback=_param,
+        help="KEY=VALUE substituted for `{KEY}` in the layout's rules and commands.",
+    ),
+    click.option(
+        "--strict-commands",
+        is_flag=True,
+        help="A link whose command is not the expected one fails the verification.",
+    ),
+    click.option(
+        "--skip-inspections",
+        is_flag=True,
+        help="Verify a layout with inspections without them (each reported as not run).",
+    ),
     click.option("--inspection-timeout", type=int, hidden=True, help="Ignored: nothing is run."),
-    click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text",
-                 show_default=True),
+    click.option(
+        "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
+    ),
     output_option(),
     report_option(),
     at_option(" the layout's expiry"),
@@ -143,7 +165,7 @@ def run_verify(
     sys.exit(_status(outcome))
 
 
-def _cannot(message: str) -> None:
+def _cannot(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_CANNOT_JUDGE)
 
@@ -171,7 +193,11 @@ def render_text(outcome: Outcome, layout: str, verbose: bool) -> str:
 
 
 def _emit(
-    outcome: Outcome, layout: str, fmt: str, output: Path | None, reports: Sequence[tuple[str, Path]]
+    outcome: Outcome,
+    layout: str,
+    fmt: str,
+    output: Path | None,
+    reports: Sequence[tuple[str, Path]],
 ) -> None:
     from policy_engine.report import REPORTERS
 

@@ -53,6 +53,7 @@ def verify(chain: Chain, options: Options, name: str = "") -> Outcome:
     layout = chain.layout
     problems = [*layout_signatures(layout), *expiry(layout, options.now)]
     problems += inspections(layout, options.skip_inspections)
+    problems += gpg_keys(layout)
     try:
         steps = substituted(layout.steps, options.params)
     except (KeyError, IndexError, ValueError) as exc:
@@ -100,6 +101,20 @@ def inspections(layout: Layout, skip: bool) -> Iterator[Problem]:
                 "(use --skip-inspections to verify without it)"
             )
             yield Problem("inspection-not-run", item.name, message, (("run", run),), unjudged=True)
+
+
+def gpg_keys(layout: Layout) -> Iterator[Problem]:
+    """A step authorising a GPG key cannot be judged (no GPG support yet)."""
+    for step in layout.steps:
+        for keyid in step.pubkeys:
+            if layout.key_problems.get(keyid) == "a GPG key":
+                message = (
+                    f"step `{step.name}` authorises GPG key `{keyid}`: GPG keys need a gpg "
+                    "binary and are not supported yet"
+                )
+                yield Problem(
+                    "gpg-unsupported", step.name, message, (("key", keyid),), unjudged=True
+                )
 
 
 def substituted(steps: tuple[Step, ...], params: dict[str, str] | None) -> tuple[Step, ...]:

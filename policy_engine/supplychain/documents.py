@@ -84,8 +84,12 @@ def link_of(payload: Any) -> Link:
     command = payload.get("command") or []
     if not isinstance(name, str) or not isinstance(command, list):
         raise TypeError("`name` must be a string and `command` a list")
-    return Link(name, tuple(str(w) for w in command), _artifacts(payload, "materials"),
-                _artifacts(payload, "products"))
+    return Link(
+        name,
+        tuple(str(w) for w in command),
+        _artifacts(payload, "materials"),
+        _artifacts(payload, "products"),
+    )
 
 
 def _artifacts(payload: dict[str, Any], field: str) -> dict[str, dict[str, str]]:

@@ -22,7 +22,7 @@ from policy_engine.errors import InputError
 from policy_engine.keys import KeyLoadError, PublicKey, load_public_key, parse_public_key
 from policy_engine.supplychain import documents
 from policy_engine.supplychain.documents import LayoutError
-from policy_engine.supplychain.model import Chain, Inspection, Layout, Link, LinkFile, Step
+from policy_engine.supplychain.model import Chain, Inspection, Layout, LinkFile, Step
 from policy_engine.supplychain.rules import RuleFormatError, parse_rule
 
 MAX_DEPTH = 8  # sublayouts within sublayouts
@@ -63,9 +63,7 @@ def chain_of(
 ) -> Chain:
     """The chain of an already opened layout document."""
     layout = read_layout(signed, display, keys)
-    links = {
-        step.name: tuple(_link_files(layout, step, link_dir, depth)) for step in layout.steps
-    }
+    links = {step.name: tuple(_link_files(layout, step, link_dir, depth)) for step in layout.steps}
     return Chain(layout, str(link_dir), links)
 
 

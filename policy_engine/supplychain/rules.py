@@ -49,7 +49,7 @@ class Rule:
         return " ".join(self.words)
 
 
-# MATCH forms by length: where the keywords are, and the indexes of (src prefix, type, dst prefix, step)
+# MATCH forms by length: keyword positions; indexes of (src prefix, type, dst prefix, step)
 _MATCH_FORMS: dict[int, tuple[dict[int, str], tuple[int | None, int, int | None, int]]] = {
     10: ({2: "in", 4: "with", 6: "in", 8: "from"}, (3, 5, 7, 9)),
     6: ({2: "with", 4: "from"}, (None, 3, None, 5)),
@@ -152,9 +152,7 @@ def _apply(
     return (), [] if rule.pattern in queue else [rule.pattern]  # require
 
 
-def _match(
-    rule: Rule, queue: set[str], source: Artifacts, links: Mapping[str, Link]
-) -> set[str]:
+def _match(rule: Rule, queue: set[str], source: Artifacts, links: Mapping[str, Link]) -> set[str]:
     dest_link = links.get(rule.dest_name)
     if dest_link is None:
         return set()
@@ -164,9 +162,7 @@ def _match(
         prefix = posixpath.join(rule.source_prefix, "").replace("\\", "/")
         candidates = [p[len(prefix) :] for p in queue if p.startswith(prefix)]
     if not rule.source_prefix and not rule.dest_prefix:
-        return {
-            p for p in matching(candidates, rule.pattern) if p in dest and source[p] == dest[p]
-        }
+        return {p for p in matching(candidates, rule.pattern) if p in dest and source[p] == dest[p]}
     consumed = set()
     for path in matching(candidates, rule.pattern):
         full_source = _joined(rule.source_prefix, path)

@@ -10,9 +10,7 @@ from policy_engine.supplychain.load import load_chain, load_verification_keys
 from policy_engine.supplychain.model import Link, Problem
 
 
-def verify_files(
-    layout: Path, keys: tuple[Path, ...], link_dir: Path, options: Options
-) -> Outcome:
+def verify_files(layout: Path, keys: tuple[Path, ...], link_dir: Path, options: Options) -> Outcome:
     """The outcome of verifying the layout at ``layout`` with the keys at ``keys``.
 
     A key that cannot be read raises ``InputError``; a layout that cannot be read or

@@ -10,7 +10,6 @@ in :data:`SKIPPED` with the reason, and their exit 2 is asserted instead.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import shutil
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.cli.main import main
-from policy_engine.keys import PublicKey, load_public_key, parse_public_key
+from policy_engine.keys import PublicKey, load_public_key
 from policy_engine.supplychain import Options, load_chain, verify
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -41,7 +40,10 @@ SKIP = "--skip-inspections"  # the template's inspection `untar` would run a scr
 SKIPPED = {
     10: "the inspection must run (`expr 1 / 0`); mlpolicy never runs commands: exit 2",
     12: "the inspection's rules need its run; mlpolicy never runs commands: exit 2",
-    **{n: "GPG keys (subkey thresholds) need a gpg binary: not supported yet" for n in range(21, 30)},
+    **{
+        n: "GPG keys (subkey thresholds) need a gpg binary: not supported yet"
+        for n in range(21, 30)
+    },
     39: "GPG keys need a gpg binary: not supported yet (`--gpg` exits 2)",
     43: "GPG keys need a gpg binary: not supported yet (`--gpg` exits 2)",
 }
@@ -95,8 +97,14 @@ def template(**changes: Any) -> dict[str, Any]:
 
 
 def empty_layout() -> dict[str, Any]:
-    return {"_type": "layout", "expires": "2100-01-01T00:00:00Z", "readme": "", "keys": {},
-            "steps": [], "inspect": []}
+    return {
+        "_type": "layout",
+        "expires": "2100-01-01T00:00:00Z",
+        "readme": "",
+        "keys": {},
+        "steps": [],
+        "inspect": [],
+    }
 
 
 def write(path: Path, document: dict[str, Any]) -> Path:
@@ -125,8 +133,11 @@ def key_dict(name: str) -> tuple[str, dict[str, Any]]:
 
 # -- §1: the template, signed (cases 1-14, 34-42) -------------------------------------------------
 def layout_case(
-    tmp_path: Path, signers: list[str], mutate: Callable[[dict[str, Any]], None] | None = None,
-    dsse: bool = False, **changes: Any
+    tmp_path: Path,
+    signers: list[str],
+    mutate: Callable[[dict[str, Any]], None] | None = None,
+    dsse: bool = False,
+    **changes: Any,
 ) -> Path:
     document = sign(template(**changes), signers, dsse)
     if mutate:
@@ -182,7 +193,9 @@ def test_case_13_no_keys(tmp_path: Path) -> None:
     """in-toto's library fails an unsigned layout with no keys; its CLI (and ours) exit 2."""
     layout = write(tmp_path / "root.layout", {"signed": empty_layout(), "signatures": []})
     assert run(layout, [], tmp_path) == 2
-    outcome = verify(load_chain(layout, "root.layout", {}, tmp_path), Options(datetime.now(timezone.utc)))
+    outcome = verify(
+        load_chain(layout, "root.layout", {}, tmp_path), Options(datetime.now(timezone.utc))
+    )
     assert [p.code for p in outcome.failures] == ["layout-unsigned"]
 
 
@@ -208,7 +221,9 @@ def test_inspection_cases_cannot_be_judged(tmp_path: Path, case: int) -> None:
     assert run(layout, [PEMS["rsa"]], DEMO) == 2, SKIPPED[case]
 
 
-def test_case_34_legacy_keys_and_link_dir_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_case_34_legacy_keys_and_link_dir_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     layout = layout_case(tmp_path, ["alice", "bob"])
     demo_links(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -243,7 +258,199 @@ def test_case_42_private_key_as_verification_key(tmp_path: Path) -> None:
 def test_gpg_cases_exit_2(tmp_path: Path) -> None:
     layout = layout_case(tmp_path, ["rsa"])
     result = CliRunner().invoke(
-        main, ["verify", "--layout", str(layout), "--gpg", "8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17"]
+        main,
+        ["verify", "--layout", str(layout), "--gpg", "8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17"],
     )
     assert result.exit_code == 2, SKIPPED[39]
     assert "8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17" in result.output
+
+
+def test_gpg_functionaries_exit_2(tmp_path: Path) -> None:
+    """demo_files_gpg: its steps authorise GPG keys; mlpolicy cannot judge them."""
+    layout_doc = json.loads((IN_TOTO / "demo_files_gpg" / "demo.layout.template").read_text())
+    layout_doc["signed"]["expires"] = "2100-01-01T00:00:00Z"
+    layout = write(tmp_path / "root.layout", sign(layout_doc["signed"], ["rsa"]))
+    assert run(layout, [PEMS["rsa"]], IN_TOTO / "demo_files_gpg", SKIP) == 2
+
+
+# -- §1 cases 15-20: thresholds over inline links ----------------------------------------------
+def link_payload(materials: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "_type": "link",
+        "name": "step",
+        "command": [],
+        "materials": materials or {},
+        "products": {},
+        "byproducts": {},
+        "environment": {},
+    }
+
+
+def threshold_case(
+    tmp_path: Path, authorised: list[str], threshold: int, links: dict[str, dict[str, Any]]
+) -> int:
+    """A layout (signed rsa) with one step; ``links`` by signer name (ecdsa, ed25519)."""
+    keys = dict(key_dict(n) for n in ("ecdsa", "ed25519"))
+    step = {
+        "_type": "step",
+        "name": "step",
+        "pubkeys": [public(n).keyid for n in authorised],
+        "threshold": threshold,
+        "expected_command": [],
+        "expected_materials": [],
+        "expected_products": [],
+    }
+    layout = empty_layout() | {"keys": keys, "steps": [step]}
+    path = write(tmp_path / "root.layout", sign(layout, ["rsa"]))
+    for name, document in links.items():
+        write(tmp_path / "links" / f"step.{public(name).keyid[:8]}.link", document)
+    (tmp_path / "links").mkdir(exist_ok=True)
+    return run(path, [PEMS["rsa"]], tmp_path / "links")
+
+
+def test_case_15_unauthorised_link_is_skipped(tmp_path: Path) -> None:
+    links = {"ecdsa": sign(link_payload(), ["ecdsa"]), "ed25519": sign(link_payload(), ["ed25519"])}
+    assert threshold_case(tmp_path, ["ecdsa"], 1, links) == 0
+
+
+def test_case_16_link_with_failing_signature_is_skipped(tmp_path: Path) -> None:
+    links = {"ecdsa": sign(link_payload(), ["ecdsa"]), "ed25519": sign(link_payload(), [])}
+    assert threshold_case(tmp_path, ["ecdsa", "ed25519"], 1, links) == 0
+
+
+def test_case_17_not_enough_valid_links(tmp_path: Path) -> None:
+    links = {"ecdsa": sign(link_payload(), ["ecdsa"]), "ed25519": sign(link_payload(), [])}
+    assert threshold_case(tmp_path, ["ecdsa", "ed25519"], 2, links) == 1
+
+
+def test_case_18_not_enough_links(tmp_path: Path) -> None:
+    links = {"ecdsa": sign(link_payload(), ["ecdsa"])}
+    assert threshold_case(tmp_path, ["ecdsa", "ed25519"], 2, links) == 1
+
+
+def test_case_19_unequal_links(tmp_path: Path) -> None:
+    other = link_payload({"foo": {"sha256": "a" * 64}})
+    links = {"ecdsa": sign(link_payload(), ["ecdsa"]), "ed25519": sign(other, ["ed25519"])}
+    assert threshold_case(tmp_path, ["ecdsa", "ed25519"], 2, links) == 1
+
+
+def test_case_20_equal_links(tmp_path: Path) -> None:
+    links = {"ecdsa": sign(link_payload(), ["ecdsa"]), "ed25519": sign(link_payload(), ["ed25519"])}
+    assert threshold_case(tmp_path, ["ecdsa", "ed25519"], 2, links) == 0
+
+
+# -- §1 cases 30-33: sublayouts and the summary link -------------------------------------------
+def delegating(step: str, to: str, products: list[list[str]] | None = None) -> dict[str, Any]:
+    """A layout (unsigned payload) whose one step is delegated to the key ``to``."""
+    keyid, material = key_dict(to)
+    rule_step = {
+        "_type": "step",
+        "name": step,
+        "pubkeys": [keyid],
+        "threshold": 1,
+        "expected_command": [],
+        "expected_materials": [],
+        "expected_products": products or [],
+    }
+    return empty_layout() | {"keys": {keyid: material}, "steps": [rule_step]}
+
+
+def test_case_30_demo_as_sublayout(tmp_path: Path) -> None:
+    root = write(tmp_path / "root.layout", sign(delegating("sub_layout", "ecdsa"), ["rsa"]))
+    prefix = public("ecdsa").keyid[:8]
+    write(tmp_path / f"sub_layout.{prefix}.link", sign(template(), ["ecdsa"]))
+    demo_links(tmp_path / f"sub_layout.{prefix}")
+    assert run(root, [PEMS["rsa"]], tmp_path, SKIP) == 0
+    (tmp_path / f"sub_layout.{prefix}" / "package.2f89b927.link").unlink()
+    assert run(root, [PEMS["rsa"]], tmp_path, SKIP) == 1  # the sublayout's own link is missing
+
+
+def test_case_31_two_levels_of_delegation(tmp_path: Path) -> None:
+    root = write(tmp_path / "root.layout", sign(delegating("to-bob", "ecdsa"), ["rsa"]))
+    bob = tmp_path / f"to-bob.{public('ecdsa').keyid[:8]}"
+    write(bob.with_suffix(bob.suffix + ".link"), sign(delegating("to-carl", "ed25519"), ["ecdsa"]))
+    carl = bob / f"to-carl.{public('ed25519').keyid[:8]}.link"
+    write(carl, sign(empty_layout(), ["ed25519"]))
+    assert run(root, [PEMS["rsa"]], tmp_path) == 0
+    write(carl, sign(empty_layout(), ["ecdsa"]))  # not the delegated key
+    assert run(root, [PEMS["rsa"]], tmp_path) == 1
+
+
+@pytest.mark.parametrize(("disallowed", "expected"), [("*", 0), ("foo.tar.gz", 1)])
+def test_case_32_match_rule_over_the_sublayout_summary(
+    tmp_path: Path, disallowed: str, expected: int
+) -> None:
+    rules = [
+        ["MATCH", "foo.tar.gz", "WITH", "PRODUCTS", "FROM", "delegated-to-bob"],
+        ["DISALLOW", disallowed],
+    ]
+    if disallowed != "*":
+        rules = [rules[1]]
+    root_doc = delegating("delegated-to-bob", "ecdsa", rules)
+    root = write(tmp_path / "root.layout", sign(root_doc, ["rsa"]))
+    prefix = public("ecdsa").keyid[:8]
+    write(tmp_path / f"delegated-to-bob.{prefix}.link", sign(template(), ["ecdsa"]))
+    demo_links(tmp_path / f"delegated-to-bob.{prefix}")
+    assert run(root, [PEMS["rsa"]], tmp_path, SKIP) == expected
+
+
+def test_case_33_summary_link(tmp_path: Path) -> None:
+    layout = layout_case(tmp_path, ["rsa"])
+    chain = load_chain(layout, "root.layout", {"rsa": public("rsa")}, DEMO)
+    outcome = verify(chain, Options(datetime.now(timezone.utc), skip_inspections=True))
+    assert list(outcome.summary.materials) == list(outcome.links["write-code"].materials)
+    assert outcome.summary.products == outcome.links["package"].products
+    assert outcome.summary.command == ("tar", "zcvf", "foo.tar.gz", "foo.py")
+    assert not outcome.failures
+
+
+# -- §2: in-toto-golang's pre-signed layouts -------------------------------------------------------
+BEFORE_2030 = "2025-01-01T00:00:00"
+
+
+@pytest.mark.parametrize(
+    ("layout", "extra", "expected"),
+    [
+        ("demo.layout", (SKIP,), 0),
+        ("demo.dsse.layout", (SKIP,), 0),
+        ("dsse-only.root.layout", (), 0),
+        ("demo.layout", (), 2),  # its inspection `untar` would run `tar`
+    ],
+)
+def test_golang_signed_layouts(layout: str, extra: tuple[str, ...], expected: int) -> None:
+    code = run(GOLANG / layout, [GOLANG / "alice.pub"], GOLANG, "--at", BEFORE_2030, *extra)
+    assert code == expected
+
+
+def test_golang_expiry_and_wrong_key() -> None:
+    args = (SKIP, "--at", "2031-01-01T00:00:00")
+    assert run(GOLANG / "demo.layout", [GOLANG / "alice.pub"], GOLANG, *args) == 1
+    wrong_key = run(
+        GOLANG / "demo.layout", [GOLANG / "carol.pub"], GOLANG, SKIP, "--at", BEFORE_2030
+    )
+    assert wrong_key == 1
+
+
+def test_golang_sublayout(tmp_path: Path) -> None:
+    """super.layout (unsigned, as in in-toto-golang's test of sublayouts alone) delegates
+    `sub_layout` to alice; the sublayout's links go to `sub_layout.70ca5750/`."""
+    shutil.copy(GOLANG / "sub_layout.70ca5750.link", tmp_path)
+    sub = tmp_path / "sub_layout.70ca5750"
+    sub.mkdir()
+    for name in ("write-code.b7d643de.link", "package.d3ffd108.link"):
+        shutil.copy(GOLANG / name, sub)
+    chain = load_chain(GOLANG / "super.layout", "super.layout", {}, tmp_path)
+    at = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    outcome = verify(chain, Options(at, skip_inspections=True))
+    assert [p.code for p in outcome.failures] == ["layout-unsigned"]  # only the root's
+    assert set(outcome.links["sub_layout"].products) == {"foo.tar.gz"}  # package's
+    (sub / "package.d3ffd108.link").unlink()
+    outcome = verify(load_chain(GOLANG / "super.layout", "s", {}, tmp_path), Options(at))
+    assert "link-missing" in [p.code for p in outcome.failures]
+
+
+def test_golang_unparseable_expiry(tmp_path: Path) -> None:
+    document = json.loads((GOLANG / "demo.layout").read_text())
+    document["signed"]["expires"] = "not a time"
+    layout = write(tmp_path / "demo.layout", document)
+    assert run(layout, [GOLANG / "alice.pub"], GOLANG, SKIP, "--at", BEFORE_2030) == 1
