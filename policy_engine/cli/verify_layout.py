@@ -52,8 +52,8 @@ def expand_lists(args: Sequence[str], commands: Sequence[str]) -> list[str]:
             out.append(arg)
         elif pending and has_value and arg not in commands:
             out += [pending, arg]
-        else:
-            has_value = bool(pending)
+        else:  # an option's first value, a subcommand (ends the list), or an argument
+            has_value = bool(pending) and arg not in commands
             pending = pending if has_value else ""
             out.append(arg)
     return out
