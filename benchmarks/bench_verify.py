@@ -4,7 +4,7 @@ Generates, in both envelope kinds (classic signed JSON and DSSE), a layout of
 ``--steps`` steps, each with ``--files`` materials (the previous step's
 products) and ``--files`` new products, with MATCH / CREATE / DISALLOW rules,
 signed with ed25519 keys; then runs each verifier as a whole process several
-times, alternating, and prints the median wall time, the ratio, the peak RSS
+times, alternating, and prints the median wall and CPU times, the ratios, the peak RSS
 (of the child process, from ``resource.getrusage``) and both verdicts.
 
     python benchmarks/bench_verify.py [--steps 100] [--files 1000] [--runs 5]
@@ -117,16 +117,16 @@ def generate(folder: Path, steps: int, files: int, dsse: bool) -> None:
         (folder / f"step{i:03d}.{prefix}.link").write_text(text)
 
 
-def run(argv: list[str], cwd: Path) -> tuple[float, int, int]:
-    """Wall time, exit status and peak RSS (KiB) of one whole process."""
+def run(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall time, CPU time (user + system) and exit status of one whole process."""
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(ROOT)}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest so far: a smaller child does not show.
-    return elapsed, done.returncode, peak if peak > before else -1
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, done.returncode
 
 
 def commands(folder: Path) -> dict[str, list[str]]:
@@ -137,21 +137,29 @@ def commands(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def measure(folder: Path, runs: int) -> dict[str, tuple[float, int, int]]:
-    """Median seconds, last exit status and peak RSS of each verifier, runs alternating.
+Result = tuple[float, float, int, int]  # median wall s, median CPU s, exit status, peak RSS KiB
+
+
+def measure(folder: Path, runs: int) -> dict[str, Result]:
+    """Each verifier's medians over ``runs`` alternating runs, its exit status and peak RSS.
 
     Each verifier's peak RSS is measured in a fresh process of its own (getrusage
     of children only reports the largest child so far).
     """
-    times: dict[str, list[float]] = {name: [] for name in commands(folder)}
+    walls: dict[str, list[float]] = {name: [] for name in commands(folder)}
+    cpus: dict[str, list[float]] = {name: [] for name in commands(folder)}
     status: dict[str, int] = {}
     for _ in range(runs):
         for name, argv in commands(folder).items():
-            elapsed, code, _ = run(argv, folder)
-            times[name].append(elapsed)
+            wall, cpu, code = run(argv, folder)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
             status[name] = code
-    peaks = {name: peak_rss(argv, folder) for name, argv in commands(folder).items()}
-    return {n: (statistics.median(t), status[n], peaks[n]) for n, t in times.items()}
+    median = statistics.median
+    return {
+        name: (median(walls[name]), median(cpus[name]), status[name], peak_rss(argv, folder))
+        for name, argv in commands(folder).items()
+    }
 
 
 def peak_rss(argv: list[str], cwd: Path) -> int:
@@ -187,18 +195,24 @@ def main() -> None:
             shutil.rmtree(folder)
 
 
-def report(kind: str, args: argparse.Namespace, results: dict[str, tuple[float, int, int]]) -> None:
-    (ref_time, ref_code, ref_rss), (our_time, our_code, our_rss) = results.values()
+def report(kind: str, args: argparse.Namespace, results: dict[str, Result]) -> None:
+    (ref_wall, ref_cpu, ref_code, ref_rss), (our_wall, our_cpu, our_code, our_rss) = (
+        results.values()
+    )
     print(
         f"{kind}: {args.steps} steps x ({args.files} materials + {args.files} products), "
-        f"median of {args.runs}"
+        f"median of {args.runs} runs"
     )
-    for name, (seconds, code, rss) in results.items():
-        print(f"  {name:16} {seconds:7.3f} s  peak RSS {rss / 1024:7.1f} MiB  {verdict(code)}")
+    for name, (wall, cpu, code, rss) in results.items():
+        print(
+            f"  {name:16} wall {wall:7.3f} s  cpu {cpu:7.3f} s  "
+            f"peak RSS {rss / 1024:7.1f} MiB  {verdict(code)}"
+        )
     same = "same verdict" if ref_code == our_code else "DIFFERENT VERDICTS"
     print(
-        f"  ratio: mlpolicy verify is {ref_time / our_time:.2f}x faster; memory "
-        f"{our_rss / max(ref_rss, 1):.2f}x of in-toto-verify's; {same}"
+        f"  mlpolicy verify is {ref_wall / our_wall:.2f}x faster (wall), "
+        f"{ref_cpu / our_cpu:.2f}x (cpu); memory {our_rss / max(ref_rss, 1):.2f}x of "
+        f"in-toto-verify's; {same}"
     )
 
 
