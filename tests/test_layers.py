@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("language",),
     ("loader", "compiler"),
     ("graph",),
-    ("evaluate",),
+    ("evaluate", "supplychain"),
     ("results",),
     ("api", "report"),
     ("premerge", "testing", "produce"),
@@ -163,12 +163,12 @@ def test_a_bad_import_is_named_with_its_file_line_and_layers() -> None:
     path = ROOT / TOP / "evaluate" / "fake.py"
     found = violations(imports_of(path, FAKE))
     assert found == [
-        "policy_engine/evaluate/fake.py:9: `evaluate` (layer 4: evaluate) imports from a higher "
-        "layer, `results` (layer 5: results)",
-        "policy_engine/evaluate/fake.py:13: `evaluate` (layer 4: evaluate) imports from a higher "
-        "layer, `report` (layer 6: api, report)",
-        "policy_engine/evaluate/fake.py:14: `evaluate` (layer 4: evaluate) imports from a higher "
-        "layer, `cli` (layer 8: cli, __main__)",
+        "policy_engine/evaluate/fake.py:9: `evaluate` (layer 4: evaluate, supplychain) imports "
+        "from a higher layer, `results` (layer 5: results)",
+        "policy_engine/evaluate/fake.py:13: `evaluate` (layer 4: evaluate, supplychain) imports "
+        "from a higher layer, `report` (layer 6: api, report)",
+        "policy_engine/evaluate/fake.py:14: `evaluate` (layer 4: evaluate, supplychain) imports "
+        "from a higher layer, `cli` (layer 8: cli, __main__)",
     ]
 
 

@@ -1,21 +1,26 @@
-"""`mlpolicy verify`: verifying signed supply-chain evidence; subcommands loaded lazily.
+"""`mlpolicy verify`: supply-chain verification.
 
-``verify model`` is a drop-in for ``model_signing verify`` (see :mod:`.verify_model`).
+Without a subcommand it is in-toto-verify (see :mod:`.verify_layout`); ``verify model``
+is a drop-in for ``model_signing verify`` (see :mod:`.verify_model`), loaded lazily.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
+
+from policy_engine.cli.verify_layout import expand_lists, run_verify, verify_options
 
 SUBCOMMANDS: dict[str, str] = {
     "model": "policy_engine.cli.verify_model:model",
 }
 
 
-class LazyGroup(click.Group):
-    """Subcommands imported only when they run (or when help lists them)."""
+class VerifyGroup(click.Group):
+    """Subcommands imported only when they run (or when help lists them); in-toto-verify's
+    lists (``--verification-keys a.pub b.pub``) are taken before parsing."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(SUBCOMMANDS)
@@ -27,7 +32,15 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, expand_lists(args, list(SUBCOMMANDS)))
 
-@click.group("verify", cls=LazyGroup)
-def verify() -> None:
-    """Verify signed evidence: OpenSSF model signatures (`verify model`)."""
+
+@click.group("verify", cls=VerifyGroup, invoke_without_command=True)
+@verify_options
+@click.pass_context
+def verify(ctx: click.Context, /, **options: Any) -> None:
+    """Verify an in-toto layout and its links, as in-toto-verify does (exit 0, 1 or 2);
+    `verify model` verifies an OpenSSF model signature, as `model_signing verify` does."""
+    if ctx.invoked_subcommand is None:
+        run_verify(**options)

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class NodeKind(str, Enum):
@@ -325,6 +326,8 @@ class ProvenanceGraph:
     """Builders add facts through the ``add_*`` methods; queries never mutate."""
 
     def __init__(self, root: str) -> None:
+        import networkx as nx  # only when a graph is built: reading facts needs no networkx
+
         self.root = root
         self.g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         # The flow of bytes alone (INPUT/OUTPUT edges over artifacts and steps), kept as

@@ -1,26 +1,28 @@
 """Canonical JSON (OLPC, as securesystemslib encodes it): the bytes a Metablock signature covers.
 
 securesystemslib's ``encode_canonical`` walks the document in Python. For the
-documents signatures are made over (no floats, no control characters in
-strings), the standard library's encoder with sorted keys and no whitespace
-writes the same bytes, in C; any other document goes to ``encode_canonical``
-itself (which refuses floats).
+documents signatures are made over (no floats, no control character, quote or
+backslash in any string), the standard library's encoder with sorted keys and
+no whitespace writes the same bytes, in C. Whether a document is one of those
+is read off that encoder's own output: without a backslash no string needed
+escaping, so splitting at quotes separates the strings from the structure, and
+the structure holds a float only if it has ``.``, an exponent, ``Infinity`` or
+``NaN``. Any other document goes to ``encode_canonical`` itself (which refuses
+floats). ``tests/supplychain/test_canonical.py`` checks the bytes are the same.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x1f]")
+_FLOAT_MARKS = (".", "e", "E", "I", "N")
 
 
 def canonical_bytes(document: Any) -> bytes:
     """The canonical JSON of ``document``, UTF-8 encoded; raises ``FormatError`` for floats."""
-    if _plain(document):
-        text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    else:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if not _plain(text):
         from securesystemslib.formats import encode_canonical
 
         # Typed `str | None`: None only when an output_function is given.
@@ -28,20 +30,9 @@ def canonical_bytes(document: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def _plain(document: Any) -> bool:
-    """No float anywhere, no control character in any string or key."""
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            if _CONTROL.search(value):
-                return False
-        elif isinstance(value, dict):
-            if any(_CONTROL.search(key) for key in value):
-                return False
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, float):
-            return False
-    return True
+def _plain(text: str) -> bool:
+    """The standard encoding ``text`` is canonical: nothing escaped, no float (see above)."""
+    if "\\" in text:
+        return False
+    structure = "".join(text.split('"')[::2]).replace("true", "").replace("false", "")
+    return not any(mark in structure for mark in _FLOAT_MARKS)

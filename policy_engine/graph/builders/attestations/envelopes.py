@@ -187,9 +187,11 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 def b64decode(text: str) -> bytes | None:
     """Standard or URL-safe base64, padded or not (as DSSE allows); None if it is not base64."""
     cleaned = text.strip()
-    if set(cleaned) & set("-_") and set(cleaned) & set("+/"):
+    url_safe = "-" in cleaned or "_" in cleaned
+    if url_safe and ("+" in cleaned or "/" in cleaned):
         return None  # two alphabets at once
-    cleaned = cleaned.replace("-", "+").replace("_", "/")
+    if url_safe:
+        cleaned = cleaned.replace("-", "+").replace("_", "/")
     cleaned += "=" * (-len(cleaned) % 4)
     try:
         return base64.b64decode(cleaned, validate=True)

@@ -42,11 +42,13 @@ class _DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
 
 
@@ -76,9 +78,28 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     raw = data.encode() if isinstance(data, str) else data
     # Fewer brackets than the limit cannot nest deeper than it: skip the walk.
     brackets = raw.count(b"[") + raw.count(b"{")
-    if brackets > MAX_JSON_DEPTH and depth(document) > MAX_JSON_DEPTH:
+    if brackets > MAX_JSON_DEPTH and not _shallow(raw) and depth(document) > MAX_JSON_DEPTH:
         raise InputError(too_deep, where)
     return document
+
+
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def _shallow(raw: bytes) -> bool:
+    """True only when ``raw`` (valid JSON) cannot nest deeper than :data:`MAX_JSON_DEPTH`.
+
+    Its brackets (those in strings too), with empty pairs removed a pass at a time:
+    a pass removes at most two levels (``{}``, then ``[]``), and brackets inside
+    strings sit innermost, so emptied within half the limit means within the limit.
+    Otherwise (unbalanced string brackets, or deep) the exact walk decides.
+    """
+    sequence = raw.translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_JSON_DEPTH // 2):
+        if not sequence:
+            return True
+        sequence = sequence.replace(b"{}", b"").replace(b"[]", b"")
+    return not sequence
 
 
 def depth(document: Any) -> int:
