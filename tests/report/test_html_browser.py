@@ -102,6 +102,7 @@ def test_the_tampered_report_in_chromium(
         "[...document.querySelectorAll('.details')].filter(d => !d.hidden).map(d => d.dataset.node)"
     )
     assert shown == ["artifact:models/model.json"]
+    browser.evaluate("window.scrollTo(0, 0)")  # the summary, the first findings, the selection
     browser.screenshot(tmp_path / "report.png")
     if os.environ.get("MLPOLICY_SCREENSHOT"):
         shutil.copyfile(tmp_path / "report.png", os.environ["MLPOLICY_SCREENSHOT"])
