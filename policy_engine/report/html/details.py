@@ -6,6 +6,7 @@ and is escaped here; keys are named by the policy (``graph.view.Marks``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -130,26 +131,21 @@ def _signatures(att: Node, marks: Marks) -> str:
 
 def keys(document: Mapping[str, Any], marks: Marks) -> str:
     """The keys that signed attestations, by the policy's names, with what each signed."""
-    signed: dict[str, int] = {}
-    untrusted: dict[str, int] = {}
-    for node in document["nodes"]:
-        if node["kind"] == "attestation":
-            for keyid in node["signers"]:
-                signed[marks.key_name(keyid)] = signed.get(marks.key_name(keyid), 0) + 1
-            for s in node["signatures"]:
-                if s["status"] != "valid":
-                    untrusted[f"{s['status']} {s['keyid'][:12]}"] = (
-                        untrusted.get(f"{s['status']} {s['keyid'][:12]}", 0) + 1
-                    )
+    attestations = [n for n in document["nodes"] if n["kind"] == "attestation"]
+    signed = Counter(marks.key_name(k) for a in attestations for k in a["signers"])
+    refused = Counter(
+        f"{s['status']} key {s['keyid'][:12]}"
+        for a in attestations
+        for s in a["signatures"]
+        if s["status"] != "valid"
+    )
     rows = [
         f"<li><code>{escape(k)}</code> signed {n} attestation(s)</li>"
         for k, n in sorted(signed.items())
     ]
     rows += [
-        f"<li>{escape(k)}: {n} signature(s) not counted</li>" for k, n in sorted(untrusted.items())
+        f"<li>{escape(k)}: {n} signature(s) not counted</li>" for k, n in sorted(refused.items())
     ]
-    return (
-        f'<ul class="plain">{"".join(rows)}</ul>'
-        if rows
-        else '<p class="note">No signature verified.</p>'
-    )
+    if not rows:
+        return '<p class="note">No signature verified.</p>'
+    return f'<ul class="plain">{"".join(rows)}</ul>'
