@@ -27,7 +27,10 @@ def test_an_installed_wheel_runs_validate(tmp_path: Path) -> None:
         capture_output=True,
     )
     (wheel,) = dist.glob("mlpolicy-*.whl")
-    assert "policy_engine/_grammar/mlpolicy.lark" in zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "policy_engine/_grammar/mlpolicy.lark" in names
+    for asset in ("page.html", "report.css", "report.js"):  # the HTML report's page
+        assert f"policy_engine/report/html/assets/{asset}" in names
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PATH = click.Path(path_type=Path)
 
 # The reporters' formats (`policy_engine.report.REPORTERS`), spelled here so that help loads none.
-REPORT_FORMATS = ("text", "json", "sarif", "junit", "markdown")
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "markdown", "html")
 
 
 def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:

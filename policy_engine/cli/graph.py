@@ -46,19 +46,41 @@ def graph(
     output: Path | None,
     no_cache: bool,
 ) -> None:
-    """Export the provenance graph of REPO (default: .)."""
-    from policy_engine.api import build
-    from policy_engine.graph.export import EXPORTERS
-
+    """Export the provenance graph of REPO (default: .); with a policy, its failing nodes and
+    edges are marked and its keys named."""
     if not repo.is_dir():
         raise InputError("repository folder not found", str(repo))
     policy = _policy(repo, policies)
-    built = build(policy, repo, attestations, hash_cache=not no_cache)
     trust = trust_summary(policy)
     if policy is None:
         click.echo(f"note: {trust['summary']}", err=True)
+    emit(_export(repo, policy, attestations, fmt, trust, hash_cache=not no_cache), output)
+
+
+def _export(
+    repo: Path,
+    policy: ir.PolicySet | None,
+    attestations: tuple[Path, ...],
+    fmt: str,
+    trust: dict[str, Any],
+    hash_cache: bool,
+) -> str:
+    """Build (and, with a policy, check), then export in ``fmt``."""
+    from policy_engine.api import build, check
+    from policy_engine.graph.export import EXPORTERS
+    from policy_engine.report.html import render_graph_html, render_html
+    from policy_engine.report.marks import marks_for
+
+    if policy is None:
+        built, result = build(None, repo, attestations, hash_cache=hash_cache), None
+    else:
+        result = check(policy, repo, attestations, hash_cache=hash_cache)
+        built = result.graph
     echo_notes(built)
-    emit(EXPORTERS[fmt](built, trust), output)
+    marks = marks_for(built, policy, result)
+    if fmt != "html":
+        return EXPORTERS[fmt](built, trust, marks)
+    return render_html(result, str(repo)) if result else render_graph_html(built, trust, marks)
 
 
 def _policy(repo: Path, policies: tuple[Path, ...]) -> ir.PolicySet | None:

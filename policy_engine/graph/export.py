@@ -1,4 +1,4 @@
-"""Exporting the provenance graph: JSON, Graphviz DOT, Mermaid, or one self-contained HTML page.
+"""Exporting the provenance graph: JSON, Graphviz DOT or Mermaid (HTML: ``report.html``).
 
 Every format is deterministic: nodes sorted by id, edges by (source, target,
 kind), no timestamps of the export itself, so the same inputs give the same
@@ -14,7 +14,6 @@ kind, the digests recorded and where. Layouts, issues and notes follow.
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,8 +27,10 @@ from policy_engine.graph.model import (
     ProvenanceGraph,
     Step,
 )
+from policy_engine.graph.view import BORDER, EDGE, FAIL, FILL, OK, WAIVED, Marks, edge_status, label
 
 FORMATS = ("json", "dot", "mermaid", "html")
+NO_MARKS = Marks()
 
 
 def document(graph: ProvenanceGraph, trust: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,26 +148,9 @@ def _layout(layout: Layout) -> dict[str, Any]:
 
 
 # -- renderings ------------------------------------------------------------------------
-def to_json(graph: ProvenanceGraph, trust: Mapping[str, Any]) -> str:
+def to_json(graph: ProvenanceGraph, trust: Mapping[str, Any], marks: Marks = NO_MARKS) -> str:
+    """The graph's document as JSON; ``marks`` are for drawings and change nothing here."""
     return json.dumps(document(graph, trust), indent=2, sort_keys=True, default=str) + "\n"
-
-
-def _label(node: Mapping[str, Any]) -> str:
-    kind = node["kind"]
-    if kind == "artifact":
-        current = node["workspace"]
-        return str(node["path"]) + (
-            f"\nsha256 {current['sha256'][:12]}" if current else "\n(absent)"
-        )
-    if kind == "step":
-        return str(node["name"])
-    if kind in ("run", "logged-model", "model-version"):
-        return f"{kind}\n{node['id'].split(':', 1)[1]}"
-    if kind == "attestation":
-        what = node["predicate_type"] or node["attestation_kind"]
-        signed = ", ".join(k[:8] for k in node["signers"]) or "no valid signature"
-        return f"{node['file']}\n{what}\n{signed}"
-    return f"key {node['keyid'][:12]}"
 
 
 _DOT_SHAPES = {
@@ -184,17 +168,27 @@ def _dot_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def to_dot(graph: ProvenanceGraph, trust: Mapping[str, Any]) -> str:
+def to_dot(graph: ProvenanceGraph, trust: Mapping[str, Any], marks: Marks = NO_MARKS) -> str:
+    """Graphviz DOT: nodes filled by kind, bordered red when failing; red edges disagree."""
     data = document(graph, trust)
+    nodes = {node["id"]: node for node in data["nodes"]}
     lines = [f"// {trust['summary']}", "digraph provenance {", "  rankdir=LR;"]
     for node in data["nodes"]:
-        shape = _DOT_SHAPES[node["kind"]]
-        label = _dot_text(_label(node))
-        lines.append(f'  "{_dot_text(node["id"])}" [shape={shape}, label="{label}"];')
+        lines.append(f'  "{_dot_text(node["id"])}" [{_dot_node(node, marks)}];')
     for edge in data["edges"]:
         source, target = _dot_text(edge["source"]), _dot_text(edge["target"])
-        lines.append(f'  "{source}" -> "{target}" [label="{edge["kind"]}"];')
+        colour = EDGE[edge_status(edge, nodes)]
+        lines.append(f'  "{source}" -> "{target}" [label="{edge["kind"]}", color="{colour}"];')
     return "\n".join([*lines, "}"]) + "\n"
+
+
+def _dot_node(node: Mapping[str, Any], marks: Marks) -> str:
+    status = marks.status(node["id"])
+    width = "1" if status == OK else "3"
+    return (
+        f'shape={_DOT_SHAPES[node["kind"]]}, style=filled, fillcolor="{FILL[node["kind"]]}", '
+        f'color="{BORDER[status]}", penwidth={width}, label="{_dot_text(label(node, marks))}"'
+    )
 
 
 _MERMAID_SHAPES = {
@@ -213,68 +207,47 @@ def _mermaid_text(text: str) -> str:
     return escaped.replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")
 
 
-def to_mermaid(graph: ProvenanceGraph, trust: Mapping[str, Any]) -> str:
+def to_mermaid(graph: ProvenanceGraph, trust: Mapping[str, Any], marks: Marks = NO_MARKS) -> str:
+    """A Mermaid flowchart with the same colours as DOT and the HTML report."""
     data = document(graph, trust)
+    nodes = {node["id"]: node for node in data["nodes"]}
     ids = {node["id"]: f"n{index}" for index, node in enumerate(data["nodes"])}
     lines = [f"%% {trust['summary']}", "flowchart LR"]
     for node in data["nodes"]:
         start, end = _MERMAID_SHAPES[node["kind"]]
-        lines.append(f"  {ids[node['id']]}{start}{_mermaid_text(_label(node))}{end}")
-    for edge in data["edges"]:
+        lines.append(f"  {ids[node['id']]}{start}{_mermaid_text(label(node, marks))}{end}")
+    failing = []
+    for index, edge in enumerate(data["edges"]):
         lines.append(f"  {ids[edge['source']]} -->|{edge['kind']}| {ids[edge['target']]}")
-    return "\n".join(lines) + "\n"
+        if edge_status(edge, nodes) == FAIL:
+            failing.append(str(index))
+    return "\n".join([*lines, *_mermaid_styles(data["nodes"], ids, marks, failing)]) + "\n"
 
 
-_STYLE = (
-    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-    "th{background:#eee}.trust{background:#fff3cd;padding:8px;border:1px solid #e0c36c}"
-    "code{white-space:pre-wrap}"
-)
+def _mermaid_styles(
+    nodes: list[dict[str, Any]], ids: Mapping[str, str], marks: Marks, failing: list[str]
+) -> list[str]:
+    lines = [f"  classDef {kind} fill:{fill},stroke:{BORDER[OK]}" for kind, fill in FILL.items()]
+    lines += [f"  classDef {s} stroke:{BORDER[s]},stroke-width:3px" for s in (FAIL, WAIVED)]
+    for kind in FILL:
+        members = [ids[n["id"]] for n in nodes if n["kind"] == kind]
+        if members:
+            lines.append(f"  class {','.join(members)} {kind}")
+    for status in (FAIL, WAIVED):
+        members = [ids[n["id"]] for n in nodes if marks.status(n["id"]) == status]
+        if members:
+            lines.append(f"  class {','.join(members)} {status}")
+    if failing:
+        lines.append(f"  linkStyle {','.join(failing)} stroke:{EDGE[FAIL]},stroke-width:2px")
+    return lines
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, sort_keys=True, default=str)
-    return f"<td><code>{html.escape('' if value is None else str(value))}</code></td>"
+Exporter = Callable[[ProvenanceGraph, Mapping[str, Any], Marks], str]
 
-
-def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(_cell(r.get(c)) for c in columns) + "</tr>" for r in rows)
-    empty = "" if rows else "<p>none</p>"
-    return f"<h2>{html.escape(title)} ({len(rows)})</h2>{empty}<table><tr>{head}</tr>{body}</table>"
-
-
-def to_html(graph: ProvenanceGraph, trust: Mapping[str, Any]) -> str:
-    """One page, no script and no network: tables of nodes, edges, layouts, issues, notes."""
-    data = document(graph, trust)
-    nodes = [{"id": n["id"], "kind": n["kind"], "facts": _facts(n)} for n in data["nodes"]]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>Provenance graph</title>',
-        f"<style>{_STYLE}</style></head><body><h1>Provenance graph</h1>",
-        f'<p class="trust">{html.escape(trust["summary"])}</p>',
-        _table("Nodes", nodes, ["id", "kind", "facts"]),
-        _table("Edges", data["edges"], ["source", "kind", "target", "digest", "recorded_in"]),
-        _table("Layouts", data["layouts"], ["file", "signers", "expires", "steps"]),
-        _table("Issues", data["issues"], ["code", "subject", "message"]),
-        _table("Notes", [{"note": n} for n in data["notes"]], ["note"]),
-        "<h2>Mermaid</h2><p>Paste into any Mermaid renderer.</p>",
-        f"<pre>{html.escape(to_mermaid(graph, trust))}</pre>",
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
-
-
-def _facts(node: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in node.items() if k not in ("id", "kind")}
-
-
-EXPORTERS: dict[str, Callable[[ProvenanceGraph, Mapping[str, Any]], str]] = {
+# `html` is the report's page (`policy_engine.report.html`), which draws the graph itself.
+EXPORTERS: dict[str, Exporter] = {
     "json": to_json,
     "dot": to_dot,
     "mermaid": to_mermaid,
-    "html": to_html,
 }
-__all__ = ["EXPORTERS", "FORMATS", "document"]
+__all__ = ["EXPORTERS", "FORMATS", "Exporter", "document"]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from policy_engine.report.diff_report import render_json_diff, render_text_diff
+from policy_engine.report.html import render_html, render_html_diff
 from policy_engine.report.json_report import render_json
 from policy_engine.report.junit import render_junit, render_junit_diff
 from policy_engine.report.markdown import render_markdown, render_markdown_diff
@@ -25,6 +26,7 @@ REPORTERS: dict[str, Reporter] = {
     "sarif": render_sarif,
     "junit": render_junit,
     "markdown": render_markdown,
+    "html": render_html,
 }
 
 # `mlpolicy diff`: the same formats, over new, fixed and unchanged findings.
@@ -34,6 +36,7 @@ DIFF_REPORTERS: dict[str, DiffReporter] = {
     "sarif": render_sarif_diff,
     "junit": render_junit_diff,
     "markdown": render_markdown_diff,
+    "html": render_html_diff,
 }
 
 __all__ = ["DIFF_REPORTERS", "REPORTERS", "DiffReporter", "Reporter"]
