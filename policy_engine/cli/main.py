@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 import click
 
@@ -22,6 +23,15 @@ COMMANDS: dict[str, str] = {
     "test": "policy_engine.cli.test:test_command",
     "validate": "policy_engine.cli.validate:validate",
 }
+
+
+EXIT_CLOSED_PIPE = 141  # as a program that SIGPIPE ended: the reader stopped early
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that the final flush cannot fail again."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
 
 
 class FailClosedGroup(click.Group):
@@ -44,6 +54,9 @@ class FailClosedGroup(click.Group):
         except InputError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(EXIT_CANNOT_JUDGE)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_CLOSED_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as error:
