@@ -15,6 +15,7 @@ from policy_engine.results import CheckResult, LoadedPolicy
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
+    from policy_engine.evaluate.explain import Explanation
     from policy_engine.graph.model import ProvenanceGraph
 
 
@@ -102,10 +103,30 @@ def check(
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
 
 
+def explain(
+    policy: ir.PolicySet,
+    root: Path,
+    attestations: Sequence[Path] = (),
+    now: datetime | None = None,
+    *,
+    controls: Sequence[str] = (),
+    subjects: Sequence[str] = (),
+    hash_cache: bool = True,
+) -> Explanation:
+    """Why each control matching ``controls`` (globs) passed or failed, as a tree down to the
+    evidence, over the subjects matching ``subjects`` (globs; all when empty)."""
+    from policy_engine.evaluate.explain import explain as explain_controls
+
+    moment = now or datetime.now(timezone.utc)
+    graph = build(policy, root, attestations, now=moment, hash_cache=hash_cache)
+    return explain_controls(policy, graph, moment, controls, subjects)
+
+
 __all__ = [
     "CheckResult",
     "LoadedPolicy",
     "build",
     "check",
+    "explain",
     "load_policy",
 ]

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "attest": "policy_engine.cli.attest:attest",
     "check": "policy_engine.cli.check:check",
     "diff": "policy_engine.cli.diff:diff",
+    "explain": "policy_engine.cli.explain:explain",
     "fmt": "policy_engine.cli.fmt:fmt",
     "graph": "policy_engine.cli.graph:graph",
     "keygen": "policy_engine.cli.keygen:keygen",

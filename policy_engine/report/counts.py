@@ -14,12 +14,8 @@ from policy_engine.lifecycle import SEVERITIES
 
 
 def control_status(result: ControlResult) -> str:
-    """``fail``, ``undecided``, ``waived`` or ``pass``, in that order of precedence."""
-    if result.findings:
-        return "fail"
-    if result.undecided:
-        return "undecided"
-    return "waived" if result.waived else "pass"
+    """The control's status as reports name it (see :attr:`ControlResult.status`)."""
+    return result.status
 
 
 @dataclass(frozen=True)
