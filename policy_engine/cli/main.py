@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "explain": "policy_engine.cli.explain:explain",
     "fmt": "policy_engine.cli.fmt:fmt",
     "graph": "policy_engine.cli.graph:graph",
+    "init": "policy_engine.cli.init:init",
     "keygen": "policy_engine.cli.keygen:keygen",
     "test": "policy_engine.cli.test:test_command",
     "validate": "policy_engine.cli.validate:validate",
