@@ -45,6 +45,7 @@ def build(
     hash_cache: bool = True,
     progress: bool = False,
     cache_repo: Path | None = None,
+    dvc_cache: bool = True,
 ) -> ProvenanceGraph:
     """The provenance graph of ``root``, with signatures checked against the policy's keys.
 
@@ -52,7 +53,8 @@ def build(
     the time layouts expire against; ``hash_cache`` allows the persistent hash
     cache; ``progress`` a progress line on a terminal's stderr while hashing.
     ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
-    missing from the workspace (None: ``root`` itself); it is only read.
+    missing from the workspace (None: ``root`` itself); it is only read, and not at all
+    when ``dvc_cache`` is false.
     """
     from policy_engine.graph.build import build_graph
     from policy_engine.graph.builders import BuildContext, LayoutOwners
@@ -69,7 +71,15 @@ def build(
         for glob in o.globs
     )
     context = BuildContext(
-        root, keyring, paths, now, hash_cache, progress, owners, cache_repo=cache_repo
+        root,
+        keyring,
+        paths,
+        now,
+        hash_cache,
+        progress,
+        owners,
+        cache_repo=cache_repo,
+        dvc_cache=dvc_cache,
     )
     return build_graph(context)
 
@@ -83,10 +93,11 @@ def check(
     hash_cache: bool = True,
     progress: bool = False,
     cache_repo: Path | None = None,
+    dvc_cache: bool = True,
 ) -> CheckResult:
     """Build the graph of ``root`` and evaluate ``policy`` against it (at ``now``).
 
-    ``cache_repo`` is as for :func:`build`.
+    ``cache_repo`` and ``dvc_cache`` are as for :func:`build`.
     """
     from policy_engine.evaluate import evaluate
 
@@ -99,6 +110,7 @@ def check(
         hash_cache=hash_cache,
         progress=progress,
         cache_repo=cache_repo,
+        dvc_cache=dvc_cache,
     )
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
 

@@ -46,7 +46,10 @@ repo_option = click.option(
 
 @click.group("attest")
 def attest() -> None:
-    """Sign evidence: in-toto Statements and links."""
+    """Sign evidence: in-toto Statements and links.
+
+    Exit status: 0 written; 2 refused (nothing written).
+    """
 
 
 @attest.command("statement")
@@ -98,6 +101,8 @@ def statement(
     --subject PATH, or each output of the DVC --stage, with the sha256 of its
     bytes now; the predicate must match the schema of its --type when mlpolicy
     knows the type.
+
+    Exit status: 0 written; 2 refused (a bad subject, predicate or key): nothing written.
     """
     from policy_engine.produce.attest import StatementRequest, attest_statement
     from policy_engine.produce.signing import load_signer, password_from_env

@@ -14,6 +14,7 @@ from policy_engine.cli.common import (
     EXIT_VIOLATIONS,
     PATH,
     at_option,
+    attestation_paths,
     attestations_option,
     emit,
     load_or_exit,
@@ -81,7 +82,7 @@ def explain(
     explanation = run_explain(
         loaded.policy,
         repo,
-        attestations,
+        attestation_paths(repo, attestations),
         utc(at),
         controls=controls,
         subjects=subjects,
@@ -89,7 +90,7 @@ def explain(
     )
     if not explanation.controls:
         raise InputError("no control matches", ", ".join(controls))
-    emit(EXPLAIN_REPORTERS[fmt](explanation), output)
+    emit(EXPLAIN_REPORTERS[fmt](explanation), output, plain=fmt != "text")
     statuses = {c.status for c in explanation.controls}
     code = EXIT_VIOLATIONS if "fail" in statuses else EXIT_OK
     sys.exit(EXIT_CANNOT_JUDGE if "undecided" in statuses else code)

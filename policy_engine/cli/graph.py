@@ -46,7 +46,10 @@ def graph(
     output: Path | None,
     no_cache: bool,
 ) -> None:
-    """Export the provenance graph of REPO (default: .)."""
+    """Export the provenance graph of REPO (default: .).
+
+    Exit status: 0 exported; 2 usage error, invalid policy, or an unreadable input.
+    """
     from policy_engine.api import build
     from policy_engine.graph.export import EXPORTERS
 

@@ -73,5 +73,28 @@ class FailClosedGroup(click.Group):
 
 @click.group(cls=FailClosedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlpolicy")
-def main() -> None:
-    """Policy-as-code for the security of ML pipelines (DVC + in-toto)."""
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    envvar="MLPOLICY_COLOR",
+    help="Colour on a terminal (auto: unless NO_COLOR is set).",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print no notes, warnings or progress; reports and errors only.",
+)
+def main(color: str, quiet: bool) -> None:
+    """Policy-as-code for the security of ML pipelines (DVC + in-toto).
+
+    \b
+    Exit status of every verb: 0 pass, 1 violations (or failing tests),
+    2 usage error, invalid policy or input that could not be judged.
+    \b
+    Environment: NO_COLOR, MLPOLICY_COLOR, MLPOLICY_CACHE_DIR, MLPOLICY_KEY_DIR,
+    MLPOLICY_CONFIG_DIR, MLPOLICY_DEBUG; shell completion:
+    eval "$(_MLPOLICY_COMPLETE=bash_source mlpolicy)" (zsh_source, fish_source).
+    """

@@ -16,6 +16,7 @@ from policy_engine.cli.common import (
     policy_option,
     repo_option,
 )
+from policy_engine.cli.style import color_enabled, echo
 
 if TYPE_CHECKING:
     from policy_engine.testing.coverage import Coverage
@@ -70,7 +71,8 @@ def test_command(
 
 def _echo_results(report: PolicyTestReport) -> None:
     for result in report.results:
-        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.file}: {result.name}")
+        line = f"{'PASS' if result.passed else 'FAIL'}  {result.file}: {result.name}"
+        echo(line, color_enabled())
         for expected in result.missing:
             click.echo(f"        missing:    {expected}")
         for finding in result.unexpected:

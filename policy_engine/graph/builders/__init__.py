@@ -39,7 +39,8 @@ class BuildContext:
     statement subjects matched once the workspace is hashed). ``layout_owners``
     say which keys must sign which in-toto layouts (none: no layout is trusted);
     ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
-    missing from the workspace; None: the repository itself.
+    missing from the workspace; None: the repository itself. ``dvc_cache`` false: the
+    DVC cache is not read (outputs missing from the workspace are judged from the lock).
     """
 
     root: Path
@@ -51,6 +52,7 @@ class BuildContext:
     layout_owners: tuple[LayoutOwners, ...] = ()
     deferred: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     cache_repo: Path | None = None
+    dvc_cache: bool = True
 
 
 Builder = Callable[[ProvenanceGraph, BuildContext], None]
