@@ -75,7 +75,7 @@ def prepare_link(root: Path, stage: StageIO) -> PreparedLink:
     modified = [
         f"`{path}` is not the file `dvc.lock` records (md5 {md5[:12]}…)"
         for path, md5 in stage.locked
-        if path in files and files[path].get("md5") != md5
+        if files.get(path, {}).get("md5", md5) != md5
     ]
     return PreparedLink(stage, materials, products, (*stage.changes, *modified))
 
