@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/python fixtures/demo.py
 
-# Lint, format check, strict type check, then the whole suite (tests marked `network`
-# are left out by pytest's addopts); the first failing step stops it.
+# Lint, format check, strict type check, the whole suite (tests marked `network` are left
+# out by pytest's addopts), then the MLSecOps pack's own unit tests, which must cover every
+# control failing and passing; the first failing step stops it.
 test: lint
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m policy_engine test --coverage --fail-under 100
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SOURCES)

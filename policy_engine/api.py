@@ -15,6 +15,7 @@ from policy_engine.results import CheckResult, LoadedPolicy
 
 if TYPE_CHECKING:
     from policy_engine.compiler import ir
+    from policy_engine.evaluate.explain import Explanation
     from policy_engine.graph.model import ProvenanceGraph
 
 
@@ -44,6 +45,7 @@ def build(
     hash_cache: bool = True,
     progress: bool = False,
     cache_repo: Path | None = None,
+    dvc_cache: bool = True,
 ) -> ProvenanceGraph:
     """The provenance graph of ``root``, with signatures checked against the policy's keys.
 
@@ -51,7 +53,8 @@ def build(
     the time layouts expire against; ``hash_cache`` allows the persistent hash
     cache; ``progress`` a progress line on a terminal's stderr while hashing.
     ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
-    missing from the workspace (None: ``root`` itself); it is only read.
+    missing from the workspace (None: ``root`` itself); it is only read, and not at all
+    when ``dvc_cache`` is false.
     """
     from policy_engine.graph.build import build_graph
     from policy_engine.graph.builders import BuildContext, LayoutOwners
@@ -78,6 +81,7 @@ def build(
         owners,
         cache_repo=cache_repo,
         tracking_stores=stores,
+        dvc_cache=dvc_cache,
     )
     return build_graph(context)
 
@@ -91,10 +95,11 @@ def check(
     hash_cache: bool = True,
     progress: bool = False,
     cache_repo: Path | None = None,
+    dvc_cache: bool = True,
 ) -> CheckResult:
     """Build the graph of ``root`` and evaluate ``policy`` against it (at ``now``).
 
-    ``cache_repo`` is as for :func:`build`.
+    ``cache_repo`` and ``dvc_cache`` are as for :func:`build`.
     """
     from policy_engine.evaluate import evaluate
 
@@ -107,8 +112,28 @@ def check(
         hash_cache=hash_cache,
         progress=progress,
         cache_repo=cache_repo,
+        dvc_cache=dvc_cache,
     )
     return CheckResult(policy, graph, evaluate(policy, graph, moment))
+
+
+def explain(
+    policy: ir.PolicySet,
+    root: Path,
+    attestations: Sequence[Path] = (),
+    now: datetime | None = None,
+    *,
+    controls: Sequence[str] = (),
+    subjects: Sequence[str] = (),
+    hash_cache: bool = True,
+) -> Explanation:
+    """Why each control matching ``controls`` (globs) passed or failed, as a tree down to the
+    evidence, over the subjects matching ``subjects`` (globs; all when empty)."""
+    from policy_engine.evaluate.explain import explain as explain_controls
+
+    moment = now or datetime.now(timezone.utc)
+    graph = build(policy, root, attestations, now=moment, hash_cache=hash_cache)
+    return explain_controls(policy, graph, moment, controls, subjects)
 
 
 __all__ = [
@@ -116,5 +141,6 @@ __all__ = [
     "LoadedPolicy",
     "build",
     "check",
+    "explain",
     "load_policy",
 ]

@@ -55,13 +55,15 @@ CODES: Mapping[str, str] = {
     "E114": "value of the wrong type",
     "E116": "unknown artifact kind",
     "E117": "invalid date",
-    "E118": "two policy names in one evaluation",
+    "E118": "condition on a field the predicate schema does not have (a close name exists)",
+    "E119": "two policy names in one evaluation",
     "W201": "unused key",
     "W202": "unused role",
     "W203": "control waived for every subject",
     "W204": "predicate that can never hold or never fail",
     "W205": "pack imported by no policy",
     "W206": "lifecycle stage with no steps declared",
+    "W207": "condition on a field the predicate schema does not have",
 }
 
 

@@ -1,4 +1,4 @@
-"""Files the engine writes itself: replaced atomically, and the user's cache folder."""
+"""Files the engine writes itself: replaced atomically; the user's cache and config folders."""
 
 from __future__ import annotations
 
@@ -14,6 +14,29 @@ def cache_dir() -> Path:
         return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "mlpolicy"
+
+
+def config_dir() -> Path:
+    """``$MLPOLICY_CONFIG_DIR``, else ``${XDG_CONFIG_HOME:-~/.config}/mlpolicy``."""
+    configured = os.environ.get("MLPOLICY_CONFIG_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "mlpolicy"
+
+
+def key_dir() -> Path:
+    """Where private keys go by default: ``$MLPOLICY_KEY_DIR``, else ``config_dir()/keys``."""
+    configured = os.environ.get("MLPOLICY_KEY_DIR")
+    return Path(configured) if configured else config_dir() / "keys"
+
+
+def git_work_tree(path: Path) -> Path | None:
+    """The top of the git work tree ``path`` is in (a folder with ``.git``), if any."""
+    for folder in (path.absolute(), *path.absolute().parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
 
 
 def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:

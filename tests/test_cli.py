@@ -195,4 +195,4 @@ def test_two_policy_names_in_one_evaluation_are_an_error(repo: Path) -> None:
     (repo / "policies" / "other.policy").write_text('policy "something else"\n')
     result = mlpolicy("check", repo)
     assert result.exit_code == 2
-    assert "error[E118]: policy `something else` is checked together with policy" in result.stderr
+    assert "error[E119]: policy `something else` is checked together with policy" in result.stderr

@@ -46,7 +46,10 @@ repo_option = click.option(
 
 @click.group("attest")
 def attest() -> None:
-    """Sign evidence: in-toto Statements and links."""
+    """Sign evidence: in-toto Statements and links.
+
+    Exit status: 0 written; 2 refused (nothing written).
+    """
 
 
 @attest.command("statement")
@@ -98,6 +101,8 @@ def statement(
     --subject PATH, or each output of the DVC --stage, with the sha256 of its
     bytes now; the predicate must match the schema of its --type when mlpolicy
     knows the type.
+
+    Exit status: 0 written; 2 refused (a bad subject, predicate or key): nothing written.
     """
     from policy_engine.produce.attest import StatementRequest, attest_statement
     from policy_engine.produce.signing import load_signer, password_from_env
@@ -125,7 +130,13 @@ def statement(
 @attest.command("link")
 @key_option
 @password_option
-@click.option("--stage", required=True, help="The DVC stage (it must have run).")
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    help="A DVC stage that ran (repeatable).",
+)
+@click.option("--all", "every", is_flag=True, help="Every stage of the pipelines.")
 @repo_option
 @click.option(
     "--dir",
@@ -134,21 +145,38 @@ def statement(
     help="Folder for <stage>.<keyid8>.link (default: REPO/attestations).",
 )
 @click.option("--dsse", is_flag=True, help="Sign as a DSSE envelope instead of a Metablock.")
+@click.option("--force", is_flag=True, help="Sign stages DVC reports as changed since they ran.")
 def link(
-    key: Path, password_env: str | None, stage: str, repo: Path, out_dir: Path | None, dsse: bool
+    key: Path,
+    password_env: str | None,
+    stages: tuple[str, ...],
+    every: bool,
+    repo: Path,
+    out_dir: Path | None,
+    dsse: bool,
+    force: bool,
 ) -> None:
-    """Record a signed in-toto link for a stage that ran.
+    """Record signed in-toto links for stages that ran.
 
     Name, declared command, path dependencies (materials) and outputs
-    (products) of the DVC --stage, digested as in-toto does; written as
-    <stage>.<keyid8>.link.
+    (products) of each DVC --stage (or of every stage, with --all), digested as
+    in-toto does; each written as <stage>.<keyid8>.link. A stage that DVC would
+    report as changed (not run since dvc.yaml, params or files unlike dvc.lock)
+    is refused without --force, and then nothing is written.
+
+    Exit status: 0 written; 2 refused (a changed or unknown stage, a missing
+    dependency or output, a bad key): nothing written.
     """
-    from policy_engine.produce.attest import attest_link
+    from policy_engine.produce.attest import attest_links
     from policy_engine.produce.signing import load_signer, password_from_env
 
+    if bool(stages) == every:
+        raise click.UsageError("give --stage NAME (repeatable) or --all")
     signer = load_signer(key, password_from_env(password_env))
-    recorded = attest_link(repo, signer, stage, out_dir, dsse)
-    _echo_link(recorded)
+    for recorded in attest_links(
+        repo, signer, None if every else stages, out_dir, dsse=dsse, force=force
+    ):
+        _echo_link(recorded)
 
 
 def _utc(at: datetime | None) -> datetime:

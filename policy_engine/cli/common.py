@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from policy_engine.cli.style import color_enabled, echo, quiet
+
 if TYPE_CHECKING:
+    from policy_engine.config import Config
     from policy_engine.graph.model import ProvenanceGraph
     from policy_engine.results import LoadedPolicy
 
@@ -24,21 +27,46 @@ PATH = click.Path(path_type=Path)
 REPORT_FORMATS = ("text", "json", "sarif", "junit", "markdown", "html")
 
 
+def repo_config(repo: Path) -> Config:
+    """The repository's configuration (``.mlpolicy.toml`` or ``pyproject.toml``)."""
+    from policy_engine.config import Config, load_config
+
+    return load_config(repo) if repo.is_dir() else Config()
+
+
 def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:
-    """The policy files or folders given, else ``REPO/policies``."""
+    """The policy files or folders given, else the configured ones, else ``REPO/policies``."""
     from policy_engine.loader import DEFAULT_POLICY_DIR
 
-    return list(given) or [repo / DEFAULT_POLICY_DIR]
+    configured = [repo / p for p in repo_config(repo).policy]
+    return list(given) or configured or [repo / DEFAULT_POLICY_DIR]
+
+
+def attestation_paths(repo: Path, given: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The attestation paths given, and the configured ones."""
+    return (*given, *(repo / p for p in repo_config(repo).attestations))
+
+
+def fail_on_of(repo: Path, given: str | None) -> str:
+    """``--fail-on`` as given, else the configured one, else ``low``."""
+    return given or repo_config(repo).fail_on or "low"
 
 
 def load(repo: Path, policies: tuple[Path, ...], lower: bool = True) -> LoadedPolicy:
-    """Parse and compile; print every diagnostic (errors and warnings) to stderr."""
+    """Parse and compile; print the diagnostics to stderr: every error, and the warnings
+    that neither ``--quiet`` nor the configuration's ``silence`` leaves out."""
     from policy_engine.api import load_policy
-    from policy_engine.diagnostics import render_all
+    from policy_engine.diagnostics import Level, render_all
 
     loaded = load_policy(policy_paths(repo, policies), repo, lower)
-    if loaded.diagnostics:
-        click.echo(render_all(loaded.diagnostics, loaded.sources), err=True)
+    silenced = set(repo_config(repo).silence)
+    shown = [
+        d
+        for d in loaded.diagnostics
+        if d.level is Level.ERROR or not (quiet() or d.code in silenced)
+    ]
+    if shown:
+        echo(render_all(shown, loaded.sources), color_enabled(sys.stderr), err=True)
     return loaded
 
 
@@ -59,7 +87,10 @@ MAX_NOTES_SHOWN = 20
 
 
 def echo_notes(built: ProvenanceGraph) -> None:
-    """Print the graph's notes (inputs skipped or partly used) to stderr, at most 20."""
+    """Print the graph's notes (inputs skipped or partly used) to stderr, at most 20
+    (none with ``--quiet``)."""
+    if quiet():
+        return
     for note in built.notes[:MAX_NOTES_SHOWN]:
         click.echo(f"note: {note}", err=True)
     hidden = len(built.notes) - MAX_NOTES_SHOWN
@@ -67,10 +98,11 @@ def echo_notes(built: ProvenanceGraph) -> None:
         click.echo(f"note: … and {hidden} more", err=True)
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Write a report to ``output``, or to standard output."""
+def emit(text: str, output: Path | None, plain: bool = True) -> None:
+    """Write a report to ``output``, or to standard output (coloured on a terminal unless
+    ``plain``: machine formats never are)."""
     if output is None:
-        click.echo(text, nl=False)
+        echo(text, not plain and color_enabled(), nl=False)
     else:
         output.write_text(text, encoding="utf-8")
 
@@ -157,15 +189,16 @@ def emit_reports(reports: Sequence[tuple[str, Path]], render: Callable[[str], st
         emit(render(fmt), file)
 
 
-def fail_on_option(what: str = "finding") -> Callable[[F], F]:
+def fail_on_option(what: str = "finding", configured: bool = True) -> Callable[[F], F]:
     from policy_engine.lifecycle import SEVERITIES
 
+    where = " (default: the configuration's `fail-on`, else low)" if configured else ""
     return click.option(
         "--fail-on",
         type=click.Choice(SEVERITIES),
-        default="low",
-        show_default=True,
-        help=f"Lowest severity of a {what} that makes the command fail.",
+        default=None if configured else "low",
+        show_default=not configured,
+        help=f"Lowest severity of a {what} that makes the command fail{where}.",
     )
 
 

@@ -55,7 +55,7 @@ from policy_engine.cli.common import (
 )
 @output_option()
 @report_option()
-@fail_on_option("new finding")
+@fail_on_option("new finding", configured=False)
 @click.option(
     "--fail-on-unchanged",
     is_flag=True,
@@ -85,6 +85,11 @@ def diff(
     control, rule, subject and kind. Exit 1 when a new finding (or, with
     --fail-on-unchanged, any finding) is at or above --fail-on, or when the policy
     files or trusted keys changed (unless --allow-policy-change or --policy-from head).
+    No configuration file is read: a pull request could change it.
+
+    Exit status: 0 no new finding at or above --fail-on and no failing policy change;
+    1 new findings or a policy change; 2 not a git repository, a bad revision, an
+    invalid policy at the head, or an input the head could not be judged on.
     """
     from policy_engine.diagnostics import render_all
     from policy_engine.premerge import DiffRequest, InvalidPolicy, run_diff

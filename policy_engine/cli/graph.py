@@ -47,7 +47,10 @@ def graph(
     no_cache: bool,
 ) -> None:
     """Export the provenance graph of REPO (default: .); with a policy, its failing nodes and
-    edges are marked and its keys named."""
+    edges are marked and its keys named.
+
+    Exit status: 0 exported; 2 usage error, invalid policy, or an unreadable input.
+    """
     if not repo.is_dir():
         raise InputError("repository folder not found", str(repo))
     policy = _policy(repo, policies)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 import click
 
@@ -16,13 +17,24 @@ COMMANDS: dict[str, str] = {
     "attest": "policy_engine.cli.attest:attest",
     "check": "policy_engine.cli.check:check",
     "diff": "policy_engine.cli.diff:diff",
+    "explain": "policy_engine.cli.explain:explain",
     "fmt": "policy_engine.cli.fmt:fmt",
     "graph": "policy_engine.cli.graph:graph",
+    "init": "policy_engine.cli.init:init",
     "keygen": "policy_engine.cli.keygen:keygen",
     "test": "policy_engine.cli.test:test_command",
     "validate": "policy_engine.cli.validate:validate",
     "verify": "policy_engine.cli.verify:verify",
 }
+
+
+EXIT_CLOSED_PIPE = 141  # as a program that SIGPIPE ended: the reader stopped early
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that the final flush cannot fail again."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
 
 
 class FailClosedGroup(click.Group):
@@ -45,6 +57,9 @@ class FailClosedGroup(click.Group):
         except InputError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(EXIT_CANNOT_JUDGE)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_CLOSED_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as error:
@@ -59,5 +74,28 @@ class FailClosedGroup(click.Group):
 
 @click.group(cls=FailClosedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlpolicy")
-def main() -> None:
-    """Policy-as-code for the security of ML pipelines (DVC + in-toto)."""
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    envvar="MLPOLICY_COLOR",
+    help="Colour on a terminal (auto: unless NO_COLOR is set).",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print no notes, warnings or progress; reports and errors only.",
+)
+def main(color: str, quiet: bool) -> None:
+    """Policy-as-code for the security of ML pipelines (DVC + in-toto).
+
+    \b
+    Exit status of every verb: 0 pass, 1 violations (or failing tests),
+    2 usage error, invalid policy or input that could not be judged.
+    \b
+    Environment: NO_COLOR, MLPOLICY_COLOR, MLPOLICY_CACHE_DIR, MLPOLICY_KEY_DIR,
+    MLPOLICY_CONFIG_DIR, MLPOLICY_DEBUG; shell completion:
+    eval "$(_MLPOLICY_COMPLETE=bash_source mlpolicy)" (zsh_source, fish_source).
+    """

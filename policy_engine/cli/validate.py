@@ -14,7 +14,12 @@ from policy_engine.cli.common import EXIT_CANNOT_JUDGE, PATH, load, repo_option
 @click.argument("paths", nargs=-1, type=PATH)
 @repo_option("paths in policies are relative to it")
 def validate(paths: tuple[Path, ...], repo: Path) -> None:
-    """Check policy files for syntax, name and type errors (default: REPO/policies)."""
+    """Check policy files for syntax, name and type errors (default: REPO/policies).
+
+    Warnings can be silenced by code with the configuration's `silence` (W206, say).
+
+    Exit status: 0 valid (warnings allowed); 2 an error, or an unreadable file.
+    """
     loaded = load(repo, paths, lower=False)
     if not loaded.ok:
         errors = sum(1 for d in loaded.diagnostics if d.level.value == "error")

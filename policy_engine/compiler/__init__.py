@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.compiler.context import CompileContext, Unit
+from policy_engine.compiler.fields import check_fields
 from policy_engine.compiler.passes import (
     Pass,
     check_controls,
@@ -31,6 +32,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("trust", check_trust),
     ("controls", check_controls),
     ("rules", check_rules),
+    ("fields", check_fields),
     ("waivers", check_waivers),
     ("keys", load_keys),
     ("key sets", load_key_sets),

@@ -104,7 +104,7 @@ def _one_policy_name(ctx: CompileContext, decl: ast.PolicyDecl) -> None:
     first = next((p for p in ctx.policies if p.name.value != decl.name.value), None)
     if first is not None:
         ctx.error(
-            "E118",
+            "E119",
             f"policy `{decl.name.value}` is checked together with policy `{first.name.value}`",
             decl.name.span,
             f"one evaluation is one policy: `{first.name.value}` is declared at {first.span}",

@@ -30,6 +30,15 @@ class ControlResult:
     waived: int = 0
     undecided: int = 0  # subjects its rules could not judge
 
+    @property
+    def status(self) -> str:
+        """``fail``, ``undecided``, ``waived`` or ``pass``, in that order of precedence."""
+        if self.findings:
+            return "fail"
+        if self.undecided:
+            return "undecided"
+        return "waived" if self.waived else "pass"
+
 
 @dataclass(frozen=True)
 class Evaluation:

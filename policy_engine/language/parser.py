@@ -68,10 +68,18 @@ def _describe(terminal: str) -> str:
     return "" if terminal.startswith("__") else terminal.lower()
 
 
+MAX_EXPECTED = 16  # a longer list of expected tokens is cut to a few examples
+EXAMPLES_SHOWN = 6
+
+
 def _expected(names: set[str]) -> str:
     described = sorted({_describe(n) for n in names} - {""})
     if len(described) <= 1:
         return "".join(described)
+    if len(described) > MAX_EXPECTED:
+        words = sorted(described, key=lambda d: not d.strip("`").isalpha())
+        shown = ", ".join(words[:EXAMPLES_SHOWN])
+        return f"one of {len(described)} words here, such as {shown}"
     return ", ".join(described[:-1]) + " or " + described[-1]
 
 

@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING
 from policy_engine.errors import InputError
 from policy_engine.produce.artifacts import confine, subject_digests
 from policy_engine.produce.documents import read_predicate
-from policy_engine.produce.links import MISSING_PRODUCT, RecordedLink, record_link
-from policy_engine.produce.stages import load_stage
+from policy_engine.produce.links import (
+    MISSING_PRODUCT,
+    PreparedLink,
+    RecordedLink,
+    prepare_link,
+    record_link,
+    sign_link,
+)
+from policy_engine.produce.stages import load_stage, load_stages
 from policy_engine.produce.statements import (
     SignedStatement,
     prepare_predicate,
@@ -84,7 +91,41 @@ def attest_link(
 ) -> RecordedLink:
     """Record and sign the link of a DVC stage that ran; write it in ``out_dir``.
 
-    ``out_dir`` defaults to ``root/attestations``.
+    ``out_dir`` defaults to ``root/attestations``. The stage is signed even when it
+    changed since DVC recorded it (see :func:`attest_links` for the refusing form).
     """
     loaded = load_stage(root, stage)
     return record_link(root, loaded, signer, out_dir or root / "attestations", dsse)
+
+
+def attest_links(
+    root: Path,
+    signer: Signer,
+    stages: Sequence[str] | None,
+    out_dir: Path | None = None,
+    *,
+    dsse: bool = False,
+    force: bool = False,
+) -> list[RecordedLink]:
+    """Sign the links of several stages (every stage for None) in one pass.
+
+    Every stage is digested first; unless ``force``, a stage that DVC would report as
+    changed (not in the lock, unlike it, params changed, files whose md5 is not the
+    lock's) is an :class:`InputError` naming every such stage, and nothing is written.
+    """
+    loaded = load_stages(root, stages)
+    prepared = [prepare_link(root, stage) for stage in loaded]
+    changed = [p for p in prepared if p.changes]
+    if changed and not force:
+        raise InputError(_changed_message(changed))
+    folder = out_dir or root / "attestations"
+    return [sign_link(p, signer, folder, dsse) for p in prepared]
+
+
+def _changed_message(changed: Sequence[PreparedLink]) -> str:
+    reasons = "; ".join(f"`{p.stage.name}`: {p.changes[0]}" for p in changed)
+    return (
+        f"{len(changed)} stage(s) changed since DVC recorded them, so a link would sign bytes "
+        f"the pipeline did not produce ({reasons}); run `dvc repro` (or `dvc commit`), "
+        "or sign anyway with --force; nothing was written"
+    )

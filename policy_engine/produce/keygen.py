@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy_engine.errors import InputError
-from policy_engine.files import write_atomically
+from policy_engine.files import git_work_tree, write_atomically
 from policy_engine.keys import PublicKey
 
 if TYPE_CHECKING:
@@ -79,29 +79,52 @@ def public_pem(private_key: PrivateKeyTypes) -> bytes:
 
 
 def write_key_pair(
-    folder: Path, name: str, key_type: str, password: bytes | None = None, force: bool = False
+    folder: Path,
+    name: str,
+    key_type: str,
+    password: bytes | None = None,
+    force: bool = False,
+    public_folder: Path | None = None,
 ) -> KeyPair:
-    """Generate a key pair and write ``folder/name`` (0600) and ``folder/name.pub``.
+    """Generate a key pair and write ``folder/name`` (0600) and ``public_folder/name.pub``
+    (``public_folder`` defaults to ``folder``).
 
-    Without ``force``, an existing file of either name is an :class:`InputError`
-    and nothing is written.
+    Without ``force``, an existing file of either name, or a private key inside a git
+    work tree, is an :class:`InputError` and nothing is written.
     """
     check_name(name)
-    private_path, public_path = folder / name, folder / f"{name}.pub"
+    public_folder = folder if public_folder is None else public_folder
+    private_path, public_path = folder / name, public_folder / f"{name}.pub"
     if not force:
+        _refuse_in_work_tree(folder)
         for path in (private_path, public_path):
             if os.path.lexists(path):
                 raise InputError("already exists; use --force to replace the key pair", str(path))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the folder: {exc.strerror}", str(folder)) from None
+    for made in (folder, public_folder):
+        _make_folder(made)
     key = generate(key_type)
     _write(private_path, private_pem(key, password), PRIVATE_MODE, force)
     _write(public_path, public_pem(key), 0o644, force)
     from policy_engine.produce.signing import public_key_of
 
     return KeyPair(name, private_path, public_path, public_key_of(key), password is not None)
+
+
+def _refuse_in_work_tree(folder: Path) -> None:
+    top = git_work_tree(folder)
+    if top is not None:
+        raise InputError(
+            f"the private key would be inside the git work tree `{top}`, where a commit could "
+            "publish it; keep it in the user key folder (the default) or give --force",
+            str(folder),
+        )
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder: {exc.strerror}", str(folder)) from None
 
 
 def _write(path: Path, data: bytes, mode: int, force: bool) -> None:
@@ -125,6 +148,9 @@ def policy_name(name: str) -> str:
     return ident if not ident[0].isdigit() else f"key_{ident}"
 
 
-def policy_line(pair: KeyPair) -> str:
-    """The declaration to paste in a policy (its path is relative to the repository root)."""
-    return f'key {policy_name(pair.name)} from "{pair.public_path.as_posix()}"'
+def policy_line(pair: KeyPair, repo: Path = Path(".")) -> str:
+    """The declaration to paste in a policy: the public key's path relative to ``repo`` (as
+    policies name keys), or absolute when the public key is outside it."""
+    public, root = pair.public_path.absolute(), repo.absolute()
+    shown = public.relative_to(root) if public.is_relative_to(root) else public
+    return f'key {policy_name(pair.name)} from "{shown.as_posix()}"'

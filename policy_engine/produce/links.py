@@ -56,19 +56,42 @@ def link_path(out_dir: Path, stage: str, keyid: str) -> Path:
     return path
 
 
-def record_link(
-    root: Path, stage: StageIO, signer: Signer, out_dir: Path, dsse: bool = False
-) -> RecordedLink:
-    """Record, sign and write the link of ``stage`` (see the module doc)."""
-    from in_toto.models.link import Link
+@dataclass(frozen=True)
+class PreparedLink:
+    """A stage's link before signing: digests of its files, and how it differs from its lock."""
 
+    stage: StageIO
+    materials: dict[str, dict[str, str]]
+    products: dict[str, dict[str, str]]
+    changes: tuple[str, ...]
+
+
+def prepare_link(root: Path, stage: StageIO) -> PreparedLink:
+    """Digest the stage's dependencies and outputs; list what DVC would report as changed
+    (the builder's lock issues, and files whose md5 is not the one ``dvc.lock`` records)."""
     materials = with_md5(root, recorded_digests(root, stage.materials, MISSING_MATERIAL))
     products = with_md5(root, recorded_digests(root, stage.products, MISSING_PRODUCT))
+    files = {**materials, **products}
+    modified = [
+        f"`{path}` is not the file `dvc.lock` records (md5 {md5[:12]}…)"
+        for path, md5 in stage.locked
+        if files.get(path, {}).get("md5", md5) != md5
+    ]
+    return PreparedLink(stage, materials, products, (*stage.changes, *modified))
+
+
+def sign_link(
+    prepared: PreparedLink, signer: Signer, out_dir: Path, dsse: bool = False
+) -> RecordedLink:
+    """Sign the prepared link and write it as ``out_dir/<stage>.<keyid8>.link``."""
+    from in_toto.models.link import Link
+
+    stage = prepared.stage
     link = Link(
         name=stage.name,
         command=list(stage.argv),
-        materials=materials,
-        products=products,
+        materials=prepared.materials,
+        products=prepared.products,
         byproducts={},
         environment={},
     )
@@ -76,7 +99,14 @@ def record_link(
     path = link_path(out_dir, stage.name, keyid)
     _sign_and_write(link, signer, path, dsse)
     kind = "dsse" if dsse else "metablock"
-    return RecordedLink(stage, materials, products, keyid, kind, path)
+    return RecordedLink(stage, prepared.materials, prepared.products, keyid, kind, path)
+
+
+def record_link(
+    root: Path, stage: StageIO, signer: Signer, out_dir: Path, dsse: bool = False
+) -> RecordedLink:
+    """Record, sign and write the link of ``stage`` (see the module doc), changed or not."""
+    return sign_link(prepare_link(root, stage), signer, out_dir, dsse)
 
 
 def _sign_and_write(link: object, signer: Signer, path: Path, dsse: bool) -> None:

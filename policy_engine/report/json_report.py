@@ -6,8 +6,8 @@ from collections import Counter
 
 from policy_engine import __version__
 from policy_engine.compiler.ir import Waiver
-from policy_engine.evaluate import ControlResult, Finding, Undecided
-from policy_engine.lifecycle import SEVERITIES
+from policy_engine.evaluate import Finding, Undecided
+from policy_engine.report.counts import control_status, counts
 from policy_engine.report.model import (
     ControlOut,
     EvidenceOut,
@@ -54,14 +54,6 @@ def _waiver_out(waiver: Waiver) -> WaiverOut:
     )
 
 
-def _status(result: ControlResult) -> str:
-    if result.findings:
-        return "fail"
-    if result.undecided:
-        return "undecided"
-    return "waived" if result.waived else "pass"
-
-
 def report_model(result: CheckResult, repository: str) -> ReportOut:
     evaluation, graph = result.evaluation, result.graph
     controls = [
@@ -72,7 +64,7 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
             stage=c.control.stage,
             file=c.control.location.file,
             line=c.control.location.line,
-            status=_status(c),  # type: ignore[arg-type]
+            status=control_status(c),  # type: ignore[arg-type]
             subjects=c.subjects,
             findings=c.findings,
             waived=c.waived,
@@ -80,15 +72,14 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
         )
         for c in evaluation.controls
     ]
-    active = evaluation.active
-    severities = Counter(f.severity for f in active)
+    active, counted = evaluation.active, counts(evaluation)
     summary = SummaryOut(
-        controls=len(controls),
-        passed=sum(c.status == "pass" for c in controls),
-        failed=sum(c.status == "fail" for c in controls),
-        findings=len(active),
-        waived=len(evaluation.findings) - len(active),
-        by_severity={s: severities[s] for s in SEVERITIES},
+        controls=counted.controls,
+        passed=counted.passed,
+        failed=counted.failed,
+        findings=counted.findings,
+        waived=counted.waived,
+        by_severity=counted.by_severity,
         by_kind=dict(sorted(Counter(f.kind.value for f in active).items())),
         artifacts=sum(1 for _ in graph.artifacts()),
         steps=sum(1 for _ in graph.steps()),

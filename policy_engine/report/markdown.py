@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from policy_engine.evaluate import Finding
 from policy_engine.lifecycle import SEVERITIES
 from policy_engine.report import policy_change
+from policy_engine.report.counts import counts
 from policy_engine.results import CheckResult
 
 if TYPE_CHECKING:
@@ -29,18 +30,16 @@ _HEADER = "| severity | control | subject | finding | rule |\n|---|---|---|---|-
 
 def render_markdown(result: CheckResult, repository: str) -> str:
     """Markdown for `mlpolicy check`."""
-    evaluation = result.evaluation
-    findings, active = evaluation.findings, evaluation.active
-    failed = sum(1 for c in evaluation.controls if c.findings)
-    status = f"❌ {_count(len(active), 'finding')}" if active else "✅ passed"
-    if len(active) < len(findings):
-        status += f" ({len(findings) - len(active)} waived)"
+    findings, c = result.evaluation.findings, counts(result.evaluation)
+    status = f"❌ {_count(c.findings, 'finding')}" if c.findings else "✅ passed"
+    if c.waived:
+        status += f" ({c.waived} waived)"
     lines = [
         f"### mlpolicy check: {status}",
         "",
         f"Policy {code(result.policy.name)} on {code(repository)}: "
-        f"{len(evaluation.controls)} controls, {failed} failing"
-        + (f"; {_by_severity(findings)}" if findings else ""),
+        f"{c.controls} controls, {c.failed} failing"
+        + (f"; {c.severities_text()}" if c.findings else ""),
     ]
     if findings:
         lines += ["", *_table(findings)]
@@ -127,7 +126,7 @@ def _row(finding: Finding) -> str:
 
 
 def _by_severity(findings: Sequence[Finding]) -> str:
-    counts = Counter(f.severity for f in findings)
+    counts = Counter(f.severity for f in findings if not f.waived)
     return ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s])
 
 

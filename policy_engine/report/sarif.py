@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from urllib.parse import quote
 from policy_engine import __version__
 from policy_engine.evaluate import Finding
 from policy_engine.lifecycle import STAGES
+from policy_engine.loader import BUNDLED_PREFIX
 from policy_engine.report import policy_change
 from policy_engine.results import CheckResult
 
@@ -58,7 +60,8 @@ def render_sarif(result: CheckResult, repository: str) -> str:
     """SARIF for `mlpolicy check`: every finding of the evaluation."""
     findings = [(f, None) for f in result.evaluation.findings]
     properties = {"policy": result.policy.name, "repository": repository}
-    return _dump(_log(result.policy.controls, findings, repository, properties))
+    log = _log(result.policy.controls, findings, repository, properties, result.policy.location)
+    return _dump(log)
 
 
 def render_sarif_diff(diff: DiffResult) -> str:
@@ -82,7 +85,8 @@ def render_sarif_diff(diff: DiffResult) -> str:
         "unchanged": len(diff.unchanged),
         "notes": list(diff.notes),
     }
-    log = _log(diff.result.policy.controls, findings, diff.repository, properties)
+    policy = diff.result.policy
+    log = _log(policy.controls, findings, diff.repository, properties, policy.location)
     _add_policy_change(log["runs"][0], diff)
     return _dump(log)
 
@@ -123,10 +127,11 @@ def _log(
     findings: Sequence[tuple[Finding, str | None]],
     repository: str,
     properties: Json,
+    fallback: ir.Location,
 ) -> Json:
     rules = _rules(controls, [f for f, _ in findings], repository)
     index = {rule["id"]: n for n, rule in enumerate(rules)}
-    results = [_result(f, state, index[f.control], repository) for f, state in findings]
+    results = [_result(f, state, index[f.control], repository, fallback) for f, state in findings]
     driver = {
         "name": "mlpolicy",
         "version": __version__,
@@ -159,7 +164,18 @@ def _rules(
 
 
 def _place(location: ir.Location, repository: str) -> str:
+    if location.file.startswith(BUNDLED_PREFIX):
+        return f"{location.file}:{location.line}"
     return f"{_path(repository, location.file)}:{location.line}"
+
+
+def _rule_location(location: ir.Location, repository: str) -> Json:
+    """A rule in the repository is a physical location; a rule of a bundled pack (no file of
+    the repository) a logical one, named ``@mlpolicy/PACK.policy:LINE``."""
+    if location.file.startswith(BUNDLED_PREFIX):
+        name = f"{location.file}:{location.line}"
+        return {"logicalLocations": [{"fullyQualifiedName": name, "kind": "module"}]}
+    return _location(repository, location.file, location.line, location.column)
 
 
 def _rule(
@@ -188,10 +204,10 @@ def _rule(
     }
 
 
-def _result(finding: Finding, state: str | None, rule_index: int, repository: str) -> Json:
-    rule_location = _location(
-        repository, finding.location.file, finding.location.line, finding.location.column
-    )
+def _result(
+    finding: Finding, state: str | None, rule_index: int, repository: str, fallback: ir.Location
+) -> Json:
+    rule_location = _rule_location(finding.location, repository)
     subject = finding.subject_source
     result: Json = {
         "ruleId": finding.control,
@@ -206,8 +222,13 @@ def _result(finding: Finding, state: str | None, rule_index: int, repository: st
         related = {"id": 1, **rule_location, "message": {"text": f"the rule of {finding.control}"}}
         result["locations"] = [primary]
         result["relatedLocations"] = [related]
-    else:
+    elif "physicalLocation" in rule_location:
         result["locations"] = [rule_location]
+    else:  # a rule of a bundled pack: at the policy that imports it, the pack's rule related
+        result["locations"] = [_location(repository, fallback.file, fallback.line, None)]
+        result["relatedLocations"] = [
+            {"id": 1, **rule_location, "message": {"text": f"the rule of {finding.control}"}}
+        ]
     result["partialFingerprints"] = {FINGERPRINT: fingerprint(finding)}
     if finding.waiver is not None:
         result["suppressions"] = [_suppression(finding.waiver)]
@@ -267,6 +288,10 @@ def _artifact(repository: str, file: str) -> Json:
     return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
 
 
+_LINK = re.compile(r"\[([^\[\]]*)\]\(")
+
+
 def _escape(text: str) -> str:
-    """SARIF messages read ``[text](id)`` as embedded links: literal brackets are escaped."""
-    return text.replace("[", "\\[").replace("]", "\\]")
+    """Plain text, except that what SARIF would read as an embedded link (``[text](id)``) has
+    its brackets escaped; other brackets stay as they are."""
+    return _LINK.sub(r"\\[\1\\](", text)

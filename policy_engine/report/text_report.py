@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from policy_engine.evaluate import ControlResult, Finding
-from policy_engine.lifecycle import SEVERITIES, STAGES
+from policy_engine.lifecycle import STAGES
+from policy_engine.report.counts import counts
 from policy_engine.results import CheckResult
 
 MAX_EVIDENCE = 8
@@ -111,17 +110,11 @@ def undecided_lines(result: CheckResult) -> list[str]:
 
 
 def _summary(result: CheckResult) -> str:
-    evaluation = result.evaluation
-    active = evaluation.active
-    failed = sum(1 for c in evaluation.controls if c.findings)
-    unjudged = sum(1 for c in evaluation.controls if c.undecided and not c.findings)
-    waived = sum(1 for c in evaluation.controls if c.waived and not (c.findings or c.undecided))
-    passed = len(evaluation.controls) - failed - waived - unjudged
-    waived_text = f", {waived} waived" if waived else ""
-    waived_text += f", {unjudged} could not be judged" if unjudged else ""
-    if not active:
-        return f"{passed} controls passed{waived_text}, 0 findings"
-    severities = Counter(f.severity for f in active)
-    detail = ", ".join(f"{severities[s]} {s}" for s in reversed(SEVERITIES) if severities[s])
-    counts = f"{failed} controls failed, {passed} passed{waived_text}"
-    return f"{counts}; {len(active)} findings ({detail})"
+    c = counts(result.evaluation)
+    waived_text = f", {c.waived_controls} waived" if c.waived_controls else ""
+    waived_text += f", {c.undecided_controls} could not be judged" if c.undecided_controls else ""
+    waived_findings = f", {c.waived} waived" if c.waived else ""
+    if not c.findings:
+        return f"{c.passed} controls passed{waived_text}, 0 findings{waived_findings}"
+    head = f"{c.failed} controls failed, {c.passed} passed{waived_text}"
+    return f"{head}; {c.findings} findings ({c.severities_text()}){waived_findings}"

@@ -18,7 +18,7 @@ A test file (``*.policytest.yaml``)::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from policy_engine.compiler import ir
 from policy_engine.errors import InputError
 from policy_engine.evaluate import Finding, evaluate
 from policy_engine.graph.model import ProvenanceGraph
+from policy_engine.testing.coverage import CaseCoverage, Coverage, case_coverage, combine
 from policy_engine.testing.spec import GraphSpec, build_graph
 
 TEST_SUFFIX = ".policytest.yaml"
@@ -81,6 +82,7 @@ class CaseResult:
     name: str
     missing: tuple[Expected, ...]
     unexpected: tuple[Finding, ...]
+    coverage: CaseCoverage = field(default_factory=CaseCoverage)
 
     @property
     def passed(self) -> bool:
@@ -113,14 +115,13 @@ def run_case(
     now = case.at or datetime.now(timezone.utc)
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    findings = [
-        f
-        for f in evaluate(policy, graph, now).findings
-        if not globs.matches_any(tuple(case.ignore), f.control)
-    ]
+    evaluation = evaluate(policy, graph, now)
+    ignore = tuple(case.ignore)
+    findings = [f for f in evaluation.findings if not globs.matches_any(ignore, f.control)]
     missing = tuple(e for e in case.expect if not any(e.matches(f) for f in findings))
     unexpected = tuple(f for f in findings if not any(e.matches(f) for e in case.expect))
-    return CaseResult(file, case.name, missing, unexpected)
+    shown = case_coverage(evaluation.controls, (e.control for e in case.expect), ignore)
+    return CaseResult(file, case.name, missing, unexpected, shown)
 
 
 def case_graph(case: PolicyTest, base: Path, policy: ir.PolicySet) -> ProvenanceGraph:
@@ -142,6 +143,7 @@ def case_graph(case: PolicyTest, base: Path, policy: ir.PolicySet) -> Provenance
 class PolicyTestReport:
     results: tuple[CaseResult, ...]
     unexercised: tuple[str, ...]  # controls no test expects a finding of
+    coverage: Coverage = field(default_factory=Coverage)
 
     @property
     def passed(self) -> bool:
@@ -151,6 +153,7 @@ class PolicyTestReport:
 def run_files(
     paths: Sequence[Path], policy: ir.PolicySet, display: Callable[[Path], str]
 ) -> PolicyTestReport:
+    """Run every test of every file; the report says which passed and what they cover."""
     results: list[CaseResult] = []
     exercised: set[str] = set()
     for path in paths:
@@ -159,7 +162,9 @@ def run_files(
             results.append(run_case(case, policy, graph, display(path)))
             exercised |= {e.control for e in case.expect}
     unexercised = tuple(c.id for c in policy.controls if c.id not in exercised)
-    return PolicyTestReport(tuple(results), unexercised)
+    shown = (r.coverage for r in results if r.passed)
+    coverage = combine((c.id for c in policy.controls), shown)
+    return PolicyTestReport(tuple(results), unexercised, coverage)
 
 
 def find_test_files(paths: Sequence[Path]) -> list[Path]:

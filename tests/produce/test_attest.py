@@ -219,11 +219,12 @@ def layout_of_the_model_stages(keys: Keys) -> Metablock:
     return metadata
 
 
-def attest_links(repo: Path, key: Path, out: Path, *stages: str) -> None:
+def attest_links(repo: Path, key: Path, out: Path, *stages: str, force: bool = False) -> None:
     for stage in stages:
         dsse = ("--dsse",) if stage == "evaluate" else ()
+        extra = (*dsse, "--force") if force else dsse
         result = mlpolicy("attest", "link", "--key", key, "--stage", stage, "--repo", repo,
-                          "--dir", out, *dsse)  # fmt: skip
+                          "--dir", out, *extra)  # fmt: skip
         assert result.exit_code == 0, result.output
 
 
@@ -258,7 +259,10 @@ def test_in_toto_verify_rejects_training_on_bytes_featurize_did_not_produce(
     attest_links(repo, keys.private("analyst"), links, "featurize")
     with (repo / "data/features/train.csv").open("a") as features:
         features.write("0,0,0,0,1\n")  # poisoned after featurize was signed
-    attest_links(repo, keys.private("analyst"), links, "train", "evaluate")
+    refused = mlpolicy("attest", "link", "--key", keys.private("analyst"), "--stage", "train",
+                       "--repo", repo, "--dir", links)  # fmt: skip
+    assert refused.exit_code == 2 and "changed since DVC recorded them" in refused.output
+    attest_links(repo, keys.private("analyst"), links, "train", "evaluate", force=True)
     with pytest.raises(RuleVerificationError, match=r"data/features/train\.csv"):
         verify(keys, links)
 

@@ -41,7 +41,8 @@ class BuildContext:
     say which keys must sign which in-toto layouts (none: no layout is trusted);
     ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
     missing from the workspace; None: the repository itself; ``tracking_stores``
-    are the MLflow stores the policy declares.
+    are the MLflow stores the policy declares; ``dvc_cache`` false: the DVC cache is not
+    read (outputs missing from the workspace are judged from the lock).
     """
 
     root: Path
@@ -54,6 +55,7 @@ class BuildContext:
     deferred: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     cache_repo: Path | None = None
     tracking_stores: tuple[TrackingStore, ...] = ()
+    dvc_cache: bool = True
 
 
 Builder = Callable[[ProvenanceGraph, BuildContext], None]

@@ -52,7 +52,8 @@ def build_dvc_cache(
         for path, objects in sorted(recorded.items())
         if graph.artifact_id(path) in graph.g and graph.workspace(path) is None
     }
-    digests = _hash(_locations(missing.values()), context, hasher)
+    locations = _locations(missing.values()) if context.dvc_cache else []
+    digests = _hash(locations, context, hasher)
     checker = ObjectChecker(graph, digests)
     for path, objects in missing.items():
         current = next(filter(None, (checker.resolve(o) for o in objects)), None)

@@ -1,0 +1,124 @@
+"""The repository's configuration: ``.mlpolicy.toml``, else ``[tool.mlpolicy]`` of
+``pyproject.toml``, at the top of the repository.
+
+A configuration file is an input from the repository: it is read like the others,
+confined to the repository (a symlink leaving it is refused), a regular file,
+bounded in size, and checked against a schema; a problem is an :class:`InputError`
+naming the file and the key, never echoing the content. Command-line options win
+over it. `mlpolicy diff` reads none (a pull request could change it).
+
+.. code-block:: toml
+
+    [tool.mlpolicy]                  # or, in .mlpolicy.toml, the same keys at the top
+    policy = ["policies"]            # policy files or folders, relative to the repository
+    attestations = ["attestations"]  # added to the policy's `attestations in`
+    fail-on = "medium"               # lowest severity that fails `check`
+    silence = ["W206"]               # warning codes not printed
+    dvc-cache = true                 # read outputs missing from the workspace from the DVC cache
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from policy_engine.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 reads TOML with tomli, the same parser
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+
+FILES = (".mlpolicy.toml", "pyproject.toml")
+MAX_CONFIG_BYTES = 512 * 1024
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+class Config(BaseModel):
+    """The settings a repository may give; every one optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    policy: tuple[str, ...] = ()
+    attestations: tuple[str, ...] = ()
+    fail_on: Literal["info", "low", "medium", "high", "critical"] | None = Field(
+        default=None, alias="fail-on"
+    )
+    silence: tuple[str, ...] = Field(default=(), max_length=100)
+    dvc_cache: bool = Field(default=True, alias="dvc-cache")
+    source: str | None = Field(default=None, exclude=True)  # the file it came from
+
+
+def load_config(repo: Path) -> Config:
+    """The configuration of ``repo``: the first of :data:`FILES` that configures mlpolicy."""
+    for name in FILES:
+        path = repo / name
+        if not os.path.lexists(path):
+            continue
+        table = _table(_parse(repo, path), name)
+        if table is not None:
+            return _validate(table, name)
+    return Config()
+
+
+def _table(document: dict[str, Any], name: str) -> dict[str, Any] | None:
+    if name != "pyproject.toml":
+        return document
+    tool = document.get("tool")
+    found = tool.get("mlpolicy") if isinstance(tool, dict) else None
+    if found is not None and not isinstance(found, dict):
+        raise InputError("`tool.mlpolicy` must be a table", name)
+    return found
+
+
+def _validate(table: dict[str, Any], name: str) -> Config:
+    try:
+        config = Config.model_validate({**table, "source": name})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"invalid configuration: `{key}`: {first['msg'].lower()}", name) from None
+    for raw in (*config.policy, *config.attestations):
+        _confined_path(raw, name)
+    return config
+
+
+def _confined_path(raw: str, name: str) -> None:
+    parts = Path(raw).parts
+    if Path(raw).is_absolute() or ".." in parts:
+        raise InputError("configured paths must be relative and stay in the repository", name)
+
+
+def _parse(repo: Path, path: Path) -> dict[str, Any]:
+    try:
+        document: dict[str, Any] = tomllib.loads(_read(repo, path))
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        reason = str(exc).split("(")[0].strip() if isinstance(exc, tomllib.TOMLDecodeError) else ""
+        raise InputError(f"invalid TOML {reason}".strip(), path.name) from None
+    return document
+
+
+def _read(repo: Path, path: Path) -> str:
+    """The file's text: confined to ``repo``, regular, at most :data:`MAX_CONFIG_BYTES`."""
+    real_repo = os.path.realpath(repo)
+    if not os.path.realpath(path).startswith(real_repo + os.sep):
+        raise InputError("the configuration file leaves the repository", path.name)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise InputError(f"cannot read the configuration: {exc.strerror}", path.name) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("the configuration is not a regular file", path.name)
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(f"the configuration is larger than {MAX_CONFIG_BYTES} bytes", path.name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the configuration is not UTF-8", path.name) from None
