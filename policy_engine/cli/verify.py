@@ -40,7 +40,11 @@ class VerifyGroup(click.Group):
 @verify_options
 @click.pass_context
 def verify(ctx: click.Context, /, **options: Any) -> None:
-    """Verify an in-toto layout and its links, as in-toto-verify does (exit 0, 1 or 2);
-    `verify model` verifies an OpenSSF model signature, as `model_signing verify` does."""
+    """Verify an in-toto layout and its links, as in-toto-verify does; `verify model`
+    verifies an OpenSSF model signature, as `model_signing verify` does.
+
+    Exit status: 0 verified; 1 not verified; 2 usage error or an input that could not
+    be judged.
+    """
     if ctx.invoked_subcommand is None:
         run_verify(**options)
