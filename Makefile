@@ -7,7 +7,7 @@ export DVC_NO_ANALYTICS := 1
 
 SOURCES := policy_engine tests fixtures benchmarks
 
-.PHONY: demo test lint check-fast fixtures bench clean
+.PHONY: demo test lint check-fast fuzz fixtures bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(STAMP)
 # fixture regeneration, heavy property tests).
 check-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not network"
+
+# The fuzz targets (tests/fuzz) with many inputs each; FUZZ_EXAMPLES sets how many.
+FUZZ_EXAMPLES ?= 100000
+fuzz: $(STAMP)
+	MLPOLICY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
 fixtures: $(STAMP)
 	$(BIN)/python fixtures/generate.py

@@ -39,6 +39,7 @@ CODES: Mapping[str, str] = {
     "E004": "unexpected end of file",
     "E005": "unreadable policy file",
     "E006": "too many syntax errors",
+    "E007": "nested too deeply",
     "E101": "unknown name",
     "E102": "duplicate definition",
     "E103": "unknown lifecycle stage",
@@ -88,6 +89,16 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.level is Level.ERROR for d in diagnostics)
 
 
+def shown_line(line: str) -> str:
+    """``line`` safe for a terminal: a tab or other unprintable character shows as one space."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else " " for c in line)
+
+
+MAX_SHOWN_COLUMNS = 160  # a longer source line is shown as a window around the caret
+
+
 def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     """Render one diagnostic with its location, source line and caret, and help."""
     lines = [f"{diagnostic.level.value}[{diagnostic.code}]: {diagnostic.message}"]
@@ -95,19 +106,36 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     if span is not None:
         lines.append(f"  --> {span}")
         text = sources.get(span.file)
-        source_lines = text.splitlines() if text is not None else []
+        # Lines as the parser counts them: only "\n" ends one (not "\x1d", "\x85", "\u2028").
+        source_lines = text.split("\n") if text is not None else []
         if 0 < span.line <= len(source_lines):
-            source = source_lines[span.line - 1].replace("\t", " ")
-            width = len(str(span.line))
-            end = span.end_column if span.end_line == span.line else len(source) + 1
-            carets = "^" * max(1, end - span.column)
-            lines.append(f"{' ' * width} |")
-            lines.append(f"{span.line} | {source}")
-            lines.append(f"{' ' * width} | {' ' * (span.column - 1)}{carets}")
+            lines += _excerpt(span, source_lines[span.line - 1].removesuffix("\r"))
     if diagnostic.help:
         width = len(str(span.line)) if span is not None else 1
         lines.append(f"{' ' * (width + 1)}= help: {diagnostic.help}")
     return "\n".join(lines)
+
+
+def _excerpt(span: Span, line: str) -> list[str]:
+    """The source line and its carets; a long line only around the span, marked `...`."""
+    source = shown_line(line)
+    column = span.column
+    end = span.end_column if span.end_line == span.line else len(source) + 1
+    if len(source) > MAX_SHOWN_COLUMNS:
+        start = max(0, column - 1 - MAX_SHOWN_COLUMNS // 4)
+        window = source[start : start + MAX_SHOWN_COLUMNS]
+        before = "..." if start else ""
+        after = "..." if start + MAX_SHOWN_COLUMNS < len(source) else ""
+        source = before + window + after
+        column += len(before) - start
+        end = min(end + len(before) - start, len(before) + len(window) + 1)
+    width = len(str(span.line))
+    carets = "^" * max(1, end - column)
+    return [
+        f"{' ' * width} |",
+        f"{span.line} | {source}",
+        f"{' ' * width} | {' ' * (column - 1)}{carets}",
+    ]
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:

@@ -1,10 +1,22 @@
-"""Files the engine writes itself: replaced atomically; the user's cache and config folders."""
+"""Files the engine writes itself (replaced atomically; the user's cache and config
+folders), and the paths no file can have."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: no longer path names a file
+
+
+def unusable_path(raw: str) -> str | None:
+    """Why no file can have path ``raw`` (a NUL byte, too long), or None; never repeats it."""
+    if "\0" in raw:
+        return "a path contains a NUL byte"
+    if len(raw) > MAX_PATH_CHARS:
+        return f"a path is longer than {MAX_PATH_CHARS} characters"
+    return None
 
 
 def cache_dir() -> Path:

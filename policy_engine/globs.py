@@ -47,7 +47,10 @@ def compile_glob(pattern: str, segments: bool = True) -> re.Pattern[str]:
         else:
             out.append(re.escape(c))
         i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+    try:
+        return re.compile("".join(out) + r"\Z", re.DOTALL)
+    except re.error as exc:  # e.g. a reversed range `[z-a]`
+        raise GlobError(f"invalid glob: {exc.msg}") from None
 
 
 def matches(pattern: str, path: str) -> bool:

@@ -16,6 +16,7 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from policy_engine import globs
+from policy_engine.files import unusable_path
 from policy_engine.keys import KeyLoadError, PublicKey, load_public_key
 
 MAX_KEYS = 256
@@ -75,6 +76,9 @@ def key_files(root: Path, pattern: str) -> list[str]:
 
 def _base(pattern: str) -> str:
     """The literal folder a glob starts from; refuses absolute paths and ``..``."""
+    unusable = unusable_path(pattern)
+    if unusable is not None:
+        raise KeySetError(unusable)
     parts = PurePosixPath(pattern).parts
     if pattern.startswith(("/", "\\")) or os.path.isabs(pattern) or "\\" in pattern:
         raise KeySetError(f"`{pattern}` must be relative to the repository")

@@ -23,6 +23,7 @@ from policy_engine.compiler.walk import (
     stage_refs,
     typed_values,
 )
+from policy_engine.files import unusable_path
 from policy_engine.keys import (
     KeyLoadError,
     Trusted,
@@ -456,9 +457,16 @@ def load_keys(ctx: CompileContext) -> None:
         try:
             ctx.loaded_keys[name] = _load_signer(ctx, decl)
         except KeyLoadError as exc:
-            where = f"looked for `{ctx.root / path.value}`" if path is not None else None
+            where = _looked_for(ctx, path.value) if path is not None else None
             span = path.span if path is not None else decl.span
             ctx.error("E105", f"{_KIND_NAMES[type(decl)]} `{name}`: {exc}", span, where)
+
+
+def _looked_for(ctx: CompileContext, path: str) -> str | None:
+    """Where a file was looked for; nothing for a path no file can have (NUL, too long)."""
+    if unusable_path(path) is not None:
+        return None
+    return f"looked for `{ctx.root / path}`"
 
 
 def _load_signer(ctx: CompileContext, decl: ast.SignerDecl) -> Trusted:

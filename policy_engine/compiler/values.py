@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,18 @@ def parse_duration(raw: str) -> timedelta:
     return timedelta(seconds=int(raw[:-1]) * _UNITS[raw[-1]])
 
 
+MAX_DURATION_DAYS = 999_999_999  # what a timedelta can hold
+
+
+def _duration(value: ast.Duration) -> timedelta:
+    try:
+        return parse_duration(value.raw)
+    except (OverflowError, ValueError):
+        raise ValueProblem(
+            "E114", f"the duration is longer than {MAX_DURATION_DAYS} days", value
+        ) from None
+
+
 def type_of(value: ast.Value) -> str:
     """The type name of a literal (a reference has the type of what it names)."""
     return {
@@ -47,7 +60,9 @@ def resolve(value: ast.Value, scope: Scope) -> ir.Value:
     if isinstance(value, ast.ListValue):
         return tuple(_scalar(resolve(item, scope), item) for item in value.items)
     if isinstance(value, ast.Duration):
-        return parse_duration(value.raw)
+        return _duration(value)
+    if isinstance(value, ast.Number) and not math.isfinite(value.value):
+        raise ValueProblem("E114", "the number is too large", value)
     if isinstance(value, ast.Date):
         try:
             return date.fromisoformat(value.raw)

@@ -6,17 +6,35 @@ import os
 import posixpath
 from pathlib import Path, PurePosixPath
 
+from policy_engine.files import unusable_path
+
 
 class PathEscape(ValueError):
-    """A path from an input points outside the repository."""
+    """A path from an input points outside the repository (or can name no file in it)."""
+
+
+def refuse_unusable(raw: str) -> None:
+    """Raise :class:`PathEscape` for a path no file can have (NUL byte, too long)."""
+    reason = unusable_path(raw)
+    if reason is not None:
+        raise PathEscape(reason)
+
+
+def shown(raw: str, limit: int = 200) -> str:
+    """``raw`` for a report: NUL bytes written ``\\0``, at most ``limit`` characters."""
+    text = raw.replace("\0", "\\0")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def normalise(root: Path, raw: str, base: str = "") -> str:
     """Return ``raw`` (relative to repo folder ``base``) as a repository-relative posix path.
 
     Raises :class:`PathEscape` for absolute paths, ``..`` leaving the repository,
-    and existing symlinks that resolve outside it. Nothing is read.
+    existing symlinks that resolve outside it, and paths no file can have (NUL bytes,
+    longer than :data:`MAX_PATH_CHARS`). Nothing is read.
     """
+    refuse_unusable(raw)
+    refuse_unusable(base)
     text = raw.replace("\\", "/")
     if PurePosixPath(text).is_absolute() or (len(text) > 1 and text[1] == ":"):
         raise PathEscape(f"absolute path `{raw}`")

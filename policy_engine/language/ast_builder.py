@@ -6,6 +6,7 @@ A predicate whose children are its fields in order needs no handler: its class i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from lark.tree import Meta
 
 from policy_engine.diagnostics import Span
 from policy_engine.language import ast
+
+MAX_NUMBER_DIGITS = 30  # longer number literals read as infinity, which no check accepts
 
 
 def unquote(raw: str) -> str:
@@ -267,7 +270,8 @@ class AstBuilder(Transformer[Token, Any]):
         return ast.Signers(self._name(c[0]), None, self._span(meta))
 
     def threshold_ref(self, meta: Meta, c: list[Token]) -> ast.Signers:
-        count = ast.Number(int(float(c[0])), self._tok(c[0]))
+        value = number_value(str(c[0]))
+        count = ast.Number(value if math.isinf(value) else int(value), self._tok(c[0]))
         return ast.Signers(self._name(c[1]), count, self._span(meta))
 
     def performed_by(self, meta: Meta, c: list[ast.Signers]) -> ast.PerformedBy:
@@ -318,9 +322,7 @@ class AstBuilder(Transformer[Token, Any]):
         return tuple(self._text(t) for t in c)
 
     def number(self, meta: Meta, c: list[Token]) -> ast.Number:
-        raw = str(c[0])
-        value: int | float = float(raw) if "." in raw else int(raw)
-        return ast.Number(value, self._tok(c[0]))
+        return ast.Number(number_value(str(c[0])), self._tok(c[0]))
 
     def text(self, meta: Meta, c: list[Token]) -> ast.Text:
         return self._text(c[0])
@@ -342,3 +344,11 @@ class AstBuilder(Transformer[Token, Any]):
 
     def list(self, meta: Meta, c: list[Any]) -> ast.ListValue:
         return ast.ListValue(tuple(v for v in c if v is not None), self._span(meta))
+
+
+def number_value(raw: str) -> int | float:
+    """The value of a number literal; one of more than :data:`MAX_NUMBER_DIGITS` digits is
+    infinite (the compiler refuses it, located) rather than a huge or unconvertible int."""
+    if len(raw.lstrip("-")) > MAX_NUMBER_DIGITS:
+        return float("-inf") if raw.startswith("-") else float("inf")
+    return float(raw) if "." in raw else int(raw)

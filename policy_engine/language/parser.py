@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Token
+from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import LexerState, LexerThread
 from lark.parsers.lalr_analysis import Shift
@@ -29,6 +29,7 @@ from policy_engine.language.grammar import comments_lexed, parser
 
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_SYNTAX_ERRORS = 100
+MAX_NESTING = 100  # levels of the parse tree (a parenthesis costs two); keeps recursion bounded
 _BLOCK_ITEM_WORDS = frozenset({"stage"})  # declaration keywords that also start a control item
 _BRACES = {"LBRACE": 1, "RBRACE": -1}
 
@@ -104,14 +105,14 @@ def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnos
             )
         return Diagnostic(
             "E002",
-            f"unexpected character `{error.char}`",
+            f"unexpected character `{_shown(error.char)}`",
             span,
             "names use letters, digits and `_`; other text goes in a string",
         )
     if isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
-        last = source.rstrip().splitlines() or [""]
+        last = source.rstrip(" \t\r\n").split("\n")
         end_line = len(last)
         span = Span(file, end_line, len(last[-1]) + 1, end_line, len(last[-1]) + 2)
         return Diagnostic(
@@ -128,7 +129,14 @@ def syntax_diagnostic(error: UnexpectedInput, file: str, source: str) -> Diagnos
     )
     expected = set(error.expected)
     help_text = _did_you_mean(token, expected) or f"expected {_expected(expected)}"
-    return Diagnostic("E001", f"unexpected `{token}`", span, help_text)
+    return Diagnostic("E001", f"unexpected `{_shown(str(token))}`", span, help_text)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` for a message: unprintable characters as code points, at most ``limit`` long."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"U+{ord(c):04X}" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_text(text: str, file: str = "<policy>") -> ParseResult:
@@ -136,10 +144,33 @@ def parse_text(text: str, file: str = "<policy>") -> ParseResult:
     recovery = _Recovery(file, text)
     with comments_lexed() as tokens:
         tree = parser().parse(text, on_error=recovery)
-    declarations = AstBuilder(file).transform(tree)
     comments = tuple(comment_at(token, text) for token in tokens)
+    too_deep = _too_deep(tree, file)
+    if too_deep is not None:
+        diagnostics = (*recovery.reported(), too_deep)
+        return ParseResult(ast.Module(file, ()), text, diagnostics, comments)
+    declarations = AstBuilder(file).transform(tree)
     module = ast.Module(file, tuple(declarations))
     return ParseResult(module, text, recovery.reported(), comments)
+
+
+def _too_deep(tree: Tree[Token], file: str) -> Diagnostic | None:
+    """An E007 at the first part of ``tree`` nested deeper than :data:`MAX_NESTING`, if any.
+
+    Walked without recursion, before anything recursive (the AST builder, the
+    printer, the compiler's walks) sees the tree.
+    """
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_NESTING and not node.meta.empty:
+            meta = node.meta
+            span = Span(file, meta.line, meta.column, meta.line, meta.column + 1)
+            help_text = "split the condition into several `require` lines or controls"
+            return Diagnostic("E007", "the policy nests too deeply", span, help_text)
+        children = [child for child in node.children if isinstance(child, Tree)]
+        stack.extend((child, level + 1) for child in reversed(children))
+    return None
 
 
 @dataclass

@@ -202,6 +202,18 @@ def test_unparseable_expiry_fails_closed(
     assert info.value.location == "l.layout"
 
 
+@pytest.mark.parametrize("field", ["steps", "inspect"])
+def test_a_step_without_a_name_is_a_located_input_error(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring, field: str
+) -> None:
+    document = layout(ids)
+    del document[field][0]["name"]
+    path = write_json(tmp_path / "l.layout", metablock(document, [ids["owner"]]))
+    with pytest.raises(InputError, match="invalid in-toto layout: missing field `name`") as info:
+        load(tmp_path, keyring, path)
+    assert info.value.location == "l.layout"
+
+
 def test_a_key_whose_id_is_not_its_own_authorises_nothing(
     tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
 ) -> None:

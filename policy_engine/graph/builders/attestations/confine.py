@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_engine.graph.model import Evidence, Issue
-from policy_engine.graph.paths import PathEscape, normalise
+from policy_engine.graph.paths import PathEscape, normalise, refuse_unusable, shown
 
 
 class Normaliser:
@@ -42,6 +42,10 @@ class Normaliser:
         return result
 
     def _normalise(self, raw: str) -> str | PathEscape:
+        try:
+            refuse_unusable(raw)
+        except PathEscape as exc:
+            return exc
         text = raw.replace("\\", "/")
         lexical = not text.startswith("/") and not (len(text) > 1 and text[1] == ":")
         joined = posixpath.normpath(text) if lexical else ""
@@ -61,11 +65,19 @@ class Normaliser:
     def _real(self, joined: str) -> str:
         """The real path of ``joined``, resolving one component at a time (folders cached)."""
         parent, name = posixpath.split(joined)
-        real_parent = self._parents.get(parent)
-        if real_parent is None:
-            real_parent = self._parents[parent] = self._real(parent)
-        candidate = os.path.join(real_parent, name)
-        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+        missing, folder = [], parent
+        while folder not in self._parents:
+            missing.append(folder)
+            folder = posixpath.split(folder)[0]
+        for folder in reversed(missing):  # outermost first, without recursion
+            above, base = posixpath.split(folder)
+            self._parents[folder] = _resolved(self._parents[above], base)
+        return _resolved(self._parents[parent], name)
+
+
+def _resolved(real_parent: str, name: str) -> str:
+    candidate = os.path.join(real_parent, name)
+    return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
 
 
 def confined(
@@ -83,11 +95,12 @@ def confined(
     file, kind, name = where
     kept: dict[str, dict[str, str]] = {}
     for raw, digest in sorted(artifacts.items()):
-        evidence = (Evidence("file", file), Evidence(kind, name), Evidence(role, raw))
+        evidence = (Evidence("file", file), Evidence(kind, name), Evidence(role, shown(raw)))
         try:
             path = normalise_path(raw)
         except PathEscape as exc:
-            issues.append(Issue("path-escape", raw, f"{kind} `{name}` {role}: {exc}", evidence))
+            message = f"{kind} `{name}` {role}: {exc}"
+            issues.append(Issue("path-escape", shown(raw), message, evidence))
             continue
         if path in kept and kept[path] != dict(digest):
             message = f"{kind} `{name}` names {role} `{path}` twice with different digests"

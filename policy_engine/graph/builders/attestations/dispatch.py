@@ -41,6 +41,7 @@ from policy_engine.graph.builders.attestations.links import LoadedLink, load_lin
 from policy_engine.graph.builders.attestations.signatures import check_signatures
 from policy_engine.graph.builders.attestations.statements import Statement, parse_statement
 from policy_engine.graph.model import Issue, SignatureCheck
+from policy_engine.graph.paths import PathEscape, refuse_unusable
 from policy_engine.keys import Keyring
 
 JSON_LINES_SUFFIX = ".jsonl"
@@ -86,6 +87,10 @@ def find_files(root: Path, paths: Iterable[Path]) -> list[Found]:
     seen: set[tuple[int, int] | str] = set()
     display = Display(root)
     for path in paths:
+        try:
+            refuse_unusable(str(path))
+        except PathEscape as exc:
+            raise InputError(f"attestation path: {exc}", None) from None
         if not os.path.lexists(path):
             raise InputError("attestation path not found", str(path))
         explicit = not path.is_dir()

@@ -18,6 +18,7 @@ from policy_engine.errors import InputError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
+MAX_NUMBER_CHARS = 100
 
 
 def read_bytes(path: Path, file: str, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -39,6 +40,21 @@ def read_bytes(path: Path, file: str, limit: int = MAX_FILE_BYTES) -> bytes:
 
 class _DuplicateKey(ValueError):
     pass
+
+
+class _LongNumber(ValueError):
+    pass
+
+
+def _number(parse: type[int] | type[float]) -> Any:
+    """A ``json`` number hook refusing numbers longer than :data:`MAX_NUMBER_CHARS`."""
+
+    def hook(text: str) -> int | float:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise _LongNumber
+        return parse(text)
+
+    return hook
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -63,7 +79,12 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     where = f"{file}:{line}" if line else file
     too_deep = f"{prefix}JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:
-        document = json.loads(data, object_pairs_hook=_no_duplicates)
+        document = json.loads(
+            data,
+            object_pairs_hook=_no_duplicates,
+            parse_int=_number(int),
+            parse_float=_number(float),
+        )
     except json.JSONDecodeError as exc:
         if what or line:
             detail = f" at column {exc.colno}" if line and not what else ""
@@ -71,6 +92,10 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
         raise InputError(f"invalid JSON: {exc.msg}", f"{file}:{exc.lineno}:{exc.colno}") from None
     except _DuplicateKey as exc:
         raise InputError(f"{prefix}duplicate JSON key `{exc}`", where) from None
+    except _LongNumber:
+        raise InputError(
+            f"{prefix}JSON number longer than {MAX_NUMBER_CHARS} characters", where
+        ) from None
     except UnicodeDecodeError:
         raise InputError(f"{prefix}JSON is not valid UTF-8", where) from None
     except RecursionError:

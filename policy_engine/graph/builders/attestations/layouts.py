@@ -20,8 +20,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from policy_engine.graph.builders.attestations.envelopes import Signed
 from policy_engine.graph.builders.attestations.linknames import name_issues
@@ -37,6 +38,8 @@ from policy_engine.graph.model import (
     LayoutStep,
 )
 from policy_engine.keys import KeyLoadError, Keyring, PublicKey, parse_public_key
+
+_T = TypeVar("_T")
 
 SUBLAYOUT_NAME = re.compile(r"(?:^|/)(?P<step>[^/]+)\.(?P<keyid>[0-9a-f]{8})\.link$")
 
@@ -75,8 +78,8 @@ def load_layout(signed: Signed, file: str, where: str, keyring: Keyring) -> Load
         envelope=signed.envelope,
         signatures=checks,
         keys=layout_keys,
-        steps=tuple(_step(s) for s in document.get("steps") or ()),
-        inspections=tuple(_inspection(i) for i in document.get("inspect") or ()),
+        steps=in_toto_call(lambda: _steps(document, "steps", _step), where, "layout"),
+        inspections=in_toto_call(lambda: _steps(document, "inspect", _inspection), where, "layout"),
         expires=parse_time(expires, where, "expires") if expires is not None else None,
         readme=str(document.get("readme") or ""),
         as_step=match["step"] if match else "",
@@ -111,6 +114,11 @@ def _keys(
 
 def _rules(rules: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(str(word) for word in rule) for rule in rules or ())
+
+
+def _steps(document: dict[str, Any], field: str, read: Callable[[Any], _T]) -> tuple[_T, ...]:
+    """The steps (or inspections) of a layout; a malformed one raises for ``in_toto_call``."""
+    return tuple(read(item) for item in document.get(field) or ())
 
 
 def _step(step: dict[str, Any]) -> LayoutStep:
