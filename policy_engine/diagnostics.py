@@ -58,6 +58,7 @@ CODES: Mapping[str, str] = {
     "E117": "invalid date",
     "E118": "condition on a field the predicate schema does not have (a close name exists)",
     "E119": "two policy names in one evaluation",
+    "E120": "a path that leaves the repository",
     "W201": "unused key",
     "W202": "unused role",
     "W203": "control waived for every subject",

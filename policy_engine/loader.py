@@ -92,9 +92,18 @@ def _is_pack(module: ast.Module) -> bool:
     return any(isinstance(d, ast.PackDecl) for d in module.declarations)
 
 
+def _inside(path: Path, folders: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, given: Sequence[Path] = ()) -> None:
         self.root = root
+        # Imports may reach the repository, the bundled packs and the folders of the
+        # policies named on the command line; nothing else, whatever a policy says.
+        named = [p if p.is_dir() else p.parent for p in given]
+        self.allowed = [os.path.realpath(f) for f in (root, bundled_policies(), *named)]
         self.out = Loaded()
         self.parsed: dict[str, ParseResult] = {}
         self.imported: dict[str, ast.ImportDecl] = {}
@@ -119,6 +128,10 @@ class _Loader:
         key = os.path.abspath(target)
         if key in chain:
             self._error("E111", "import cycle: the file imports itself", decl)
+        elif not _inside(target, self.allowed):
+            self._error(
+                "E005", f"imported file `{decl.path.value}` is outside the repository", decl
+            )
         elif not target.is_file():
             self._error("E005", f"imported file `{decl.path.value}` not found", decl)
         elif key in self.imported:
@@ -136,7 +149,7 @@ class _Loader:
 
 def load_files(paths: Sequence[Path], root: Path) -> Loaded:
     """Parse the named policies and everything they import; packs only where imported."""
-    loader = _Loader(root)
+    loader = _Loader(root, paths)
     files = policy_files(paths)
     for path in files:
         loader.parse(path)

@@ -54,6 +54,17 @@ def confined_file(root: Path, written: str) -> Path:
     return root / path
 
 
+def confined_path(root: Path, written: str) -> Path:
+    """A file or folder a policy names, refused unless it stays in the repository:
+    relative, no ``..``, not resolving (through a symlink) outside it."""
+    path = PurePosixPath(written).as_posix()
+    _base(path)
+    real_root = os.path.realpath(root)
+    if not _inside(os.path.realpath(os.path.join(real_root, path)), real_root):
+        raise KeySetError(f"`{path}` leaves the repository")
+    return root / path
+
+
 def key_files(root: Path, pattern: str) -> list[str]:
     """Repository-relative paths of the regular files ``pattern`` matches (see above)."""
     pattern = PurePosixPath(pattern).as_posix()

@@ -13,7 +13,7 @@ from typing import Any
 from policy_engine import globs
 from policy_engine.compiler import values
 from policy_engine.compiler.context import CompileContext, Scope, Unit, suggest
-from policy_engine.compiler.keysets import KeySetError, confined_file
+from policy_engine.compiler.keysets import KeySetError, confined_file, confined_path
 from policy_engine.compiler.walk import (
     atoms,
     nested_selectors,
@@ -84,6 +84,7 @@ def declare(ctx: CompileContext) -> None:
                 _one_policy_name(ctx, decl)
                 ctx.policies.append(decl)
             elif isinstance(decl, ast.AttestationsDecl):
+                _confined_folder(ctx, decl.path)
                 ctx.attestations.append(decl)
             elif isinstance(decl, ast.OnUnjudgedDecl):
                 ctx.on_unjudged.append(decl)
@@ -98,6 +99,14 @@ def declare(ctx: CompileContext) -> None:
                 ctx.layouts.append(decl)
             elif isinstance(decl, _NAMED):
                 _declare_named(ctx, tables[type(decl)], decl)
+
+
+def _confined_folder(ctx: CompileContext, written: ast.Text) -> None:
+    """A folder or file the policy reads (``attestations in``) stays in the repository."""
+    try:
+        confined_path(ctx.root, written.value)
+    except KeySetError as exc:
+        ctx.error("E120", f"{exc}", written.span, "name a path inside the repository")
 
 
 def _one_policy_name(ctx: CompileContext, decl: ast.PolicyDecl) -> None:
