@@ -22,7 +22,7 @@ TOP = "policy_engine"
 # Lowest first. A package is a subpackage or a module directly under policy_engine/;
 # `policy_engine` itself is its `__init__.py` (the version).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    (TOP, "errors", "diagnostics", "globs", "lifecycle", "keys", "files", "schemas"),
+    (TOP, "errors", "diagnostics", "globs", "lifecycle", "keys", "files", "schemas", "intoto"),
     ("language",),
     ("loader", "compiler"),
     ("graph",),

@@ -213,9 +213,9 @@ def check_result(outcome: Outcome, layout: str) -> CheckResult:
     """The outcome as a check's result (no controls; one finding per problem), for reporters."""
     from policy_engine.compiler.ir import Location, PolicySet
     from policy_engine.evaluate import Evaluation
+    from policy_engine.evaluate.intoto_findings import problem_findings
     from policy_engine.graph.model import ProvenanceGraph
     from policy_engine.results import CheckResult
-    from policy_engine.supplychain.findings import problem_findings
 
     location = Location(layout, 1, 1)
     policy = PolicySet(f"in-toto layout {layout}", {}, {}, {}, (), (), (), location)

@@ -16,8 +16,8 @@ from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.envelopes import Foreign, Signed, open_document
 from policy_engine.graph.builders.attestations.signatures import verify_with
 from policy_engine.graph.builders.attestations.timestamps import parse_time
+from policy_engine.intoto.model import Link
 from policy_engine.keys import PublicKey
-from policy_engine.supplychain.model import Link
 
 SignedDocument = Signed
 

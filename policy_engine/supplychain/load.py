@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from policy_engine.errors import InputError
+from policy_engine.intoto.model import Chain, Inspection, Layout, LinkFile, Step
+from policy_engine.intoto.rules import RuleFormatError, parse_rule
 from policy_engine.keys import KeyLoadError, PublicKey, load_public_key, parse_public_key
 from policy_engine.supplychain import documents
 from policy_engine.supplychain.documents import LayoutError
-from policy_engine.supplychain.model import Chain, Inspection, Layout, LinkFile, Step
-from policy_engine.supplychain.rules import RuleFormatError, parse_rule
 
 MAX_DEPTH = 8  # sublayouts within sublayouts
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policy_engine.supplychain.check import Options, Outcome, verify
+from policy_engine.intoto.check import Options, Outcome, verify
+from policy_engine.intoto.model import Link, Problem
 from policy_engine.supplychain.documents import LayoutError
 from policy_engine.supplychain.load import load_chain, load_verification_keys
-from policy_engine.supplychain.model import Link, Problem
 
 
 def verify_files(layout: Path, keys: tuple[Path, ...], link_dir: Path, options: Options) -> Outcome:

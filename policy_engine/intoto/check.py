@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from policy_engine.supplychain.model import Chain, Layout, Link, LinkFile, Problem, Step
-from policy_engine.supplychain.rules import RuleFormatError, check_rules, parse_rule
+from policy_engine.intoto.model import Chain, Layout, Link, LinkFile, Problem, Step
+from policy_engine.intoto.rules import RuleFormatError, check_rules, parse_rule
 
 
 @dataclass(frozen=True)
