@@ -40,6 +40,13 @@ class _Facts:
     def __init__(self, layouts: list[Layout], links: Iterable[Attestation]) -> None:
         self.layouts = {x.file: x for x in layouts}
         self.links = {att.file: att for att in links}
+        self._converted: dict[str, chain.Link] = {}
+
+    def link(self, file: str) -> chain.Link:
+        """The link in ``file`` as the checker reads it (converted once)."""
+        if file not in self._converted:
+            self._converted[file] = _link(self.links[file])
+        return self._converted[file]
 
     def rules(self, layout: Layout) -> list[chain.Problem]:
         steps = [_step(s) for s in layout.steps]
@@ -48,8 +55,8 @@ class _Facts:
 
     def commands(self, layout: Layout) -> Iterator[chain.Problem]:
         for step in layout.steps:
-            counted = [(f, self.links[f]) for f in step.links if f in self.links]
-            pairs = [(chain.LinkFile(f, step.name, "", True), _link(att)) for f, att in counted]
+            counted = [f for f in step.links if f in self.links]
+            pairs = [(chain.LinkFile(f, step.name, "", True), self.link(f)) for f in counted]
             yield from check.commands(_step(step), pairs, strict=False)
 
     def kept(self, layout: Layout, depth: int) -> dict[str, chain.Link]:
@@ -64,7 +71,7 @@ class _Facts:
     def standing_for(self, step: LayoutStep, depth: int) -> chain.Link | None:
         for file in step.links:
             if file in self.links:
-                return _link(self.links[file])
+                return self.link(file)
             sub = self.layouts.get(file)
             if sub is not None and depth < _MAX_DEPTH:
                 steps = tuple(_step(s) for s in sub.steps)
