@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from securesystemslib.signer import SSlibKey
+    from securesystemslib.signer import Key
 
 MAX_KEY_BYTES = 64 * 1024
 MAX_ROOT_BYTES = 1024 * 1024  # a Sigstore trusted root or client trust configuration
@@ -28,13 +28,18 @@ class KeyLoadError(ValueError):
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A trusted public key: its computed ids and the securesystemslib key that verifies."""
+    """A trusted public key: its computed ids and the securesystemslib key that verifies.
+
+    ``openpgp`` is set for a GPG key (see :mod:`policy_engine.gpgkeys`): the
+    material, with its subkeys, that OpenPGP signatures are verified with.
+    """
 
     keyid: str
     aliases: frozenset[str]
     keytype: str
     scheme: str
-    key: SSlibKey
+    key: Key
+    openpgp: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def ids(self) -> frozenset[str]:

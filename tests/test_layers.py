@@ -22,7 +22,20 @@ TOP = "policy_engine"
 # Lowest first. A package is a subpackage or a module directly under policy_engine/;
 # `policy_engine` itself is its `__init__.py` (the version).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    (TOP, "errors", "diagnostics", "globs", "lifecycle", "keys", "files", "schemas", "config"),
+    # `intoto` (pure in-toto judgement) only needs `keys`, so it sits with them
+    (
+        TOP,
+        "intoto",
+        "errors",
+        "diagnostics",
+        "globs",
+        "lifecycle",
+        "keys",
+        "gpgkeys",
+        "files",
+        "schemas",
+        "config",
+    ),
     ("language",),
     ("loader", "compiler"),
     ("graph",),

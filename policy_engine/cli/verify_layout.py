@@ -5,7 +5,8 @@ or `--param` is taken as in-toto takes it: every word up to the next option);
 the run loads the chain (:mod:`policy_engine.supplychain.load`), judges it
 (:func:`policy_engine.supplychain.verify`) and reports every problem. Exit 0
 when it verifies, 1 when it does not, 2 when it cannot be judged (usage, an
-unreadable key, GPG keys, inspections that would have to run).
+unreadable key or a GPG key that cannot be exported, inspections that would
+have to run).
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ _OPTIONS: list[Callable[[Any], Any]] = [
         multiple=True,
         help="Public keys (PEM or securesystemslib JSON); each must have signed the layout.",
     ),
-    click.option("-g", "--gpg", multiple=True, help="GPG key ids (not supported yet: exit 2)."),
-    click.option("--gpg-home", type=PATH, help="Accepted for in-toto-verify compatibility."),
+    click.option("-g", "--gpg", multiple=True, help="GPG key ids (needs a gpg binary)."),
+    click.option("--gpg-home", help="The GPG keyring's folder (default: gpg's)."),
     click.option("--key-types", multiple=True, hidden=True, help="Ignored: read from the keys."),
     click.option(
         "--link-dir",
@@ -142,21 +143,20 @@ def run_verify(
     at: datetime | None,
     verbose: bool = False,
     quiet: bool = False,
+    gpg_home: str | None = None,
     **_ignored: object,
 ) -> None:
     """Verify, report, exit (see the module doc)."""
     from policy_engine.supplychain import Options
     from policy_engine.supplychain.run import verify_files
 
-    if gpg:
-        _cannot(f"GPG keys need a gpg binary and are not supported yet: `{'`, `'.join(gpg)}`")
     if layout is None:
         _cannot("missing option `--layout`")
-    if not keys:
-        _cannot("give at least one key with `--verification-keys` (in-toto needs one too)")
+    if not keys and not gpg:
+        _cannot("give at least one key with `--verification-keys` or `--gpg` (as in-toto)")
     now = utc(at) or datetime.now(timezone.utc)
     options = Options(now, params, strict_commands, skip_inspections)
-    outcome = verify_files(layout, keys, link_dir, options)
+    outcome = verify_files(layout, keys, link_dir, options, (gpg, gpg_home))
     if not quiet:
         if fmt == "text" and not output and not reports:
             click.echo(render_text(outcome, str(layout), verbose), nl=False)
@@ -213,9 +213,9 @@ def check_result(outcome: Outcome, layout: str) -> CheckResult:
     """The outcome as a check's result (no controls; one finding per problem), for reporters."""
     from policy_engine.compiler.ir import Location, PolicySet
     from policy_engine.evaluate import Evaluation
+    from policy_engine.evaluate.intoto_findings import problem_findings
     from policy_engine.graph.model import ProvenanceGraph
     from policy_engine.results import CheckResult
-    from policy_engine.supplychain.findings import problem_findings
 
     location = Location(layout, 1, 1)
     policy = PolicySet(f"in-toto layout {layout}", {}, {}, {}, (), (), (), location)

@@ -1,6 +1,8 @@
 """Built-in findings that need no rule: the graph contradicts itself or its inputs are unsafe.
 
-They are reported under ``builtin/<code>`` controls at the policy's declaration.
+They are reported under ``builtin/<code>`` controls at the policy's declaration; what the
+supply chain checker found in trusted layouts (``graph.layout_problems``) under
+``in-toto/<code>`` controls, as ``mlpolicy verify`` reports them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 
 from policy_engine.evaluate.context import EvalContext
 from policy_engine.evaluate.findings import Finding, Kind
+from policy_engine.evaluate.intoto_findings import problem_findings
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef
 
 # issue code -> (title, severity, kind)
@@ -75,6 +78,7 @@ def builtin_findings(ctx: EvalContext) -> Iterator[Finding]:
     ]
     for issue in issues:
         yield _finding(ctx, issue)
+    yield from problem_findings(ctx.graph.layout_problems, ctx.policy.location)
 
 
 _DVC_FILES = ("dvc.lock", ".dvc")

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     import networkx as nx
 
+    from policy_engine.intoto.model import Problem
+
 
 class NodeKind(str, Enum):
     ARTIFACT = "artifact"
@@ -335,6 +337,8 @@ class ProvenanceGraph:
         self.flow: nx.DiGraph[str] = nx.DiGraph()
         self.issues: list[Issue] = []
         self.layouts: list[Layout] = []  # in-toto layouts, in the order they were read
+        # what the supply chain checker found in trusted layouts (rules, commands, inspections)
+        self.layout_problems: list[Problem] = []
         self.notes: list[str] = []  # inputs skipped or only partly used, and why
 
     # -- node ids ---------------------------------------------------------

@@ -79,6 +79,6 @@ def load_signer(path: Path, password: bytes | None = None) -> CryptoSigner:
         raise InputError(f"cannot read the private key: {exc}", str(path)) from None
     try:
         public = public_key_of(private)
-        return CryptoSigner(private, public.key)
+        return CryptoSigner(private, public.key)  # type: ignore[arg-type]  # never a GPG key
     except (KeyLoadError, ValueError) as exc:
         raise InputError(f"unsupported private key: {exc}", str(path)) from None

@@ -8,9 +8,9 @@ rules) at a given time and returns every problem, never only the first. The
 artifact rules (:mod:`.rules`) follow in-toto's firewall semantics.
 """
 
-from policy_engine.supplychain.check import Options, Outcome, verify
+from policy_engine.intoto.check import Options, Outcome, verify
+from policy_engine.intoto.model import Chain, Problem
 from policy_engine.supplychain.load import load_chain, load_verification_keys
-from policy_engine.supplychain.model import Chain, Problem
 
 __all__ = [
     "Chain",

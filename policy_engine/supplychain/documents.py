@@ -11,13 +11,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from policy_engine import gpgkeys
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations import jsonio
-from policy_engine.graph.builders.attestations.envelopes import Foreign, Signed, open_document
+from policy_engine.graph.builders.attestations.envelopes import (
+    Foreign,
+    RawSignature,
+    Signed,
+    open_document,
+)
 from policy_engine.graph.builders.attestations.signatures import verify_with
 from policy_engine.graph.builders.attestations.timestamps import parse_time
+from policy_engine.intoto.model import Link
 from policy_engine.keys import PublicKey
-from policy_engine.supplychain.model import Link
 
 SignedDocument = Signed
 
@@ -56,13 +62,22 @@ def _reason(signed: Signed, key: PublicKey) -> str:
         return "no signature by this key"
     reasons = []
     for raw in candidates:
-        if raw.sig is None:
+        if raw.openpgp and key.openpgp is not None:
+            if gpgkeys.verify(key, _pgp(raw), signed.signed_bytes):
+                return ""
+            reasons.append("the OpenPGP signature does not verify (or its key has expired)")
+        elif raw.sig is None:
             reasons.append(raw.problem)
         elif verify_with(key, raw.sig, signed.signed_bytes):
             return ""
         elif raw.keyid:
             reasons.append("the signature does not verify (the signed content was changed?)")
     return "; ".join(dict.fromkeys(reasons)) or "no signature by this key"
+
+
+def _pgp(raw: RawSignature) -> dict[str, str]:
+    signature, headers = raw.pgp
+    return {"keyid": raw.keyid, "signature": signature, "other_headers": headers}
 
 
 def expiry(document: dict[str, Any], file: str) -> datetime | None:

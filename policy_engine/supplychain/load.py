@@ -18,19 +18,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from policy_engine import gpgkeys
 from policy_engine.errors import InputError
+from policy_engine.intoto.model import Chain, Inspection, Layout, LinkFile, Step
+from policy_engine.intoto.rules import RuleFormatError, parse_rule
 from policy_engine.keys import KeyLoadError, PublicKey, load_public_key, parse_public_key
 from policy_engine.supplychain import documents
 from policy_engine.supplychain.documents import LayoutError
-from policy_engine.supplychain.model import Chain, Inspection, Layout, LinkFile, Step
-from policy_engine.supplychain.rules import RuleFormatError, parse_rule
 
 MAX_DEPTH = 8  # sublayouts within sublayouts
 
 
-def load_verification_keys(paths: tuple[Path, ...]) -> dict[str, PublicKey]:
-    """The keys that must each have signed the root layout, by their computed id."""
-    keys: dict[str, PublicKey] = {}
+def load_verification_keys(
+    paths: tuple[Path, ...], gpg: tuple[str, ...] = (), gpg_home: str | None = None
+) -> dict[str, PublicKey]:
+    """The keys that must each have signed the root layout, by their computed id; GPG keys
+    (``gpg``) exported from the keyring at ``gpg_home`` with the gpg binary."""
+    keys: dict[str, PublicKey] = gpgkeys.export(gpg, gpg_home) if gpg else {}
     for path in paths:
         try:
             key = load_public_key(path)
@@ -113,8 +117,8 @@ def _functionary_keys(declared: Any, file: str) -> tuple[dict[str, PublicKey], d
     usable: dict[str, PublicKey] = {}
     problems: dict[str, str] = {}
     for keyid, material in sorted(declared.items()):
-        if isinstance(material, dict) and _is_gpg(material):
-            problems[keyid] = "a GPG key"
+        if isinstance(material, dict) and gpgkeys.is_gpg(material):
+            _gpg_keys(keyid, material, usable, problems)
             continue
         try:
             key = parse_public_key(json.dumps(material).encode("utf-8"))
@@ -128,8 +132,15 @@ def _functionary_keys(declared: Any, file: str) -> tuple[dict[str, PublicKey], d
     return usable, problems
 
 
-def _is_gpg(material: dict[str, Any]) -> bool:
-    return "method" in material or "subkeys" in material or "hashes" in material
+def _gpg_keys(
+    keyid: str, material: dict[str, Any], usable: dict[str, PublicKey], problems: dict[str, str]
+) -> None:
+    """A GPG key and its subkeys (see :mod:`policy_engine.gpgkeys`), or why it is unusable."""
+    try:
+        for each, key in gpgkeys.from_material(keyid, material).items():
+            usable.setdefault(each, key)
+    except KeyLoadError as exc:
+        problems[keyid] = f"unsupported GPG key: {exc}"
 
 
 def _rules(value: Any) -> tuple[tuple[str, ...], ...]:
@@ -205,7 +216,8 @@ def _link_file(layout: Layout, step: Step, keyid: str, path: Path, depth: int) -
         link = documents.link_of(payload)
     except (TypeError, ValueError) as exc:
         return LinkFile(file, step.name, keyid, False, f"not a valid link: {exc}")
-    return LinkFile(file, step.name, keyid, bool(verified), problem, link=link)
+    principal = gpgkeys.principal(key)
+    return LinkFile(file, step.name, keyid, bool(verified), problem, link=link, principal=principal)
 
 
 def _sublayout(

@@ -2,9 +2,9 @@
 
 Signed layouts are built from ``demo.layout.template`` and the keys beside it, as
 in-toto's tests build them (classic signed JSON, or DSSE); inline cases build
-their links. Cases that need an inspection to run, or GPG keys, cannot be judged
-by mlpolicy (it never runs commands and has no GPG support yet): they are listed
-in :data:`SKIPPED` with the reason, and their exit 2 is asserted instead.
+their links. Cases that need an inspection to run cannot be judged by mlpolicy
+(it never runs commands): they are listed in :data:`SKIPPED` with the reason,
+and their exit 2 is asserted instead. The GPG cases are in ``test_verify_gpg.py``.
 """
 
 from __future__ import annotations
@@ -40,12 +40,7 @@ SKIP = "--skip-inspections"  # the template's inspection `untar` would run a scr
 SKIPPED = {
     10: "the inspection must run (`expr 1 / 0`); mlpolicy never runs commands: exit 2",
     12: "the inspection's rules need its run; mlpolicy never runs commands: exit 2",
-    **{
-        n: "GPG keys (subkey thresholds) need a gpg binary: not supported yet"
-        for n in range(21, 30)
-    },
-    39: "GPG keys need a gpg binary: not supported yet (`--gpg` exits 2)",
-    43: "GPG keys need a gpg binary: not supported yet (`--gpg` exits 2)",
+    # GPG cases (21-29, 39, 43) are in test_verify_gpg.py
 }
 
 
@@ -253,24 +248,6 @@ def test_case_40_spki_with_dsse_links(tmp_path: Path) -> None:
 def test_case_42_private_key_as_verification_key(tmp_path: Path) -> None:
     layout = layout_case(tmp_path, ["rsa"])
     assert run(layout, [IN_TOTO / "pems" / "rsa_private_unencrypted.pem"], DEMO, SKIP) == 2
-
-
-def test_gpg_cases_exit_2(tmp_path: Path) -> None:
-    layout = layout_case(tmp_path, ["rsa"])
-    result = CliRunner().invoke(
-        main,
-        ["verify", "--layout", str(layout), "--gpg", "8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17"],
-    )
-    assert result.exit_code == 2, SKIPPED[39]
-    assert "8465A1E2E0FB2B40ADB2478E18FB3F537E0C8A17" in result.output
-
-
-def test_gpg_functionaries_exit_2(tmp_path: Path) -> None:
-    """demo_files_gpg: its steps authorise GPG keys; mlpolicy cannot judge them."""
-    layout_doc = json.loads((IN_TOTO / "demo_files_gpg" / "demo.layout.template").read_text())
-    layout_doc["signed"]["expires"] = "2100-01-01T00:00:00Z"
-    layout = write(tmp_path / "root.layout", sign(layout_doc["signed"], ["rsa"]))
-    assert run(layout, [PEMS["rsa"]], IN_TOTO / "demo_files_gpg", SKIP) == 2
 
 
 # -- §1 cases 15-20: thresholds over inline links ----------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy_engine.supplychain.model import Link
-from policy_engine.supplychain.rules import RuleFormatError, check_rules, parse_rule
+from policy_engine.intoto.model import Link
+from policy_engine.intoto.rules import RuleFormatError, check_rules, parse_rule
 
 A, B = {"sha256": "a" * 64}, {"sha256": "b" * 64}
 

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policy_engine.compiler.ir import TrackingStore
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
+
+if TYPE_CHECKING:  # the compiler (and its parser) is not needed to read attestations
+    from policy_engine.compiler.ir import TrackingStore
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from policy_engine.graph.builders.attestations.dispatch import (
     find_files,
     load_file,
 )
+from policy_engine.graph.builders.attestations.layoutrules import layout_problems
 from policy_engine.graph.builders.attestations.layouts import LoadedLayout
 from policy_engine.graph.builders.attestations.links import LoadedLink
 from policy_engine.graph.builders.attestations.pool import iter_files
@@ -102,7 +103,8 @@ def _settle_layouts(
     layouts: list[LoadedLayout],
     results: list[FileResult],
 ) -> None:
-    """Thresholds, then trust (see :mod:`.trust`); trusted layouts' steps join the pipeline."""
+    """Thresholds, then trust (see :mod:`.trust`); trusted layouts' steps join the pipeline,
+    and the supply chain checker judges their rules (see :mod:`.layoutrules`)."""
     links = [link for r in results for link in r.links]
     now = context.now or datetime.now(timezone.utc)
     settled = [settle(loaded, links, layouts) for loaded in layouts]
@@ -116,6 +118,7 @@ def _settle_layouts(
             graph.issues.append(untrusted_issue(layout, context.layout_owners))
         graph.issues.extend(expiry_issues(layout, now))
     _add_layout_steps(graph, [x for x in graph.layouts if x.trusted], links)
+    graph.layout_problems += layout_problems(graph.layouts, (x.attestation for x in links))
 
 
 def _add_layout_steps(

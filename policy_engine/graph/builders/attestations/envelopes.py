@@ -44,8 +44,9 @@ class RawSignature:
 
     keyid: str
     sig: str | None
-    openpgp: bool = False  # an in-toto GPG signature (``other_headers``): never verified
+    openpgp: bool = False  # an in-toto GPG signature (``other_headers``): only `verify` checks it
     problem: str = ""  # why ``sig`` is None
+    pgp: tuple[str, str] = ("", "")  # an OpenPGP signature: (signature, other_headers), hex
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,8 @@ def _metablock_signature(entry: dict[str, Any]) -> RawSignature:
     keyid = _keyid(entry.get("keyid"))
     sig = entry.get("sig")
     if "other_headers" in entry:
-        return RawSignature(keyid, None, True, "OpenPGP signatures are not supported")
+        pgp = (str(entry.get("signature", "")), str(entry["other_headers"]))
+        return RawSignature(keyid, None, True, "OpenPGP signatures are not supported", pgp)
     if not isinstance(sig, str) or not sig or not set(sig) <= _HEX:
         return RawSignature(keyid, None, problem="the signature is missing or not hexadecimal")
     return RawSignature(keyid, sig.lower())

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from policy_engine.supplychain.model import Artifacts, Link, Problem
+from policy_engine.intoto.model import Artifacts, Link, Problem
 
 GENERIC = frozenset({"create", "delete", "modify", "allow", "disallow", "require"})
 MAX_LISTED = 10

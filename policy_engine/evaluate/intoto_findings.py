@@ -1,18 +1,22 @@
 """Problems of a supply chain as findings: ``in-toto/<code>`` controls, with their evidence.
 
 Used by ``mlpolicy verify`` (through the same reporters as ``check``) and by
-policies that name a layout. Warnings (a dropped link, a command that differs,
-a skipped inspection) are ``info`` findings; everything else is ``high``.
+``check`` for the layouts a policy trusts (``graph.layout_problems``). Warnings
+(a dropped link, a command that differs, a skipped inspection) are ``info``
+findings; everything else is ``high``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from policy_engine.compiler.ir import Location
 from policy_engine.evaluate.findings import Finding, Kind
 from policy_engine.graph.model import Evidence
-from policy_engine.supplychain.model import Problem
+
+if TYPE_CHECKING:
+    from policy_engine.compiler.ir import Location
+    from policy_engine.intoto.model import Problem
 
 # code -> (title, kind)
 TITLES: dict[str, tuple[str, Kind]] = {

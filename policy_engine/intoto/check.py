@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from policy_engine.supplychain.model import Chain, Layout, Link, LinkFile, Problem, Step
-from policy_engine.supplychain.rules import RuleFormatError, check_rules, parse_rule
+from policy_engine.intoto.model import Chain, Layout, Link, LinkFile, Problem, Step
+from policy_engine.intoto.rules import RuleFormatError, check_rules, parse_rule
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ def verify(chain: Chain, options: Options, name: str = "") -> Outcome:
     layout = chain.layout
     problems = [*layout_signatures(layout), *expiry(layout, options.now)]
     problems += inspections(layout, options.skip_inspections)
-    problems += gpg_keys(layout)
     try:
         steps = substituted(layout.steps, options.params)
     except (KeyError, IndexError, ValueError) as exc:
@@ -103,20 +102,6 @@ def inspections(layout: Layout, skip: bool) -> Iterator[Problem]:
             yield Problem("inspection-not-run", item.name, message, (("run", run),), unjudged=True)
 
 
-def gpg_keys(layout: Layout) -> Iterator[Problem]:
-    """A step authorising a GPG key cannot be judged (no GPG support yet)."""
-    for step in layout.steps:
-        for keyid in step.pubkeys:
-            if layout.key_problems.get(keyid) == "a GPG key":
-                message = (
-                    f"step `{step.name}` authorises GPG key `{keyid}`: GPG keys need a gpg "
-                    "binary and are not supported yet"
-                )
-                yield Problem(
-                    "gpg-unsupported", step.name, message, (("key", keyid),), unjudged=True
-                )
-
-
 def substituted(steps: tuple[Step, ...], params: dict[str, str] | None) -> tuple[Step, ...]:
     """The steps with ``{name}`` replaced in commands and rules (``str.format``, as in-toto)."""
     if params is None:
@@ -151,7 +136,7 @@ def step_link(
         problems += found
         if link is not None:
             kept.append((file, link))
-    distinct = {file.keyid for file, _ in kept}
+    distinct = {file.principal or file.keyid for file, _ in kept}
     if len(distinct) < step.threshold:
         message = (
             f"step `{step.name}` needs links validly signed by {step.threshold} distinct "

@@ -75,6 +75,7 @@ class LinkFile:
 
     ``verified`` says whether a signature by the authorising key (``keyid``, as the
     layout names it) verifies over the exact signed bytes; ``problem`` says why not.
+    Thresholds count distinct ``principal`` values (subkeys of one GPG key count once).
     A sublayout carries its own chain, loaded from ``<step>.<keyid8>/``.
     """
 
@@ -85,6 +86,7 @@ class LinkFile:
     problem: str = ""
     link: Link | None = None
     sublayout: Chain | None = None
+    principal: str = ""  # who counts for the threshold: the key's computed id, a GPG master's id
 
 
 @dataclass(frozen=True)
