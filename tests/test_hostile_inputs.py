@@ -63,7 +63,7 @@ CASES: dict[str, tuple[Callable[[Path], None], int, str]] = {
     "10,000-character attestation folder in the policy": (
         _replace(POLICY, 'attestations in "attestations"', f'attestations in "{LONG_PATH}"'),
         2,
-        "attestation path: a path is longer than 4096 characters",
+        "error[E120]: a path is longer than 4096 characters",
     ),
     "10,000-character key path in the policy": (
         _replace(POLICY, "keys/ml-engineer.pub", LONG_PATH),
