@@ -28,12 +28,12 @@ def load_policy(paths: Sequence[Path], root: Path, lower: bool = True) -> Loaded
     from policy_engine.loader import load_files
 
     loaded = load_files(paths, root)
-    if not loaded.ok:
-        return LoadedPolicy(None, tuple(loaded.diagnostics), loaded.sources)
-    compiled = compile_units(loaded.units, root, lower_ir=lower)
+    # What parsed is still checked: a syntax error hides no error after it.
+    compiled = compile_units(loaded.units, root, lower_ir=lower and loaded.ok)
     diagnostics = (*loaded.diagnostics, *compiled.diagnostics)
     controls = len(compiled.context.controls)
-    return LoadedPolicy(compiled.policy, diagnostics, loaded.sources, controls)
+    policy = compiled.policy if loaded.ok else None
+    return LoadedPolicy(policy, diagnostics, loaded.sources, controls)
 
 
 def build(

@@ -196,3 +196,13 @@ def test_two_policy_names_in_one_evaluation_are_an_error(repo: Path) -> None:
     result = mlpolicy("check", repo)
     assert result.exit_code == 2
     assert "error[E119]: policy `something else` is checked together with policy" in result.stderr
+
+
+def test_a_syntax_error_hides_no_error_after_it(repo: Path) -> None:
+    policy = repo / "policies" / "pipeline.policy"
+    text = policy.read_text().replace("performed by ml_team", "performed by ml_teem", 1)
+    policy.write_text('key broken from\n' + text)
+    result = mlpolicy("validate", "--repo", repo, repo / "policies")
+    assert result.exit_code == 2
+    assert "error[E001]" in result.stderr
+    assert "error[E101]: unknown role `ml_teem`" in result.stderr
