@@ -176,6 +176,16 @@ class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, unt
 
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        """A plain scalar's tag by the table; any other node's default tag (no path resolvers)."""
+        if kind is not yaml.ScalarNode:
+            return _TAG + ("seq" if kind is yaml.SequenceNode else "map")
+        if implicit[0]:
+            for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                if pattern.match(value):
+                    return str(tag)
+        return _TAG + "str"
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         if len(mapping) != len(node.value):
