@@ -88,6 +88,7 @@ def check(
     ``cache_repo`` is as for :func:`build`.
     """
     from policy_engine.evaluate import evaluate
+    from policy_engine.graph.build import paused_gc
 
     moment = now or datetime.now(timezone.utc)
     graph = build(
@@ -99,7 +100,9 @@ def check(
         progress=progress,
         cache_repo=cache_repo,
     )
-    return CheckResult(policy, graph, evaluate(policy, graph, moment))
+    with paused_gc():
+        evaluation = evaluate(policy, graph, moment)
+    return CheckResult(policy, graph, evaluation)
 
 
 __all__ = [

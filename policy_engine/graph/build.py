@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.dvc import build_dvc
@@ -24,6 +28,23 @@ BUILDERS: tuple[tuple[str, Builder], ...] = (
 def build_graph(context: BuildContext) -> ProvenanceGraph:
     """The provenance graph of ``context.root`` with its attestations and trusted keys."""
     graph = ProvenanceGraph(str(context.root))
-    for _, builder in BUILDERS:
-        builder(graph, context)
+    with paused_gc():
+        for _, builder in BUILDERS:
+            builder(graph, context)
     return graph
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside (restored after, as it was).
+
+    Building a graph creates millions of long-lived objects; each collection
+    would walk them all again. Garbage with cycles waits until the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

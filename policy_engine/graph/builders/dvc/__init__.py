@@ -44,6 +44,7 @@ with a pipeline file and no ``.dvc``.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +78,7 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     graph.issues.extend(reading.ledger.duplicates())
     reading.ledger.link_contained(graph)
     context.deferred[DEFERRED_KEY] = reading.cached
+    gc.collect()  # DVC's stages and outputs refer to each other: free them now, once
 
 
 def _refuse_orphan_pipeline(root: Path) -> None:
