@@ -30,6 +30,7 @@ from policy_engine.graph.builders.dvc.lines import document_lines
 MAX_ALIAS_NODES = 100_000
 _BASE: Any = getattr(yaml, "CSafeLoader", None)
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 # Text this parser leaves to DVC: a directive, a tag or a merge key where a node may
 # start (over-matching only costs speed), line breaks YAML 1.1 and 1.2 read differently.
 _LEAVE_TO_DVC = re.compile(r"^%|(?:^|[\[{,]|[:?-][ \t])[ \t]*!|<<[ \t]*:|[\x85\u2028\u2029]", re.M)
@@ -171,20 +172,32 @@ def _unsupported(loader: Any, node: yaml.Node) -> Any:
     raise _Unsupported(node.tag)
 
 
+def _resolve_plain(resolvers: dict[Any, Any], value: str) -> str:
+    for tag, pattern in resolvers.get(value[:1], ()):
+        if pattern.match(value):
+            return str(tag)
+    return _STR
+
+
 class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, untyped
     """libyaml's composer with DVC's YAML 1.2 resolution; mappings without duplicate keys."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.tags: dict[str, str] = {}
+
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         """A plain scalar's tag by the table; any other node's default tag (no path resolvers)."""
         if kind is not yaml.ScalarNode:
             return _TAG + ("seq" if kind is yaml.SequenceNode else "map")
-        if implicit[0]:
-            for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
-                if pattern.match(value):
-                    return str(tag)
-        return _TAG + "str"
+        if not implicit[0]:
+            return _STR
+        tag = self.tags.get(value)  # keys and many values repeat: resolved once each
+        if tag is None:
+            tag = self.tags[value] = _resolve_plain(self.yaml_implicit_resolvers, value)
+        return tag
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
