@@ -102,6 +102,7 @@ def check(
     ``cache_repo`` and ``dvc_cache`` are as for :func:`build`.
     """
     from policy_engine.evaluate import evaluate
+    from policy_engine.graph.build import paused_gc
 
     moment = now or datetime.now(timezone.utc)
     graph = build(
@@ -114,7 +115,9 @@ def check(
         cache_repo=cache_repo,
         dvc_cache=dvc_cache,
     )
-    return CheckResult(policy, graph, evaluate(policy, graph, moment))
+    with paused_gc():
+        evaluation = evaluate(policy, graph, moment)
+    return CheckResult(policy, graph, evaluation)
 
 
 def explain(

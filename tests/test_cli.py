@@ -201,7 +201,7 @@ def test_two_policy_names_in_one_evaluation_are_an_error(repo: Path) -> None:
 def test_a_syntax_error_hides_no_error_after_it(repo: Path) -> None:
     policy = repo / "policies" / "pipeline.policy"
     text = policy.read_text().replace("performed by ml_team", "performed by ml_teem", 1)
-    policy.write_text('key broken from\n' + text)
+    policy.write_text("key broken from\n" + text)
     result = mlpolicy("validate", "--repo", repo, repo / "policies")
     assert result.exit_code == 2
     assert "error[E001]" in result.stderr

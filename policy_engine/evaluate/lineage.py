@@ -3,11 +3,14 @@
 An input edge (artifact -> step) is *valid* when what the consuming step
 recorded for the artifact agrees with what its producer recorded (DVC lock
 digests and in-toto link materials/products alike). Reachability is then one
-multi-source traversal per source selection, over valid edges only.
+multi-source traversal per source selection, over valid edges only; what
+explains a failure (broken edges upstream, the first upstream artifacts) is
+computed once for all artifacts, not searched per artifact.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +19,8 @@ import networkx as nx
 
 from policy_engine import globs
 from policy_engine.graph.model import Attestation, EdgeKind, Evidence, NodeKind, ProvenanceGraph
+
+_FIRST = 10  # how many upstream artifacts a failure shows
 
 
 @dataclass(frozen=True)
@@ -186,13 +191,54 @@ class Lineage:
 
     def upstream_breaks(self, artifact: str) -> list[BrokenEdge]:
         """Broken edges anywhere upstream of ``artifact`` (for explaining a failure)."""
-        node = self.graph.artifact_id(artifact)
-        upstream = nx.ancestors(self.full, node) | {node}
-        return [
-            broken
-            for (u, v), broken in sorted(self.broken.items())
-            if u in upstream and v in upstream
-        ]
+        edges = self._breaks_upstream.get(self.graph.artifact_id(artifact), ())
+        return [self.broken[edge] for edge in sorted(edges)]
+
+    @cached_property
+    def _breaks_upstream(self) -> dict[str, list[tuple[str, str]]]:
+        """{node: the broken edges both of whose ends are it or its ancestors}.
+
+        Those are the nodes reached from the edge's target (the target itself
+        included): one traversal per distinct target of a broken edge, not one
+        per artifact asked about.
+        """
+        by_target: dict[str, list[tuple[str, str]]] = {}
+        for edge in self.broken:
+            by_target.setdefault(edge[1], []).append(edge)
+        found: dict[str, list[tuple[str, str]]] = {}
+        for target, edges in by_target.items():
+            for node in nx.descendants(self.full, target) | {target}:
+                found.setdefault(node, []).extend(edges)
+        return found
+
+    def first_upstream_artifacts(self, artifact: str, count: int = 10) -> list[str]:
+        """The first ``count`` of :meth:`upstream_artifacts` (sorted), from one pass for all."""
+        first = self._first_upstream
+        if first is None or count > _FIRST:
+            return self.upstream_artifacts(artifact)[:count]
+        return list(first.get(self.graph.artifact_id(artifact), ()))[:count]
+
+    @cached_property
+    def _first_upstream(self) -> dict[str, tuple[str, ...]] | None:
+        """{node: its first ancestor artifact paths, sorted}, in one topological pass.
+
+        The first paths among a node's ancestors are among its predecessors' own
+        paths and their first ones. None when the flow has a cycle.
+        """
+        try:
+            order = list(nx.topological_sort(self.full))
+        except nx.NetworkXUnfeasible:
+            return None
+        nodes = self.graph.g.nodes
+        first: dict[str, tuple[str, ...]] = {}
+        for node in order:
+            candidates: set[str] = set()
+            for parent in self.full.predecessors(node):
+                candidates.update(first[parent])
+                if nodes[parent]["kind"] is NodeKind.ARTIFACT:
+                    candidates.add(nodes[parent]["data"].path)
+            first[node] = tuple(heapq.nsmallest(_FIRST, candidates))
+        return first
 
     def upstream_artifacts(self, artifact: str) -> list[str]:
         node = self.graph.artifact_id(artifact)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
 from policy_engine.graph.builders.dvc import build_dvc
@@ -36,3 +40,20 @@ def build_graph(context: BuildContext) -> ProvenanceGraph:
     for _, builder in BUILDERS:
         builder(graph, context)
     return graph
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside (restored after, as it was).
+
+    For work that allocates much and frees little cyclic garbage, over a large
+    graph that each collection would walk again (evaluation). Not for the
+    build: DVC's loading leaves cyclic garbage that must be freed as it goes.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

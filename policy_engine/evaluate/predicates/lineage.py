@@ -25,7 +25,7 @@ def _lineage_failure(ctx: EvalContext, path: str, wanted: str, has_sources: bool
     else:
         reason = f"no chain of steps leads from {wanted} to it"
     evidence = tuple(e for b in breaks for e in b.evidence) or tuple(
-        Evidence("upstream artifact", a) for a in ctx.lineage.upstream_artifacts(path)[:10]
+        Evidence("upstream artifact", a) for a in ctx.lineage.first_upstream_artifacts(path)
     )
     return Verdict(False, reason, Kind.MISSING_LINEAGE, evidence)
 

@@ -13,6 +13,9 @@ The package, in the order a build goes:
 
 * :mod:`.search`: the projects (folders with ``.dvc``; several per git
   repository with ``dvc init --subdir``), found top-down and bounded;
+* :mod:`.dvcfiles` and :mod:`.yamlload`: DVC's own file classes, their YAML
+  parsed once by libyaml into the data DVC's parser gives (aliases bounded),
+  the lines of their keys from the same parse;
 * :mod:`.files`: each project's DVC files as DVC's index collects and loads
   them (and DVC 1 locks, which DVC 3 no longer reads), refusing a pipeline
   whose ``vars`` files DVC would read from outside the repository;
@@ -44,6 +47,7 @@ with a pipeline file and no ``.dvc``.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +81,7 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     graph.issues.extend(reading.ledger.duplicates())
     reading.ledger.link_contained(graph)
     context.deferred[DEFERRED_KEY] = reading.cached
+    gc.collect()  # DVC's stages and outputs refer to each other: free them now, once
 
 
 def _refuse_orphan_pipeline(root: Path) -> None:

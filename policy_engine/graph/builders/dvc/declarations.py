@@ -46,7 +46,9 @@ def declare_sections(reading: Reading, file: DvcFile) -> None:
 
 def declare_out(reading: Reading, out: Output, path: str, source: SourceRef) -> None:
     """A stage's or ``.dvc`` file's output listed as metrics or plots, or annotated."""
-    annotations = out.annot.to_dict()
+    annot = out.annot  # DVC's to_dict drops empty fields: skip its copy when all are
+    empty = not (annot.desc or annot.type or annot.labels or annot.meta)
+    annotations = {} if empty else annot.to_dict()
     role = "metrics" if out.metric else "plots" if out.plot else "out"
     if role != "out" or annotations:
         reading.graph.add_declaration(path, _declaration(role, source, "", annotations))

@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
+from policy_engine.graph.builders.dvc import dvcfiles
 from policy_engine.graph.builders.dvc.errors import input_error, relative
+from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.paths import PathEscape, normalise
 
 if TYPE_CHECKING:
@@ -56,17 +58,18 @@ class DvcFile:
         return os.path.splitext(self.path)[0] + ".lock"
 
 
-def load_files(repo: Repo, root: Path) -> list[DvcFile]:
+def load_files(repo: Repo, root: Path, lines: LineIndex | None = None) -> list[DvcFile]:
     """Every DVC file of the project at ``repo`` (in the repository at ``root``), by path.
 
     A file DVC cannot load, or that would make it read outside ``root``, raises
-    :class:`InputError` naming it.
+    :class:`InputError` naming it. The lines of the keys of the files parsed go to
+    ``lines``.
     """
     files: list[DvcFile] = []
     outs: set[str] = set()
     for path in _walk(repo, outs):
         try:
-            file = load_file(repo, path, root)
+            file = load_file(repo, path, root, lines)
         except InputError:
             raise
         except Exception as exc:  # DVC's parse, schema, interpolation or plugin errors
@@ -98,11 +101,11 @@ def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
         ]
 
 
-def load_file(repo: Repo, path: str, root: Path) -> DvcFile:
-    """Load one DVC file through DVC (``dvc.dvcfile.load_file``)."""
-    from dvc.dvcfile import ProjectFile, load_file
+def load_file(repo: Repo, path: str, root: Path, lines: LineIndex | None = None) -> DvcFile:
+    """Load one DVC file through DVC's file classes (:mod:`.dvcfiles`)."""
+    from dvc.dvcfile import ProjectFile
 
-    dvcfile = load_file(repo, path)
+    dvcfile = dvcfiles.load_file(repo, path, lines)
     if not isinstance(dvcfile, ProjectFile):
         return DvcFile(path, tuple(dvcfile.stages.values()), pipeline=False)
     confine_vars(dvcfile.contents, root, relative(os.path.abspath(root), path))

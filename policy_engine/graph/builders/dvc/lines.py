@@ -16,6 +16,10 @@ class LineIndex:
     def __init__(self) -> None:
         self._files: dict[str, dict[str, dict[str, int]]] = {}
 
+    def remember(self, path: str, sections: dict[str, dict[str, int]]) -> None:
+        """Keep the lines of ``path`` found by whoever parsed it (so it is not read again)."""
+        self._files[path] = sections
+
     def line(self, path: str, section: str, key: str) -> int | None:
         """The line of ``key`` in the top-level mapping ``section`` (or the top level: TOP).
 
@@ -43,13 +47,14 @@ def section_lines(path: str) -> dict[str, dict[str, int]]:
     try:
         with open(path, "rb") as stream:
             for document in yaml.compose_all(stream, Loader=_YAML_LOADER):
-                _document_lines(document, sections)
+                document_lines(document, sections)
     except (OSError, yaml.YAMLError):
         return {}
     return sections
 
 
-def _document_lines(root: yaml.Node, sections: dict[str, dict[str, int]]) -> None:
+def document_lines(root: yaml.Node, sections: dict[str, dict[str, int]]) -> None:
+    """Add the lines of the keys of composed document ``root`` to ``sections``."""
     for key, value in _own_pairs(root):
         sections.setdefault(TOP, {})[key.value] = key.start_mark.line + 1
         for inner, _ in _own_pairs(value):

@@ -34,7 +34,7 @@ def read_project(reading: Reading, root: Path) -> list[str]:
     with open_read_only(root) as repo:
         caches = project_caches(repo, reading.root, root, reading.cache_repo)
         reader = ProjectReader(reading, caches)
-        for file in load_files(repo, reading.root):
+        for file in load_files(repo, reading.root, reading.lines):
             reader.add(file)
     return reader.outputs
 
