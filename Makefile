@@ -30,10 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy
 
-# The quick loop: the suite without the slow tests (real dvc CLI, pre-commit, wheel build,
-# fixture regeneration, heavy property tests).
+# The quick loop: the suite without the slow tests (real dvc CLI, commands end to end over
+# real repositories, pre-commit, wheel build, fixture regeneration, heavy property tests),
+# on every core.
 check-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not network"
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not network"
 
 # The fuzz targets (tests/fuzz) with many inputs each; FUZZ_EXAMPLES sets how many.
 FUZZ_EXAMPLES ?= 100000

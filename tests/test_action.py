@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # the command end to end, over real repositories
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPLIANT = ROOT / "fixtures" / "example-ml"
 GIT_ENV = {

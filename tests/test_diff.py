@@ -32,6 +32,8 @@ from policy_engine.premerge import classify
 from policy_engine.premerge.git import Checkout, worktree
 from policy_engine.results import Classification, failing
 
+pytestmark = pytest.mark.slow  # the command end to end, over real repositories
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TAMPERED, COMPLIANT = FIXTURES / "example-ml-tampered", FIXTURES / "example-ml"
 UNTRUSTED_LINK = "attestations/featurize.b65af5b1.link"

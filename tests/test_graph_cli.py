@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from policy_engine.cli import main
 
+pytestmark = pytest.mark.slow  # the command end to end, over real repositories
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 COMPLIANT = FIXTURES / "example-ml"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

@@ -13,6 +13,8 @@ from click.testing import CliRunner, Result
 from policy_engine.cli.common import REPORT_FORMATS
 from policy_engine.cli.main import main
 
+pytestmark = pytest.mark.slow  # the command end to end, over real repositories
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TAMPERED = FIXTURES / "example-ml-tampered"
 COMPLIANT = FIXTURES / "example-ml"

@@ -81,9 +81,12 @@ PYRO_REV_LOCK = "ca2a1b0a47163feefaeb02ba43b239eb64898362"
 REGISTRY_REV_LOCK = "f59388cd04276e75d70b2136597aaa27e7937cc3"
 DATA_XML_MD5 = "22a1a2931c8370d3aeedd7183606fd7f"
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the shared corpus of third-party files is not at {CORPUS}"
-)
+pytestmark = [
+    pytest.mark.slow,  # every corpus repository, end to end
+    pytest.mark.skipif(
+        not CORPUS.is_dir(), reason=f"the shared corpus of third-party files is not at {CORPUS}"
+    ),
+]
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int, int]]:

@@ -19,9 +19,12 @@ from policy_engine.graph.builders.dvc.yamlload import parse
 from tests.corpus.test_dvc_corpus import CORPUS, DVC_FOLDERS
 from tests.graph.dvc_equality import both_loads
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the shared corpus of third-party files is not at {CORPUS}"
-)
+pytestmark = [
+    pytest.mark.slow,  # every corpus repository, end to end
+    pytest.mark.skipif(
+        not CORPUS.is_dir(), reason=f"the shared corpus of third-party files is not at {CORPUS}"
+    ),
+]
 FILES = sorted(
     path.relative_to(CORPUS).as_posix()
     for folder in DVC_FOLDERS

@@ -22,7 +22,10 @@ from test_modelsig_corpus import TAMPERINGS, other_ca, other_key
 from policy_engine.cli import main
 
 pytest.importorskip("model_signing", reason="model-signing is not installed (the modelsig extra)")
-pytestmark = pytest.mark.skipif(not TESTS.is_dir(), reason=f"corpus not present at {TESTS}")
+pytestmark = [
+    pytest.mark.slow,  # every corpus repository, end to end
+    pytest.mark.skipif(not TESTS.is_dir(), reason=f"corpus not present at {TESTS}"),
+]
 CASES = cases() if TESTS.is_dir() else []
 IDS = [c.folder for c in CASES]
 

@@ -35,6 +35,8 @@ from policy_engine.produce.signing import load_signer
 from policy_engine.produce.statements import prepare_predicate
 from policy_engine.schemas.predicates import BASE, SCHEMAS
 
+pytestmark = pytest.mark.slow  # the command end to end, over real repositories
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "fixtures" / "example-ml"
 CALIBRATION = "https://mlpolicy.dev/attestation/calibration/v1"
