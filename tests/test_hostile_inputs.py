@@ -81,6 +81,11 @@ CASES: dict[str, tuple[Callable[[Path], None], int, str]] = {
         "error[E109]: invalid glob: bad character range z-a\n  --> policies/pipeline.policy:41:35",
     ),
 }
+CASES["a DVC config that is not UTF-8"] = (
+    lambda root: (root / ".dvc" / "config").write_bytes(b"[core]\n  remote = \xff\xfe\n"),
+    2,
+    ".dvc/config: cannot open the DVC repository: config file error",
+)
 CASES["huge duration"] = (
     _append_control(
         'require every artifact matching "m" is attested with "x" within 99999999999999999999d'

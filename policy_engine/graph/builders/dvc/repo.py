@@ -64,6 +64,13 @@ def _read_only_repo_class() -> type[Repo]:
     return ReadOnlyRepo
 
 
+def _config_file(root: Path) -> str:
+    """Where DVC's project config is, for an error in it (its local twin when only that exists)."""
+    config = root / ".dvc" / "config"
+    local = root / ".dvc" / "config.local"
+    return str(local if local.exists() and not config.exists() else config)
+
+
 @contextmanager
 def open_read_only(root: Path) -> Iterator[Repo]:
     """Open the DVC project at ``root`` so that reading it writes nothing inside it.
@@ -75,7 +82,8 @@ def open_read_only(root: Path) -> Iterator[Repo]:
         try:
             repo = _read_only_repo_class()(os.fspath(root), scratch)
         except Exception as exc:  # DVC's config, SCM or plugin errors: cannot judge
-            raise InputError(f"cannot open the DVC repository: {describe(exc)}") from exc
+            where = _config_file(root) if "config" in type(exc).__name__.lower() else str(root)
+            raise InputError(f"cannot open the DVC repository: {describe(exc)}", where) from exc
         try:
             yield repo
         finally:
