@@ -19,22 +19,23 @@ def unusable_path(raw: str) -> str | None:
     return None
 
 
-def cache_dir() -> Path:
-    """``$MLPOLICY_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/mlpolicy``."""
-    configured = os.environ.get("MLPOLICY_CACHE_DIR")
+def _user_dir(ours: str, xdg: str, default: str) -> Path:
+    """``$ours``, else ``${xdg:-~/default}/mlpolicy``."""
+    configured = os.environ.get(ours)
     if configured:
         return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get(xdg) or os.path.join(os.path.expanduser("~"), default)
     return Path(base) / "mlpolicy"
+
+
+def cache_dir() -> Path:
+    """``$MLPOLICY_CACHE_DIR``, else ``${XDG_CACHE_HOME:-~/.cache}/mlpolicy``."""
+    return _user_dir("MLPOLICY_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
 
 
 def config_dir() -> Path:
     """``$MLPOLICY_CONFIG_DIR``, else ``${XDG_CONFIG_HOME:-~/.config}/mlpolicy``."""
-    configured = os.environ.get("MLPOLICY_CONFIG_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "mlpolicy"
+    return _user_dir("MLPOLICY_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")
 
 
 def key_dir() -> Path:

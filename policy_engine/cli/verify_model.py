@@ -11,7 +11,7 @@ public-good (``--use_staging``: staging) root the ``sigstore`` package ships.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -111,7 +111,9 @@ def _run(mode: str, make: Callable[[], Verifier], **options: Any) -> None:
     signature: Path = options["signature"]
     if not signature.is_file():
         _cannot_judge(f"{signature}: signature file not found")
-    ignored = _inside(model_path, [*options["ignore_paths"], signature])
+    from policy_engine.produce.models import paths_inside
+
+    ignored = paths_inside(model_path, [*options["ignore_paths"], signature])
     try:
         comparison = verify.check_model(
             model_path,
@@ -130,18 +132,6 @@ def _run(mode: str, make: Callable[[], Verifier], **options: Any) -> None:
     if not comparison.matches:
         _not_verified(_mismatch(model_path, comparison))
     click.echo("Verification succeeded")
-
-
-def _inside(model: Path, paths: Iterable[Path]) -> list[Path]:
-    """Paths (relative to the working folder) inside the model, relative to it."""
-    root = model.resolve()
-    inside = []
-    for path in paths:
-        try:
-            inside.append(path.resolve().relative_to(root))
-        except ValueError:
-            continue
-    return inside
 
 
 def _mismatch(model: Path, comparison: Any) -> str:

@@ -60,7 +60,7 @@ def _config(
 ) -> Any:
     from model_signing import hashing, signing
 
-    ignored = _relative(model, [*ignore, signature])
+    ignored = paths_inside(model, [*ignore, signature])
     hashing_config = hashing.Config().set_ignored_paths(  # type: ignore[no-untyped-call]
         paths=ignored, ignore_git_paths=True
     )
@@ -74,7 +74,7 @@ def _config(
     return signer.set_hashing_config(hashing_config)
 
 
-def _relative(model: Path, paths: Iterable[Path]) -> list[Path]:
+def paths_inside(model: Path, paths: Iterable[Path]) -> list[Path]:
     """The paths inside the model folder, relative to it (others cannot be in it)."""
     root = model.resolve()
     inside = []
