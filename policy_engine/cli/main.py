@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -10,6 +9,7 @@ import click
 
 from policy_engine import __version__
 from policy_engine.cli.common import EXIT_CANNOT_JUDGE
+from policy_engine.cli.lazy import LazyGroup
 from policy_engine.errors import InputError
 
 # Each verb's module is imported only when that verb runs (or when help lists them all).
@@ -37,19 +37,11 @@ def _quiet_stdout() -> None:
     os.dup2(null, sys.stdout.fileno())
 
 
-class FailClosedGroup(click.Group):
+class FailClosedGroup(LazyGroup):
     """Verbs loaded on demand; every unexpected failure becomes exit 2 with one line
     (fail closed, no traceback)."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module, _, attribute = COMMANDS[name].partition(":")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
+    table = COMMANDS
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -6,11 +6,11 @@ is a drop-in for ``model_signing verify`` (see :mod:`.verify_model`), loaded laz
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
 
+from policy_engine.cli.lazy import LazyGroup
 from policy_engine.cli.verify_layout import expand_lists, run_verify, verify_options
 
 SUBCOMMANDS: dict[str, str] = {
@@ -18,19 +18,11 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-class VerifyGroup(click.Group):
-    """Subcommands imported only when they run (or when help lists them); in-toto-verify's
-    lists (``--verification-keys a.pub b.pub``) are taken before parsing."""
+class VerifyGroup(LazyGroup):
+    """Subcommands loaded on demand; in-toto-verify's lists (``--verification-keys a.pub
+    b.pub``) are taken before parsing."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(SUBCOMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in SUBCOMMANDS:
-            return None
-        module, _, attribute = SUBCOMMANDS[name].partition(":")
-        command: click.Command = getattr(importlib.import_module(module), attribute)
-        return command
+    table = SUBCOMMANDS
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, expand_lists(args, list(SUBCOMMANDS)))
