@@ -42,7 +42,7 @@ from securesystemslib.signer import CryptoSigner
 from policy_engine.graph.builders import BuildContext
 from policy_engine.graph.builders.attestations.builder import add_statements, build_attestations
 from policy_engine.graph.builders.attestations.envelopes import IN_TOTO_PAYLOAD, pae
-from policy_engine.graph.builders.attestations.pool import cpu_count
+from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.workspace import build_workspace
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring, load_public_key

@@ -9,7 +9,9 @@ A row is keyed by the file's resolved path and its size, modification time
 (ns), inode, device and status-change time (ns): editing a file changes its
 ctime even when its mtime is set back, so a row is only trusted while all of
 them are unchanged. A file is remembered only when its status was the same
-before and after it was read (it did not change while being hashed).
+before and after it was read (it did not change while being hashed). A row's
+md5 is empty (NULL) when the file was hashed without it; reading it with its
+md5 later replaces the row.
 
 The cache is a convenience, never a source of truth: when it is missing,
 corrupt, locked or unwritable, it is ignored and files are hashed; a row whose
@@ -27,7 +29,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from policy_engine.files import cache_dir
-from policy_engine.graph.model import WorkspaceFile
 
 FILE_NAME = "hashes.sqlite3"
 _SCHEMA = (
@@ -37,6 +38,14 @@ _SCHEMA = (
 _BATCH = 500
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FileDigests(NamedTuple):
+    """What one read of a file gave: its sha256, its md5 (None when not asked for), its size."""
+
+    sha256: str
+    md5: str | None
+    size: int
 
 
 class FileKey(NamedTuple):
@@ -68,7 +77,7 @@ class HashCache:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db: sqlite3.Connection | None = connection
-        self._new: list[tuple[str, FileKey, WorkspaceFile]] = []
+        self._new: list[tuple[str, FileKey, FileDigests]] = []
 
     @classmethod
     def open(cls, root: Path, path: Path | None = None) -> HashCache | None:
@@ -84,11 +93,11 @@ class HashCache:
             return None
         return cls(connection)
 
-    def hits(self, keys: dict[str, FileKey]) -> dict[str, WorkspaceFile]:
-        """The cached digests of the files whose key is unchanged."""
+    def hits(self, keys: dict[str, FileKey]) -> dict[str, FileDigests]:
+        """The cached digests of the files whose key is unchanged (md5 None where not known)."""
         if self._db is None:
             return {}
-        found: dict[str, WorkspaceFile] = {}
+        found: dict[str, FileDigests] = {}
         paths = sorted(keys)
         try:
             for start in range(0, len(paths), _BATCH):
@@ -102,7 +111,7 @@ class HashCache:
             return {}
         return found
 
-    def remember(self, path: str, key: FileKey, file: WorkspaceFile) -> None:
+    def remember(self, path: str, key: FileKey, file: FileDigests) -> None:
         """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
         self._new.append((path, key, file))
 
@@ -127,9 +136,7 @@ class HashCache:
             self._db = None
 
 
-def _trusted(
-    row: Sequence[object], keys: dict[str, FileKey]
-) -> Iterable[tuple[str, WorkspaceFile]]:
+def _trusted(row: Sequence[object], keys: dict[str, FileKey]) -> Iterable[tuple[str, FileDigests]]:
     """The row as a digest when its key is the file's current key and its values are sane."""
     path, size, mtime_ns, ino, dev, ctime_ns, sha256, md5 = row
     key = keys.get(str(path))
@@ -137,6 +144,6 @@ def _trusted(
         return ()
     if not (isinstance(sha256, str) and _SHA256.match(sha256)):
         return ()
-    if not (isinstance(md5, str) and _MD5.match(md5)):
+    if not (md5 is None or (isinstance(md5, str) and _MD5.match(md5))):
         return ()
-    return ((str(path), WorkspaceFile(sha256, md5, key.size)),)
+    return ((str(path), FileDigests(sha256, md5, key.size)),)
