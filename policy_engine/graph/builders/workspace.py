@@ -1,8 +1,13 @@
 """Builder for the workspace: the real digests of the artifacts that exist in the repository.
 
 Every file is read once per run (a file reached through several artifacts is
-hashed once), in 4 MiB chunks, feeding sha256 and md5 from the same read; files
-are hashed in parallel threads (hashlib releases the GIL on large buffers).
+hashed once), in 1 MiB chunks into a buffer reused by each thread; files are
+hashed by one thread per CPU (hashlib releases the GIL on large buffers), the
+largest first. sha256 and md5 are chains over a file's blocks, so one file's
+digest is not split across cores. A file's md5 is fed from the same read only
+where a source records an md5 to compare with it (``dvc.lock``, a ``.dvc`` file,
+a ``.dir`` manifest, a link); every other md5 is pending, computed for all such
+files in one more read the first time one is asked for (:class:`LazyMd5`).
 
 A directory artifact gets a :class:`WorkspaceFile` digested over a manifest of
 the files under it, sorted by their posix path relative to the directory:
@@ -55,7 +60,7 @@ from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGr
 if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
 
-CHUNK_BYTES = 4 * 1024 * 1024  # large reads: fewer system calls, hashed without the GIL
+CHUNK_BYTES = 1024 * 1024  # large reads hashed without the GIL, small enough to stay in cache
 # Binary on Windows; never through a final symlink; a FIFO opens without blocking.
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -63,6 +68,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
 )
+_BUFFERS = threading.local()
 Hasher = Callable[[str], WorkspaceFile]
 """Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
 
@@ -92,7 +98,7 @@ def hash_file_keyed(path: str, md5: bool = True) -> tuple[FileDigests, FileKey |
     change while being read."""
     sha256, size = hashlib.sha256(), 0
     md5sum = hashlib.md5(usedforsecurity=False) if md5 else None
-    buffer = bytearray(CHUNK_BYTES)
+    buffer = _buffer()
     view = memoryview(buffer)
     fd = os.open(path, _OPEN_FLAGS)
     with open(fd, "rb", buffering=0, closefd=True) as handle:
@@ -109,6 +115,14 @@ def hash_file_keyed(path: str, md5: bool = True) -> tuple[FileDigests, FileKey |
         stable = key == FileKey.of(os.fstat(fd)) and key.size == size
     found = FileDigests(sha256.hexdigest(), md5sum.hexdigest() if md5sum else None, size)
     return found, key if stable else None
+
+
+def _buffer() -> bytearray:
+    """This thread's read buffer (one per thread, reused for every file it reads)."""
+    buffer: bytearray | None = getattr(_BUFFERS, "buffer", None)
+    if buffer is None or len(buffer) != CHUNK_BYTES:
+        buffer = _BUFFERS.buffer = bytearray(CHUNK_BYTES)
+    return buffer
 
 
 def build_workspace(
