@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from policy_engine.files import cache_dir
 
@@ -36,8 +35,7 @@ _SCHEMA = (
     "mtime_ns INTEGER, ino INTEGER, dev INTEGER, ctime_ns INTEGER, sha256 TEXT, md5 TEXT)"
 )
 _BATCH = 500
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
+_HEX_DIGITS = "0123456789abcdef"
 
 
 class FileDigests(NamedTuple):
@@ -98,14 +96,16 @@ class HashCache:
         if self._db is None:
             return {}
         found: dict[str, FileDigests] = {}
-        paths = sorted(keys)
+        paths = list(keys)
         try:
             for start in range(0, len(paths), _BATCH):
                 batch = paths[start : start + _BATCH]
                 marks = ",".join("?" * len(batch))
                 query = f"SELECT * FROM hashes_v1 WHERE path IN ({marks})"
                 for row in self._db.execute(query, batch):
-                    found.update(_trusted(row, keys))
+                    trusted = _trusted(row, keys)
+                    if trusted is not None:
+                        found[row[0]] = trusted
         except sqlite3.Error:
             self.close()
             return {}
@@ -136,14 +136,17 @@ class HashCache:
             self._db = None
 
 
-def _trusted(row: Sequence[object], keys: dict[str, FileKey]) -> Iterable[tuple[str, FileDigests]]:
-    """The row as a digest when its key is the file's current key and its values are sane."""
-    path, size, mtime_ns, ino, dev, ctime_ns, sha256, md5 = row
-    key = keys.get(str(path))
-    if key is None or key != (size, mtime_ns, ino, dev, ctime_ns):
-        return ()
-    if not (isinstance(sha256, str) and _SHA256.match(sha256)):
-        return ()
-    if not (md5 is None or (isinstance(md5, str) and _MD5.match(md5))):
-        return ()
-    return ((str(path), FileDigests(sha256, md5, key.size)),)
+def _trusted(row: Sequence[Any], keys: dict[str, FileKey]) -> FileDigests | None:
+    """The row's digests when its key is the file's current key and its values are sane."""
+    key = keys.get(row[0])
+    if key is None or key != row[1:6]:
+        return None
+    sha256, md5 = row[6], row[7]
+    if not _hex(sha256, 64) or not (md5 is None or _hex(md5, 32)):
+        return None
+    return FileDigests(sha256, md5, key.size)
+
+
+def _hex(value: object, length: int) -> bool:
+    """Whether ``value`` is ``length`` lowercase hexadecimal digits."""
+    return isinstance(value, str) and len(value) == length and not value.strip(_HEX_DIGITS)
