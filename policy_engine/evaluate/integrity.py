@@ -124,7 +124,9 @@ def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) ->
     if current is None or any(c.value.endswith(".dir") for c in claims):
         return []  # absent, or a DVC directory whose digest scheme is not a file's
     source = SourceRef(path, None, current.location)
-    digests = (("sha256", current.sha256), ("md5", current.md5))
+    digests = [("sha256", current.sha256)]
+    if any(c.algorithm == "md5" for c in claims):  # alone, the md5 could disagree with nothing
+        digests.append(("md5", current.md5))
     return [DigestClaim(algorithm, value, source) for algorithm, value in digests if value]
 
 

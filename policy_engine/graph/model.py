@@ -20,12 +20,12 @@ A declared source (e.g. a ``.dvc`` file's output) may carry its :class:`Origin`
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -86,25 +86,54 @@ class DigestClaim:
     source: SourceRef
 
 
+class LazyDigest:
+    """A digest field given as its value, or as a function computing it when first read.
+
+    Reading the bytes again costs as much as the first read, so a builder may
+    leave a digest no source records pending (see ``graph.builders.workspace``).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> LazyDigest: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> str: ...
+    def __get__(self, instance: object | None, owner: type | None = None) -> str | LazyDigest:
+        if instance is None:
+            raise AttributeError(self._slot)  # so a dataclass field has no default
+        value: str | Callable[[], str] = instance.__dict__[self._slot]
+        if not isinstance(value, str):
+            value = instance.__dict__[self._slot] = value()
+        return value
+
+    def __set__(self, instance: object, value: str | Callable[[], str]) -> None:
+        instance.__dict__[self._slot] = value
+
+
 @dataclass(frozen=True)
 class WorkspaceFile:
     """The real digests of an artifact's current bytes: a file, or a directory as a manifest.
 
     ``location`` says where those bytes were read: ``workspace`` (the file in the
     repository) or ``dvc-cache`` (DVC's cache object for the digest DVC recorded,
-    checked against it before it counted).
+    checked against it before it counted). ``md5`` may be given as a function,
+    called once when it is first read (comparing or hashing the object reads it).
     """
 
     sha256: str
-    md5: str
-    size: int
+    md5: LazyDigest = LazyDigest()
+    size: int  # type: ignore[misc]  # md5's descriptor gives it no default
     location: str = "workspace"  # "workspace" | "dvc-cache"
     # Other digests of the same bytes, as (algorithm, value): a model folder's
     # ``model_signing.sha256`` root digest, computed by model_signing's own hashing.
     extra: tuple[tuple[str, str], ...] = ()
 
     def digest(self, algorithm: str) -> str | None:
-        return {"sha256": self.sha256, "md5": self.md5, **dict(self.extra)}.get(algorithm)
+        if algorithm in ("sha256", "md5"):
+            return self.sha256 if algorithm == "sha256" else self.md5  # md5 only when asked
+        return dict(self.extra).get(algorithm)
 
 
 @dataclass(frozen=True)

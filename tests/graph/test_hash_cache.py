@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 
 from policy_engine.graph.builders import BuildContext, progress, workspace
-from policy_engine.graph.builders.hashcache import FILE_NAME, FileKey, HashCache, default_path
+from policy_engine.graph.builders.hashcache import (
+    FILE_NAME,
+    FileDigests,
+    FileKey,
+    HashCache,
+    default_path,
+)
 from policy_engine.graph.builders.workspace import build_workspace, hash_file_keyed
-from policy_engine.graph.model import ProvenanceGraph, WorkspaceFile
+from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
 
@@ -41,9 +47,9 @@ class Reads:
         self.paths: list[str] = []
         real = workspace.hash_file_keyed
 
-        def counting(path: str) -> tuple[WorkspaceFile, FileKey | None]:
+        def counting(path: str, md5: bool = True) -> tuple[FileDigests, FileKey | None]:
             self.paths.append(path)
-            return real(path)
+            return real(path, md5)
 
         monkeypatch.setattr(workspace, "hash_file_keyed", counting)
 
@@ -155,12 +161,9 @@ def test_no_cache_reads_every_file_and_writes_no_cache(
     repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(repo)
-    calls: list[str] = []
-    monkeypatch.setattr(
-        workspace, "hash_file", lambda p: calls.append(p) or workspace.hash_file_keyed(p)[0]
-    )
+    reads = Reads(monkeypatch)
     build(repo, cache=False)
-    assert len(calls) == 6
+    assert len(reads.paths) == 6
 
 
 def test_a_file_that_changes_while_read_is_not_remembered(

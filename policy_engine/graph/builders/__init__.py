@@ -9,6 +9,7 @@ recorded as ``graph.issues``; inputs it cannot judge raise ``InputError``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,3 +62,9 @@ class BuildContext:
 
 
 Builder = Callable[[ProvenanceGraph, BuildContext], None]
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (what builders size their workers by)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1

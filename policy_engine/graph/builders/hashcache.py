@@ -9,7 +9,9 @@ A row is keyed by the file's resolved path and its size, modification time
 (ns), inode, device and status-change time (ns): editing a file changes its
 ctime even when its mtime is set back, so a row is only trusted while all of
 them are unchanged. A file is remembered only when its status was the same
-before and after it was read (it did not change while being hashed).
+before and after it was read (it did not change while being hashed). A row's
+md5 is empty (NULL) when the file was hashed without it; reading it with its
+md5 later replaces the row.
 
 The cache is a convenience, never a source of truth: when it is missing,
 corrupt, locked or unwritable, it is ignored and files are hashed; a row whose
@@ -20,14 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from policy_engine.files import cache_dir
-from policy_engine.graph.model import WorkspaceFile
 
 FILE_NAME = "hashes.sqlite3"
 _SCHEMA = (
@@ -35,8 +35,15 @@ _SCHEMA = (
     "mtime_ns INTEGER, ino INTEGER, dev INTEGER, ctime_ns INTEGER, sha256 TEXT, md5 TEXT)"
 )
 _BATCH = 500
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
+_HEX_DIGITS = "0123456789abcdef"
+
+
+class FileDigests(NamedTuple):
+    """What one read of a file gave: its sha256, its md5 (None when not asked for), its size."""
+
+    sha256: str
+    md5: str | None
+    size: int
 
 
 class FileKey(NamedTuple):
@@ -68,7 +75,7 @@ class HashCache:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db: sqlite3.Connection | None = connection
-        self._new: list[tuple[str, FileKey, WorkspaceFile]] = []
+        self._new: list[tuple[str, FileKey, FileDigests]] = []
 
     @classmethod
     def open(cls, root: Path, path: Path | None = None) -> HashCache | None:
@@ -84,25 +91,27 @@ class HashCache:
             return None
         return cls(connection)
 
-    def hits(self, keys: dict[str, FileKey]) -> dict[str, WorkspaceFile]:
-        """The cached digests of the files whose key is unchanged."""
+    def hits(self, keys: dict[str, FileKey]) -> dict[str, FileDigests]:
+        """The cached digests of the files whose key is unchanged (md5 None where not known)."""
         if self._db is None:
             return {}
-        found: dict[str, WorkspaceFile] = {}
-        paths = sorted(keys)
+        found: dict[str, FileDigests] = {}
+        paths = list(keys)
         try:
             for start in range(0, len(paths), _BATCH):
                 batch = paths[start : start + _BATCH]
                 marks = ",".join("?" * len(batch))
                 query = f"SELECT * FROM hashes_v1 WHERE path IN ({marks})"
                 for row in self._db.execute(query, batch):
-                    found.update(_trusted(row, keys))
+                    trusted = _trusted(row, keys)
+                    if trusted is not None:
+                        found[row[0]] = trusted
         except sqlite3.Error:
             self.close()
             return {}
         return found
 
-    def remember(self, path: str, key: FileKey, file: WorkspaceFile) -> None:
+    def remember(self, path: str, key: FileKey, file: FileDigests) -> None:
         """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
         self._new.append((path, key, file))
 
@@ -127,16 +136,17 @@ class HashCache:
             self._db = None
 
 
-def _trusted(
-    row: Sequence[object], keys: dict[str, FileKey]
-) -> Iterable[tuple[str, WorkspaceFile]]:
-    """The row as a digest when its key is the file's current key and its values are sane."""
-    path, size, mtime_ns, ino, dev, ctime_ns, sha256, md5 = row
-    key = keys.get(str(path))
-    if key is None or key != (size, mtime_ns, ino, dev, ctime_ns):
-        return ()
-    if not (isinstance(sha256, str) and _SHA256.match(sha256)):
-        return ()
-    if not (isinstance(md5, str) and _MD5.match(md5)):
-        return ()
-    return ((str(path), WorkspaceFile(sha256, md5, key.size)),)
+def _trusted(row: Sequence[Any], keys: dict[str, FileKey]) -> FileDigests | None:
+    """The row's digests when its key is the file's current key and its values are sane."""
+    key = keys.get(row[0])
+    if key is None or key != row[1:6]:
+        return None
+    sha256, md5 = row[6], row[7]
+    if not _hex(sha256, 64) or not (md5 is None or _hex(md5, 32)):
+        return None
+    return FileDigests(sha256, md5, key.size)
+
+
+def _hex(value: object, length: int) -> bool:
+    """Whether ``value`` is ``length`` lowercase hexadecimal digits."""
+    return isinstance(value, str) and len(value) == length and not value.strip(_HEX_DIGITS)

@@ -1,8 +1,13 @@
 """Builder for the workspace: the real digests of the artifacts that exist in the repository.
 
 Every file is read once per run (a file reached through several artifacts is
-hashed once), in 4 MiB chunks, feeding sha256 and md5 from the same read; files
-are hashed in parallel threads (hashlib releases the GIL on large buffers).
+hashed once), in 1 MiB chunks into a buffer reused by each thread; files are
+hashed by one thread per CPU (hashlib releases the GIL on large buffers), the
+largest first. sha256 and md5 are chains over a file's blocks, so one file's
+digest is not split across cores. A file's md5 is fed from the same read only
+where a source records an md5 to compare with it (``dvc.lock``, a ``.dvc`` file,
+a ``.dir`` manifest, a link); every other md5 is pending, computed for all such
+files in one more read the first time one is asked for (:class:`LazyMd5`).
 
 A directory artifact gets a :class:`WorkspaceFile` digested over a manifest of
 the files under it, sorted by their posix path relative to the directory:
@@ -34,24 +39,28 @@ While hashing takes long, a progress line is drawn on a terminal's stderr
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
-from policy_engine.graph.builders.hashcache import FileKey, HashCache
+from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
 from policy_engine.graph.builders.progress import Progress
-from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, WorkspaceFile
+from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
 if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
 
-CHUNK_BYTES = 4 * 1024 * 1024  # large reads: fewer system calls, hashed without the GIL
+CHUNK_BYTES = 1024 * 1024  # large reads hashed without the GIL, small enough to stay in cache
 # Binary on Windows; never through a final symlink; a FIFO opens without blocking.
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -59,6 +68,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
 )
+_BUFFERS = threading.local()
 Hasher = Callable[[str], WorkspaceFile]
 """Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
 
@@ -79,13 +89,16 @@ def hash_file(path: str) -> WorkspaceFile:
     Raises ``OSError`` when the file cannot be opened or is not a regular file
     (a FIFO or device is never read; a final symlink is not followed).
     """
-    return hash_file_keyed(path)[0]
+    found = hash_file_keyed(path)[0]
+    return WorkspaceFile(found.sha256, found.md5 or "", found.size)
 
 
-def hash_file_keyed(path: str) -> tuple[WorkspaceFile, FileKey | None]:
-    """As :func:`hash_file`, with the file's key when it did not change while being read."""
-    sha256, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
-    buffer = bytearray(CHUNK_BYTES)
+def hash_file_keyed(path: str, md5: bool = True) -> tuple[FileDigests, FileKey | None]:
+    """As :func:`hash_file` (md5 only when ``md5``), with the file's key when it did not
+    change while being read."""
+    sha256, size = hashlib.sha256(), 0
+    md5sum = hashlib.md5(usedforsecurity=False) if md5 else None
+    buffer = _buffer()
     view = memoryview(buffer)
     fd = os.open(path, _OPEN_FLAGS)
     with open(fd, "rb", buffering=0, closefd=True) as handle:
@@ -95,11 +108,21 @@ def hash_file_keyed(path: str) -> tuple[WorkspaceFile, FileKey | None]:
         while count := handle.readinto(buffer):
             chunk = view[:count]
             sha256.update(chunk)
-            md5.update(chunk)
+            if md5sum is not None:
+                md5sum.update(chunk)
             size += count
         key = FileKey.of(before)
         stable = key == FileKey.of(os.fstat(fd)) and key.size == size
-    return WorkspaceFile(sha256.hexdigest(), md5.hexdigest(), size), key if stable else None
+    found = FileDigests(sha256.hexdigest(), md5sum.hexdigest() if md5sum else None, size)
+    return found, key if stable else None
+
+
+def _buffer() -> bytearray:
+    """This thread's read buffer (one per thread, reused for every file it reads)."""
+    buffer: bytearray | None = getattr(_BUFFERS, "buffer", None)
+    if buffer is None or len(buffer) != CHUNK_BYTES:
+        buffer = _BUFFERS.buffer = bytearray(CHUNK_BYTES)
+    return buffer
 
 
 def build_workspace(
@@ -107,8 +130,9 @@ def build_workspace(
 ) -> None:
     """Set the workspace digests of every artifact of ``graph`` that exists under the root.
 
-    With no ``hasher``, files are hashed by :func:`hash_file` through the
-    persistent cache (unless ``context.hash_cache`` is off).
+    With no ``hasher``, files are hashed by :func:`hash_file_keyed` through the
+    persistent cache (unless ``context.hash_cache`` is off), with their md5 only
+    where a source records one (:func:`md5_wanted`); the others' is :class:`LazyMd5`.
     """
     root = os.path.realpath(context.root)
     ignores = DvcIgnores(root)
@@ -118,17 +142,86 @@ def build_workspace(
         plan = plan_artifact(graph, root, artifact.path, ignores, stats)
         if plan is not None:
             plans[artifact.path] = plan
-    cache = HashCache.open(context.root) if hasher is None and context.hash_cache else None
+    cached = hasher is None and context.hash_cache
+    lazy = LazyMd5(md5_wanted(graph, plans), context.root, cached)
+    cache = HashCache.open(context.root) if cached else None
     try:
-        files = _files_of(plans.values())
         digests = hash_files(
-            files, hasher or hash_file, cache=cache, progress=context.progress, known=stats.keys
+            _files_of(plans.values()),
+            hasher,
+            cache=cache,
+            progress=context.progress,
+            known=stats.keys,
+            lazy=lazy,
         )
     finally:
         if cache is not None:
             cache.close()
     for path, plan in plans.items():
         graph.set_workspace(path, _assemble(graph, path, plan, digests))
+
+
+def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
+    """The files whose md5 a recorded digest is compared with: the files of each artifact
+    some source (``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link) records an
+    md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
+    claimed = (path for path in plans if any(_is_md5(c) for c in graph.claims(path)))
+    return set(_files_of(plans[path] for path in claimed))
+
+
+def _is_md5(claim: DigestClaim) -> bool:
+    return claim.algorithm.startswith("md5")  # md5, and DVC 2's md5-dos2unix
+
+
+class LazyMd5:
+    """Which files get their md5 in the first read, and the others' md5 when first asked.
+
+    ``wanted`` are resolved paths hashed with their md5 in the same read as their
+    sha256. The md5 of any other file is left pending; the first time one is
+    asked for (a report showing every digest), those of all of them are computed
+    together in one more parallel read (through the hash cache of ``root`` when
+    ``cached``, which then remembers them). A file whose sha256 changed meanwhile
+    gets an empty md5, which matches no recorded digest.
+    """
+
+    def __init__(
+        self, wanted: Container[str] | None = None, root: Path | None = None, cached: bool = False
+    ) -> None:
+        self.wanted = wanted
+        self._root, self._cached = root, cached
+        self._pending: dict[str, str] = {}  # path -> the sha256 first read
+        self._found: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    def needs(self, path: str) -> bool:
+        """Whether ``path``'s md5 is computed in its first read."""
+        return self.wanted is None or path in self.wanted
+
+    def pending(self, path: str, sha256: str) -> Callable[[], str]:
+        """The md5 of ``path`` (first read with ``sha256``), computed when called."""
+        self._pending[path] = sha256
+        return functools.partial(self.md5, path)
+
+    def md5(self, path: str) -> str:
+        """The md5 of a pending file (all pending files are hashed on the first call)."""
+        with self._lock:
+            if self._found is None:
+                self._found = self._compute()
+        return self._found.get(path, "")
+
+    def _compute(self) -> dict[str, str]:
+        use = self._cached and self._root is not None
+        cache = HashCache.open(self._root) if use and self._root is not None else None
+        try:
+            again = hash_files(list(self._pending), cache=cache)
+        finally:
+            if cache is not None:
+                cache.close()
+        return {
+            path: found.md5
+            for path, found in again.items()
+            if isinstance(found, WorkspaceFile) and found.sha256 == self._pending[path]
+        }
 
 
 class Stats:
@@ -272,30 +365,43 @@ def _files_of(plans: Iterable[Plan]) -> list[str]:
 
 def hash_files(
     paths: Iterable[str],
-    hasher: Hasher = hash_file,
+    hasher: Hasher | None = None,
     workers: int | None = None,
     cache: HashCache | None = None,
     progress: bool = False,
     known: dict[str, FileKey] | None = None,
+    lazy: LazyMd5 | None = None,
 ) -> dict[str, WorkspaceFile | OSError]:
     """Hash each distinct path once, in parallel; an unreadable file maps to its ``OSError``.
 
-    With a ``cache``, files whose key is unchanged are not read, and the others
-    are hashed with :func:`hash_file_keyed` (not ``hasher``) and remembered.
+    Files are read by :func:`hash_file_keyed`, the largest first, by one thread
+    per CPU unless ``workers`` says otherwise; ``hasher`` (a test's) replaces it
+    when there is no ``cache``. With a ``cache``, files whose key is unchanged
+    are not read, and the others are remembered. With ``lazy``, only the files
+    it ``needs`` get their md5 in that read (see :class:`LazyMd5`); else all do.
     ``progress`` allows a progress line on a terminal (see :mod:`.progress`).
     ``known`` are keys of some of the files already stat-ed (not stat-ed again).
     """
     unique = list(dict.fromkeys(paths))
-    keys = _keys(unique, known or {}) if cache is not None or progress else {}
-    done: dict[str, WorkspaceFile | OSError] = dict(cache.hits(keys)) if cache else {}
-    todo = [p for p in unique if p not in done]
-    total = sum(keys[p].size for p in todo if p in keys)
+    lazy = lazy or LazyMd5()
+    keys = _keys(unique, known or {})
+    hits = cache.hits(keys) if cache is not None else {}
+    done: dict[str, FileDigests | WorkspaceFile | OSError] = {
+        path: found for path, found in hits.items() if found.md5 or not lazy.needs(path)
+    }
+    todo = sorted((p for p in unique if p not in done), key=lambda p: _size(keys, p), reverse=True)
+    total = sum(_size(keys, p) for p in todo)
     shown = Progress("hashing", len(todo), total) if progress else None
     with shown or contextlib.nullcontext():
-        done.update(_hash_all(todo, hasher, cache, shown, workers))
+        done.update(_hash_all(todo, hasher, cache, shown, workers, lazy))
     if cache is not None:
         cache.commit()
-    return {path: done[path] for path in unique}
+    return {path: _workspace_file(path, done[path], lazy) for path in unique}
+
+
+def _size(keys: dict[str, FileKey], path: str) -> int:
+    key = keys.get(path)
+    return key.size if key is not None else 0
 
 
 def _keys(paths: list[str], known: dict[str, FileKey]) -> dict[str, FileKey]:
@@ -313,18 +419,20 @@ def _keys(paths: list[str], known: dict[str, FileKey]) -> dict[str, FileKey]:
 
 def _hash_all(
     paths: list[str],
-    hasher: Hasher,
+    hasher: Hasher | None,
     cache: HashCache | None,
     progress: Progress | None,
     workers: int | None,
-) -> dict[str, WorkspaceFile | OSError]:
-    def one(path: str) -> WorkspaceFile | OSError:
+    lazy: LazyMd5,
+) -> dict[str, FileDigests | WorkspaceFile | OSError]:
+    def one(path: str) -> FileDigests | WorkspaceFile | OSError:
+        result: FileDigests | WorkspaceFile
         try:
-            if cache is None:
+            if hasher is not None and cache is None:
                 result = hasher(path)
             else:
-                result, key = hash_file_keyed(path)
-                if key is not None:
+                result, key = hash_file_keyed(path, lazy.needs(path))
+                if cache is not None and key is not None:
                     cache.remember(path, key, result)
         except OSError as exc:
             return exc
@@ -334,8 +442,17 @@ def _hash_all(
 
     if len(paths) <= 1:
         return {path: one(path) for path in paths}
-    with ThreadPoolExecutor(max_workers=workers or min(32, (os.cpu_count() or 1) + 4)) as pool:
+    with ThreadPoolExecutor(max_workers=workers or cpu_count()) as pool:
         return dict(zip(paths, pool.map(one, paths), strict=True))
+
+
+def _workspace_file(
+    path: str, found: FileDigests | WorkspaceFile | OSError, lazy: LazyMd5
+) -> WorkspaceFile | OSError:
+    if not isinstance(found, FileDigests):
+        return found
+    md5 = found.md5 if found.md5 is not None else lazy.pending(path, found.sha256)
+    return WorkspaceFile(found.sha256, md5, found.size)
 
 
 def _assemble(
@@ -367,9 +484,17 @@ def _unreadable(graph: ProvenanceGraph, subject: str, path: str, error: OSError)
 
 
 def directory_digest(files: Iterable[tuple[str, WorkspaceFile]]) -> WorkspaceFile:
-    """Digest a directory from its files' (relative posix path, digests); see the module doc."""
+    """Digest a directory from its files' (relative posix path, digests); see the module doc.
+
+    Its md5 is computed when first read (from its files' md5s, which may be pending).
+    """
     ordered = sorted(files, key=lambda item: item[0])
     sha_manifest = [{"relpath": rel, "sha256": f.sha256} for rel, f in ordered]
     sha256 = hashlib.sha256(json.dumps(sha_manifest, sort_keys=True).encode("utf-8")).hexdigest()
-    md5 = tree_md5((rel, f.md5) for rel, f in ordered)
-    return WorkspaceFile(sha256, md5, sum(f.size for _, f in ordered))
+    return WorkspaceFile(
+        sha256, functools.partial(_tree_md5, ordered), sum(f.size for _, f in ordered)
+    )
+
+
+def _tree_md5(ordered: list[tuple[str, WorkspaceFile]]) -> str:
+    return tree_md5((rel, f.md5) for rel, f in ordered)

@@ -30,6 +30,7 @@ from itertools import groupby
 from pathlib import Path
 
 from policy_engine.errors import InputError
+from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.confine import Normaliser
 from policy_engine.graph.builders.attestations.dispatch import (
@@ -47,12 +48,6 @@ LINES_PER_TASK = 512
 SPLIT_BYTES = 256 * 1024
 Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines or None)
 _WORKER: dict[str, object] = {}
-
-
-def cpu_count() -> int:
-    """The CPUs this process may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def default_workers(items: int) -> int:
