@@ -79,12 +79,7 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     where = f"{file}:{line}" if line else file
     too_deep = f"{prefix}JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:
-        document = json.loads(
-            data,
-            object_pairs_hook=_no_duplicates,
-            parse_int=_number(int),
-            parse_float=_number(float),
-        )
+        document = _without_duplicates(data)
     except json.JSONDecodeError as exc:
         if what or line:
             detail = f" at column {exc.colno}" if line and not what else ""
@@ -101,25 +96,72 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     except RecursionError:
         raise InputError(too_deep, where) from None
     raw = data.encode() if isinstance(data, str) else data
-    # Fewer brackets than the limit cannot nest deeper than it: skip the walk.
-    brackets = raw.count(b"[") + raw.count(b"{")
-    if brackets > MAX_JSON_DEPTH and not _shallow(raw) and depth(document) > MAX_JSON_DEPTH:
+    # Brackets that cannot nest deeper than the limit: the walk is skipped.
+    if not _shallow(raw.translate(None, _NOT_BRACKETS)) and depth(document) > MAX_JSON_DEPTH:
         raise InputError(too_deep, where)
     return document
+
+
+def _without_duplicates(data: bytes | str) -> Any:
+    """``json.loads`` with the number limits, refusing duplicate keys (``_DuplicateKey``).
+
+    A hook seeing every object's pairs costs a Python call per object; when
+    :func:`_fast` can vouch for its document, that is the answer instead.
+    """
+    if isinstance(data, bytes):
+        document = _fast(data)
+        if document is not _UNSURE:
+            return document
+    numbers = {"parse_int": _number(int), "parse_float": _number(float)}
+    return json.loads(data, object_pairs_hook=_no_duplicates, **numbers)
+
+
+_UNSURE = object()
+_WHITESPACE = b" \t\n\r"
+
+
+def _fast(data: bytes) -> Any:
+    """The document of ``data`` as the hooked ``json.loads`` reads it, or ``_UNSURE``.
+
+    orjson parses it; written again by orjson, it must give the text back, but for
+    whitespace. Without a backslash nothing is escaped, so quotes delimit the
+    strings in both texts alike and the strings read the same: equal texts then
+    hold the same keys (none dropped as a repeat) and the same numbers, each
+    written as orjson writes its value (an integer within 64 bits, or a float's
+    shortest round-trip form, which ``float`` reads back to the same value; a
+    longer number or an integer orjson turns into a float is written otherwise).
+    Anything else (a backslash, orjson refusing the text) is left to the hook.
+    ``tests/graph/test_jsonio_fast.py`` checks the answer is the same.
+    """
+    if b"\\" in data:
+        return _UNSURE
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency on CPython only
+        return _UNSURE
+    try:
+        document = orjson.loads(data)
+        written = orjson.dumps(document)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return _UNSURE
+    same = written.translate(None, _WHITESPACE) == data.translate(None, _WHITESPACE)
+    return document if same else _UNSURE
 
 
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
-def _shallow(raw: bytes) -> bool:
-    """True only when ``raw`` (valid JSON) cannot nest deeper than :data:`MAX_JSON_DEPTH`.
+def _shallow(sequence: bytes) -> bool:
+    """True only when the ``sequence`` of brackets of valid JSON (those in strings too) cannot
+    nest deeper than :data:`MAX_JSON_DEPTH`.
 
-    Its brackets (those in strings too), with empty pairs removed a pass at a time:
-    a pass removes at most two levels (``{}``, then ``[]``), and brackets inside
-    strings sit innermost, so emptied within half the limit means within the limit.
-    Otherwise (unbalanced string brackets, or deep) the exact walk decides.
+    Fewer brackets than the limit cannot. Else empty pairs are removed a pass at a
+    time: a pass removes at most two levels (``{}``, then ``[]``), and brackets
+    inside strings sit innermost, so emptied within half the limit means within the
+    limit. Otherwise (unbalanced string brackets, or deep) the exact walk decides.
     """
-    sequence = raw.translate(None, _NOT_BRACKETS)
+    if len(sequence) <= MAX_JSON_DEPTH:
+        return True
     for _ in range(MAX_JSON_DEPTH // 2):
         if not sequence:
             return True
