@@ -54,8 +54,10 @@ HOSTILE = [
     b'{"a": {"b": 1, "b": 1}}',
     b'{"a": "x", "a": "x"}',  # the same pair twice: the text is longer than the document's
     b'{"a:": 1, "a": 2, "a": 3}',  # a colon in a string beside a repeat
-    b'{"a": "\\u003a", "a": "\\u003a"}',  # an escaped colon (a backslash: left to the hook)
+    b'{"a": "\\u003a", "a": "\\u003a"}',  # an escaped colon: orjson writes it as `:`
     b'{"a": "x\\"", "a": 1}',
+    b'{"a": "x \\" y", "a": "x \\" y"}',
+    b'{"s": "tab\\there\\nnewline \\/ \\u00e9 \\ud83d\\ude00"}',
     b'{"k": 123456789012345678901234567890}',  # beyond 64 bits: orjson makes it a float
     b'{"k": 18446744073709551616}',
     b'{"k": -9223372036854775809}',
@@ -98,7 +100,10 @@ def test_a_plain_document_takes_the_fast_path() -> None:
     """A document without escapes or floats is orjson's: the path this speeds up is taken."""
     data = json.dumps({"materials": {"a:b": {"sha256": "00"}}, "n": [1, -2]}, indent=1)
     assert jsonio._fast(data.encode()) == json.loads(data)
+    escaped = b'{"stdout": "line\\n\\"quoted\\" \\\\ end\\t"}'
+    assert jsonio._fast(escaped) == json.loads(escaped)
     assert jsonio._fast(b'{"a": 1, "a": 2}') is jsonio._UNSURE
+    assert jsonio._fast(b'{"a": "\\u003a", "a": "\\u003a"}') is jsonio._UNSURE
 
 
 KEYS = st.sampled_from(["a", "b", "a:", " a", "a ", "é", ""]) | st.text(max_size=6)
