@@ -46,6 +46,18 @@ class PublicKey:
         return self.aliases | {self.keyid}
 
 
+def verify_with(key: PublicKey, sig: str, payload: bytes) -> bool:
+    """Whether ``sig`` (hex) verifies over ``payload`` with ``key`` (securesystemslib's check)."""
+    from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
+    from securesystemslib.signer import Signature
+
+    try:
+        key.key.verify_signature(Signature(key.keyid, sig), payload)
+    except (UnverifiedSignatureError, VerificationError, ValueError):
+        return False
+    return True
+
+
 def _canonical_id(document: dict[str, Any]) -> str:
     from securesystemslib.formats import encode_canonical
 

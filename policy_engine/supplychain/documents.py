@@ -20,10 +20,9 @@ from policy_engine.graph.builders.attestations.envelopes import (
     Signed,
     open_document,
 )
-from policy_engine.graph.builders.attestations.signatures import verify_with
 from policy_engine.graph.builders.attestations.timestamps import parse_time
 from policy_engine.intoto.model import Link
-from policy_engine.keys import PublicKey
+from policy_engine.keys import PublicKey, verify_with
 
 SignedDocument = Signed
 

@@ -16,19 +16,7 @@ from collections.abc import Iterable
 
 from policy_engine.graph.builders.attestations.envelopes import RawSignature, Signed
 from policy_engine.graph.model import Evidence, Issue, SignatureCheck, SignatureStatus
-from policy_engine.keys import Keyring, PublicKey
-
-
-def verify_with(key: PublicKey, sig: str, payload: bytes) -> bool:
-    """Whether ``sig`` (hex) verifies over ``payload`` with ``key``."""
-    from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
-    from securesystemslib.signer import Signature
-
-    try:
-        key.key.verify_signature(Signature(key.keyid, sig), payload)
-    except (UnverifiedSignatureError, VerificationError, ValueError):
-        return False
-    return True
+from policy_engine.keys import Keyring, PublicKey, verify_with
 
 
 def check_signatures(
