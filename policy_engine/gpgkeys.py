@@ -11,7 +11,6 @@ own authorises itself only. A signature by an expired key does not verify.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,6 +75,8 @@ def verify(key: PublicKey, signature: Mapping[str, str], payload: bytes) -> bool
 
 def export(keyids: tuple[str, ...], home: str | None) -> dict[str, PublicKey]:
     """The keys ``keyids`` from the GPG keyring at ``home``; ``InputError`` when it cannot."""
+    import shutil
+
     if shutil.which("gpg") is None and shutil.which("gpg2") is None:
         raise InputError("GPG keys (`--gpg`) need a gpg binary, and none is on the PATH")
     from securesystemslib._gpg import functions

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import string
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +188,17 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return Envelope(payload, payload_type, {}).pae()
 
 
+if sys.version_info >= (3, 11):
+
+    def _strict_base64(text: str) -> bytes:
+        """``base64.b64decode(text, validate=True)``, which is this call, without the
+        ASCII copy of the text it makes first."""
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10
+    _strict_base64 = functools.partial(base64.b64decode, validate=True)
+
+
 def b64decode(text: str) -> bytes | None:
     """Standard or URL-safe base64, padded or not (as DSSE allows); None if it is not base64."""
     cleaned = text.strip()
@@ -196,6 +209,6 @@ def b64decode(text: str) -> bytes | None:
         cleaned = cleaned.replace("-", "+").replace("_", "/")
     cleaned += "=" * (-len(cleaned) % 4)
     try:
-        return base64.b64decode(cleaned, validate=True)
+        return _strict_base64(cleaned)
     except (binascii.Error, ValueError):
         return None

@@ -141,9 +141,16 @@ def _fast(data: bytes) -> Any:
         written = orjson.dumps(document)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return _UNSURE
-    if any(space in written for space in _WHITESPACE):  # in strings: squeezed alike
-        written = written.translate(None, _WHITESPACE)
-    return document if written == data.translate(None, _WHITESPACE) else _UNSURE
+    return document if _squeezed(written) == _squeezed(data) else _UNSURE
+
+
+def _squeezed(text: bytes) -> bytes:
+    """``text`` without JSON whitespace (spaces and newlines deleted in place of a full copy)."""
+    if b"\t" in text or b"\r" in text:
+        return text.translate(None, _WHITESPACE)
+    if b" " in text:
+        text = text.replace(b" ", b"")
+    return text.replace(b"\n", b"") if b"\n" in text else text
 
 
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
