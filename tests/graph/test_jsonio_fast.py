@@ -155,3 +155,17 @@ def test_generated_documents_read_as_the_standard_library_reads_them(
 )
 def test_fragments_read_as_the_standard_library_reads_them(pieces: list[str]) -> None:
     assert_same("".join(pieces).encode())
+
+
+def nested(levels: int, wide: int) -> bytes:
+    """``levels`` nested objects whose innermost holds ``wide`` values."""
+    inner = "[" + ", ".join(['"x"'] * wide) + "]"
+    return ('{"a": ' * (levels - 1) + inner + "}" * (levels - 1)).encode()
+
+
+@pytest.mark.parametrize("wide", [1, 2000], ids=["few values", "many values"])
+def test_the_depth_limit_holds_for_few_and_many_values(wide: int) -> None:
+    limit = jsonio.MAX_JSON_DEPTH
+    assert jsonio.loads(nested(limit, wide), "f.json")
+    with pytest.raises(InputError, match=f"nested deeper than {limit} levels"):
+        jsonio.loads(nested(limit + 1, wide), "f.json")

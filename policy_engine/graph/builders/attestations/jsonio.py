@@ -8,6 +8,7 @@ JSON document, ``file:line`` for a line of a JSON-Lines bundle.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from collections.abc import Iterator
@@ -96,10 +97,26 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     except RecursionError:
         raise InputError(too_deep, where) from None
     raw = data.encode() if isinstance(data, str) else data
-    # Brackets that cannot nest deeper than the limit: the walk is skipped.
-    if not _shallow(raw.translate(None, _NOT_BRACKETS)) and depth(document) > MAX_JSON_DEPTH:
+    if _too_deep(raw, document):
         raise InputError(too_deep, where)
     return document
+
+
+def _too_deep(raw: bytes, document: Any) -> bool:
+    """Whether ``document``, read from ``raw``, nests deeper than :data:`MAX_JSON_DEPTH`.
+
+    A document of few values (an envelope around a large payload) is walked; for
+    others, brackets that cannot nest deeper than the limit spare the walk.
+    """
+    few = depth(document, budget=_FEW_VALUES)
+    if few is not None:
+        return few > MAX_JSON_DEPTH
+    if _shallow(raw.translate(None, _NOT_BRACKETS)):
+        return False
+    return (depth(document) or 0) > MAX_JSON_DEPTH
+
+
+_FEW_VALUES = 64
 
 
 def _without_duplicates(data: bytes | str) -> Any:
@@ -174,8 +191,9 @@ def _shallow(sequence: bytes) -> bool:
     return not sequence
 
 
-def depth(document: Any) -> int:
-    """How deeply arrays and objects nest in ``document`` (a scalar is 0), without recursion."""
+def depth(document: Any, budget: float = math.inf) -> int | None:
+    """How deeply arrays and objects nest in ``document`` (a scalar is 0), without recursion;
+    None when that would visit more than ``budget`` values."""
     deepest, stack = 0, [(document, 1)]
     while stack:
         value, level = stack.pop()
@@ -183,6 +201,9 @@ def depth(document: Any) -> int:
             value = list(value.values())
         if isinstance(value, list):
             deepest = max(deepest, level)
+            budget -= len(value)
+            if budget < 0:
+                return None
             if level <= MAX_JSON_DEPTH:
                 stack.extend((item, level + 1) for item in value)
     return deepest
