@@ -46,9 +46,14 @@ class RawSignature:
 
     keyid: str
     sig: str | None
-    openpgp: bool = False  # an in-toto GPG signature (``other_headers``): only `verify` checks it
+    openpgp: bool = False  # an in-toto GPG signature (``other_headers``): GPG keys check it
     problem: str = ""  # why ``sig`` is None
     pgp: tuple[str, str] = ("", "")  # an OpenPGP signature: (signature, other_headers), hex
+
+    def openpgp_signature(self) -> dict[str, str]:
+        """The OpenPGP signature as securesystemslib verifies it (:mod:`policy_engine.gpgkeys`)."""
+        signature, headers = self.pgp
+        return {"keyid": self.keyid, "signature": signature, "other_headers": headers}
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def _metablock_signature(entry: dict[str, Any]) -> RawSignature:
     sig = entry.get("sig")
     if "other_headers" in entry:
         pgp = (str(entry.get("signature", "")), str(entry["other_headers"]))
-        return RawSignature(keyid, None, True, "OpenPGP signatures are not supported", pgp)
+        return RawSignature(keyid, None, True, "an OpenPGP signature needs a trusted GPG key", pgp)
     if not isinstance(sig, str) or not sig or not set(sig) <= _HEX:
         return RawSignature(keyid, None, problem="the signature is missing or not hexadecimal")
     return RawSignature(keyid, sig.lower())

@@ -108,12 +108,10 @@ def _too_deep(raw: bytes, document: Any) -> bool:
     A document of few values (an envelope around a large payload) is walked; for
     others, brackets that cannot nest deeper than the limit spare the walk.
     """
-    few = depth(document, budget=_FEW_VALUES)
+    few = _depth(document, _FEW_VALUES)
     if few is not None:
         return few > MAX_JSON_DEPTH
-    if _shallow(raw.translate(None, _NOT_BRACKETS)):
-        return False
-    return (depth(document) or 0) > MAX_JSON_DEPTH
+    return not _shallow(raw.translate(None, _NOT_BRACKETS)) and depth(document) > MAX_JSON_DEPTH
 
 
 _FEW_VALUES = 64
@@ -191,9 +189,14 @@ def _shallow(sequence: bytes) -> bool:
     return not sequence
 
 
-def depth(document: Any, budget: float = math.inf) -> int | None:
-    """How deeply arrays and objects nest in ``document`` (a scalar is 0), without recursion;
-    None when that would visit more than ``budget`` values."""
+def depth(document: Any) -> int:
+    """How deeply arrays and objects nest in ``document`` (a scalar is 0), without recursion."""
+    found = _depth(document, math.inf)
+    return 0 if found is None else found
+
+
+def _depth(document: Any, budget: float) -> int | None:
+    """:func:`depth`, or None when it would visit more than ``budget`` values."""
     deepest, stack = 0, [(document, 1)]
     while stack:
         value, level = stack.pop()
