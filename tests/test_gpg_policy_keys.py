@@ -133,3 +133,21 @@ def test_without_a_gpg_binary_the_policy_cannot_be_judged(
     assert code == 2
     assert "E105" in output and "read with a gpg binary, and none is on the PATH" in output
     assert "p.policy:3:" in output  # located at the key's path
+
+
+@pytest.mark.parametrize(("trusted", "code"), [(MASTER, 0), (OTHER, 1)])
+def test_verify_takes_an_armored_key_as_a_verification_key(
+    tmp_path: Path, home: Path, trusted: str, code: int
+) -> None:
+    from securesystemslib._gpg import functions
+
+    layout = {"_type": "layout", "expires": "2100-01-01T00:00:00Z", "readme": "",
+              "keys": {}, "steps": [], "inspect": []}  # fmt: skip
+    data = encode_canonical(layout).encode()  # type: ignore[union-attr]
+    signature = functions.create_signature(data, MASTER, str(home))  # type: ignore[no-untyped-call]
+    (tmp_path / "root.layout").write_text(json.dumps({"signed": layout, "signatures": [signature]}))
+    (tmp_path / "owner.asc").write_bytes(armored(trusted, home))
+    argv = ["verify", "--layout", str(tmp_path / "root.layout"), "--verification-keys",
+            str(tmp_path / "owner.asc"), "--link-dir", str(tmp_path)]  # fmt: skip
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == code, result.output
