@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,3 +171,21 @@ def test_the_depth_limit_holds_for_few_and_many_values(wide: int) -> None:
     assert jsonio.loads(nested(limit, wide), "f.json")
     with pytest.raises(InputError, match=f"nested deeper than {limit} levels"):
         jsonio.loads(nested(limit + 1, wide), "f.json")
+
+
+def test_a_file_that_grows_after_stat_is_read_whole_and_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read is sized by stat; a file that grew since is read on, never past the limit."""
+    path = tmp_path / "grown.json"
+    path.write_bytes(b'{"a": "' + b"x" * 1000 + b'"}')
+    real_stat = os.stat
+
+    def stale(target: Any, *args: Any, **kwargs: Any) -> Any:
+        info = real_stat(target, *args, **kwargs)
+        return os.stat_result((info.st_mode, *info[1:6], 10, *info[7:]))  # st_size 10
+
+    monkeypatch.setattr(jsonio.os, "stat", stale)
+    assert jsonio.read_bytes(path, "grown.json") == path.read_bytes()
+    with pytest.raises(InputError, match="larger than 100 bytes"):
+        jsonio.read_bytes(path, "grown.json", limit=100)

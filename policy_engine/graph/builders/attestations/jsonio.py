@@ -31,7 +31,11 @@ def read_bytes(path: Path, file: str, limit: int = MAX_FILE_BYTES) -> bytes:
         if info.st_size > limit:
             raise InputError(f"file is larger than {limit} bytes", file)
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            # The size stat gave and a byte more (a buffer of the limit costs more than
+            # the read); a file that grew since is read on, up to the limit.
+            data = handle.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file) from None
     if len(data) > limit:
