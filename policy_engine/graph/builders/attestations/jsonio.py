@@ -160,7 +160,8 @@ def _fast(data: bytes) -> Any:
         written = orjson.dumps(document)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return _UNSURE
-    return document if _squeezed(written) == _squeezed(data) else _UNSURE
+    text = _squeezed(data)  # written has whitespace only in strings: squeezed when it must be
+    return document if written == text or _squeezed(written) == text else _UNSURE
 
 
 def _squeezed(text: bytes) -> bytes:
