@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,16 @@ control SC-01 "The model is signed by a functionary" {
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the keyring; the gpg-agent that signing starts in it is stopped after."""
     folder = tmp_path / "gnupg"
     shutil.copytree(KEYRING, folder)
     for path in (folder, *folder.iterdir()):
         path.chmod(0o700 if path.is_dir() else 0o600)
-    return folder
+    yield folder
+    if shutil.which("gpgconf"):
+        argv = ["gpgconf", "--homedir", str(folder), "--kill", "gpg-agent"]
+        subprocess.run(argv, capture_output=True, check=False)
 
 
 def armored(keyid: str, home: Path) -> bytes:

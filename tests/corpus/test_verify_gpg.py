@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,16 @@ SUB_A, SUB_B = (
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the keyring; the gpg-agent that signing starts in it is stopped after."""
     folder = tmp_path / "gnupg"
     shutil.copytree(KEYRING, folder)
     for path in (folder, *folder.iterdir()):
         path.chmod(0o700 if path.is_dir() else 0o600)
-    return folder
+    yield folder
+    if shutil.which("gpgconf"):
+        argv = ["gpgconf", "--homedir", str(folder), "--kill", "gpg-agent"]
+        subprocess.run(argv, capture_output=True, check=False)
 
 
 def gpg_sign(document: dict[str, Any], keyid: str, home: Path) -> dict[str, Any]:
