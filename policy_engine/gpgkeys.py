@@ -1,7 +1,9 @@
 """OpenPGP (GPG) keys as in-toto uses them: layout functionary keys and ``--gpg`` key ids.
 
 A GPG key is read from in-toto's key format (``type``, ``method``, ``hashes``,
-``keyval``, ``subkeys``) or exported from a keyring with the ``gpg`` binary;
+``keyval``, ``subkeys``), exported from a keyring with the ``gpg`` binary, or
+read (with the binary too) from an ASCII-armored export (``gpg --armor --export``)
+that a policy names as a key file (:func:`load_key`);
 signatures (``signature`` and ``other_headers``) are verified with
 securesystemslib's OpenPGP support, which needs no binary. The subkey rules are
 in-toto's: a master key authorises its subkeys (a signature by any of them is
@@ -11,12 +13,18 @@ own authorises itself only. A signature by an expired key does not verify.
 
 from __future__ import annotations
 
-import shutil
+import itertools
+import subprocess
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from policy_engine.errors import InputError
-from policy_engine.keys import KeyLoadError, PublicKey
+from policy_engine.keys import KeyLoadError, PublicKey, parse_public_key, read_key_file
+
+ARMORED = b"-----BEGIN PGP PUBLIC KEY BLOCK-----"
+GPG_TIMEOUT = 10  # seconds, for each run of the gpg binary
 
 
 def is_gpg(material: Mapping[str, Any]) -> bool:
@@ -76,7 +84,7 @@ def verify(key: PublicKey, signature: Mapping[str, str], payload: bytes) -> bool
 
 def export(keyids: tuple[str, ...], home: str | None) -> dict[str, PublicKey]:
     """The keys ``keyids`` from the GPG keyring at ``home``; ``InputError`` when it cannot."""
-    if shutil.which("gpg") is None and shutil.which("gpg2") is None:
+    if not _gpg_binary():
         raise InputError("GPG keys (`--gpg`) need a gpg binary, and none is on the PATH")
     from securesystemslib._gpg import functions
 
@@ -88,3 +96,65 @@ def export(keyids: tuple[str, ...], home: str | None) -> dict[str, PublicKey]:
             raise InputError(f"cannot export GPG key `{keyid}`: {exc}") from None
         keys[material["keyid"]] = _public(material)
     return keys
+
+
+def load_key(path: Path) -> PublicKey:
+    """A key file a policy names: an ASCII-armored OpenPGP export (:func:`from_armored`), or
+    what :func:`policy_engine.keys.parse_public_key` reads (PEM, securesystemslib JSON)."""
+    data = read_key_file(path)
+    return from_armored(data) if data.lstrip().startswith(ARMORED) else parse_public_key(data)
+
+
+def from_armored(data: bytes) -> PublicKey:
+    """The one OpenPGP key of an armored export, with its subkeys (in-toto's subkey rules).
+
+    The gpg binary reads it into a throwaway home, from which securesystemslib exports
+    it in in-toto's format, as for ``--gpg``; ``KeyLoadError`` without a binary, when
+    gpg refuses the file, or when it holds other than one key.
+    """
+    from securesystemslib._gpg import functions
+
+    gpg = _gpg_binary()
+    if not gpg:
+        raise KeyLoadError("an OpenPGP key file is read with a gpg binary, and none is on the PATH")
+    with tempfile.TemporaryDirectory(prefix="mlpolicy-gpg-") as home:
+        _run(gpg, home, ["--import"], data)
+        listing = _run(gpg, home, ["--with-colons", "--fingerprint", "--list-keys"], b"")
+        primaries = _primary_fingerprints(listing.decode("utf-8", "replace"))
+        if len(primaries) != 1:
+            raise KeyLoadError(f"an OpenPGP key file must hold one key, not {len(primaries)}")
+        try:
+            material = functions.export_pubkey(primaries[0], homedir=home)  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            raise KeyLoadError(f"unreadable OpenPGP key: {exc}") from None
+    return _public(material)
+
+
+def _gpg_binary() -> str:
+    """The gpg command securesystemslib runs (``$GNUPG``, ``gpg2`` or ``gpg``); empty if none."""
+    from securesystemslib._gpg.constants import gpg_command
+
+    return gpg_command()
+
+
+def _run(gpg: str, home: str, args: list[str], given: bytes) -> bytes:
+    """gpg's standard output for ``args`` in the keyring ``home``; ``KeyLoadError`` on failure."""
+    argv = [gpg, "--homedir", home, "--batch", "--no-tty", "--no-autostart", "--quiet", *args]
+    try:
+        done = subprocess.run(argv, input=given, capture_output=True, timeout=GPG_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KeyLoadError(f"gpg could not be run: {exc}") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise KeyLoadError(f"gpg cannot read the key file: {reason[-1] if reason else 'failed'}")
+    return done.stdout
+
+
+def _primary_fingerprints(listing: str) -> list[str]:
+    """The fingerprint of each primary key in gpg's ``--with-colons`` listing."""
+    found: list[str] = []
+    records = [line.split(":") for line in listing.splitlines()]
+    for record, following in itertools.pairwise(records):
+        if record[0] == "pub" and following[0] == "fpr" and len(following) > 9:
+            found.append(following[9].lower())
+    return found

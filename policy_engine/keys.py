@@ -46,6 +46,18 @@ class PublicKey:
         return self.aliases | {self.keyid}
 
 
+def verify_with(key: PublicKey, sig: str, payload: bytes) -> bool:
+    """Whether ``sig`` (hex) verifies over ``payload`` with ``key`` (securesystemslib's check)."""
+    from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
+    from securesystemslib.signer import Signature
+
+    try:
+        key.key.verify_signature(Signature(key.keyid, sig), payload)
+    except (UnverifiedSignatureError, VerificationError, ValueError):
+        return False
+    return True
+
+
 def _canonical_id(document: dict[str, Any]) -> str:
     from securesystemslib.formats import encode_canonical
 
@@ -134,7 +146,12 @@ def _canonical_material(keytype: str, public: str) -> str:
 
 def load_public_key(path: Path) -> PublicKey:
     """Read and parse a public key file; raises :class:`KeyLoadError` with a clear reason."""
-    return parse_public_key(_bounded_bytes(path, "key"))
+    return parse_public_key(read_key_file(path))
+
+
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a key file of at most :data:`MAX_KEY_BYTES`; :class:`KeyLoadError` if not."""
+    return _bounded_bytes(path, "key")
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ The glob is relative to the repository root and may not leave it: no absolute
 path, no ``..``, and the folder it starts from must resolve inside the
 repository. Folders are searched recursively without entering symlinked ones;
 a matching file that is a symlink must resolve to a regular file inside the
-repository. At most :data:`MAX_KEYS` files; each key file is bounded by
-:func:`policy_engine.keys.load_public_key`. One key in two encodings (two files
-whose material computes the same id) is one member.
+repository. At most :data:`MAX_KEYS` files; each key file is read (bounded) by
+:func:`policy_engine.gpgkeys.load_key`, an armored OpenPGP export too. One key in
+two encodings (two files whose material computes the same id) is one member.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 from policy_engine import globs
 from policy_engine.files import unusable_path
-from policy_engine.keys import KeyLoadError, PublicKey, load_public_key
+from policy_engine.gpgkeys import load_key
+from policy_engine.keys import KeyLoadError, PublicKey
 
 MAX_KEYS = 256
 _WILD = frozenset("*?[")
@@ -34,7 +35,7 @@ def load_key_set(root: Path, pattern: str) -> dict[str, PublicKey]:
     base = _base(PurePosixPath(pattern).as_posix())
     for path in key_files(root, pattern):
         try:
-            key = load_public_key(root / path)
+            key = load_key(root / path)
         except KeyLoadError as exc:
             raise KeySetError(f"`{path}`: {exc}") from None
         if key.keyid not in seen:

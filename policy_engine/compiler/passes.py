@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from policy_engine import globs
+from policy_engine import globs, gpgkeys
 from policy_engine.compiler import values
 from policy_engine.compiler.context import CompileContext, Scope, Unit, suggest
 from policy_engine.compiler.keysets import KeySetError, confined_file, confined_path
@@ -29,7 +29,6 @@ from policy_engine.keys import (
     Trusted,
     load_authority,
     load_identity,
-    load_public_key,
 )
 from policy_engine.language import ast
 from policy_engine.lifecycle import ALL_RISKS, ARTIFACT_KINDS, SEVERITIES, STAGES
@@ -480,7 +479,7 @@ def _looked_for(ctx: CompileContext, path: str) -> str | None:
 
 def _load_signer(ctx: CompileContext, decl: ast.SignerDecl) -> Trusted:
     if isinstance(decl, ast.KeyDecl):
-        return load_public_key(_confined(ctx, decl.path))
+        return gpgkeys.load_key(_confined(ctx, decl.path))
     if isinstance(decl, ast.CaDecl):
         return load_authority(_confined(ctx, decl.path))
     root = _confined(ctx, decl.root) if decl.root is not None else None

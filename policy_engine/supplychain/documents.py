@@ -16,14 +16,12 @@ from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.envelopes import (
     Foreign,
-    RawSignature,
     Signed,
     open_document,
 )
-from policy_engine.graph.builders.attestations.signatures import verify_with
 from policy_engine.graph.builders.attestations.timestamps import parse_time
 from policy_engine.intoto.model import Link
-from policy_engine.keys import PublicKey
+from policy_engine.keys import PublicKey, verify_with
 
 SignedDocument = Signed
 
@@ -63,7 +61,7 @@ def _reason(signed: Signed, key: PublicKey) -> str:
     reasons = []
     for raw in candidates:
         if raw.openpgp and key.openpgp is not None:
-            if gpgkeys.verify(key, _pgp(raw), signed.signed_bytes):
+            if gpgkeys.verify(key, raw.openpgp_signature(), signed.signed_bytes):
                 return ""
             reasons.append("the OpenPGP signature does not verify (or its key has expired)")
         elif raw.sig is None:
@@ -73,11 +71,6 @@ def _reason(signed: Signed, key: PublicKey) -> str:
         elif raw.keyid:
             reasons.append("the signature does not verify (the signed content was changed?)")
     return "; ".join(dict.fromkeys(reasons)) or "no signature by this key"
-
-
-def _pgp(raw: RawSignature) -> dict[str, str]:
-    signature, headers = raw.pgp
-    return {"keyid": raw.keyid, "signature": signature, "other_headers": headers}
 
 
 def expiry(document: dict[str, Any], file: str) -> datetime | None:

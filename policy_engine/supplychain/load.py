@@ -22,7 +22,7 @@ from policy_engine import gpgkeys
 from policy_engine.errors import InputError
 from policy_engine.intoto.model import Chain, Inspection, Layout, LinkFile, Step
 from policy_engine.intoto.rules import RuleFormatError, parse_rule
-from policy_engine.keys import KeyLoadError, PublicKey, load_public_key, parse_public_key
+from policy_engine.keys import KeyLoadError, PublicKey, parse_public_key
 from policy_engine.supplychain import documents
 from policy_engine.supplychain.documents import LayoutError
 
@@ -37,7 +37,7 @@ def load_verification_keys(
     keys: dict[str, PublicKey] = gpgkeys.export(gpg, gpg_home) if gpg else {}
     for path in paths:
         try:
-            key = load_public_key(path)
+            key = gpgkeys.load_key(path)
         except KeyLoadError as exc:
             raise InputError(f"cannot use verification key: {exc}", str(path)) from None
         keys[key.keyid] = key

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,16 @@ SUB_A, SUB_B = (
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the keyring; the gpg-agent that signing starts in it is stopped after."""
     folder = tmp_path / "gnupg"
     shutil.copytree(KEYRING, folder)
     for path in (folder, *folder.iterdir()):
         path.chmod(0o700 if path.is_dir() else 0o600)
-    return folder
+    yield folder
+    if shutil.which("gpgconf"):
+        argv = ["gpgconf", "--homedir", str(folder), "--kill", "gpg-agent"]
+        subprocess.run(argv, capture_output=True, check=False)
 
 
 def gpg_sign(document: dict[str, Any], keyid: str, home: Path) -> dict[str, Any]:
@@ -108,9 +114,31 @@ def test_case_28_subkeys_of_one_master_count_once(tmp_path: Path, home: Path) ->
     assert subkey_case(tmp_path, keys, [SUB_A, SUB_B], signers, home) == 1
 
 
-@pytest.mark.skip(reason="case 29: gpg refuses to sign with the expired key e8ac80c9")
-def test_case_29_expired_key() -> None:  # pragma: no cover
-    raise AssertionError
+EXPIRED = "e8ac80c924116dabb51d4b987cb07d6d2c199c7c"  # a master key that expired 2019-03-26
+BEFORE_EXPIRY = "1553540000"  # 2019-03-25 18:53 UTC
+
+
+@needs_gpg
+def test_case_29_expired_key(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpg refuses to sign with an expired key today, so the link is signed by the master
+    key itself (``!``) at a time before its expiry (gpg's own ``--faked-system-time``,
+    through securesystemslib's ``$GNUPG`` command). Verified now, the signature does
+    not count (in-toto raises KeyExpirationError for it) and the threshold fails."""
+    from securesystemslib._gpg import constants
+
+    keys = {EXPIRED: exported(EXPIRED, home)}
+    monkeypatch.setattr(constants, "GPG_ENV_COMMAND", f"gpg --faked-system-time {BEFORE_EXPIRY}")
+    layout = empty_layout()
+    layout["keys"] = keys
+    layout["steps"] = [{"_type": "step", "name": "foo", "pubkeys": [EXPIRED], "threshold": 1,
+                        "expected_command": [], "expected_materials": [],
+                        "expected_products": []}]  # fmt: skip
+    root = write(tmp_path / "root.layout", sign(layout, ["rsa"]))
+    signed = gpg_sign(link("foo"), f"{EXPIRED}!", home)
+    monkeypatch.undo()
+    write(tmp_path / "links" / f"foo.{EXPIRED[:8]}.link", signed)
+    assert signed["signatures"][0]["keyid"] == EXPIRED
+    assert run(root, [PEMS["rsa"]], tmp_path / "links") == 1
 
 
 def gpg_layout(tmp_path: Path, home: Path) -> Path:

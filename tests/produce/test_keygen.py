@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.cli import main
-from policy_engine.graph.builders.attestations.signatures import verify_with
-from policy_engine.keys import load_public_key
+from policy_engine.keys import load_public_key, verify_with
 from policy_engine.produce.signing import load_signer
 
 SCHEMES = {

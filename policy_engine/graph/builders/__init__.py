@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
-if TYPE_CHECKING:  # the compiler (and its parser) is not needed to read attestations
+if TYPE_CHECKING:  # neither the compiler (and its parser) nor the graph's types read attestations
     from policy_engine.compiler.ir import TrackingStore
+    from policy_engine.graph.model import ProvenanceGraph
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class BuildContext:
     dvc_cache: bool = True
 
 
-Builder = Callable[[ProvenanceGraph, BuildContext], None]
+Builder = Callable[["ProvenanceGraph", BuildContext], None]
 
 
 def cpu_count() -> int:

@@ -15,7 +15,7 @@ Directories are searched recursively for files ending in ``.link``, ``.layout``,
 not entered. A file named explicitly is read whatever its name.
 
 What is skipped, what fails closed: see :mod:`.dispatch` and :mod:`.envelopes`;
-signatures: :mod:`.signatures` (GPG signatures are never valid); statements and
+signatures: :mod:`.signatures` (GPG signatures by a policy's GPG keys); statements and
 timestamps: :mod:`.statements`; subject matching: :mod:`.subjects`; SLSA lineage:
 :mod:`.builder` and :mod:`.slsa`; layouts: :mod:`.layouts`, :mod:`.thresholds`,
 :mod:`.trust` (owners, delegation); link file names: :mod:`.linknames`.

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import string
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +46,14 @@ class RawSignature:
 
     keyid: str
     sig: str | None
-    openpgp: bool = False  # an in-toto GPG signature (``other_headers``): only `verify` checks it
+    openpgp: bool = False  # an in-toto GPG signature (``other_headers``): GPG keys check it
     problem: str = ""  # why ``sig`` is None
     pgp: tuple[str, str] = ("", "")  # an OpenPGP signature: (signature, other_headers), hex
+
+    def openpgp_signature(self) -> dict[str, str]:
+        """The OpenPGP signature as securesystemslib verifies it (:mod:`policy_engine.gpgkeys`)."""
+        signature, headers = self.pgp
+        return {"keyid": self.keyid, "signature": signature, "other_headers": headers}
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,7 @@ def _metablock_signature(entry: dict[str, Any]) -> RawSignature:
     sig = entry.get("sig")
     if "other_headers" in entry:
         pgp = (str(entry.get("signature", "")), str(entry["other_headers"]))
-        return RawSignature(keyid, None, True, "OpenPGP signatures are not supported", pgp)
+        return RawSignature(keyid, None, True, "an OpenPGP signature needs a trusted GPG key", pgp)
     if not isinstance(sig, str) or not sig or not set(sig) <= _HEX:
         return RawSignature(keyid, None, problem="the signature is missing or not hexadecimal")
     return RawSignature(keyid, sig.lower())
@@ -186,6 +193,17 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return Envelope(payload, payload_type, {}).pae()
 
 
+if sys.version_info >= (3, 11):
+
+    def _strict_base64(text: str) -> bytes:
+        """``base64.b64decode(text, validate=True)``, which is this call, without the
+        ASCII copy of the text it makes first."""
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10
+    _strict_base64 = functools.partial(base64.b64decode, validate=True)
+
+
 def b64decode(text: str) -> bytes | None:
     """Standard or URL-safe base64, padded or not (as DSSE allows); None if it is not base64."""
     cleaned = text.strip()
@@ -196,6 +214,6 @@ def b64decode(text: str) -> bytes | None:
         cleaned = cleaned.replace("-", "+").replace("_", "/")
     cleaned += "=" * (-len(cleaned) % 4)
     try:
-        return base64.b64decode(cleaned, validate=True)
+        return _strict_base64(cleaned)
     except (binascii.Error, ValueError):
         return None

@@ -8,6 +8,7 @@ JSON document, ``file:line`` for a line of a JSON-Lines bundle.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from collections.abc import Iterator
@@ -30,7 +31,11 @@ def read_bytes(path: Path, file: str, limit: int = MAX_FILE_BYTES) -> bytes:
         if info.st_size > limit:
             raise InputError(f"file is larger than {limit} bytes", file)
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            # The size stat gave and a byte more (a buffer of the limit costs more than
+            # the read); a file that grew since is read on, up to the limit.
+            data = handle.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file) from None
     if len(data) > limit:
@@ -79,12 +84,7 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     where = f"{file}:{line}" if line else file
     too_deep = f"{prefix}JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:
-        document = json.loads(
-            data,
-            object_pairs_hook=_no_duplicates,
-            parse_int=_number(int),
-            parse_float=_number(float),
-        )
+        document = _without_duplicates(data)
     except json.JSONDecodeError as exc:
         if what or line:
             detail = f" at column {exc.colno}" if line and not what else ""
@@ -101,25 +101,92 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
     except RecursionError:
         raise InputError(too_deep, where) from None
     raw = data.encode() if isinstance(data, str) else data
-    # Fewer brackets than the limit cannot nest deeper than it: skip the walk.
-    brackets = raw.count(b"[") + raw.count(b"{")
-    if brackets > MAX_JSON_DEPTH and not _shallow(raw) and depth(document) > MAX_JSON_DEPTH:
+    if _too_deep(raw, document):
         raise InputError(too_deep, where)
     return document
+
+
+def _too_deep(raw: bytes, document: Any) -> bool:
+    """Whether ``document``, read from ``raw``, nests deeper than :data:`MAX_JSON_DEPTH`.
+
+    A document of few values (an envelope around a large payload) is walked; for
+    others, brackets that cannot nest deeper than the limit spare the walk.
+    """
+    few = _depth(document, _FEW_VALUES)
+    if few is not None:
+        return few > MAX_JSON_DEPTH
+    return not _shallow(raw.translate(None, _NOT_BRACKETS)) and depth(document) > MAX_JSON_DEPTH
+
+
+_FEW_VALUES = 64
+
+
+def _without_duplicates(data: bytes | str) -> Any:
+    """``json.loads`` with the number limits, refusing duplicate keys (``_DuplicateKey``).
+
+    A hook seeing every object's pairs costs a Python call per object; when
+    :func:`_fast` can vouch for its document, that is the answer instead.
+    """
+    if isinstance(data, bytes):
+        document = _fast(data)
+        if document is not _UNSURE:
+            return document
+    numbers = {"parse_int": _number(int), "parse_float": _number(float)}
+    return json.loads(data, object_pairs_hook=_no_duplicates, **numbers)
+
+
+_UNSURE = object()
+_WHITESPACE = b" \t\n\r"
+
+
+def _fast(data: bytes) -> Any:
+    """The document of ``data`` as the hooked ``json.loads`` reads it, or ``_UNSURE``.
+
+    orjson parses it (refusing what the standard library refuses, and more); written
+    again by orjson, it must give the text back but for whitespace. Whitespace is
+    never part of an escape, so both texts then hold the same tokens: the same keys
+    (none dropped as a repeat), strings that read the same, and the same numbers,
+    each as orjson writes its value: an integer within 64 bits, or a float's
+    shortest round-trip form, which ``float`` reads back to the same value (a
+    longer number, or an integer orjson turns into a float, is written otherwise).
+    ``tests/graph/test_jsonio_fast.py`` checks the answers are the same.
+    """
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency on CPython only
+        return _UNSURE
+    try:
+        document = orjson.loads(data)
+        written = orjson.dumps(document)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return _UNSURE
+    text = _squeezed(data)  # written has whitespace only in strings: squeezed when it must be
+    return document if written == text or _squeezed(written) == text else _UNSURE
+
+
+def _squeezed(text: bytes) -> bytes:
+    """``text`` without JSON whitespace (spaces and newlines cut out by memchr, not per byte)."""
+    if b"\t" in text or b"\r" in text:
+        return text.translate(None, _WHITESPACE)
+    if b" " in text:
+        text = text.replace(b" ", b"")
+    return text.replace(b"\n", b"") if b"\n" in text else text
 
 
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
-def _shallow(raw: bytes) -> bool:
-    """True only when ``raw`` (valid JSON) cannot nest deeper than :data:`MAX_JSON_DEPTH`.
+def _shallow(sequence: bytes) -> bool:
+    """True only when the ``sequence`` of brackets of valid JSON (those in strings too) cannot
+    nest deeper than :data:`MAX_JSON_DEPTH`.
 
-    Its brackets (those in strings too), with empty pairs removed a pass at a time:
-    a pass removes at most two levels (``{}``, then ``[]``), and brackets inside
-    strings sit innermost, so emptied within half the limit means within the limit.
-    Otherwise (unbalanced string brackets, or deep) the exact walk decides.
+    Fewer brackets than the limit cannot. Else empty pairs are removed a pass at a
+    time: a pass removes at most two levels (``{}``, then ``[]``), and brackets
+    inside strings sit innermost, so emptied within half the limit means within the
+    limit. Otherwise (unbalanced string brackets, or deep) the exact walk decides.
     """
-    sequence = raw.translate(None, _NOT_BRACKETS)
+    if len(sequence) <= MAX_JSON_DEPTH:
+        return True
     for _ in range(MAX_JSON_DEPTH // 2):
         if not sequence:
             return True
@@ -129,6 +196,12 @@ def _shallow(raw: bytes) -> bool:
 
 def depth(document: Any) -> int:
     """How deeply arrays and objects nest in ``document`` (a scalar is 0), without recursion."""
+    found = _depth(document, math.inf)
+    return 0 if found is None else found
+
+
+def _depth(document: Any, budget: float) -> int | None:
+    """:func:`depth`, or None when it would visit more than ``budget`` values."""
     deepest, stack = 0, [(document, 1)]
     while stack:
         value, level = stack.pop()
@@ -136,6 +209,9 @@ def depth(document: Any) -> int:
             value = list(value.values())
         if isinstance(value, list):
             deepest = max(deepest, level)
+            budget -= len(value)
+            if budget < 0:
+                return None
             if level <= MAX_JSON_DEPTH:
                 stack.extend((item, level + 1) for item in value)
     return deepest

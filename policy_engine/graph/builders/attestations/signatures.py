@@ -6,29 +6,20 @@
 * A signature without a key id (DSSE allows it) is tried with every trusted key.
 * A signature whose key is trusted but which does not verify is INVALID and a
   ``bad-signature`` issue; one no trusted key answers to is UNTRUSTED.
-* OpenPGP (GPG) signatures are not supported: never VALID; INVALID (and an
-  issue) if their key id were trusted, UNTRUSTED otherwise.
+* An OpenPGP (GPG) signature is checked with a trusted GPG key (a policy's
+  ``key NAME from "alice.asc"``), found by the id of the (sub)key that made it,
+  with in-toto's rules (:mod:`policy_engine.gpgkeys`): a subkey signs for its
+  master key, an expired key's signature does not verify.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policy_engine import gpgkeys
 from policy_engine.graph.builders.attestations.envelopes import RawSignature, Signed
 from policy_engine.graph.model import Evidence, Issue, SignatureCheck, SignatureStatus
-from policy_engine.keys import Keyring, PublicKey
-
-
-def verify_with(key: PublicKey, sig: str, payload: bytes) -> bool:
-    """Whether ``sig`` (hex) verifies over ``payload`` with ``key``."""
-    from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
-    from securesystemslib.signer import Signature
-
-    try:
-        key.key.verify_signature(Signature(key.keyid, sig), payload)
-    except (UnverifiedSignatureError, VerificationError, ValueError):
-        return False
-    return True
+from policy_engine.keys import Keyring, PublicKey, verify_with
 
 
 def check_signatures(
@@ -58,6 +49,8 @@ def _check(
         reason = raw.problem if raw.openpgp else "no trusted key has this key id"
         return SignatureCheck(raw.keyid, SignatureStatus.UNTRUSTED, reason), None
     name, key = found
+    if raw.openpgp:
+        return _check_openpgp(name, key, raw, payload), found
     if raw.sig is None:
         reason = f"{raw.problem} (trusted key `{name}`)"
         return SignatureCheck(raw.keyid, SignatureStatus.INVALID, reason), found
@@ -67,6 +60,16 @@ def _check(
         ), found
     reason = f"signature does not verify with trusted key `{name}`"
     return SignatureCheck(raw.keyid, SignatureStatus.INVALID, reason), found
+
+
+def _check_openpgp(name: str, key: PublicKey, raw: RawSignature, payload: bytes) -> SignatureCheck:
+    if key.openpgp is None:
+        reason = f"an OpenPGP signature, and trusted key `{name}` is not a GPG key"
+    elif gpgkeys.verify(key, raw.openpgp_signature(), payload):
+        return SignatureCheck(key.keyid, SignatureStatus.VALID, f"verified with GPG key `{name}`")
+    else:
+        reason = f"the OpenPGP signature does not verify with GPG key `{name}` (or it expired)"
+    return SignatureCheck(raw.keyid, SignatureStatus.INVALID, reason)
 
 
 def _check_without_keyid(

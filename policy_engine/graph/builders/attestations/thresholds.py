@@ -26,9 +26,8 @@ from datetime import datetime
 
 from policy_engine.graph.builders.attestations.layouts import LoadedLayout
 from policy_engine.graph.builders.attestations.links import LoadedLink
-from policy_engine.graph.builders.attestations.signatures import verify_with
 from policy_engine.graph.model import Evidence, Issue, Layout, LayoutStep
-from policy_engine.keys import PublicKey
+from policy_engine.keys import PublicKey, verify_with
 
 
 @dataclass(frozen=True)
