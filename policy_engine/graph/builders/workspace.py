@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from policy_engine import inputs
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileKey, HashCache
 from policy_engine.graph.builders.progress import Progress
@@ -52,13 +53,6 @@ if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
 
 CHUNK_BYTES = 4 * 1024 * 1024  # large reads: fewer system calls, hashed without the GIL
-# Binary on Windows; never through a final symlink; a FIFO opens without blocking.
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_BINARY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-)
 Hasher = Callable[[str], WorkspaceFile]
 """Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
 
@@ -87,11 +81,9 @@ def hash_file_keyed(path: str) -> tuple[WorkspaceFile, FileKey | None]:
     sha256, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
     buffer = bytearray(CHUNK_BYTES)
     view = memoryview(buffer)
-    fd = os.open(path, _OPEN_FLAGS)
-    with open(fd, "rb", buffering=0, closefd=True) as handle:
+    with inputs.open_binary(path, follow=False) as handle:
+        fd = handle.fileno()
         before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            raise OSError(f"not a regular file: {path}")
         while count := handle.readinto(buffer):
             chunk = view[:count]
             sha256.update(chunk)

@@ -12,9 +12,11 @@ inside the repository.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
 from policy_engine.graph.model import Evidence, Issue, SourceRef
 
@@ -75,13 +77,19 @@ class ParamsFiles:
 
 
 def _read(dep: ParamsDependency, path: str) -> Any:
-    """The whole params file through DVC's loader; None when it does not exist."""
-    from dvc.utils.serialize import ParseError, load_path
+    """The whole params file parsed by DVC's parser for its suffix (as DVC's ``load_path``);
+    None when it does not exist. The file is read through :mod:`policy_engine.inputs`
+    (regular, bounded, inside the repository) and YAML's aliases are budgeted first."""
+    from dvc.utils.serialize import PARSERS, ParseError
 
     if not dep.exists:
         return None
+    text = inputs.read_text(dep.fs_path, path, roots=(dep.repo.root_dir,), what="params file")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in PARSERS:  # DVC's parser of any other suffix is YAML's
+        inputs.check_yaml_aliases(text, path)
     try:
-        return load_path(dep.fs_path, dep.repo.fs)
+        return PARSERS[suffix](text, path)
     except ParseError as exc:
         raise InputError(f"invalid params file: {exc}", path) from exc
 
