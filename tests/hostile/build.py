@@ -102,14 +102,8 @@ def _params_alias_bomb(root: Path) -> None:
 
 def _vars_alias_bomb(root: Path) -> None:
     dvc = root / "dvc.yaml"
-    bomb = _alias_bomb().replace("\n", "\n  ")
-    dvc.write_text(
-        "vars:\n  - bomb:\n    "
-        + bomb.replace("\n  ", "\n      ")
-        + "\n"
-        + dvc.read_text(encoding="utf-8"),
-        encoding="utf-8",
-    )
+    bomb = "".join(f"      {line}\n" for line in _alias_bomb().splitlines())
+    dvc.write_text("vars:\n  - bomb:\n" + bomb + dvc.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def _meta_alias_bomb(root: Path) -> None:

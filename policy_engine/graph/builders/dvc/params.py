@@ -78,20 +78,30 @@ class ParamsFiles:
 
 def _read(dep: ParamsDependency, path: str) -> Any:
     """The whole params file parsed by DVC's parser for its suffix (as DVC's ``load_path``);
-    None when it does not exist. The file is read through :mod:`policy_engine.inputs`
-    (regular, bounded, inside the repository) and YAML's aliases are budgeted first."""
+    None when it does not exist. The file is read by :func:`read_params_text`."""
     from dvc.utils.serialize import PARSERS, ParseError
 
     if not dep.exists:
         return None
-    text = inputs.read_text(dep.fs_path, path, roots=(dep.repo.root_dir,), what="params file")
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in PARSERS:  # DVC's parser of any other suffix is YAML's
-        inputs.check_yaml_aliases(text, path)
+    text = read_params_text(dep.fs_path, path, dep.repo.root_dir)
     try:
-        return PARSERS[suffix](text, path)
+        return PARSERS[os.path.splitext(path)[1].lower()](text, path)
     except ParseError as exc:
         raise InputError(f"invalid params file: {exc}", path) from exc
+
+
+def read_params_text(fs_path: str, path: str, root: str) -> str:
+    """The text of the params (or vars) file ``fs_path``, read as repository input: a regular
+    file inside ``root``, bounded; a file DVC parses as YAML has its aliases budgeted.
+
+    ``path`` (repository-relative) locates the :class:`InputError` of a refusal.
+    """
+    from dvc.utils.serialize import PARSERS, parse_yaml
+
+    text = inputs.read_text(fs_path, path, roots=(root,), what="params file")
+    if PARSERS[os.path.splitext(path)[1].lower()] is parse_yaml:  # any other suffix is YAML
+        inputs.check_yaml_aliases(text, path)
+    return text
 
 
 def _select(config: Any, keys: list[str]) -> dict[str, Any]:
