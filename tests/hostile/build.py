@@ -2,18 +2,28 @@
 
 ``python tests/hostile/build.py DEST`` writes one folder per case of ``cases.yaml``
 under ``DEST`` (``DEST/<case>/repo``), beside a folder ``DEST/<case>/outside`` that
-holds a secret the hostile change points at: nothing the engine prints may contain it.
+holds a secret the hostile change points at: nothing the engine prints may contain it,
+and nothing under it may be opened. A case starts from ``fixtures/<base>`` (default
+``example-ml``; ``example-ml-tampered`` brings findings a hostile change might hide).
 
 A change is data: ``replace`` (file, old, new), ``append`` (file, text), ``write``
 (file, text), ``write_bytes`` (file, Python-escaped text), ``symlink`` (file,
-target; ``{outside}`` is the folder outside), ``fifo`` (file), ``remove`` (file) or
+target), ``fifo`` (file), ``remove`` (file), ``sign_statement`` (file, key, statement:
+an in-toto Statement signed by the fixture key ``fixtures/keys/<key>``, written as an
+envelope, or appended to a ``.jsonl`` bundle), ``key_json`` (file, key, upper: the
+fixture public key as securesystemslib JSON, its hex upper-cased when ``upper``) or
 ``generate`` (the name of a function below, for inputs too large to write out).
+In strings, ``{outside}`` is the folder outside and ``{sha256:PATH}`` the sha256 of
+the repository's file ``PATH`` before the change.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -23,7 +33,8 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-EXAMPLE = HERE.parents[1] / "fixtures" / "example-ml"
+FIXTURES = HERE.parents[1] / "fixtures"
+KEYS = FIXTURES / "keys"
 CASES = HERE / "cases.yaml"
 SECRET = "SECRET-OUTSIDE-THE-REPOSITORY"
 
@@ -39,7 +50,8 @@ def build(case: dict[str, Any], dest: Path) -> Path:
     outside.mkdir(parents=True)
     (outside / "secret").write_text(SECRET + "\n", encoding="utf-8")
     (outside / "cache").mkdir()
-    root = Path(shutil.copytree(EXAMPLE, dest / "repo", symlinks=True))
+    base = FIXTURES / case.get("base", "example-ml")
+    root = Path(shutil.copytree(base, dest / "repo", symlinks=True))
     for change in case["changes"]:
         _apply(root, outside, change)
     return root
@@ -47,7 +59,7 @@ def build(case: dict[str, Any], dest: Path) -> Path:
 
 def _apply(root: Path, outside: Path, change: dict[str, Any]) -> None:
     ((op, arguments),) = change.items()
-    args = {k: _expand(v, outside) if isinstance(v, str) else v for k, v in arguments.items()}
+    args = {k: _expand(v, outside, root) for k, v in arguments.items()}
     path = root / args["file"] if "file" in args else root
     if op == "replace":
         text = path.read_text(encoding="utf-8")
@@ -61,6 +73,8 @@ def _apply(root: Path, outside: Path, change: dict[str, Any]) -> None:
         path.write_text(args["text"], encoding="utf-8")
     elif op == "write_bytes":
         path.write_bytes(args["text"].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+    elif op in SIGNED:
+        SIGNED[op](path, args)
     elif op in ("symlink", "fifo", "remove"):
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_dir() and not path.is_symlink():
@@ -81,10 +95,53 @@ PLACEHOLDERS = {
 }
 
 
-def _expand(text: str, outside: Path) -> str:
-    for placeholder, value in {**PLACEHOLDERS, "{outside}": str(outside)}.items():
-        text = text.replace(placeholder, value)
-    return text
+_DIGEST = re.compile(r"\{sha256:([^}]+)\}")
+
+
+def _expand(value: Any, outside: Path, root: Path) -> Any:
+    """``value`` with its placeholders replaced, in every string of a list or mapping."""
+    if isinstance(value, dict):
+        return {k: _expand(v, outside, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, outside, root) for v in value]
+    if not isinstance(value, str):
+        return value
+    for placeholder, text in {**PLACEHOLDERS, "{outside}": str(outside)}.items():
+        value = value.replace(placeholder, text)
+    return _DIGEST.sub(lambda m: hashlib.sha256((root / m[1]).read_bytes()).hexdigest(), value)
+
+
+def _signer(name: str) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from securesystemslib.signer import CryptoSigner
+
+    return CryptoSigner(load_pem_private_key((KEYS / name).read_bytes(), password=None))
+
+
+def _sign_statement(path: Path, args: dict[str, Any]) -> None:
+    """Sign ``args["statement"]`` as ``mlpolicy attest`` does, with the fixture key named."""
+    from policy_engine.produce.statements import append_to_bundle, sign_statement, write_envelope
+
+    signed = sign_statement(args["statement"], _signer(args["key"]))
+    if path.suffix == ".jsonl":
+        append_to_bundle(signed, path, keep_history=True)
+    else:
+        write_envelope(signed, path)
+
+
+def _key_json(path: Path, args: dict[str, Any]) -> None:
+    """The fixture public key in securesystemslib's JSON form (hex upper-cased if asked)."""
+    public = _signer(args["key"]).public_key
+    hex_key = public.keyval["public"]
+    keyval = {"public": hex_key.upper() if args.get("upper") else hex_key}
+    key = {"keytype": public.keytype, "scheme": public.scheme, "keyval": keyval}
+    path.write_text(json.dumps(key), encoding="utf-8")
+
+
+SIGNED: dict[str, Callable[[Path, dict[str, Any]], None]] = {
+    "sign_statement": _sign_statement,
+    "key_json": _key_json,
+}
 
 
 def _alias_bomb(levels: int = 9) -> str:
