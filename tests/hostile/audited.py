@@ -6,14 +6,20 @@ Python audit hook (:func:`sys.addaudithook`): for every ``open`` (``open()``,
 path as given, made absolute, and the path it resolves to (symlinks followed),
 one a line, to ``LOG``. Anything the process reads through Python, DVC's and
 the libraries' reads included, goes through one of these events.
+
+Tests call :func:`run` and :func:`opened_under`.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 120  # seconds: a hang is a failure, not a stuck suite
 EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
 
 
@@ -30,6 +36,25 @@ def recorder(log: TextIO) -> Any:
             log.write(f"{args[0]!r}\n")
 
     return hook
+
+
+def run(
+    args: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``mlpolicy ARGS`` in a child process, the paths it opened or listed written to ``log``
+    (``env`` is added to this process's environment)."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT), "DVC_NO_ANALYTICS": "1"}
+    command = [sys.executable, __file__, str(log), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, errors="replace", env=env, timeout=TIMEOUT, cwd=cwd
+    )
+
+
+def opened_under(log: Path, folder: Path) -> list[str]:
+    """The paths of ``log`` that are ``folder`` or lie under it (``folder`` resolved)."""
+    real = os.path.realpath(folder)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return sorted({p for p in lines if p == real or p.startswith(real + os.sep)})
 
 
 def main() -> None:

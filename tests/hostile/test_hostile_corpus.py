@@ -5,7 +5,6 @@ child process that records every path it opens or lists (``audited.py``): a case
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +13,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from audited import opened_under, run
 from build import PLACEHOLDERS, SECRET, build, load_cases
 
-HERE = Path(__file__).resolve().parent
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 120  # seconds: a hang is a failure, not a stuck suite
 ECHOES = (SECRET, "7" * 300, "a/" * 300, "(" * 300, "x, x, x")
 
 
@@ -32,24 +29,12 @@ def _param(name: str, case: dict[str, Any]) -> Any:
 CASES = load_cases()
 
 
-def run_mlpolicy(
-    repo: Path, args: list[str], log: Path, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``mlpolicy ARGS`` (``{repo}`` and ``{outside}`` expanded), its opened paths in ``log``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DVC_NO_ANALYTICS": "1"}
+def run_case(case: dict[str, Any], repo: Path, log: Path) -> subprocess.CompletedProcess[str]:
+    """The case's command (default ``check {repo}``), ``{repo}`` and ``{outside}`` expanded."""
     outside = str(repo.parent / "outside")
+    args = case.get("command", ["check", "{repo}"])
     args = [a.replace("{repo}", str(repo)).replace("{outside}", outside) for a in args]
-    command = [sys.executable, str(HERE / "audited.py"), str(log), *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, errors="replace", env=env, timeout=TIMEOUT, cwd=cwd
-    )
-
-
-def opened_under(log: Path, folder: Path) -> list[str]:
-    """The paths of ``log`` (see ``audited.py``) that are ``folder`` or lie under it."""
-    real = os.path.realpath(folder)
-    lines = log.read_text(encoding="utf-8").splitlines()
-    return sorted({p for p in lines if p == real or p.startswith(real + os.sep)})
+    return run(args, log, cwd=log.parent)
 
 
 @pytest.mark.parametrize("name", [_param(name, case) for name, case in CASES.items()])
@@ -57,7 +42,7 @@ def test_a_hostile_repository_gives_its_outcome(tmp_path: Path, name: str) -> No
     case = CASES[name]
     repo = build(case, tmp_path / name)
     log = tmp_path / "opened.txt"
-    result = run_mlpolicy(repo, case.get("command", ["check", "{repo}"]), log, cwd=tmp_path)
+    result = run_case(case, repo, log)
     output = result.stdout + result.stderr
     assert result.returncode == case["exit"], output[-3000:]
     for expected in case.get("output", []):
