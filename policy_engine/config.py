@@ -20,13 +20,13 @@ over it. `mlpolicy diff` reads none (a pull request could change it).
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
 
 if sys.version_info >= (3, 11):
@@ -36,7 +36,6 @@ else:  # pragma: no cover - Python 3.10 reads TOML with tomli, the same parser
 
 FILES = (".mlpolicy.toml", "pyproject.toml")
 MAX_CONFIG_BYTES = 512 * 1024
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class Config(BaseModel):
@@ -104,21 +103,4 @@ def _parse(repo: Path, path: Path) -> dict[str, Any]:
 
 def _read(repo: Path, path: Path) -> str:
     """The file's text: confined to ``repo``, regular, at most :data:`MAX_CONFIG_BYTES`."""
-    real_repo = os.path.realpath(repo)
-    if not os.path.realpath(path).startswith(real_repo + os.sep):
-        raise InputError("the configuration file leaves the repository", path.name)
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        raise InputError(f"cannot read the configuration: {exc.strerror}", path.name) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError("the configuration is not a regular file", path.name)
-        data = handle.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(f"the configuration is larger than {MAX_CONFIG_BYTES} bytes", path.name)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("the configuration is not UTF-8", path.name) from None
+    return inputs.read_text(path, path.name, MAX_CONFIG_BYTES, (repo,), "the configuration")

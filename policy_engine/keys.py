@@ -8,11 +8,13 @@ the modern securesystemslib id, and the legacy in-toto id (which also hashes
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from policy_engine import inputs
+from policy_engine.errors import InputError
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Key
@@ -93,9 +95,9 @@ def parse_public_key(data: bytes) -> PublicKey:
     if block >= 0:
         raise KeyLoadError("not a public key (only `BEGIN PUBLIC KEY` PEM blocks are trusted)")
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise KeyLoadError(f"neither PEM nor JSON: {exc.msg} at line {exc.lineno}") from None
+        document = inputs.loads(text, "key")
+    except InputError as exc:
+        raise KeyLoadError(f"neither PEM nor JSON: {exc.message}") from None
     return _from_json(document)
 
 
@@ -202,14 +204,11 @@ Trusted = PublicKey | Identity | Authority
 
 
 def _bounded_bytes(path: Path, what: str, limit: int = MAX_KEY_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see :mod:`policy_engine.inputs`)."""
     try:
-        if path.stat().st_size > limit:
-            raise KeyLoadError(f"{what} file is larger than {limit} bytes")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise KeyLoadError(f"{what} file not found") from None
-    except OSError as exc:
-        raise KeyLoadError(f"{what} file unreadable: {exc.strerror}") from None
+        return inputs.read_bytes(path, str(path), limit, what=f"{what} file")
+    except InputError as exc:
+        raise KeyLoadError(exc.message) from None
 
 
 def load_authority(path: Path) -> Authority:
@@ -237,8 +236,8 @@ def load_identity(identity: str, issuer: str, root: Path | None) -> Identity:
 def _bounded_root(path: Path) -> bytes:
     data = _bounded_bytes(path, "trusted root", MAX_ROOT_BYTES)
     try:
-        json.loads(data)
-    except ValueError:
+        inputs.loads(data, "trusted root")
+    except InputError:
         raise KeyLoadError("the trusted root is not JSON") from None
     return data
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -34,17 +35,33 @@ def repo_config(repo: Path) -> Config:
     return load_config(repo) if repo.is_dir() else Config()
 
 
+def in_repository(repo: Path, paths: Sequence[Path], what: str) -> list[Path]:
+    """``paths`` the repository chose (configured, or the default ``policies``), each of
+    which must resolve inside ``repo``: one leaving it (a symlink) is an ``InputError``
+    located at it, before anything there is listed or read."""
+    from policy_engine.inputs import confine
+
+    for path in paths:
+        shown = Path(os.path.relpath(path, repo)).as_posix()
+        confine(path, (repo,), shown, f"the {what} `{shown}`")
+    return list(paths)
+
+
 def policy_paths(repo: Path, given: tuple[Path, ...]) -> list[Path]:
-    """The policy files or folders given, else the configured ones, else ``REPO/policies``."""
+    """The policy files or folders given, else the configured ones, else ``REPO/policies``
+    (those two inside the repository)."""
     from policy_engine.loader import DEFAULT_POLICY_DIR
 
+    if given:
+        return list(given)
     configured = [repo / p for p in repo_config(repo).policy]
-    return list(given) or configured or [repo / DEFAULT_POLICY_DIR]
+    return in_repository(repo, configured or [repo / DEFAULT_POLICY_DIR], "policy path")
 
 
 def attestation_paths(repo: Path, given: tuple[Path, ...]) -> tuple[Path, ...]:
-    """The attestation paths given, and the configured ones."""
-    return (*given, *(repo / p for p in repo_config(repo).attestations))
+    """The attestation paths given, and the configured ones (inside the repository)."""
+    configured = [repo / p for p in repo_config(repo).attestations]
+    return (*given, *in_repository(repo, configured, "attestation path"))
 
 
 def fail_on_of(repo: Path, given: str | None) -> str:

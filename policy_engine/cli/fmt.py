@@ -19,19 +19,16 @@ from policy_engine.cli.common import (
     policy_paths,
     repo_option,
 )
+from policy_engine.errors import InputError
 from policy_engine.files import write_atomically
 
 
 def _read(path: Path) -> str:
-    """The file's text; raises ``OSError`` or ``ValueError`` (too large, not UTF-8)."""
+    """The file's text; raises ``InputError`` (missing, not regular, too large, not UTF-8)."""
+    from policy_engine import inputs
     from policy_engine.language.parser import MAX_POLICY_BYTES
 
-    if path.stat().st_size > MAX_POLICY_BYTES:
-        raise ValueError(f"larger than {MAX_POLICY_BYTES} bytes")
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError("not UTF-8 text") from error
+    return inputs.read_text(path, str(path), MAX_POLICY_BYTES)
 
 
 def _diff(name: str, before: str, after: str) -> str:
@@ -54,9 +51,8 @@ def _format_one(path: Path, check: bool, show_diff: bool) -> int:
     name = str(path)
     try:
         text = _read(path)
-    except (OSError, ValueError) as error:
-        reason = error.strerror if isinstance(error, OSError) else str(error)
-        unreadable = Diagnostic("E005", f"`{name}`: cannot read policy file: {reason}")
+    except InputError as error:
+        unreadable = Diagnostic("E005", f"`{name}`: {error.message}")
         click.echo(render_all([unreadable], {}), err=True)
         return EXIT_CANNOT_JUDGE
     try:

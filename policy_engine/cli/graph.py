@@ -18,6 +18,7 @@ from policy_engine.cli.common import (
     attestations_option,
     echo_notes,
     emit,
+    in_repository,
     load_or_exit,
     no_cache_option,
     output_option,
@@ -88,7 +89,7 @@ def _export(
 
 def _policy(repo: Path, policies: tuple[Path, ...]) -> ir.PolicySet | None:
     """The compiled policy when one is given or present; exits 2 when it is invalid."""
-    default = repo / "policies"
+    (default,) = in_repository(repo, [repo / "policies"], "policy path")
     if not policies and not (default.is_dir() and any(default.rglob("*.policy"))):
         return None
     loaded = load_or_exit(repo, policies)

@@ -12,6 +12,7 @@ from policy_engine.cli.common import (
     EXIT_OK,
     EXIT_VIOLATIONS,
     PATH,
+    in_repository,
     load_or_exit,
     policy_option,
     repo_option,
@@ -57,7 +58,7 @@ def test_command(
 
     loaded = load_or_exit(repo, policies)
     assert loaded.policy is not None
-    files = find_test_files(list(paths) or [repo / "policies"])
+    files = find_test_files(list(paths) or in_repository(repo, [repo / "policies"], "test path"))
     if not files:
         click.echo("no `*.policytest.yaml` files found", err=True)
         sys.exit(EXIT_VIOLATIONS)

@@ -21,7 +21,9 @@ from lark.lexer import LexerState, LexerThread
 from lark.parsers.lalr_analysis import Shift
 from lark.parsers.lalr_parser_state import ParserState
 
+from policy_engine import inputs
 from policy_engine.diagnostics import Diagnostic, Span
+from policy_engine.errors import InputError
 from policy_engine.language import ast
 from policy_engine.language.ast_builder import AstBuilder
 from policy_engine.language.comments import Comment, comment_at
@@ -300,14 +302,9 @@ def parse_file(path: Path, display: str | None = None) -> ParseResult:
     """Read and parse a policy file; an unreadable file is an E005 diagnostic."""
     name = display or str(path)
     try:
-        if path.stat().st_size > MAX_POLICY_BYTES:
-            raise ValueError(f"larger than {MAX_POLICY_BYTES} bytes")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return _unreadable(name, "file not found")
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        return _unreadable(name, f"cannot read policy file: {reason}")
+        text = inputs.read_text(path, name, MAX_POLICY_BYTES)
+    except InputError as exc:
+        return _unreadable(name, exc.message)
     return parse_text(text, name)
 
 

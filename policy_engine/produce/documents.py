@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations.jsonio import (
+from policy_engine.inputs import (
     MAX_JSON_DEPTH,
     depth,
     loads,

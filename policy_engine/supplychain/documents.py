@@ -11,9 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from policy_engine import gpgkeys
+from policy_engine import gpgkeys, inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.envelopes import (
     Foreign,
     Signed,
@@ -32,7 +31,7 @@ class LayoutError(ValueError):
 
 def read_signed(path: Path, file: str) -> Signed:
     """The signed document in the file at ``path``; ``InputError`` if it is not one."""
-    document = jsonio.loads(jsonio.read_bytes(path, file), file)
+    document = inputs.loads(inputs.read_bytes(path, file), file)
     opened = open_document(document, file)
     if isinstance(opened, Foreign) or opened.envelope == "none":
         raise InputError("not signed in-toto metadata", file)

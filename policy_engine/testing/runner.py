@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from policy_engine import globs
+from policy_engine import globs, inputs
 from policy_engine.compiler import ir
 from policy_engine.errors import InputError
 from policy_engine.evaluate import Finding, evaluate
+from policy_engine.files import git_work_tree
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.testing.coverage import CaseCoverage, Coverage, case_coverage, combine
 from policy_engine.testing.spec import GraphSpec, build_graph
@@ -91,17 +91,9 @@ class CaseResult:
 
 def load_test_file(path: Path) -> PolicyTestFile:
     """Read and validate a test file; problems are an InputError naming the file."""
+    document = inputs.read_yaml(path, str(path), MAX_TEST_BYTES)
     try:
-        if path.stat().st_size > MAX_TEST_BYTES:
-            raise InputError(f"test file larger than {MAX_TEST_BYTES} bytes", str(path))
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
         return PolicyTestFile.model_validate(document)
-    except OSError as exc:
-        raise InputError(f"cannot read test file: {exc.strerror}", str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
@@ -136,7 +128,11 @@ def case_graph(case: PolicyTest, base: Path, policy: ir.PolicySet) -> Provenance
     from policy_engine.api import build
 
     repo = base / str(case.repo)
-    return build(policy, repo, [base / a for a in case.attestations])
+    attestations = [base / a for a in case.attestations]
+    inside = (git_work_tree(base) or base,)
+    for path, what in ((repo, "`repo`"), *((a, "`attestations`") for a in attestations)):
+        inputs.confine(path, inside, str(base), f"test `{case.name}`: {what}")
+    return build(policy, repo, attestations)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations.jsonio import json_lines, loads
+from policy_engine.inputs import json_lines, loads
 from tests.fuzz.fuzzing import FUZZ
 
 scalars = st.one_of(

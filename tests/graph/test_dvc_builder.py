@@ -575,6 +575,39 @@ def test_vars_files_outside_the_repository_are_never_read(
     assert "hunter2" not in str(info.value)
 
 
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+VARS_REFUSED = {  # (file, how it is made) -> the refusal, before DVC's resolver reads it
+    "params-fifo": ("params.yaml", "fifo", "params file is not a regular file"),
+    "params-bomb": ("params.yaml", _alias_bomb(), "YAML aliases expand to more than"),
+    "vars-bomb": ("conf/v.yml", _alias_bomb(), "YAML aliases expand to more than"),
+    "vars-no-suffix": ("conf/v", _alias_bomb(), "YAML aliases expand to more than"),
+    "vars-not-utf8": ("conf/v.json", b'{"a": "\xff"}', "params file is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VARS_REFUSED))
+def test_vars_files_are_read_as_input_before_dvc_resolves_them(blank: Path, case: str) -> None:
+    """A FIFO would hang DVC's resolver, an alias bomb exhaust it: refused, located at the file."""
+    file, content, message = VARS_REFUSED[case]
+    path = blank / file
+    path.parent.mkdir(exist_ok=True)
+    if content == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    vars_line = "" if file == "params.yaml" else f"vars: [{file}]\n"
+    (blank / "dvc.yaml").write_text(vars_line + "stages:\n  a:\n    cmd: echo\n")
+    with pytest.raises(InputError) as info:
+        build(blank)
+    assert info.value.location.split(":")[0] == file
+    assert message in info.value.message
+
+
 def test_folder_without_dvc_adds_nothing(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("not a DVC project\n")
     graph = build(tmp_path)

@@ -18,8 +18,9 @@ from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
 from policy_engine.graph.builders.dvc import build_dvc
 from policy_engine.graph.builders.dvc.repo import open_read_only
-from policy_engine.graph.builders.dvc.yamlload import MAX_ALIAS_NODES, AliasBombError, parse
+from policy_engine.graph.builders.dvc.yamlload import parse
 from policy_engine.graph.model import ProvenanceGraph
+from policy_engine.inputs import MAX_ALIAS_NODES, AliasBombError
 from policy_engine.keys import Keyring
 from tests.graph.dvc_equality import both_loads
 

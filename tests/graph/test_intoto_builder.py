@@ -24,7 +24,6 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
-from policy_engine.graph.builders.attestations.jsonio import MAX_FILE_BYTES, MAX_JSON_DEPTH
 from policy_engine.graph.model import (
     EdgeKind,
     ProvenanceGraph,
@@ -32,6 +31,7 @@ from policy_engine.graph.model import (
     SourceRef,
     Step,
 )
+from policy_engine.inputs import MAX_INPUT_BYTES, MAX_JSON_DEPTH
 from policy_engine.keys import Keyring, PublicKey, load_public_key
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
@@ -346,7 +346,7 @@ def test_a_layout_is_a_layout_fact_not_a_link(
 def test_oversized_file_is_refused_before_reading(tmp_path: Path, keyring: Keyring) -> None:
     path = tmp_path / "huge.link"
     with path.open("wb") as handle:
-        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is written
+        handle.truncate(MAX_INPUT_BYTES + 1)  # sparse: nothing is written
     with pytest.raises(InputError, match="larger than") as info:
         build(tmp_path, keyring, path)
     assert info.value.location == "huge.link"

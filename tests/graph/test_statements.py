@@ -279,19 +279,36 @@ def test_slsa_v02_materials_and_subjects_become_a_step(repo: Path, alice: Identi
     assert any("git+https://github.com/org/repo@main" in n for n in graph.notes)
 
 
-def test_slsa_v1_dependency_matched_by_digest(repo: Path) -> None:
+def test_slsa_v1_dependency_matched_by_digest(repo: Path, alice: Identity) -> None:
     dependencies = [{"name": "training-data", "digest": {"sha256": sha256(b"a,b\n1,2\n")}}]
-    document = statement([subject("models/model.pkl", b"weights")], SLSA_V1, slsa_v1(dependencies))
+    document = dsse(
+        statement([subject("models/model.pkl", b"weights")], SLSA_V1, slsa_v1(dependencies)),
+        [alice],
+    )
     first = write_json(
         repo / "att" / "data.json", statement([subject("data/train.csv", b"a,b\n1,2\n")])
     )
-    graph = build(repo, Keyring({}), first, write_json(repo / "att" / "prov.json", document))
+    keyring = Keyring({"alice": alice.public})
+    graph = build(repo, keyring, first, write_json(repo / "att" / "prov.json", document))
     inputs = sorted(u for u, v, _ in edges(graph, EdgeKind.INPUT))
     assert inputs == ["artifact:data/train.csv"]
     assert (
         graph.g.nodes["step:slsa:att/prov.json"]["data"].meta["build_type"]
         == "https://ci.example.com/train@v2"
     )
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "untrusted-signer"])
+def test_slsa_no_trusted_key_verifies_adds_no_lineage(
+    repo: Path, alice: Identity, signed: bool
+) -> None:
+    """Anyone can write provenance: unverified, it must not bridge a broken chain."""
+    dependencies = [{"name": "data/train.csv", "digest": {"sha256": sha256(b"a,b\n1,2\n")}}]
+    document = statement([subject("models/model.pkl", b"weights")], SLSA_V1, slsa_v1(dependencies))
+    path = write_json(repo / "prov.json", dsse(document, [alice]) if signed else document)
+    graph = build(repo, Keyring({}), path)
+    assert list(graph.steps()) == [] and list(edges(graph, EdgeKind.INPUT)) == []
+    assert "prov.json: SLSA provenance no trusted key verifies; no lineage was added" in graph.notes
 
 
 @pytest.mark.parametrize(

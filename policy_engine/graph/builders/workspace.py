@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from policy_engine import inputs
 from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
@@ -61,13 +62,6 @@ if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
 
 CHUNK_BYTES = 1024 * 1024  # large reads hashed without the GIL, small enough to stay in cache
-# Binary on Windows; never through a final symlink; a FIFO opens without blocking.
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_BINARY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-)
 _BUFFERS = threading.local()
 Hasher = Callable[[str], WorkspaceFile]
 """Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
@@ -100,11 +94,9 @@ def hash_file_keyed(path: str, md5: bool = True) -> tuple[FileDigests, FileKey |
     md5sum = hashlib.md5(usedforsecurity=False) if md5 else None
     buffer = _buffer()
     view = memoryview(buffer)
-    fd = os.open(path, _OPEN_FLAGS)
-    with open(fd, "rb", buffering=0, closefd=True) as handle:
+    with inputs.open_binary(path, follow=False) as handle:
+        fd = handle.fileno()
         before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            raise OSError(f"not a regular file: {path}")
         while count := handle.readinto(buffer):
             chunk = view[:count]
             sha256.update(chunk)

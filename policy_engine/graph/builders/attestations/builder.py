@@ -8,13 +8,15 @@ Two builders, around the workspace builder:
 * :func:`add_statements`, once the workspace is hashed, matches the remaining
   resources by digest and adds the statements, with SLSA provenance as lineage.
 
-SLSA provenance (v0.2, v1) whose subjects match artifacts becomes a synthetic
-step ``slsa:<file>`` (``Step.meta``: ``source: slsa``, ``builder_id``,
-``build_type``, ``predicate_type``, ``invocation_id``) with an OUTPUT edge to
+SLSA provenance (v0.2, v1) signed by a trusted key (a signature that verifies)
+whose subjects match artifacts becomes a synthetic step ``slsa:<file>``
+(``Step.meta``: ``source: slsa``, ``builder_id``, ``build_type``,
+``predicate_type``, ``invocation_id``) with an OUTPUT edge to
 each subject and an INPUT edge from each material / resolved dependency that
 matches an artifact (and is not also a subject), each carrying its digests;
-the statement attests that step (``step_name``). Other predicates are kept as
-evidence only.
+the statement attests that step (``step_name``). Provenance no trusted key
+verifies adds no lineage (a note says so): anyone could write it, and a step
+it added could bridge a broken chain. Other predicates are kept as evidence only.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from policy_engine.graph.model import (
     Layout,
     LayoutStep,
     ProvenanceGraph,
+    SignatureStatus,
     SourceRef,
     Step,
 )
@@ -187,7 +190,12 @@ def _add_statement(graph: ProvenanceGraph, resolver: Resolver, pending: Pending)
     subjects = _resolve(graph, resolver, loaded, pending.subjects, "subject")
     inputs = _resolve(graph, resolver, loaded, pending.dependencies, "material")
     step_name = ""
-    if statement.build is not None and subjects:
+    verified = any(s.status is SignatureStatus.VALID for s in loaded.signatures)
+    if statement.build is not None and subjects and not verified:
+        graph.notes.append(
+            f"{loaded.file}: SLSA provenance no trusted key verifies; no lineage was added"
+        )
+    elif statement.build is not None and subjects:
         step_name = f"slsa:{loaded.file}"
         graph.add_step(
             Step(

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations import SEARCH_SUFFIXES, jsonio
+from policy_engine.graph.builders.attestations import SEARCH_SUFFIXES
 from policy_engine.graph.builders.attestations.confine import Normaliser
 from policy_engine.graph.builders.attestations.envelopes import (
     STATEMENT_TYPES,
@@ -165,9 +166,9 @@ def load_file(
     result = FileResult(found.file)
     try:
         if lines is None:
-            bundle, documents = _documents(jsonio.read_bytes(found.path, found.file), found)
+            bundle, documents = _documents(inputs.read_bytes(found.path, found.file), found)
         else:
-            bundle, documents = True, jsonio.json_lines(lines[1], found.file, lines[0])
+            bundle, documents = True, inputs.json_lines(lines[1], found.file, lines[0])
         _load(found, bundle, documents, keyring, normaliser, result)
     except InputError as error:
         return FileResult(found.file, error=(error.message, error.location))
@@ -204,12 +205,12 @@ def is_bundle_name(path: Path) -> bool:
 def _documents(data: bytes, found: Found) -> tuple[bool, Iterator[tuple[int | None, Any]]]:
     """Whether the file is JSON Lines, and its (line or None, document) pairs."""
     if is_bundle_name(found.path):
-        return True, jsonio.json_lines(data, found.file)
+        return True, inputs.json_lines(data, found.file)
     try:
-        document = jsonio.loads(data, found.file)
+        document = inputs.loads(data, found.file)
     except InputError as error:
-        if jsonio.is_extra_data(error):
-            return True, jsonio.json_lines(data, found.file)
+        if inputs.is_extra_data(error):
+            return True, inputs.json_lines(data, found.file)
         raise
     return False, iter([(None, document)])
 

@@ -29,8 +29,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.canonical import canonical_bytes
 
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
@@ -150,7 +150,7 @@ def _dsse(document: dict[str, Any], where: str, envelope: str) -> Signed | Forei
     body = b64decode(payload)
     if body is None:
         raise InputError("invalid DSSE envelope: `payload` is not base64", where)
-    parsed = jsonio.loads(body, where, "DSSE payload")
+    parsed = inputs.loads(body, where, "DSSE payload")
     raw = tuple(map(_dsse_signature, signatures))
     return Signed(envelope, parsed, pae(payload_type, body), raw)
 

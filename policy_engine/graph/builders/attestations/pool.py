@@ -29,9 +29,9 @@ from contextlib import closing
 from itertools import groupby
 from pathlib import Path
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import cpu_count
-from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.confine import Normaliser
 from policy_engine.graph.builders.attestations.dispatch import (
     FileResult,
@@ -110,7 +110,7 @@ def _units(found: Sequence[Found]) -> list[Unit]:
             units.append((index, each, None))
             continue
         try:
-            lines = jsonio.read_bytes(each.path, each.file).split(b"\n")
+            lines = inputs.read_bytes(each.path, each.file).split(b"\n")
         except InputError:
             units.append((index, each, None))  # reading it again reports the error
             continue

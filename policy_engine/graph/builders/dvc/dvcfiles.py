@@ -15,8 +15,10 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any
 
+from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.yamlload import parse
+from policy_engine.inputs import read_text
 
 if TYPE_CHECKING:
     from dvc.dvcfile import ProjectFile, SingleStageFile
@@ -73,9 +75,11 @@ def _classes() -> tuple[type[ProjectFile], type[Any], type[SingleStageFile]]:
 
 def _parsed(file: Any) -> Any:
     """The :class:`.yamlload.Parsed` text of ``file``; None: DVC's parser reads it."""
+    root = file.repo.root_dir
     try:
-        with file.repo.fs.open(file.path, encoding="utf-8") as stream:
-            text = stream.read()
-    except (OSError, UnicodeDecodeError):
-        return None  # DVC's own reading raises its error
+        text = read_text(file.path, os.path.relpath(file.path, root), roots=(root,))
+    except InputError as exc:
+        if exc.message.startswith(("file not found", "file is not UTF-8")):
+            return None  # DVC's own reading raises its error
+        raise
     return parse(text)

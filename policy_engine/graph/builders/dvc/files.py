@@ -10,8 +10,11 @@ data and its top-level ``artifacts``, ``metrics`` and ``plots``.
 DVC reads the files a ``dvc.yaml`` names in ``vars`` (and the ``params.yaml``
 beside it) while it resolves the pipeline, wherever they are, and their values
 end up in the stages' commands. So before DVC resolves a pipeline, its ``vars``
-files must be inside the repository (no ``..``, absolute path or symlink out):
-otherwise loading stops with an :class:`InputError`, and nothing is read.
+files must be inside the repository (no ``..``, absolute path or symlink out)
+and read as any input is (:func:`.params.read_params_text`: a regular file,
+bounded, YAML aliases budgeted): otherwise loading stops with an
+:class:`InputError`, and DVC reads nothing (a FIFO or an alias bomb never
+reaches its parser).
 
 A ``dvc.lock`` of the DVC 1 format (stage entries at the top level, no
 ``schema``) is no longer read by DVC 3. It is read here as DVC 2 migrated it:
@@ -33,6 +36,7 @@ from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc import dvcfiles
 from policy_engine.graph.builders.dvc.errors import input_error, relative
 from policy_engine.graph.builders.dvc.lines import LineIndex
+from policy_engine.graph.builders.dvc.params import read_params_text
 from policy_engine.graph.paths import PathEscape, normalise
 
 if TYPE_CHECKING:
@@ -122,7 +126,8 @@ def load_file(repo: Repo, path: str, root: Path, lines: LineIndex | None = None)
 
 
 def confine_vars(contents: Mapping[str, Any], root: Path, dvcfile: str) -> None:
-    """Refuse the pipeline ``dvcfile`` (``contents``) if a vars file it reads leaves ``root``.
+    """Refuse the pipeline ``dvcfile`` (``contents``) if a vars file it reads leaves ``root``,
+    or is refused as input (:func:`.params.read_params_text`).
 
     Checked as DVC will read them: the ``params.yaml`` beside it, top-level
     ``vars``, and each stage's (``do`` of a ``foreach``) relative to its ``wdir``.
@@ -140,10 +145,12 @@ def confine_vars(contents: Mapping[str, Any], root: Path, dvcfile: str) -> None:
     for item, folder_of in wanted:
         if isinstance(item, str):
             try:
-                normalise(root, item.partition(":")[0], folder_of)
+                path = normalise(root, item.partition(":")[0], folder_of)
             except PathEscape as exc:
                 message = f"DVC would read a vars file outside the repository: {exc}"
                 raise InputError(message, dvcfile) from exc
+            if os.path.exists(root / path):  # else DVC skips it, or names it missing
+                read_params_text(str(root / path), path, str(root))
 
 
 def lock_contents(dvcfile: ProjectFile) -> Mapping[str, Any]:

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 
 import yaml
 
+from policy_engine.errors import InputError
+from policy_engine.inputs import read_bytes
+
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TOP = ""  # the section name of the top-level keys themselves
 
@@ -45,10 +48,9 @@ def section_lines(path: str) -> dict[str, dict[str, int]]:
     """
     sections: dict[str, dict[str, int]] = {}
     try:
-        with open(path, "rb") as stream:
-            for document in yaml.compose_all(stream, Loader=_YAML_LOADER):
-                document_lines(document, sections)
-    except (OSError, yaml.YAMLError):
+        for document in yaml.compose_all(read_bytes(path, path), Loader=_YAML_LOADER):
+            document_lines(document, sections)
+    except (InputError, yaml.YAMLError, RecursionError):
         return {}
     return sections
 

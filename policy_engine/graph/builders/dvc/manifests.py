@@ -20,13 +20,13 @@ digest is a ``dir-manifest`` issue.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import posixpath
-import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from policy_engine import inputs
+from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc.caches import DvcCaches
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
 
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_MANIFEST_ENTRIES = 100_000
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 Entries = list[tuple[str, str]]  # (repository path of the file, its digest)
 
@@ -96,26 +95,23 @@ class Manifests:
         if hashlib.md5(data, usedforsecurity=False).hexdigest() != value.removesuffix(".dir"):
             raise ManifestError(f"the cached manifest `{location}` does not hash to `{value}`")
         try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise ManifestError(f"the cached manifest `{location}` is not JSON: {exc}") from exc
+            return inputs.loads(data, location)
+        except InputError as exc:
+            raise ManifestError(
+                f"the cached manifest `{location}` is not JSON: {exc.message}"
+            ) from None
 
 
 def _read_bounded(location: str) -> bytes | None:
     """The bytes of a regular file, at most MAX_MANIFEST_BYTES; None when it does not exist."""
-    try:
-        fd = os.open(location, _OPEN_FLAGS)
-    except FileNotFoundError:
+    if not os.path.lexists(location):
         return None
-    except OSError as exc:
-        raise ManifestError(f"`{location}` cannot be read: {exc.strerror or exc}") from exc
-    with open(fd, "rb", closefd=True) as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ManifestError(f"`{location}` is not a regular file")
-        if info.st_size > MAX_MANIFEST_BYTES:
-            raise ManifestError(f"`{location}` is larger than {MAX_MANIFEST_BYTES} bytes")
-        return handle.read(MAX_MANIFEST_BYTES + 1)
+    if os.path.islink(location):  # DVC writes objects as files: a link is not followed
+        raise ManifestError(f"`{location}` is a symlink")
+    try:
+        return inputs.read_bytes(location, location, MAX_MANIFEST_BYTES)
+    except InputError as exc:
+        raise ManifestError(f"`{location}`: {exc.message}") from None
 
 
 def _entries(raw: Any, directory: str, hash_name: str) -> Iterator[tuple[str, str, str]]:

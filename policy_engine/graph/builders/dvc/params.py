@@ -12,9 +12,11 @@ inside the repository.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
 from policy_engine.graph.model import Evidence, Issue, SourceRef
 
@@ -75,15 +77,31 @@ class ParamsFiles:
 
 
 def _read(dep: ParamsDependency, path: str) -> Any:
-    """The whole params file through DVC's loader; None when it does not exist."""
-    from dvc.utils.serialize import ParseError, load_path
+    """The whole params file parsed by DVC's parser for its suffix (as DVC's ``load_path``);
+    None when it does not exist. The file is read by :func:`read_params_text`."""
+    from dvc.utils.serialize import PARSERS, ParseError
 
     if not dep.exists:
         return None
+    text = read_params_text(dep.fs_path, path, dep.repo.root_dir)
     try:
-        return load_path(dep.fs_path, dep.repo.fs)
+        return PARSERS[os.path.splitext(path)[1].lower()](text, path)
     except ParseError as exc:
         raise InputError(f"invalid params file: {exc}", path) from exc
+
+
+def read_params_text(fs_path: str, path: str, root: str) -> str:
+    """The text of the params (or vars) file ``fs_path``, read as repository input: a regular
+    file inside ``root``, bounded; a file DVC parses as YAML has its aliases budgeted.
+
+    ``path`` (repository-relative) locates the :class:`InputError` of a refusal.
+    """
+    from dvc.utils.serialize import PARSERS, parse_yaml
+
+    text = inputs.read_text(fs_path, path, roots=(root,), what="params file")
+    if PARSERS[os.path.splitext(path)[1].lower()] is parse_yaml:  # any other suffix is YAML
+        inputs.check_yaml_aliases(text, path)
+    return text
 
 
 def _select(config: Any, keys: list[str]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ def read_project(reading: Reading, root: Path) -> list[str]:
     """Add the DVC project at ``root``; return its outputs' repository paths."""
     with open_read_only(root) as repo:
         caches = project_caches(repo, reading.root, root, reading.cache_repo)
+        reading.graph.issues.extend(caches.refused)
         reader = ProjectReader(reading, caches)
         for file in load_files(repo, reading.root, reading.lines):
             reader.add(file)

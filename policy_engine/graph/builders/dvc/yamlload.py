@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 import yaml
 
 from policy_engine.graph.builders.dvc.lines import document_lines
+from policy_engine.inputs import AliasBombError, check_aliases
 
-MAX_ALIAS_NODES = 100_000
 _BASE: Any = getattr(yaml, "CSafeLoader", None)
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
@@ -50,10 +50,6 @@ _IMPLICIT = (
     ("timestamp", _TIMESTAMP, "0123456789"),
     ("value", "=", "="),
 )
-
-
-class AliasBombError(ValueError):
-    """YAML anchors and aliases that would expand beyond the budget, or into themselves."""
 
 
 class _Unsupported(Exception):
@@ -104,40 +100,6 @@ def _compose(loader: Any, text: str) -> Any:
     if node is not None and _ANCHOR.search(text):
         check_aliases(node)
     return node
-
-
-def check_aliases(root: yaml.Node) -> None:
-    """Refuse aliases adding more than :data:`MAX_ALIAS_NODES` nodes, or naming an ancestor.
-
-    Sizes are counted once per node (shared nodes are what aliases make), so
-    this is linear in the composed nodes however far aliases would expand.
-    """
-    sizes: dict[int, int] = {}
-    distinct = _expanded_size(root, sizes, set())
-    if distinct - len(sizes) > MAX_ALIAS_NODES:
-        raise AliasBombError(
-            f"YAML aliases expand to more than {MAX_ALIAS_NODES} extra nodes; the file was not read"
-        )
-
-
-def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
-    key = id(node)
-    if key in sizes:
-        return sizes[key]
-    if key in open_:
-        raise AliasBombError("a YAML alias refers to a node that contains it")
-    open_.add(key)
-    total = 1
-    if isinstance(node, yaml.MappingNode):
-        for child_key, child_value in node.value:
-            total += _expanded_size(child_key, sizes, open_)
-            total += _expanded_size(child_value, sizes, open_)
-    elif isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            total += _expanded_size(child, sizes, open_)
-    open_.discard(key)
-    sizes[key] = min(total, 1 << 62)
-    return sizes[key]
 
 
 def _int(text: str) -> int:

@@ -16,6 +16,7 @@ import stat
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from policy_engine import inputs
 from policy_engine.graph.paths import PathEscape, normalise
 
 MAX_RUN_FILES = 10_000
@@ -71,7 +72,7 @@ def _sha256(path: Path) -> str | None:
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ARTIFACT_BYTES:
         return None
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with inputs.open_binary(path, follow=False) as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations.jsonio import loads
 from policy_engine.graph.builders.mlflow.store import paged
 from policy_engine.graph.model import SourceRef
 from policy_engine.graph.paths import PathEscape, normalise
 from policy_engine.graph.tracking import DatasetInput, LoggedModel, ModelVersion, Run
+from policy_engine.inputs import loads
 
 MAX_ENTRIES = 100_000
 COMMIT_TAG = "mlflow.source.git.commit"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
 
 MAX_DB_BYTES = 4 * 1024 * 1024 * 1024
@@ -72,7 +73,7 @@ def _check_sqlite(path: Path, where: str) -> None:
             raise InputError("an MLflow store is a SQLite file or an `mlruns` folder", where)
         if info.st_size > MAX_DB_BYTES:
             raise InputError(f"the MLflow store is larger than {MAX_DB_BYTES} bytes", where)
-        with open(path, "rb") as handle:
+        with inputs.open_binary(path) as handle:
             magic = handle.read(len(SQLITE_MAGIC))
     except FileNotFoundError:
         raise InputError("MLflow store not found", where) from None

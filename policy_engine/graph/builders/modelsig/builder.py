@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.modelsig import verify
 from policy_engine.graph.builders.modelsig.find import Found, find_signatures
 from policy_engine.graph.builders.modelsig.trust import Checked, check
@@ -67,7 +67,7 @@ def _signs_a_model(graph: ProvenanceGraph, found: Found) -> bool:
 
 def _read(graph: ProvenanceGraph, context: BuildContext, found: Found) -> Pending:
     path = context.root / found.signature
-    document = jsonio.loads(jsonio.read_bytes(path, found.signature), found.signature)
+    document = inputs.loads(inputs.read_bytes(path, found.signature), found.signature)
     mode = verify.mode_of(document)
     if mode is None:
         raise InputError("not a model signature (a Sigstore bundle)", found.signature)

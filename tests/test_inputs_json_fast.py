@@ -1,6 +1,6 @@
 """The fast JSON reading gives the standard library's exact answer, or steps aside.
 
-``jsonio.loads`` first lets orjson read a document and vouches for it only when
+``inputs.loads`` first lets orjson read a document and vouches for it only when
 orjson writes it back to the same text (but for whitespace); otherwise
 ``json.loads`` with a hook per object decides. The reference here is that
 hooked reading alone: every input must give the same document (same types, same
@@ -19,14 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_engine import inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.attestations import jsonio
 
 
 def reference(data: bytes) -> Any:
     """The hooked reading alone (what ``loads`` did before the fast path)."""
-    numbers = {"parse_int": jsonio._number(int), "parse_float": jsonio._number(float)}
-    return json.loads(data, object_pairs_hook=jsonio._no_duplicates, **numbers)
+    numbers = {"parse_int": inputs._number(int), "parse_float": inputs._number(float)}
+    return json.loads(data, object_pairs_hook=inputs._no_duplicates, **numbers)
 
 
 def typed(value: Any) -> Any:
@@ -48,7 +48,7 @@ def outcome(read: Any, data: bytes) -> tuple[str, Any]:
 
 
 def assert_same(data: bytes) -> None:
-    assert outcome(jsonio._without_duplicates, data) == outcome(reference, data)
+    assert outcome(inputs._without_duplicates, data) == outcome(reference, data)
 
 
 HOSTILE = [
@@ -95,17 +95,17 @@ def test_hostile_inputs_read_as_the_standard_library_reads_them(data: bytes) -> 
 
 def test_a_repeated_key_is_still_refused_by_loads() -> None:
     with pytest.raises(InputError, match="duplicate JSON key `a`"):
-        jsonio.loads(b'{"a": "x", "a": "x"}', "f.json")
+        inputs.loads(b'{"a": "x", "a": "x"}', "f.json")
 
 
 def test_a_plain_document_takes_the_fast_path() -> None:
     """A document without escapes or floats is orjson's: the path this speeds up is taken."""
     data = json.dumps({"materials": {"a:b": {"sha256": "00"}}, "n": [1, -2]}, indent=1)
-    assert jsonio._fast(data.encode()) == json.loads(data)
+    assert inputs._fast(data.encode()) == json.loads(data)
     escaped = b'{"stdout": "line\\n\\"quoted\\" \\\\ end\\t"}'
-    assert jsonio._fast(escaped) == json.loads(escaped)
-    assert jsonio._fast(b'{"a": 1, "a": 2}') is jsonio._UNSURE
-    assert jsonio._fast(b'{"a": "\\u003a", "a": "\\u003a"}') is jsonio._UNSURE
+    assert inputs._fast(escaped) == json.loads(escaped)
+    assert inputs._fast(b'{"a": 1, "a": 2}') is inputs._UNSURE
+    assert inputs._fast(b'{"a": "\\u003a", "a": "\\u003a"}') is inputs._UNSURE
 
 
 KEYS = st.sampled_from(["a", "b", "a:", " a", "a ", "é", ""]) | st.text(max_size=6)
@@ -167,10 +167,10 @@ def nested(levels: int, wide: int) -> bytes:
 
 @pytest.mark.parametrize("wide", [1, 2000], ids=["few values", "many values"])
 def test_the_depth_limit_holds_for_few_and_many_values(wide: int) -> None:
-    limit = jsonio.MAX_JSON_DEPTH
-    assert jsonio.loads(nested(limit, wide), "f.json")
+    limit = inputs.MAX_JSON_DEPTH
+    assert inputs.loads(nested(limit, wide), "f.json")
     with pytest.raises(InputError, match=f"nested deeper than {limit} levels"):
-        jsonio.loads(nested(limit + 1, wide), "f.json")
+        inputs.loads(nested(limit + 1, wide), "f.json")
 
 
 def test_a_file_that_grows_after_stat_is_read_whole_and_bounded(
@@ -179,13 +179,13 @@ def test_a_file_that_grows_after_stat_is_read_whole_and_bounded(
     """The read is sized by stat; a file that grew since is read on, never past the limit."""
     path = tmp_path / "grown.json"
     path.write_bytes(b'{"a": "' + b"x" * 1000 + b'"}')
-    real_stat = os.stat
+    real_fstat = os.fstat
 
-    def stale(target: Any, *args: Any, **kwargs: Any) -> Any:
-        info = real_stat(target, *args, **kwargs)
+    def stale(fd: int) -> Any:
+        info = real_fstat(fd)
         return os.stat_result((info.st_mode, *info[1:6], 10, *info[7:]))  # st_size 10
 
-    monkeypatch.setattr(jsonio.os, "stat", stale)
-    assert jsonio.read_bytes(path, "grown.json") == path.read_bytes()
+    monkeypatch.setattr(inputs.os, "fstat", stale)
+    assert inputs.read_bytes(path, "grown.json") == path.read_bytes()
     with pytest.raises(InputError, match="larger than 100 bytes"):
-        jsonio.read_bytes(path, "grown.json", limit=100)
+        inputs.read_bytes(path, "grown.json", limit=100)
