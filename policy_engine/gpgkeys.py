@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,6 +111,8 @@ def from_armored(data: bytes) -> PublicKey:
     it in in-toto's format, as for ``--gpg``; ``KeyLoadError`` without a binary, when
     gpg refuses the file, or when it holds other than one key.
     """
+    import tempfile  # only an armored key needs it: not imported on verify's common path
+
     from securesystemslib._gpg import functions
 
     gpg = _gpg_binary()

@@ -164,6 +164,8 @@ def _match(rule: Rule, queue: set[str], source: Artifacts, links: Mapping[str, L
         prefix = posixpath.join(rule.source_prefix, "").replace("\\", "/")
         candidates = [p[len(prefix) :] for p in queue if p.startswith(prefix)]
     if not rule.source_prefix and not rule.dest_prefix:
+        if rule.pattern == "*" and len(queue) == len(source) and source == dest:
+            return set(queue)  # every path queued, each with the same digests there
         return _same(source, dest, dest.keys() & matching(candidates, rule.pattern))
     consumed = set()
     for path in matching(candidates, rule.pattern):

@@ -15,12 +15,13 @@ chain (in-toto fails such a verification too); keys that cannot be read are an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from policy_engine import gpgkeys
 from policy_engine.errors import InputError
-from policy_engine.intoto.model import Chain, Inspection, Layout, LinkFile, Step
+from policy_engine.intoto.model import Artifacts, Chain, Inspection, Layout, LinkFile, Step
 from policy_engine.intoto.rules import RuleFormatError, parse_rule
 from policy_engine.keys import KeyLoadError, PublicKey, parse_public_key
 from policy_engine.supplychain import documents
@@ -67,8 +68,32 @@ def chain_of(
 ) -> Chain:
     """The chain of an already opened layout document."""
     layout = read_layout(signed, display, keys)
-    links = {step.name: tuple(_link_files(layout, step, link_dir, depth)) for step in layout.steps}
+    shared = _SharedArtifacts()
+    links = {
+        step.name: tuple(map(shared.link_file, _link_files(layout, step, link_dir, depth)))
+        for step in layout.steps
+    }
     return Chain(layout, str(link_dir), links)
+
+
+class _SharedArtifacts:
+    """Links whose materials equal the products of the link read before them (a chain's
+    usual shape) hold that one dict: the copy just read is freed, and its memory reused
+    for the next link, instead of keeping every artifact's digests twice."""
+
+    def __init__(self) -> None:
+        self.products: Artifacts | None = None
+
+    def link_file(self, found: LinkFile) -> LinkFile:
+        """``found``, its link holding the previous products when its materials equal them."""
+        link = found.link
+        if link is None:
+            return found
+        if link.materials and link.materials == self.products:
+            link = replace(link, materials=self.products)
+            found = replace(found, link=link)
+        self.products = link.products
+        return found
 
 
 def read_layout(signed: documents.SignedDocument, file: str, keys: dict[str, PublicKey]) -> Layout:

@@ -71,13 +71,21 @@ def test_pae_is_the_dsse_v1_encoding(payload_type: str, payload: bytes, expected
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("aGk=", b"hi"), ("aGk", b"hi"), ("-_8=", b"\xfb\xff"), ("+/8=", b"\xfb\xff")],
+    [
+        ("aGk=", b"hi"),
+        ("aGk", b"hi"),
+        ("-_8=", b"\xfb\xff"),
+        ("-_8", b"\xfb\xff"),
+        ("_-8=", b"\xff\xef"),
+        ("+/8=", b"\xfb\xff"),
+        (" aGk=\n", b"hi"),
+    ],
 )
 def test_base64_standard_or_url_safe_padded_or_not(text: str, expected: bytes) -> None:
     assert b64decode(text) == expected
 
 
-@pytest.mark.parametrize("text", ["not base64!", "+_8=", "a"])
+@pytest.mark.parametrize("text", ["not base64!", "+_8=", "-/8=", "a", "-_8=x", "aG=k"])
 def test_base64_garbage_is_refused(text: str) -> None:
     assert b64decode(text) is None
 

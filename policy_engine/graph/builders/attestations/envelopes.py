@@ -207,13 +207,17 @@ else:  # pragma: no cover - Python 3.10
 def b64decode(text: str) -> bytes | None:
     """Standard or URL-safe base64, padded or not (as DSSE allows); None if it is not base64."""
     cleaned = text.strip()
-    url_safe = "-" in cleaned or "_" in cleaned
-    if url_safe and ("+" in cleaned or "/" in cleaned):
-        return None  # two alphabets at once
-    if url_safe:
-        cleaned = cleaned.replace("-", "+").replace("_", "/")
     cleaned += "=" * (-len(cleaned) % 4)
+    standard = _decoded(cleaned)  # the usual alphabet: the text is not searched for the other
+    if standard is not None or ("-" not in cleaned and "_" not in cleaned):
+        return standard
+    if "+" in cleaned or "/" in cleaned:
+        return None  # two alphabets at once
+    return _decoded(cleaned.replace("-", "+").replace("_", "/"))
+
+
+def _decoded(text: str) -> bytes | None:
     try:
-        return _strict_base64(cleaned)
+        return _strict_base64(text)
     except (binascii.Error, ValueError):
         return None
