@@ -117,17 +117,17 @@ class HashCache:
         named = list(keys)
         if root is not None:
             prefix = root.rstrip(os.sep) + os.sep
-            rows.update(self._under(prefix))
+            rows = self._under(prefix)
             named = [path for path in named if not path.startswith(prefix)]
         rows.update(self._named([path for path in named if _storable(path)]))
         return rows
 
-    def _under(self, prefix: str) -> Iterator[tuple[str, Row]]:
+    def _under(self, prefix: str) -> dict[str, Row]:
         """The rows of every path starting with ``prefix``: one range of the path index."""
         assert self._db is not None
         after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past the prefix
         query = "SELECT * FROM hashes_v1 WHERE path >= ? AND path < ?"
-        return ((row[0], row) for row in self._db.execute(query, (prefix, after)))
+        return {row[0]: row for row in self._db.execute(query, (prefix, after))}
 
     def _named(self, paths: list[str]) -> Iterator[tuple[str, Row]]:
         assert self._db is not None

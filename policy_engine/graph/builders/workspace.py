@@ -242,10 +242,7 @@ class Stats:
         Resolved as ``os.path.realpath`` does; each folder is resolved once.
         """
         folder, name = os.path.split(os.path.join(root, path))
-        real_folder = self.folders.get(folder)
-        if real_folder is None:
-            real_folder = self.folders[folder] = os.path.realpath(folder)
-        candidate = os.path.join(real_folder, name)
+        candidate = os.path.join(self.real_folder(folder), name)
         try:
             info = os.lstat(candidate)
         except OSError:
@@ -257,6 +254,23 @@ class Stats:
             return real, os.stat(real)
         except OSError:
             return real, None
+
+    def real_folder(self, folder: str) -> str:
+        """``os.path.realpath(folder)``, with one ``lstat`` for each folder not seen before."""
+        unseen: list[tuple[str, str]] = []
+        while folder not in self.folders:
+            parent, name = os.path.split(folder)
+            if name in ("", ".", "..") or parent == folder:
+                self.folders[folder] = os.path.realpath(folder)
+                break
+            unseen.append((folder, name))
+            folder = parent
+        real = self.folders[folder]
+        for path, name in reversed(unseen):
+            candidate = os.path.join(real, name)
+            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            self.folders[path] = real
+        return real
 
 
 def plan_artifact(
