@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_engine.graph.builders import BuildContext
 from policy_engine.graph.builders.workspace import (
@@ -243,3 +245,16 @@ def test_folders_resolve_as_realpath_does(tmp_path: Path) -> None:
     for path in (*paths, *paths):  # the second time from the folders already seen
         expected = os.path.realpath(os.path.join(root, path))
         assert stats.resolve(str(root), path) == (expected, None), path
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(), st.sampled_from("0123456789abcdef")), unique_by=lambda t: t[0])
+)
+def test_the_directory_manifest_is_json_dumps_output(names: list[tuple[str, str]]) -> None:
+    """Any names (quotes, backslashes, control characters, lone surrogates) give the digest of
+    ``json.dumps`` of the documented manifest."""
+    files = [(name, WorkspaceFile(digit * 64, digit * 32, 1)) for name, digit in names]
+    manifest = [{"relpath": n, "sha256": f.sha256} for n, f in sorted(files, key=lambda i: i[0])]
+    text = json.dumps(manifest, sort_keys=True)
+    assert directory_digest(files).sha256 == hashlib.sha256(text.encode()).hexdigest()

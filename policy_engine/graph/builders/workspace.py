@@ -42,6 +42,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import operator
 import os
 import stat
 import threading
@@ -69,6 +70,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NONBLOCK", 0)
 )
 _BUFFERS = threading.local()
+_json = json.encoder.encode_basestring_ascii  # json.dumps's (ensure_ascii) string encoder
 Hasher = Callable[[str], WorkspaceFile]
 """Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
 
@@ -343,16 +345,16 @@ def _directory_files(
     while stack:
         directory, prefix = stack.pop()
         for entry in _listing(directory, ignore):
-            relpath = f"{prefix}{entry.name}"
+            relpath = prefix + entry.name
             real, kind, info = _classify(root, entry)
-            if kind == "escape":
-                _escape(graph, artifact, f"{artifact}/{relpath}", real)
-            elif kind == "dir":
-                stack.append((real, f"{relpath}/"))
-            elif kind == "file":
+            if kind == "file":
                 if info is not None:
                     keys[real] = FileKey.of(info)
                 yield relpath, real
+            elif kind == "dir":
+                stack.append((real, f"{relpath}/"))
+            elif kind == "escape":
+                _escape(graph, artifact, f"{artifact}/{relpath}", real)
 
 
 def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[str]]:
@@ -361,7 +363,7 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
     ``ignore`` sees the names as ``os.walk`` lists them (a symlink to a folder is a folder).
     """
     with os.scandir(directory) as listing:
-        entries = sorted(listing, key=lambda e: e.name)
+        entries = sorted(listing, key=_name)
     if ignore is None:
         return entries
     folders = [e.name for e in entries if e.is_dir()]
@@ -371,21 +373,22 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
     return [e for e in entries if e.name in kept]
 
 
+_name = operator.attrgetter("name")
+
+
 def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_result | None]:
     """(resolved path, kind, status of a file) of a directory entry.
 
     The kind is file, dir, escape or other; a file's status is None when it
     vanished meanwhile (hashing it then reports the error).
     """
-    if not entry.is_symlink():
-        if entry.is_dir():
-            return entry.path, "dir", None
-        if not entry.is_file():
-            return entry.path, "other", None
+    if entry.is_file(follow_symlinks=False):  # a regular file, not a symlink
         try:
             return entry.path, "file", entry.stat(follow_symlinks=False)
         except OSError:
             return entry.path, "file", None
+    if not entry.is_symlink():
+        return entry.path, "dir" if entry.is_dir() else "other", None
     real = os.path.realpath(entry.path)
     if not _inside(root, real):
         return real, "escape", None
@@ -590,9 +593,13 @@ def directory_digest(files: Iterable[tuple[str, WorkspaceFile]]) -> WorkspaceFil
 
 
 def _manifest_sha256(files: Iterable[tuple[str, str]]) -> str:
-    """The sha256 of the manifest of (relative posix path, sha256) pairs, in their order."""
-    manifest = [{"relpath": rel, "sha256": sha256} for rel, sha256 in files]
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode("utf-8")).hexdigest()
+    """The sha256 of the manifest of (relative posix path, sha256) pairs, in their order.
+
+    The text is ``json.dumps([{"relpath": p, "sha256": h}, ...], sort_keys=True)``,
+    written item by item with the string encoder ``json.dumps`` itself uses.
+    """
+    items = [f'{{"relpath": {_json(rel)}, "sha256": {_json(sha)}}}' for rel, sha in files]
+    return hashlib.sha256(f"[{', '.join(items)}]".encode()).hexdigest()
 
 
 def _tree_md5(ordered: list[tuple[str, WorkspaceFile]]) -> str:
