@@ -11,7 +11,9 @@ ctime even when its mtime is set back, so a row is only trusted while all of
 them are unchanged. A file is remembered only when its status was the same
 before and after it was read (it did not change while being hashed). A row's
 md5 is empty (NULL) when the file was hashed without it; reading it with its
-md5 later replaces the row.
+md5 later replaces the row. A path that is not valid UTF-8 (a hostile file
+name) is never stored nor looked up. A run reads the rows of the files under
+its repository in one query over that range of the path index.
 
 The cache is a convenience, never a source of truth: when it is missing,
 corrupt, locked or unwritable, it is ignored and files are hashed; a row whose

@@ -30,7 +30,9 @@ Missing artifacts keep ``workspace`` None. Only regular files are read.
 
 Unless disabled (``BuildContext.hash_cache``), digests are remembered in a
 persistent cache outside the repository (:mod:`.hashcache`), keyed by path,
-size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes.
+size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes,
+takes one status of each file (a directory's files in its walk), reads the
+cache's rows for the repository in one query and writes nothing.
 A test may pass its own :data:`Hasher`, which is then used without the cache.
 While hashing takes long, a progress line is drawn on a terminal's stderr
 (:mod:`.progress`).
