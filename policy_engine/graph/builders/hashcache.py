@@ -111,7 +111,7 @@ class HashCache:
         for path, key in keys.items():
             row = rows.get(path)
             if row is not None and row[1:6] == key and _sane(row[6], row[7]):
-                found[path] = FileDigests(row[6], row[7], key[0])
+                found[path] = FileDigests(row[6], row[7], key.size)
         return found
 
     def _rows(self, keys: dict[str, FileKey], root: str | None) -> dict[str, Row]:
