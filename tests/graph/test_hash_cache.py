@@ -207,3 +207,70 @@ def test_progress_is_drawn_on_a_terminal_only_and_erased(monkeypatch: pytest.Mon
     with progress.Progress("hashing", 2, 2, quiet) as shown:
         shown.advance(1)
     assert quiet.getvalue() == ""
+
+
+def test_a_warm_run_writes_nothing_and_stats_no_file_twice(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(repo)
+    database = cache_dir / FILE_NAME
+    before = database.stat()
+    stated: list[str] = []
+    real_stat, real_lstat = os.stat, os.lstat
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        stated.append(os.fsdecode(path))  # type: ignore[arg-type]
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        stated.append(os.fsdecode(path))  # type: ignore[arg-type]
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace.os, "stat", stat)
+    monkeypatch.setattr(workspace.os, "lstat", lstat)
+    build(repo)
+    monkeypatch.undo()
+    files = {os.path.realpath(p) for p in (repo / "data").iterdir()}
+    assert files and not files.intersection(stated)  # the walk's status only
+    after = database.stat()
+    assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
+
+
+def test_a_name_that_is_not_utf8_is_hashed_and_not_remembered(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    odd = os.path.join(os.fsencode(repo / "data"), b"\xff\xfe.bin")
+    try:
+        with open(odd, "wb") as handle:
+            handle.write(b"odd")
+    except OSError:
+        pytest.skip("the file system takes UTF-8 names only")
+    cold = build(repo)
+    reads = Reads(monkeypatch)
+    warm = build(repo)
+    assert reads.paths == [os.path.realpath(os.fsdecode(odd))]  # the others are cache hits
+    assert warm.workspace("data") == cold.workspace("data") is not None
+
+
+def test_rows_under_the_root_are_read_at_once_and_other_paths_by_name(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    files = {}
+    for name in ("repo", "repo2", "repo-x"):  # repo2 and repo-x share the prefix "repo"
+        (tmp_path / name).mkdir()
+        files[name] = tmp_path / name / "f.bin"
+        files[name].write_bytes(name.encode())
+    keys = {str(p): FileKey.of(p.stat()) for p in files.values()}
+    cache = HashCache.open(tmp_path / "repo")
+    assert cache is not None
+    for path, key in keys.items():
+        cache.remember(path, key, FileDigests("a" * 64, None, key.size))
+    cache.remember(
+        str(tmp_path / "repo" / "gone.bin"), FileKey(1, 1, 1, 1, 1), FileDigests("b" * 64, None, 1)
+    )
+    cache.commit()
+    assert cache.hits(keys, str(tmp_path / "repo")) == cache.hits(keys)
+    assert set(cache.hits(keys, str(tmp_path / "repo"))) == set(keys)
+    del keys[str(files["repo2"])]
+    assert set(cache.hits(keys, str(tmp_path / "repo"))) == set(keys)
+    cache.close()

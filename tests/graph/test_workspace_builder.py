@@ -8,11 +8,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_engine.graph.builders import BuildContext
 from policy_engine.graph.builders.workspace import (
     CHUNK_BYTES,
     Hasher,
+    Stats,
     build_workspace,
     directory_digest,
     hash_file,
@@ -218,3 +221,40 @@ def test_symlinked_files_inside_the_root_are_followed_but_not_directories(repo: 
     files = ("a.csv", "copy.csv", "nested/b.bin", "z.txt")
     assert graph.workspace("data/raw") == digest_of(raw, *files)
     assert graph.issues == []
+
+
+def test_folders_resolve_as_realpath_does(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "link").symlink_to(root / "a")
+    (root / "a" / "up").symlink_to("..")
+    (root / "away").symlink_to(tmp_path / "outside")
+    (root / "loop").symlink_to(root / "loop")
+    stats = Stats()
+    paths = (
+        "a/b/f",
+        "link/b/f",
+        "a/up/a/b/f",
+        "away/f",
+        "a/../away/f",
+        "a/b/../b/f",
+        "./a//b/f",
+        "loop/f",
+    )
+    for path in (*paths, *paths):  # the second time from the folders already seen
+        expected = os.path.realpath(os.path.join(root, path))
+        assert stats.resolve(str(root), path) == (expected, None), path
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(), st.sampled_from("0123456789abcdef")), unique_by=lambda t: t[0])
+)
+def test_the_directory_manifest_is_json_dumps_output(names: list[tuple[str, str]]) -> None:
+    """Any names (quotes, backslashes, control characters, lone surrogates) give the digest of
+    ``json.dumps`` of the documented manifest."""
+    files = [(name, WorkspaceFile(digit * 64, digit * 32, 1)) for name, digit in names]
+    manifest = [{"relpath": n, "sha256": f.sha256} for n, f in sorted(files, key=lambda i: i[0])]
+    text = json.dumps(manifest, sort_keys=True)
+    assert directory_digest(files).sha256 == hashlib.sha256(text.encode()).hexdigest()

@@ -11,7 +11,9 @@ ctime even when its mtime is set back, so a row is only trusted while all of
 them are unchanged. A file is remembered only when its status was the same
 before and after it was read (it did not change while being hashed). A row's
 md5 is empty (NULL) when the file was hashed without it; reading it with its
-md5 later replaces the row.
+md5 later replaces the row. A path that is not valid UTF-8 (a hostile file
+name) is never stored nor looked up. A run reads the rows of the files under
+its repository in one query over that range of the path index.
 
 The cache is a convenience, never a source of truth: when it is missing,
 corrupt, locked or unwritable, it is ignored and files are hashed; a row whose
@@ -23,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,6 +38,7 @@ _SCHEMA = (
 )
 _BATCH = 500
 _HEX_DIGITS = "0123456789abcdef"
+Row = tuple[Any, ...]  # a row of hashes_v1: path, the five parts of the key, sha256, md5
 
 
 class FileDigests(NamedTuple):
@@ -91,25 +94,49 @@ class HashCache:
             return None
         return cls(connection)
 
-    def hits(self, keys: dict[str, FileKey]) -> dict[str, FileDigests]:
-        """The cached digests of the files whose key is unchanged (md5 None where not known)."""
+    def hits(self, keys: dict[str, FileKey], root: str | None = None) -> dict[str, FileDigests]:
+        """The cached digests of the files whose key is unchanged (md5 None where not known).
+
+        The rows of the files under ``root`` (a resolved folder) are read in one
+        query over that prefix of the path index; other paths by batches of names.
+        """
         if self._db is None:
             return {}
-        found: dict[str, FileDigests] = {}
-        paths = list(keys)
         try:
-            for start in range(0, len(paths), _BATCH):
-                batch = paths[start : start + _BATCH]
-                marks = ",".join("?" * len(batch))
-                query = f"SELECT * FROM hashes_v1 WHERE path IN ({marks})"
-                for row in self._db.execute(query, batch):
-                    trusted = _trusted(row, keys)
-                    if trusted is not None:
-                        found[row[0]] = trusted
-        except sqlite3.Error:
+            rows = self._rows(keys, root)
+        except (sqlite3.Error, ValueError):  # ValueError: a path that is not UTF-8
             self.close()
             return {}
+        found: dict[str, FileDigests] = {}
+        for path, key in keys.items():
+            row = rows.get(path)
+            if row is not None and row[1:6] == key and _sane(row[6], row[7]):
+                found[path] = FileDigests(row[6], row[7], key.size)
         return found
+
+    def _rows(self, keys: dict[str, FileKey], root: str | None) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        named = list(keys)
+        if root is not None:
+            prefix = root.rstrip(os.sep) + os.sep
+            rows = self._under(prefix)
+            named = [path for path in named if not path.startswith(prefix)]
+        rows.update(self._named([path for path in named if _storable(path)]))
+        return rows
+
+    def _under(self, prefix: str) -> dict[str, Row]:
+        """The rows of every path starting with ``prefix``: one range of the path index."""
+        assert self._db is not None
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past the prefix
+        query = "SELECT * FROM hashes_v1 WHERE path >= ? AND path < ?"
+        return {row[0]: row for row in self._db.execute(query, (prefix, after))}
+
+    def _named(self, paths: list[str]) -> Iterator[tuple[str, Row]]:
+        assert self._db is not None
+        for start in range(0, len(paths), _BATCH):
+            batch = paths[start : start + _BATCH]
+            query = f"SELECT * FROM hashes_v1 WHERE path IN ({','.join('?' * len(batch))})"
+            yield from ((row[0], row) for row in self._db.execute(query, batch))
 
     def remember(self, path: str, key: FileKey, file: FileDigests) -> None:
         """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
@@ -120,7 +147,7 @@ class HashCache:
         rows, self._new = self._new, []
         if self._db is None or not rows:
             return
-        values = [(p, *k, f.sha256, f.md5) for p, k, f in rows]
+        values = [(p, *k, f.sha256, f.md5) for p, k, f in rows if _storable(p)]
         try:
             with self._db:
                 self._db.executemany(
@@ -136,15 +163,18 @@ class HashCache:
             self._db = None
 
 
-def _trusted(row: Sequence[Any], keys: dict[str, FileKey]) -> FileDigests | None:
-    """The row's digests when its key is the file's current key and its values are sane."""
-    key = keys.get(row[0])
-    if key is None or key != row[1:6]:
-        return None
-    sha256, md5 = row[6], row[7]
-    if not _hex(sha256, 64) or not (md5 is None or _hex(md5, 32)):
-        return None
-    return FileDigests(sha256, md5, key.size)
+def _sane(sha256: object, md5: object) -> bool:
+    """Whether a row's digests are well-formed (a corrupt row is never trusted)."""
+    return _hex(sha256, 64) and (md5 is None or _hex(md5, 32))
+
+
+def _storable(path: str) -> bool:
+    """Whether ``path`` can be stored (a name that is not UTF-8 is never remembered)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _hex(value: object, length: int) -> bool:

@@ -30,7 +30,9 @@ Missing artifacts keep ``workspace`` None. Only regular files are read.
 
 Unless disabled (``BuildContext.hash_cache``), digests are remembered in a
 persistent cache outside the repository (:mod:`.hashcache`), keyed by path,
-size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes.
+size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes,
+takes one status of each file (a directory's files in its walk), reads the
+cache's rows for the repository in one query and writes nothing.
 A test may pass its own :data:`Hasher`, which is then used without the cache.
 While hashing takes long, a progress line is drawn on a terminal's stderr
 (:mod:`.progress`).
@@ -42,6 +44,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import operator
 import os
 import stat
 import threading
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 1024 * 1024  # large reads hashed without the GIL, small enough to stay in cache
 _BUFFERS = threading.local()
+_json = json.encoder.encode_basestring_ascii  # json.dumps's (ensure_ascii) string encoder
 Hasher = Callable[[str], WorkspaceFile]
 """Hashes one regular file (an absolute, resolved path); may raise ``OSError``."""
 
@@ -138,19 +142,20 @@ def build_workspace(
     lazy = LazyMd5(md5_wanted(graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
     try:
-        digests = hash_files(
+        digests = _digests(
             _files_of(plans.values()),
             hasher,
             cache=cache,
             progress=context.progress,
             known=stats.keys,
             lazy=lazy,
+            root=root,
         )
     finally:
         if cache is not None:
             cache.close()
     for path, plan in plans.items():
-        graph.set_workspace(path, _assemble(graph, path, plan, digests))
+        graph.set_workspace(path, _assemble(graph, path, plan, digests, lazy))
 
 
 def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
@@ -188,6 +193,10 @@ class LazyMd5:
     def needs(self, path: str) -> bool:
         """Whether ``path``'s md5 is computed in its first read."""
         return self.wanted is None or path in self.wanted
+
+    def defer(self, first: dict[str, str]) -> None:
+        """Leave pending the md5 of each path of ``first`` (path -> the sha256 first read)."""
+        self._pending.update(first)
 
     def pending(self, path: str, sha256: str) -> Callable[[], str]:
         """The md5 of ``path`` (first read with ``sha256``), computed when called."""
@@ -229,10 +238,7 @@ class Stats:
         Resolved as ``os.path.realpath`` does; each folder is resolved once.
         """
         folder, name = os.path.split(os.path.join(root, path))
-        real_folder = self.folders.get(folder)
-        if real_folder is None:
-            real_folder = self.folders[folder] = os.path.realpath(folder)
-        candidate = os.path.join(real_folder, name)
+        candidate = os.path.join(self.real_folder(folder), name)
         try:
             info = os.lstat(candidate)
         except OSError:
@@ -244,6 +250,23 @@ class Stats:
             return real, os.stat(real)
         except OSError:
             return real, None
+
+    def real_folder(self, folder: str) -> str:
+        """``os.path.realpath(folder)``, with one ``lstat`` for each folder not seen before."""
+        unseen: list[tuple[str, str]] = []
+        while folder not in self.folders:
+            parent, name = os.path.split(folder)
+            if name in ("", ".", "..") or parent == folder:
+                self.folders[folder] = os.path.realpath(folder)
+                break
+            unseen.append((folder, name))
+            folder = parent
+        real = self.folders[folder]
+        for path, name in reversed(unseen):
+            candidate = os.path.join(real, name)
+            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            self.folders[path] = real
+        return real
 
 
 def plan_artifact(
@@ -274,7 +297,8 @@ def plan_artifact(
         return None
     ignore = (ignores or DvcIgnores(root)).of(real)
     try:
-        return DirectoryPlan(tuple(_directory_files(graph, root, path, real, ignore)))
+        files = _directory_files(graph, root, path, real, ignore, stats.keys)
+        return DirectoryPlan(tuple(files))
     except OSError as exc:
         _unreadable(graph, path, path, exc)
         return None
@@ -296,26 +320,35 @@ def _escape(graph: ProvenanceGraph, subject: str, entry: str, target: str) -> No
 
 
 def _directory_files(
-    graph: ProvenanceGraph, root: str, artifact: str, real_dir: str, ignore: IgnoreFilter | None
+    graph: ProvenanceGraph,
+    root: str,
+    artifact: str,
+    real_dir: str,
+    ignore: IgnoreFilter | None,
+    keys: dict[str, FileKey],
 ) -> Iterator[tuple[str, str]]:
     """Walk a directory like DVC does: (path relative to it, resolved path) of each file.
 
     Entries ``ignore`` drops are left out; symlinked files are followed when
     they stay inside the root; symlinked directories are not entered (as
     ``os.walk`` does, so no cycles); FIFOs, sockets and devices are skipped.
+    Each file's key (for the hash cache) is put in ``keys``, from the one
+    status the walk takes of it.
     """
     stack: list[tuple[str, str]] = [(real_dir, "")]
     while stack:
         directory, prefix = stack.pop()
         for entry in _listing(directory, ignore):
-            relpath = f"{prefix}{entry.name}"
-            real, kind = _classify(root, entry)
-            if kind == "escape":
-                _escape(graph, artifact, f"{artifact}/{relpath}", real)
+            relpath = prefix + entry.name
+            real, kind, info = _classify(root, entry)
+            if kind == "file":
+                if info is not None:
+                    keys[real] = FileKey.of(info)
+                yield relpath, real
             elif kind == "dir":
                 stack.append((real, f"{relpath}/"))
-            elif kind == "file":
-                yield relpath, real
+            elif kind == "escape":
+                _escape(graph, artifact, f"{artifact}/{relpath}", real)
 
 
 def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[str]]:
@@ -324,7 +357,7 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
     ``ignore`` sees the names as ``os.walk`` lists them (a symlink to a folder is a folder).
     """
     with os.scandir(directory) as listing:
-        entries = sorted(listing, key=lambda e: e.name)
+        entries = sorted(listing, key=_name)
     if ignore is None:
         return entries
     folders = [e.name for e in entries if e.is_dir()]
@@ -334,15 +367,30 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
     return [e for e in entries if e.name in kept]
 
 
-def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str]:
-    """(resolved path, kind) of a directory entry; kind is file, dir, escape or other."""
+_name = operator.attrgetter("name")
+
+
+def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_result | None]:
+    """(resolved path, kind, status of a file) of a directory entry.
+
+    The kind is file, dir, escape or other; a file's status is None when it
+    vanished meanwhile (hashing it then reports the error).
+    """
+    if entry.is_file(follow_symlinks=False):  # a regular file, not a symlink
+        try:
+            return entry.path, "file", entry.stat(follow_symlinks=False)
+        except OSError:
+            return entry.path, "file", None
     if not entry.is_symlink():
-        kind = "dir" if entry.is_dir() else "file" if entry.is_file() else "other"
-        return entry.path, kind
+        return entry.path, "dir" if entry.is_dir() else "other", None
     real = os.path.realpath(entry.path)
     if not _inside(root, real):
-        return real, "escape"
-    return real, "file" if os.path.isfile(real) else "other"
+        return real, "escape", None
+    try:
+        info = os.stat(real)
+    except OSError:
+        return real, "other", None
+    return (real, "file", info) if stat.S_ISREG(info.st_mode) else (real, "other", None)
 
 
 def _files_of(plans: Iterable[Plan]) -> list[str]:
@@ -374,21 +422,45 @@ def hash_files(
     ``progress`` allows a progress line on a terminal (see :mod:`.progress`).
     ``known`` are keys of some of the files already stat-ed (not stat-ed again).
     """
+    lazy = lazy or LazyMd5()
+    found = _digests(paths, hasher, workers, cache, progress, known, lazy)
+    return {path: _workspace_file(path, result, lazy) for path, result in found.items()}
+
+
+def _digests(
+    paths: Iterable[str],
+    hasher: Hasher | None = None,
+    workers: int | None = None,
+    cache: HashCache | None = None,
+    progress: bool = False,
+    known: dict[str, FileKey] | None = None,
+    lazy: LazyMd5 | None = None,
+    root: str | None = None,
+) -> dict[str, FileDigests | WorkspaceFile | OSError]:
+    """As :func:`hash_files`, the digests as read or cached; a missing md5 is left to ``lazy``.
+
+    ``root`` is the resolved folder most paths are under (the cache reads its rows at once).
+    """
     unique = list(dict.fromkeys(paths))
     lazy = lazy or LazyMd5()
     keys = _keys(unique, known or {})
-    hits = cache.hits(keys) if cache is not None else {}
+    hits = cache.hits(keys, root) if cache is not None else {}
     done: dict[str, FileDigests | WorkspaceFile | OSError] = {
         path: found for path, found in hits.items() if found.md5 or not lazy.needs(path)
     }
-    todo = sorted((p for p in unique if p not in done), key=lambda p: _size(keys, p), reverse=True)
-    total = sum(_size(keys, p) for p in todo)
-    shown = Progress("hashing", len(todo), total) if progress else None
-    with shown or contextlib.nullcontext():
-        done.update(_hash_all(todo, hasher, cache, shown, workers, lazy))
-    if cache is not None:
-        cache.commit()
-    return {path: _workspace_file(path, done[path], lazy) for path in unique}
+    todo = [path for path in unique if path not in done]
+    if todo:
+        todo.sort(key=lambda p: _size(keys, p), reverse=True)
+        total = sum(_size(keys, p) for p in todo)
+        shown = Progress("hashing", len(todo), total) if progress else None
+        with shown or contextlib.nullcontext():
+            done.update(_hash_all(todo, hasher, cache, shown, workers, lazy))
+        if cache is not None:
+            cache.commit()
+    lazy.defer(
+        {p: f.sha256 for p, f in done.items() if isinstance(f, FileDigests) and f.md5 is None}
+    )
+    return done
 
 
 def _size(keys: dict[str, FileKey], path: str) -> int:
@@ -397,10 +469,9 @@ def _size(keys: dict[str, FileKey], path: str) -> int:
 
 
 def _keys(paths: list[str], known: dict[str, FileKey]) -> dict[str, FileKey]:
-    keys: dict[str, FileKey] = {}
+    keys = {path: known[path] for path in paths if path in known}
     for path in paths:
-        if path in known:
-            keys[path] = known[path]
+        if path in keys:
             continue
         try:
             keys[path] = FileKey.of(os.stat(path))
@@ -447,24 +518,52 @@ def _workspace_file(
     return WorkspaceFile(found.sha256, md5, found.size)
 
 
+Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a test's hasher's
+
+
 def _assemble(
-    graph: ProvenanceGraph, path: str, plan: Plan, digests: dict[str, WorkspaceFile | OSError]
+    graph: ProvenanceGraph,
+    path: str,
+    plan: Plan,
+    digests: dict[str, FileDigests | WorkspaceFile | OSError],
+    lazy: LazyMd5,
 ) -> WorkspaceFile | None:
     if not isinstance(plan, DirectoryPlan):
-        return _readable(graph, path, path, digests[plan])
-    files: list[tuple[str, WorkspaceFile]] = []
+        found = _readable(graph, path, path, digests[plan])
+        return None if found is None else _file(plan, found, lazy)
+    files: list[tuple[str, str, Found]] = []
     for relpath, real in plan.entries:
-        digest = _readable(graph, path, f"{path}/{relpath}", digests[real])
-        if digest is None:
+        found = _readable(graph, path, f"{path}/{relpath}", digests[real])
+        if found is None:
             return None  # a directory with an unreadable file has no known digest
-        files.append((relpath, digest))
-    return directory_digest(files)
+        files.append((relpath, real, found))
+    files.sort(key=lambda item: item[0])
+    sha256 = _manifest_sha256((rel, found.sha256) for rel, _, found in files)
+    size = sum(found.size for _, _, found in files)
+    return WorkspaceFile(sha256, functools.partial(_files_tree_md5, files, lazy), size)
+
+
+def _file(path: str, found: Found, lazy: LazyMd5) -> WorkspaceFile:
+    if isinstance(found, WorkspaceFile):
+        return found
+    md5 = found.md5 if found.md5 is not None else functools.partial(lazy.md5, path)
+    return WorkspaceFile(found.sha256, md5, found.size)
+
+
+def _files_tree_md5(files: list[tuple[str, str, Found]], lazy: LazyMd5) -> str:
+    """DVC's digest of a directory from its files' md5s, the pending ones computed now."""
+    return tree_md5((rel, _md5(real, found, lazy)) for rel, real, found in files)
+
+
+def _md5(path: str, found: Found, lazy: LazyMd5) -> str:
+    md5 = found.md5
+    return md5 if md5 is not None else lazy.md5(path)
 
 
 def _readable(
-    graph: ProvenanceGraph, subject: str, path: str, result: WorkspaceFile | OSError
-) -> WorkspaceFile | None:
-    if isinstance(result, WorkspaceFile):
+    graph: ProvenanceGraph, subject: str, path: str, result: Found | OSError
+) -> Found | None:
+    if not isinstance(result, OSError):
         return result
     _unreadable(graph, subject, path, result)
     return None
@@ -481,11 +580,20 @@ def directory_digest(files: Iterable[tuple[str, WorkspaceFile]]) -> WorkspaceFil
     Its md5 is computed when first read (from its files' md5s, which may be pending).
     """
     ordered = sorted(files, key=lambda item: item[0])
-    sha_manifest = [{"relpath": rel, "sha256": f.sha256} for rel, f in ordered]
-    sha256 = hashlib.sha256(json.dumps(sha_manifest, sort_keys=True).encode("utf-8")).hexdigest()
+    sha256 = _manifest_sha256((rel, f.sha256) for rel, f in ordered)
     return WorkspaceFile(
         sha256, functools.partial(_tree_md5, ordered), sum(f.size for _, f in ordered)
     )
+
+
+def _manifest_sha256(files: Iterable[tuple[str, str]]) -> str:
+    """The sha256 of the manifest of (relative posix path, sha256) pairs, in their order.
+
+    The text is ``json.dumps([{"relpath": p, "sha256": h}, ...], sort_keys=True)``,
+    written item by item with the string encoder ``json.dumps`` itself uses.
+    """
+    items = [f'{{"relpath": {_json(rel)}, "sha256": {_json(sha)}}}' for rel, sha in files]
+    return hashlib.sha256(f"[{', '.join(items)}]".encode()).hexdigest()
 
 
 def _tree_md5(ordered: list[tuple[str, WorkspaceFile]]) -> str:
