@@ -4,7 +4,8 @@ For each DVC project of each snapshot, each ``dvc.yaml``, ``dvc.lock`` and
 ``.dvc`` file: the libyaml parse gives DVC's parser's data (or leaves the file
 to it), and the stages, names, deps, outs, params and digests of our load equal
 DVC's own load, and so do the builder's stage records (from DVC's resolved data)
-and those read off DVC's own ``Stage`` objects. The corpus is copied first (DVC never opens the corpus itself).
+and those read off DVC's own ``Stage`` objects. The corpus is copied first (DVC
+never opens the corpus itself).
 """
 
 from __future__ import annotations

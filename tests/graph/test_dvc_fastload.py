@@ -214,7 +214,7 @@ def test_dvc_files_with_imports_keep_dvcs_objects(tmp_path: Path) -> None:
         "data.csv.dvc",
         "md5: 0123456789abcdef0123456789abcdef\nfrozen: true\ndeps:\n"
         "- path: data.csv\n  repo:\n    url: https://example.com/r.git\n    rev_lock: abc\n"
-        "outs:\n- md5: 60b725f10c9c85c70d97880dfe8191b3\n  size: 2\n  hash: md5\n  path: data.csv\n",
+        "outs:\n- {md5: 60b725f10c9c85c70d97880dfe8191b3, size: 2, hash: md5, path: data.csv}\n",
     )
     records = compare(tmp_path, "data.csv.dvc")
     assert records[0].stage is not None  # DVC's Stage, for its origin and checksum
