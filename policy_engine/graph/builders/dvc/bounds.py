@@ -60,20 +60,28 @@ def generated(definition: Any) -> int:
     """How many stages one of DVC's stage definitions stands for, before it expands them.
 
     A ``foreach`` one per item, a ``matrix`` one per combination (the product of
-    its lists' lengths), any other one. What DVC will refuse (not a list or a
-    mapping) counts as one: DVC raises its own error when it expands it.
+    its lists' lengths), any other one. A list or mapping written out is counted
+    as it is (resolving keeps its length); an interpolated one is resolved as
+    DVC resolves it. What DVC will refuse (not a list or a mapping) counts as
+    one: DVC raises its own error when it expands it.
     """
     from dvc.parsing import ForeachDefinition, MatrixDefinition
 
     if isinstance(definition, ForeachDefinition):
-        items = definition.resolved_iterable
-        return len(items) if isinstance(items, Sized) and not isinstance(items, str) else 1
+        items = definition.foreach_data
+        return _length(definition.resolved_iterable if isinstance(items, str) else items)
     if isinstance(definition, MatrixDefinition):
-        lists = definition.resolved_iterable
+        lists = definition.matrix_data
+        if not isinstance(lists, Mapping) or any(isinstance(v, str) for v in lists.values()):
+            lists = definition.resolved_iterable
         if not isinstance(lists, Mapping):
             return 1
-        return math.prod(len(v) if isinstance(v, Sized) else 1 for v in lists.values())
+        return math.prod(_length(value) for value in lists.values())
     return 1
+
+
+def _length(items: Any) -> int:
+    return len(items) if isinstance(items, Sized) and not isinstance(items, str) else 1
 
 
 def check_lock_entries(data: Any, path: str) -> None:
