@@ -18,7 +18,13 @@ The package, in the order a build goes:
   the lines of their keys from the same parse;
 * :mod:`.files`: each project's DVC files as DVC's index collects and loads
   them (and DVC 1 locks, which DVC 3 no longer reads), refusing a pipeline
-  whose ``vars`` files DVC would read from outside the repository;
+  whose ``vars`` files DVC would read from outside the repository, and, with
+  :mod:`.bounds`, one that would expand to too many stages or a lock with too
+  many entries;
+* :mod:`.records` and :mod:`.fastload`: each stage as a plain record, built
+  from DVC's resolved data and lock entry with DVC's helpers (equal to the
+  record of DVC's own ``Stage``, which an exotic stage and a ``.dvc`` file
+  still get);
 * :mod:`.project`: a :class:`Step` per stage (named as :mod:`.context` says),
   INPUT/OUTPUT edges with the lock's digests, ``params`` values the lock
   recorded, ``meta``/``desc``/``frozen``; ``.dvc`` outputs as declared sources
@@ -47,7 +53,6 @@ with a pipeline file and no ``.dvc``.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,7 +86,6 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     graph.issues.extend(reading.ledger.duplicates())
     reading.ledger.link_contained(graph)
     context.deferred[DEFERRED_KEY] = reading.cached
-    gc.collect()  # DVC's stages and outputs refer to each other: free them now, once
 
 
 def _refuse_orphan_pipeline(root: Path) -> None:

@@ -2,10 +2,12 @@
 
 The walk is DVC's ``collect_files``: ``.dvcignore`` applied, git-ignored files
 and folders skipped, folders that are outputs of a file already loaded not
-entered, nested DVC projects left to themselves. Each file is loaded by DVC
-(``load_file``; ``vars``, ``foreach``, ``matrix`` and params interpolation
-resolved by DVC), keeping what the index keeps of it: its stages, its lock
-data and its top-level ``artifacts``, ``metrics`` and ``plots``.
+entered, nested DVC projects left to themselves. Each file is loaded by DVC's
+file classes (``load_file``; ``vars``, ``foreach``, ``matrix`` and params
+interpolation resolved by DVC's resolver), keeping what the index keeps of it:
+its stages (as :class:`.records.StageRecord` s, see :mod:`.fastload`), its
+lock data and its top-level ``artifacts``, ``metrics`` and ``plots``. Before
+DVC expands a pipeline, its stages are counted (:mod:`.bounds`).
 
 DVC reads the files a ``dvc.yaml`` names in ``vars`` (and the ``params.yaml``
 beside it) while it resolves the pipeline, wherever they are, and their values
