@@ -245,3 +245,50 @@ def test_dvc_yaml_schema_compiled_once_gives_dvcs_answer(data: dict[str, Any]) -
             return sorted(str(error) for error in exc.errors)
 
     assert outcome(fast_schema(COMPILED_MULTI_STAGE_SCHEMA)) == outcome(COMPILED_MULTI_STAGE_SCHEMA)
+
+
+IGNORED_TREE = {
+    ".dvcignore": "*.tmp\nskip/\n/top-only\n!keep.tmp\n",
+    "a/.dvcignore": "local\n*.log\n!important.log\n",
+    "a/x.tmp": "",
+    "a/keep.tmp": "",
+    "a/local/f": "",
+    "a/b.log": "",
+    "a/important.log": "",
+    "skip/f": "",
+    "top-only": "",
+    "a/top-only": "",
+    "plain/f": "",
+}
+PATHS = [
+    *IGNORED_TREE,
+    "a",
+    "a/local",
+    "skip",
+    "plain",
+    "missing/y.tmp",
+    "missing/skip",
+    "a/missing.log",
+    "a/deep/er/local",
+    ".git/x",
+    ".dvc/x",
+    ".",
+    "../outside",
+]
+
+
+def test_output_ignores_answer_as_dvcignore_does(tmp_path: Path) -> None:
+    from dvc.repo import Repo
+
+    from policy_engine.graph.builders.dvc.ignores import OutputIgnores
+
+    Repo.init(os.fspath(tmp_path), no_scm=True).close()
+    for name, text in IGNORED_TREE.items():
+        write(tmp_path, name, text)
+    with open_read_only(tmp_path) as repo:
+        ignores = OutputIgnores(repo)
+        for name in PATHS * 2:  # the second time, from the folders' patterns kept
+            path = os.path.join(repo.root_dir, name)
+            expected = repo.dvcignore.is_ignored(repo.fs, path, ignore_subrepos=False)
+            assert ignores(path) == expected, name
+    assert ignores(os.path.join(repo.root_dir, "a/x.tmp"))  # the cases are not all "no"

@@ -8,7 +8,7 @@ system, path objects and hash info) is read here straight off that data, with
 DVC's own helpers for the meaning of each piece: ``_merge_params`` (params
 files and keys), ``_merge_data`` (output specs and flags),
 ``Annotation``, ``is_valid_filename`` and the ``.dvcignore`` check an output
-gets. A lock item's digest is read as ``fill_from_lock`` reads it.
+gets (:mod:`.ignores`). A lock item's digest is read as ``fill_from_lock`` reads it.
 
 The fast path covers the plain case, and gives up (None) on anything else, so
 that the stage is loaded by DVC itself (:func:`.records.from_stage`): a path
@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from policy_engine.graph.builders.dvc.ignores import OutputIgnores
 from policy_engine.graph.builders.dvc.records import Item, ParamsFile, StageRecord, from_stage
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class _Loader:
 
         self.merge_params, self.merge_data = _merge_params, _merge_data
         self.is_dvc_file = is_valid_filename
+        self.ignored = OutputIgnores(self.repo)
 
     def record(self, name: str, data: Mapping[str, Any], entry: Mapping[str, Any]) -> StageRecord:
         wdir = os.path.abspath(os.path.join(self.folder, data.get("wdir") or os.curdir))
@@ -99,27 +101,20 @@ class _Loader:
 
     def outs(self, data: Mapping[str, Any], wdir: str, locked: Locked) -> Iterator[Item]:
         """DVC's ``load_from_pipeline`` for ``outs``, ``metrics`` and ``plots``, in that order."""
-        from dvc.annotations import Annotation
-
         for key in OUT_KEYS:
             if key not in data:
                 continue
             for path, flags in self.merge_data(data[key]).items():
-                annot = Annotation(
-                    desc=flags.get("desc"),
-                    type=flags.get("type"),
-                    labels=flags.get("labels") or [],
-                    meta=flags.get("meta") or {},
-                )
                 item = self.item(path, wdir, locked)
-                self.refuse_ignored(os.path.join(wdir, path))
+                if self.ignored(os.path.join(wdir, path)):
+                    raise _Exotic(path)  # DVC refuses an output .dvcignore ignores
                 yield Item(
                     path=item.path,
                     local=True,
                     digest=item.digest,
                     metric=key == "metrics",
                     plot=key == "plots",  # DVC: its plot props, or True: truthy either way
-                    annotations=annot.to_dict(),
+                    annotations=_annotations(flags),
                 )
 
     def item(self, path: Any, wdir: str, locked: Locked) -> Item:
@@ -132,10 +127,16 @@ class _Loader:
             raise _Exotic(path)  # outside the project: DVC names its hash otherwise
         return Item(path=path, local=True, digest=_digest(locked.get(path) if locked else None))
 
-    def refuse_ignored(self, path: str) -> None:
-        """An output ``.dvcignore`` ignores is an error DVC raises: left to it."""
-        if self.repo.dvcignore.is_ignored(self.repo.fs, path, ignore_subrepos=False):
-            raise _Exotic(path)
+
+def _annotations(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """DVC's ``Annotation(...).to_dict()`` of an output's flags (empty fields dropped)."""
+    from dvc.annotations import ANNOTATION_FIELDS, Annotation
+
+    if not any(flags.get(name) for name in ANNOTATION_FIELDS):
+        return {}  # all fields empty: DVC's to_dict drops them all
+    labels, meta = flags.get("labels") or [], flags.get("meta") or {}
+    annot = Annotation(desc=flags.get("desc"), type=flags.get("type"), labels=labels, meta=meta)
+    return dict(annot.to_dict())
 
 
 def _plain_path(path: Any) -> None:
