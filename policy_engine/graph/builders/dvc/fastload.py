@@ -58,19 +58,17 @@ class _Loader:
 
     def __init__(self, dvcfile: ProjectFile) -> None:
         from dvc.dependency import _merge_params
+        from dvc.dvcfile import is_valid_filename
         from dvc.output import _merge_data
 
-        self.dvcfile = dvcfile
-        self.repo = dvcfile.repo
         self.folder = os.path.dirname(os.path.abspath(dvcfile.path))
-        self.root = os.path.abspath(self.repo.root_dir)
-        from dvc.dvcfile import is_valid_filename
-
+        self.root = os.path.abspath(dvcfile.repo.root_dir)
         self.merge_params, self.merge_data = _merge_params, _merge_data
         self.is_dvc_file = is_valid_filename
-        self.ignored = OutputIgnores(self.repo)
+        self.ignored = OutputIgnores(dvcfile.repo)
 
     def record(self, name: str, data: Mapping[str, Any], entry: Mapping[str, Any]) -> StageRecord:
+        """DVC's ``load_stage`` of resolved ``data`` with lock ``entry``, as a record."""
         wdir = os.path.abspath(os.path.join(self.folder, data.get("wdir") or os.curdir))
         locked = _by_path(entry.get("deps")) if entry else None  # DVC fills from a lock entry
         deps = tuple(self.item(path, wdir, locked) for path in data.get("deps") or ())
