@@ -53,6 +53,9 @@ with a pipeline file and no ``.dvc``.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,12 +83,31 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
         _refuse_orphan_pipeline(root)
     reading = Reading(graph, root, cache_repo=context.cache_repo)
     search = ProjectSearch(root)
-    for folder in search:
-        search.prune(read_project(reading, root / folder))
+    with _collector_paused():
+        for folder in search:
+            search.prune(read_project(reading, root / folder))
     graph.issues.extend(search.issues)
     graph.issues.extend(reading.ledger.duplicates())
     reading.ledger.link_contained(graph)
     context.deferred[DEFERRED_KEY] = reading.cached
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while projects are read, as it was after.
+
+    Reading allocates millions of objects (YAML data, records, graph nodes) that
+    stay alive; each of the collector's passes over the whole heap during the
+    build is wasted work (a third of a 2,000-stage build). Cycles made meanwhile
+    (DVC's repository objects) are collected by its next pass.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _refuse_orphan_pipeline(root: Path) -> None:
