@@ -904,13 +904,14 @@ def test_search_skips_hidden_folders_and_outputs_and_is_bounded(tmp_path: Path) 
     assert "more than 3 folders" in small.issues[0].message
 
 
-def test_the_collector_is_restored_after_a_build_and_after_an_error(blank: Path) -> None:
+def test_the_collectors_thresholds_are_restored_after_a_build_and_an_error(blank: Path) -> None:
     import gc
 
     (blank / "dvc.yaml").write_text("stages:\n  a:\n    cmd: echo\n")
+    before = gc.get_threshold()
     build(blank)
-    assert gc.isenabled()
+    assert gc.get_threshold() == before
     (blank / "dvc.yaml").write_text("stages:\n  a:\n    command: echo\n")
     with pytest.raises(InputError):
         build(blank)
-    assert gc.isenabled()
+    assert gc.get_threshold() == before
