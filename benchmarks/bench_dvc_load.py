@@ -9,8 +9,10 @@ the pipeline file's ``dump_stages`` (what ``dvc commit`` does), so the lock is
 DVC's, not hand-made. Then, alternating in one process, it times:
 
 * DVC: ``Repo(root).index.stages`` (DVC's index: walk, load, resolve, lock);
-* ours: ``build_dvc`` into an empty graph (the same loading through DVC, plus
-  steps, edges, digests, lock checks, declarations and the project search).
+* ours: ``build_dvc`` into an empty graph (DVC's file classes, schemas,
+  resolver and lock, each stage a record instead of DVC's ``Stage`` and
+  ``Output`` objects, plus steps, edges, digests, lock checks, declarations
+  and the project search).
 
 and prints the median and best of each and their ratio (target: at most 0.5x DVC's).
 

@@ -3,7 +3,9 @@
 For each DVC project of each snapshot, each ``dvc.yaml``, ``dvc.lock`` and
 ``.dvc`` file: the libyaml parse gives DVC's parser's data (or leaves the file
 to it), and the stages, names, deps, outs, params and digests of our load equal
-DVC's own load. The corpus is copied first (DVC never opens the corpus itself).
+DVC's own load, and so do the builder's stage records (from DVC's resolved data)
+and those read off DVC's own ``Stage`` objects. The corpus is copied first (DVC
+never opens the corpus itself).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from policy_engine.graph.builders.dvc.repo import open_read_only
 from policy_engine.graph.builders.dvc.search import ProjectSearch
 from policy_engine.graph.builders.dvc.yamlload import parse
 from tests.corpus.test_dvc_corpus import CORPUS, DVC_FOLDERS
-from tests.graph.dvc_equality import both_loads
+from tests.graph.dvc_equality import both_loads, both_records
 
 pytestmark = [
     pytest.mark.slow,  # every corpus repository, end to end
@@ -70,6 +72,8 @@ def test_every_file_loads_as_dvc_loads_it(copy: Path, folder: str) -> None:
                 if any(p != project and local.is_relative_to(p) for p in projects(project)):
                     continue  # a nested project's file
                 theirs, ours = both_loads(repo, local)
+                assert ours == theirs, local
+                theirs, ours = both_records(repo, local, copy)
                 assert ours == theirs, local
                 compared += 1
     assert compared

@@ -65,3 +65,26 @@ def both_loads(repo: Any, path: Path) -> tuple[Any, Any]:
     theirs = file_facts(load_file(repo, str(path)))
     ours = file_facts(dvcfiles.load_file(repo, str(path)))
     return theirs, ours
+
+
+def both_records(repo: Any, path: Path, root: Path) -> tuple[Any, Any]:
+    """(records of DVC's own Stage objects, our records) of the DVC file at ``path``.
+
+    DVC's side is its own file class (ruamel parsing) and stage loader; ours is
+    the builder's load (libyaml parsing, records from DVC's resolved data).
+    Either side may be the error it raises.
+    """
+    from dvc.dvcfile import load_file
+
+    from policy_engine.graph.builders.dvc.files import load_file as our_load_file
+    from policy_engine.graph.builders.dvc.records import from_stage
+
+    try:
+        theirs: Any = [from_stage(stage) for stage in load_file(repo, str(path)).stages.values()]
+    except Exception as exc:  # the same error both ways
+        theirs = (type(exc).__name__, str(exc))
+    try:
+        ours: Any = list(our_load_file(repo, str(path), root).stages)
+    except Exception as exc:
+        ours = (type(exc).__name__, str(exc))
+    return theirs, ours

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -202,3 +203,34 @@ def test_templated_project_loads_as_dvc_loads_it(tmp_path: Path) -> None:
             assert not isinstance(theirs, tuple), theirs
             assert ours == theirs
     assert len(theirs["stages"]) == 1  # the .dvc file's one stage
+
+
+CONSTRUCTED = [
+    "a: &x {b: [1, 2.5, true, null, '3', ~]}\nc: *x\nd: [*x, *x]\n",
+    "- 0x1F\n- 1_000\n- .inf\n- text\n- ''\n- {k: v}\n",
+    "[" * 3000 + "]" * 3000,  # deeper than recursion: PyYAML's own construction
+    "{[1, 2]: x}\n",
+    "{a: 1, a: 2}\n",
+    "x: 2001-12-14\n",
+]
+
+
+@pytest.mark.parametrize("text", CONSTRUCTED)
+def test_direct_construction_is_pyyamls(text: str) -> None:
+    from policy_engine.graph.builders.dvc import yamlload
+
+    def outcome(build: Any) -> Any:
+        loader = yamlload._Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = build(loader, node)
+        except Exception as exc:  # refused both ways
+            return "refused", isinstance(exc, (yaml.YAMLError, yamlload._Unsupported))
+        finally:
+            loader.dispose()
+        shared = isinstance(data, dict) and "c" in data and data["c"] is data["d"][0]
+        return repr(data), shared
+
+    ours = outcome(yamlload.construct)
+    assert ours == outcome(lambda loader, node: loader.construct_document(node))
+    assert ours[0] != "refused" or ours[1]

@@ -17,9 +17,8 @@ from policy_engine.graph.builders.dvc.lines import TOP
 from policy_engine.graph.model import Declaration, SourceRef
 
 if TYPE_CHECKING:
-    from dvc.output import Output
-
     from policy_engine.graph.builders.dvc.files import DvcFile
+    from policy_engine.graph.builders.dvc.records import Item
 
 
 def declare_sections(reading: Reading, file: DvcFile) -> None:
@@ -44,14 +43,11 @@ def declare_sections(reading: Reading, file: DvcFile) -> None:
         declare(raw, "plots", (TOP, "plots"), plot_id, {})
 
 
-def declare_out(reading: Reading, out: Output, path: str, source: SourceRef) -> None:
+def declare_out(reading: Reading, out: Item, path: str, source: SourceRef) -> None:
     """A stage's or ``.dvc`` file's output listed as metrics or plots, or annotated."""
-    annot = out.annot  # DVC's to_dict drops empty fields: skip its copy when all are
-    empty = not (annot.desc or annot.type or annot.labels or annot.meta)
-    annotations = {} if empty else annot.to_dict()
     role = "metrics" if out.metric else "plots" if out.plot else "out"
-    if role != "out" or annotations:
-        reading.graph.add_declaration(path, _declaration(role, source, "", annotations))
+    if role != "out" or out.annotations:
+        reading.graph.add_declaration(path, _declaration(role, source, "", out.annotations))
 
 
 def plot_files(plots: tuple[Any, ...]) -> Iterator[tuple[str, str]]:

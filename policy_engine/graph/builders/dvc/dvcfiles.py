@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
+from policy_engine.graph.builders.dvc.bounds import check_lock_entries
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.yamlload import parse
 from policy_engine.inputs import read_text
@@ -36,7 +38,7 @@ def load_file(repo: Repo, path: str, lines: LineIndex | None = None) -> Any:
 @functools.cache
 def _classes() -> tuple[type[ProjectFile], type[Any], type[SingleStageFile]]:
     from dvc.dvcfile import Lockfile, ProjectFile, SingleStageFile
-    from dvc.utils.strictyaml import make_relpath, validate
+    from dvc.utils.strictyaml import load, make_relpath, validate
 
     class ParsedOnce:
         """DVC's file class, its YAML parsed by :func:`.yamlload.parse` when it can."""
@@ -46,20 +48,29 @@ def _classes() -> tuple[type[ProjectFile], type[Any], type[SingleStageFile]]:
             self.lines = lines
 
         def _load_yaml(self, **kwargs: Any) -> tuple[Any, str]:
-            parsed = None if kwargs else _parsed(self)
-            if parsed is None:
+            if kwargs:  # DVC's round trip reading, for writing back: not ours
                 loaded: tuple[Any, str] = super()._load_yaml(**kwargs)  # type: ignore[misc]
                 return loaded
-            if self.lines is not None:
-                self.lines.remember(self.path, parsed.lines)  # type: ignore[attr-defined]
+            parsed = _parsed(self)
             fs = self.repo.fs  # type: ignore[attr-defined]
+            if parsed is None:  # DVC's own parser; DVC's load is this load, then validation
+                data, text = load(self.path, None, fs)  # type: ignore[attr-defined]
+            else:
+                data, text = parsed.data, parsed.text
+                if self.lines is not None:
+                    self.lines.remember(self.path, parsed.lines)  # type: ignore[attr-defined]
+            self.bound(data)
             relpath = make_relpath(self.path, fs)  # type: ignore[attr-defined]
-            rev = getattr(fs, "rev", None)
-            validate(parsed.data, self.SCHEMA, text=parsed.text, path=relpath, rev=rev)  # type: ignore[attr-defined]
-            return parsed.data, parsed.text
+            schema = fast_schema(self.SCHEMA)  # type: ignore[attr-defined]
+            validate(data, schema, text=text, path=relpath, rev=getattr(fs, "rev", None))
+            return data, text
+
+        def bound(self, data: Any) -> None:
+            """Refuse data over the bounds (:mod:`.bounds`) before DVC validates it."""
 
     class ParsedLockfile(ParsedOnce, Lockfile):  # type: ignore[misc]  # dvc ships no types
-        pass
+        def bound(self, data: Any) -> None:
+            check_lock_entries(data, self.path)
 
     class ParsedProjectFile(ParsedOnce, ProjectFile):  # type: ignore[misc]
         @property
@@ -83,3 +94,33 @@ def _parsed(file: Any) -> Any:
             return None  # DVC's own reading raises its error
         raise
     return parse(text)
+
+
+def fast_schema(schema: Any) -> Any:
+    """DVC's ``schema``; for ``dvc.yaml``, the same schema with its per-stage part compiled once.
+
+    DVC's ``dvc.yaml`` schema checks each stage with ``either_or``, which compiles
+    a voluptuous schema (the stage's, or a ``foreach``'s) for every stage it
+    checks: most of the validation's time. Here each is compiled once and
+    chosen as ``either_or`` chooses; the data and errors are DVC's.
+    """
+    from dvc.schema import COMPILED_MULTI_STAGE_SCHEMA
+
+    return _multi_stage_schema() if schema is COMPILED_MULTI_STAGE_SCHEMA else schema
+
+
+@functools.cache
+def _multi_stage_schema() -> Any:
+    import voluptuous as vol
+    from dvc.parsing import DO_KWD, FOREACH_KWD
+    from dvc.schema import FOREACH_IN, MULTI_STAGE_SCHEMA, STAGE_DEFINITION, STAGES
+
+    stage, foreach = vol.Schema(STAGE_DEFINITION), vol.Schema(FOREACH_IN)
+
+    def either_or(data: Any) -> Any:  # dvc.schema.either_or, as SINGLE_PIPELINE_STAGE_SCHEMA has it
+        chosen = stage
+        if isinstance(data, Mapping) and {FOREACH_KWD, DO_KWD} & data.keys():
+            chosen = foreach
+        return chosen(data)
+
+    return vol.Schema({**MULTI_STAGE_SCHEMA, STAGES: {str: either_or}})

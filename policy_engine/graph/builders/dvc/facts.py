@@ -1,45 +1,27 @@
-"""Facts read off DVC's objects: digests, params values, path dependencies, origins."""
+"""Facts read off DVC's stages: params values, path dependencies, commands, origins."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from policy_engine.graph.builders.dvc.records import PATH, Item, StageRecord, digest_of
 from policy_engine.graph.model import Origin, SourceRef
 
 if TYPE_CHECKING:
-    from dvc.output import Output
     from dvc.stage import Stage
 
-
-def lock_digest(item: Output) -> dict[str, str]:
-    """The digest DVC read for ``item`` from the lock (or ``.dvc`` file); empty when none.
-
-    ``{"md5": ...}`` (a directory's value ending in ``.dir``), ``{"md5-dos2unix": ...}``
-    for a DVC 2 entry as DVC itself reads it, or e.g. ``{"etag": ...}`` for a URL.
-    """
-    info = item.hash_info
-    if info and info.name and isinstance(info.value, str):
-        return {info.name: info.value}
-    return {}
+DEFAULT_PARAMS_FILE = "params.yaml"  # DVC's ParamsDependency.DEFAULT_PARAMS_FILE
 
 
-def local(items: list[Output]) -> Iterator[Output]:
+def local(items: tuple[Item, ...]) -> Iterator[Item]:
     """The items that are paths in the repository (not ``s3://``, ``https://``, ...)."""
-    return (item for item in items if item.protocol == "local")
+    return (item for item in items if item.local)
 
 
-def path_deps(stage: Stage) -> Iterator[Output]:
+def path_deps(stage: StageRecord) -> Iterator[Item]:
     """The dependencies that are files or folders; not params, imports, datasets or databases."""
-    from dvc.dependency import (
-        DatasetDependency,
-        DbDependency,
-        ParamsDependency,
-        RepoDependency,
-    )
-
-    special = (ParamsDependency, RepoDependency, DatasetDependency, DbDependency)
-    return (dep for dep in local(stage.deps) if not isinstance(dep, special))
+    return (dep for dep in local(stage.deps) if dep.kind == PATH)
 
 
 def command(cmd: str | list[str] | None) -> tuple[str, ...]:
@@ -48,22 +30,18 @@ def command(cmd: str | list[str] | None) -> tuple[str, ...]:
     return (cmd,) if isinstance(cmd, str) else tuple(str(part) for part in cmd)
 
 
-def stage_params(stage: Stage) -> dict[str, Any]:
+def stage_params(stage: StageRecord) -> dict[str, Any]:
     """The params values the lock recorded for ``stage``, flattened to dotted keys.
 
     Keys of a params file other than the default ``params.yaml`` are prefixed
     ``<file as declared>:``.
     """
-    from dvc.dependency import ParamsDependency
-
     params: dict[str, Any] = {}
-    for dep in stage.deps:
-        values = dep.hash_info.value if isinstance(dep, ParamsDependency) else None
-        if not isinstance(values, Mapping):
+    for dep in stage.params:
+        if dep.values is None:
             continue
-        default = dep.def_path == ParamsDependency.DEFAULT_PARAMS_FILE
-        prefix = "" if default else f"{dep.def_path}:"
-        for key, value in _flatten(values, "").items():
+        prefix = "" if dep.path == DEFAULT_PARAMS_FILE else f"{dep.path}:"
+        for key, value in _flatten(dep.values, "").items():
             params[prefix + key] = value
     return params
 
@@ -96,9 +74,9 @@ def origin_of(stage: Stage, source: SourceRef) -> Origin:
             path=dep.def_path,
             rev=repo.get(RepoDependency.PARAM_REV),
             rev_lock=repo.get(RepoDependency.PARAM_REV_LOCK),
-            digest=lock_digest(dep),
+            digest=digest_of(dep),
             frozen=frozen,
         )
     if isinstance(dep, DbDependency):
         return Origin("import-db", source, frozen=frozen)
-    return Origin("import-url", source, url=dep.def_path, digest=lock_digest(dep), frozen=frozen)
+    return Origin("import-url", source, url=dep.def_path, digest=digest_of(dep), frozen=frozen)

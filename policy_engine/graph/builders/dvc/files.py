@@ -2,10 +2,12 @@
 
 The walk is DVC's ``collect_files``: ``.dvcignore`` applied, git-ignored files
 and folders skipped, folders that are outputs of a file already loaded not
-entered, nested DVC projects left to themselves. Each file is loaded by DVC
-(``load_file``; ``vars``, ``foreach``, ``matrix`` and params interpolation
-resolved by DVC), keeping what the index keeps of it: its stages, its lock
-data and its top-level ``artifacts``, ``metrics`` and ``plots``.
+entered, nested DVC projects left to themselves. Each file is loaded by DVC's
+file classes (``load_file``; ``vars``, ``foreach``, ``matrix`` and params
+interpolation resolved by DVC's resolver), keeping what the index keeps of it:
+its stages (as :class:`.records.StageRecord` s, see :mod:`.fastload`), its
+lock data and its top-level ``artifacts``, ``metrics`` and ``plots``. Before
+DVC expands a pipeline, its stages are counted (:mod:`.bounds`).
 
 DVC reads the files a ``dvc.yaml`` names in ``vars`` (and the ``params.yaml``
 beside it) while it resolves the pipeline, wherever they are, and their values
@@ -34,15 +36,21 @@ from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc import dvcfiles
+from policy_engine.graph.builders.dvc.bounds import (
+    LimitError,
+    check_expansion,
+    check_project_stages,
+)
 from policy_engine.graph.builders.dvc.errors import input_error, relative
+from policy_engine.graph.builders.dvc.fastload import stage_records
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.params import read_params_text
+from policy_engine.graph.builders.dvc.records import StageRecord, from_stage
 from policy_engine.graph.paths import PathEscape, normalise
 
 if TYPE_CHECKING:
     from dvc.dvcfile import ProjectFile
     from dvc.repo import Repo
-    from dvc.stage import Stage
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class DvcFile:
     """One DVC file as DVC loaded it: ``dvc.yaml`` (a pipeline) or a ``.dvc`` file."""
 
     path: str  # absolute, as DVC names it
-    stages: tuple[Stage, ...]
+    stages: tuple[StageRecord, ...]
     pipeline: bool  # a dvc.yaml, with a lock
     lock: Mapping[str, Any] = field(default_factory=dict)  # the lock's ``stages``
     artifacts: Mapping[str, Any] = field(default_factory=dict)
@@ -71,18 +79,33 @@ def load_files(repo: Repo, root: Path, lines: LineIndex | None = None) -> list[D
     """
     files: list[DvcFile] = []
     outs: set[str] = set()
+    stages = 0
     for path in _walk(repo, outs):
         try:
             file = load_file(repo, path, root, lines)
+            stages += len(file.stages)
+            check_project_stages(stages, path)
         except InputError:
             raise
+        except LimitError as exc:
+            raise limit_error(exc, root, lines) from exc
         except Exception as exc:  # DVC's parse, schema, interpolation or plugin errors
             raise input_error(exc, repo.root_dir, path) from exc
         files.append(file)
         outs.update(
-            out.fspath for stage in file.stages for out in stage.outs if out.protocol == "local"
+            os.path.normpath(os.path.join(stage.wdir, out.path))
+            for stage in file.stages
+            for out in stage.outs
+            if out.local
         )
     return sorted(files, key=lambda file: file.path)
+
+
+def limit_error(exc: LimitError, root: Path, lines: LineIndex | None) -> InputError:
+    """A bound hit, located at the file (and the stage's line) from the repository root."""
+    file = relative(os.path.abspath(root), exc.path)
+    line = lines.line(exc.path, "stages", exc.key) if lines and exc.key else None
+    return InputError(str(exc), f"{file}:{line}" if line else file)
 
 
 def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
@@ -111,14 +134,17 @@ def load_file(repo: Repo, path: str, root: Path, lines: LineIndex | None = None)
 
     dvcfile = dvcfiles.load_file(repo, path, lines)
     if not isinstance(dvcfile, ProjectFile):
-        return DvcFile(path, tuple(dvcfile.stages.values()), pipeline=False)
+        stages = tuple(from_stage(stage, keep=True) for stage in dvcfile.stages.values())
+        return DvcFile(path, stages, pipeline=False)
     confine_vars(dvcfile.contents, root, relative(os.path.abspath(root), path))
-    lock = lock_contents(dvcfile)  # before the stages, which read it
+    lock = lock_contents(dvcfile).get("stages") or {}  # before the stages, which read it
+    check_expansion(dvcfile.resolver, path)
+    names = dvcfile.resolver.get_keys()
     return DvcFile(
         path,
-        tuple(dvcfile.stages.values()),
+        tuple(stage_records(dvcfile, names, lock)),
         pipeline=True,
-        lock=lock.get("stages") or {},
+        lock=lock,
         artifacts=dvcfile.artifacts or {},
         metrics=tuple(dvcfile.metrics or ()),
         plots=tuple(dvcfile.plots or ()),

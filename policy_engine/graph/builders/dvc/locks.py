@@ -23,9 +23,8 @@ from policy_engine.graph.builders.dvc.ledger import STALE, OutputClaim
 from policy_engine.graph.model import Evidence, Issue, SourceRef
 
 if TYPE_CHECKING:
-    from dvc.stage import Stage
-
     from policy_engine.graph.builders.dvc.files import DvcFile
+    from policy_engine.graph.builders.dvc.records import ParamsFile, StageRecord
 
 
 def check_lock(reading: Reading, file: DvcFile) -> None:
@@ -49,20 +48,16 @@ def check_lock(reading: Reading, file: DvcFile) -> None:
 
 
 def differences(
-    stage: Stage, entry: Mapping[str, Any], defined_at: str, locked_at: str
+    stage: StageRecord, entry: Mapping[str, Any], defined_at: str, locked_at: str
 ) -> Iterator[tuple[str, Evidence]]:
     """(aspect, evidence) of each way ``entry`` differs from ``stage``, as DVC compares them."""
-    from dvc.dependency import ParamsDependency
-
     if entry.get("cmd") != stage.cmd:  # DVC's own test for a changed command
         yield "cmd", Evidence("cmd in dvc.yaml", _text(stage.cmd), defined_at)
         yield "cmd", Evidence("cmd in dvc.lock", _text(entry.get("cmd")), locked_at)
-    params = [dep for dep in stage.deps if isinstance(dep, ParamsDependency)]
-    deps = [dep.def_path for dep in stage.deps if not isinstance(dep, ParamsDependency)]
     sides = (
-        ("dep", deps, _paths(entry.get("deps"))),
-        ("out", [out.def_path for out in stage.outs], _paths(entry.get("outs"))),
-        ("params", _param_keys(params), _locked_params(params, entry.get("params"))),
+        ("dep", [dep.path for dep in stage.deps], _paths(entry.get("deps"))),
+        ("out", [out.path for out in stage.outs], _paths(entry.get("outs"))),
+        ("params", _param_keys(stage.params), _locked_params(stage.params, entry.get("params"))),
     )
     for aspect, declared, locked in sides:
         for item in sorted(set(declared) - set(locked)):
@@ -75,21 +70,21 @@ def _paths(items: Any) -> list[str]:
     return [item["path"] for item in items or () if isinstance(item, Mapping) and "path" in item]
 
 
-def _param_keys(params: Iterable[Any]) -> list[str]:
+def _param_keys(params: Iterable[ParamsFile]) -> list[str]:
     """``file`` for each params file, and ``file:key`` for each key it declares."""
     keys: list[str] = []
     for dep in params:
-        keys.append(dep.def_path)
-        keys.extend(f"{dep.def_path}:{key}" for key in dep.params or ())
+        keys.append(dep.path)
+        keys.extend(f"{dep.path}:{key}" for key in dep.keys)
     return keys
 
 
-def _locked_params(params: Iterable[Any], locked: Any) -> list[str]:
+def _locked_params(params: Iterable[ParamsFile], locked: Any) -> list[str]:
     """The lock's params keys, as :func:`_param_keys` names them.
 
     A file declared without keys (all of it) is compared by name only.
     """
-    whole = {dep.def_path for dep in params if not dep.params}
+    whole = {dep.path for dep in params if not dep.keys}
     keys: list[str] = []
     for file, values in (locked or {}).items():
         keys.append(file)

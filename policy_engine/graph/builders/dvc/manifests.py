@@ -31,7 +31,7 @@ from policy_engine.graph.builders.dvc.caches import DvcCaches
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
 
 if TYPE_CHECKING:
-    from dvc.output import Output
+    from policy_engine.graph.builders.dvc.records import Item
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_MANIFEST_ENTRIES = 100_000
@@ -50,22 +50,22 @@ class Manifests:
         self.graph = graph
         self._caches = caches
 
-    def files(self, out: Output, path: str, declared: SourceRef) -> tuple[str, Entries] | None:
+    def files(self, out: Item, path: str, declared: SourceRef) -> tuple[str, Entries] | None:
         """(hash name, files) of directory output ``out`` at repository ``path``, or None.
 
         None when ``out`` is not a directory with a recorded digest or its
         manifest is not at hand; an unusable manifest is also an issue.
         """
-        info = out.hash_info
-        if not (info and info.isdir and isinstance(info.value, str)):
+        if not out.isdir:
             return None
+        ((hash_name, value),) = out.digest.items()
         try:
-            raw = out.files if out.files else self._read(info.name, info.value)
+            raw = out.files if out.files else self._read(hash_name, value)
             if raw is None:
                 return None
-            return info.name, self._confined(_entries(raw, path, info.name), path, declared)
+            return hash_name, self._confined(_entries(raw, path, hash_name), path, declared)
         except ManifestError as exc:
-            evidence = (Evidence("digest", info.value, str(declared)),)
+            evidence = (Evidence("digest", value, str(declared)),)
             message = f"the manifest of directory `{path}` cannot be used: {exc}"
             self.graph.issues.append(Issue("dir-manifest", path, message, evidence))
             return None

@@ -21,30 +21,30 @@ from policy_engine.errors import InputError
 from policy_engine.graph.model import Evidence, Issue, SourceRef
 
 if TYPE_CHECKING:
-    from dvc.dependency import ParamsDependency
-    from dvc.stage import Stage
+    from dvc.repo import Repo
 
     from policy_engine.graph.builders.dvc.context import Reading
+    from policy_engine.graph.builders.dvc.records import ParamsFile, StageRecord
 
 _MISSING = object()
 
 
 class ParamsFiles:
-    """The current contents of params files, each loaded once (None when it is missing)."""
+    """The current contents of one project's params files, each loaded once (None: missing)."""
 
-    def __init__(self, reading: Reading) -> None:
+    def __init__(self, reading: Reading, repo: Repo) -> None:
         self.reading = reading
+        self.repo = repo
         self._files: dict[str, Any] = {}
+        self._selected: dict[tuple[str, str], Any] = {}  # (file, key): its value now
 
-    def check(self, stage: Stage, name: str, locked_at: SourceRef) -> None:
+    def check(self, stage: StageRecord, name: str, locked_at: SourceRef) -> None:
         """Add a ``params-changed`` issue when ``stage`` ran with other params than today's."""
-        from dvc.dependency import ParamsDependency
-
         changed: dict[str, None] = {}
         evidence: list[Evidence] = []
-        for dep in stage.deps:
-            if isinstance(dep, ParamsDependency) and isinstance(dep.hash_info.value, Mapping):
-                for path, key, was, now in self._changes(dep, name, locked_at):
+        for dep in stage.params:
+            if dep.values is not None:
+                for path, key, was, now in self._changes(dep, stage.wdir, name, locked_at):
                     changed[f"`{path}:{key}`"] = None
                     evidence.append(Evidence(f"{path}:{key} in the lock", was, str(locked_at)))
                     evidence.append(Evidence(f"{path}:{key} now", now, path))
@@ -55,35 +55,49 @@ class ParamsFiles:
             self.reading.graph.issues.append(issue)
 
     def _changes(
-        self, dep: ParamsDependency, name: str, locked_at: SourceRef
+        self, dep: ParamsFile, wdir: str, name: str, locked_at: SourceRef
     ) -> Iterator[tuple[str, str, str, str]]:
         """(params file, key, value recorded, value now) of each key that changed."""
         role = f"stage `{name}` params"
-        path = self.reading.repo_path(dep.def_path, dep.stage.wdir, locked_at, role)
-        if path is None:
+        path = self.reading.repo_path(dep.path, wdir, locked_at, role)
+        if path is None or dep.values is None:
             return
-        current = self._load(dep, path)
-        recorded = dep.hash_info.value
-        actual = {} if current is None else _select(current, dep.params)
-        for key in dep.params or list(dict.fromkeys([*actual, *recorded])):
+        fs_path = os.path.abspath(os.path.normpath(os.path.join(wdir, dep.path)))
+        current = self._load(fs_path, path)
+        recorded = dep.values
+        actual = {} if current is None else self._select(path, current, dep.keys)
+        for key in dep.keys or list(dict.fromkeys([*actual, *recorded])):
             was, now = recorded.get(key, _MISSING), actual.get(key, _MISSING)
             if not (was is _MISSING and now is _MISSING) and not _same(was, now):
                 yield path, key, _show(was), _show(now)
 
-    def _load(self, dep: ParamsDependency, path: str) -> Any:
+    def _load(self, fs_path: str, path: str) -> Any:
         if path not in self._files:
-            self._files[path] = _read(dep, path)
+            self._files[path] = _read(self.repo, fs_path, path)
         return self._files[path]
 
+    def _select(self, path: str, config: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+        """:func:`_select` of ``config`` (the file at ``path``), each key selected once."""
+        if not keys:
+            return _select(config, keys)
+        selected: dict[str, Any] = {}
+        for key in keys:
+            if (path, key) not in self._selected:
+                self._selected[path, key] = _select(config, (key,)).get(key, _MISSING)
+            value = self._selected[path, key]
+            if value is not _MISSING:
+                selected[key] = value
+        return selected
 
-def _read(dep: ParamsDependency, path: str) -> Any:
+
+def _read(repo: Repo, fs_path: str, path: str) -> Any:
     """The whole params file parsed by DVC's parser for its suffix (as DVC's ``load_path``);
     None when it does not exist. The file is read by :func:`read_params_text`."""
     from dvc.utils.serialize import PARSERS, ParseError
 
-    if not dep.exists:
+    if not repo.fs.exists(fs_path):
         return None
-    text = read_params_text(dep.fs_path, path, dep.repo.root_dir)
+    text = read_params_text(fs_path, path, repo.root_dir)
     try:
         return PARSERS[os.path.splitext(path)[1].lower()](text, path)
     except ParseError as exc:
@@ -104,7 +118,7 @@ def read_params_text(fs_path: str, path: str, root: str) -> str:
     return text
 
 
-def _select(config: Any, keys: list[str]) -> dict[str, Any]:
+def _select(config: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     """The values of dotted ``keys`` in ``config`` (all of it when none), as DVC selects them."""
     import dpath
 

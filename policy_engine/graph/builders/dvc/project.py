@@ -11,7 +11,6 @@ from policy_engine.graph.builders.dvc.declarations import declare_out, declare_s
 from policy_engine.graph.builders.dvc.facts import (
     command,
     local,
-    lock_digest,
     origin_of,
     path_deps,
     stage_params,
@@ -21,11 +20,11 @@ from policy_engine.graph.builders.dvc.ledger import SOURCE, STAGE, OutputClaim
 from policy_engine.graph.builders.dvc.locks import check_lock
 from policy_engine.graph.builders.dvc.manifests import Entries, Manifests
 from policy_engine.graph.builders.dvc.params import ParamsFiles
+from policy_engine.graph.builders.dvc.records import Item, StageRecord
 from policy_engine.graph.builders.dvc.repo import open_read_only
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef, Step
 
 if TYPE_CHECKING:
-    from dvc.output import Output
     from dvc.stage import Stage
 
 
@@ -34,7 +33,7 @@ def read_project(reading: Reading, root: Path) -> list[str]:
     with open_read_only(root) as repo:
         caches = project_caches(repo, reading.root, root, reading.cache_repo)
         reading.graph.issues.extend(caches.refused)
-        reader = ProjectReader(reading, caches)
+        reader = ProjectReader(reading, caches, ParamsFiles(reading, repo))
         for file in load_files(repo, reading.root, reading.lines):
             reader.add(file)
     return reader.outputs
@@ -43,12 +42,12 @@ def read_project(reading: Reading, root: Path) -> list[str]:
 class ProjectReader:
     """Adds the DVC files of one project, as DVC loaded them, to the graph."""
 
-    def __init__(self, reading: Reading, caches: DvcCaches) -> None:
+    def __init__(self, reading: Reading, caches: DvcCaches, params: ParamsFiles) -> None:
         self.reading = reading
         self.graph = reading.graph
         self.caches = caches
         self.manifests = Manifests(caches, reading.graph)
-        self.params = ParamsFiles(reading)
+        self.params = params
         self.outputs: list[str] = []
 
     def add(self, file: DvcFile) -> None:
@@ -61,7 +60,7 @@ class ProjectReader:
         check_lock(self.reading, file)
         declare_sections(self.reading, file)
 
-    def add_stage(self, stage: Stage, file: DvcFile) -> None:
+    def add_stage(self, stage: StageRecord, file: DvcFile) -> None:
         """A step, with an edge per path dependency and output carrying the lock's digest."""
         lines, dvcfile = self.reading.lines, self.reading.rel(file.path)
         name = address(dvcfile, stage.name)
@@ -86,26 +85,27 @@ class ProjectReader:
             source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")
             path = self.path(dep, stage, definition, f"stage `{name}` dep")
             if path is not None:
-                self.graph.add_input(path, name, lock_digest(dep), source)
+                self.graph.add_input(path, name, dict(dep.digest), source)
         for out in local(stage.outs):
             source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
             path = self.path(out, stage, definition, f"stage `{name}` out")
             if path is not None:
-                digest = lock_digest(out)
+                digest = dict(out.digest)
                 self.graph.add_output(name, path, digest, source)
                 self.claim(out, path, OutputClaim(path, name, STAGE, digest, source))
                 declare_out(self.reading, out, path, definition)
 
-    def add_source(self, stage: Stage, file: DvcFile) -> None:
+    def add_source(self, record: StageRecord, file: DvcFile) -> None:
         """A ``.dvc`` file: its outputs are sources, with the digests and origin it records."""
+        stage: Stage = record.stage
         rel = self.reading.rel(file.path)
         source = SourceRef(rel, None, "dvc import out" if stage.is_import else "dvc add out")
         origin = origin_of(stage, source)
-        for out in local(stage.outs):
-            path = self.path(out, stage, source, f"file `{rel}` out")
+        for out in local(record.outs):
+            path = self.path(out, record, source, f"file `{rel}` out")
             if path is None:
                 continue
-            digest = lock_digest(out)
+            digest = dict(out.digest)
             self.graph.add_artifact(path)
             for algorithm, value in digest.items():
                 self.graph.add_claim(path, DigestClaim(algorithm, value, source))
@@ -114,10 +114,10 @@ class ProjectReader:
             declare_out(self.reading, out, path, source)
         self.check_checksum(stage, rel)
 
-    def path(self, item: Output, stage: Stage, declared: SourceRef, role: str) -> str | None:
-        return self.reading.repo_path(item.def_path, stage.wdir, declared, role)
+    def path(self, item: Item, stage: StageRecord, declared: SourceRef, role: str) -> str | None:
+        return self.reading.repo_path(item.path, stage.wdir, declared, role)
 
-    def claim(self, out: Output, path: str, claim: OutputClaim) -> None:
+    def claim(self, out: Item, path: str, claim: OutputClaim) -> None:
         """Record the claim, and the files of a directory output when its manifest is at hand.
 
         A stage's files get OUTPUT edges from it with the manifest's digests; a

@@ -19,7 +19,7 @@ and an alias inside what it names is refused (:class:`AliasBombError`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -78,7 +78,7 @@ def parse(text: str) -> Parsed | None:
         node = _compose(loader, text)
         if node is False or _LEAVE_TO_DVC.search(text):
             return None
-        data = loader.construct_document(node) if node is not None else None
+        data = construct(loader, node) if node is not None else None
     except AliasBombError:
         raise
     except (yaml.YAMLError, _Unsupported, ValueError, TypeError):
@@ -100,6 +100,46 @@ def _compose(loader: Any, text: str) -> Any:
     if node is not None and _ANCHOR.search(text):
         check_aliases(node)
     return node
+
+
+def construct(loader: Any, node: yaml.Node) -> Any:
+    """The data of composed ``node``, as the loader's constructors give it, built directly.
+
+    PyYAML's ``construct_document`` goes through a generator per mapping and
+    sequence; this builds dicts, lists and scalars in one recursive pass with
+    the same scalar constructors, the same node-to-object sharing (aliases),
+    and the same refusals (duplicate or unhashable keys, unsupported tags).
+    Nesting too deep to recurse is left to ``construct_document``.
+    """
+    try:
+        return _build(node, {})
+    except RecursionError:
+        return loader.construct_document(node)
+
+
+def _build(node: yaml.Node, built: dict[int, Any]) -> Any:
+    key = id(node)
+    if key in built:
+        return built[key]
+    if isinstance(node, yaml.ScalarNode):
+        convert = _SCALARS.get(node.tag)
+        if convert is None:
+            raise _Unsupported(node.tag)
+        built[key] = value = convert(node.value)
+        return value
+    if isinstance(node, yaml.SequenceNode):
+        built[key] = items = list[Any]()
+        items.extend(_build(child, built) for child in node.value)
+        return items
+    built[key] = mapping = dict[Any, Any]()
+    for key_node, value_node in node.value:
+        name = _build(key_node, built)
+        if not isinstance(name, Hashable):
+            raise _Unsupported("unhashable key")
+        if name in mapping:
+            raise _Unsupported("duplicate keys")  # DVC's parser refuses them
+        mapping[name] = _build(value_node, built)
+    return mapping
 
 
 def _int(text: str) -> int:
@@ -168,12 +208,19 @@ class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, unt
         return mapping
 
 
+_SCALARS: dict[str, Callable[[str], Any]] = {
+    _STR: str,
+    _TAG + "int": _int,
+    _TAG + "float": _float,
+    _TAG + "bool": lambda text: text.lower() == "true",
+    _TAG + "null": lambda text: None,
+}
 for _name, _pattern, _first in _IMPLICIT:
     _Loader.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), list(_first))
 _Loader.add_implicit_resolver(_TAG + "null", re.compile("^$"), [""])
 _Loader.add_constructor(_TAG + "int", _scalar(_int))
 _Loader.add_constructor(_TAG + "float", _scalar(_float))
-_Loader.add_constructor(_TAG + "bool", _scalar(lambda text: text.lower() == "true"))
+_Loader.add_constructor(_TAG + "bool", _scalar(_SCALARS[_TAG + "bool"]))
 for _tag in ("timestamp", "binary", "set", "omap", "pairs", "merge", "value"):
     _Loader.add_constructor(_TAG + _tag, _unsupported)
 _Loader.add_constructor(None, _unsupported)  # any other tag

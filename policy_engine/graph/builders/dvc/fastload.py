@@ -1,0 +1,164 @@
+"""A pipeline's stages as records, from DVC's resolved data, without DVC's per-stage objects.
+
+DVC's resolver (``DataResolver``: ``vars``, ``foreach``, ``matrix``,
+interpolation) gives each stage's data, and DVC's lock schema has validated
+the lock entry; what DVC's ``StageLoader.load_stage`` would then build
+(a ``Stage``, an ``Output`` per dependency and output, each with its file
+system, path objects and hash info) is read here straight off that data, with
+DVC's own helpers for the meaning of each piece: ``_merge_params`` (params
+files and keys), ``_merge_data`` (output specs and flags),
+``Annotation``, ``is_valid_filename`` and the ``.dvcignore`` check an output
+gets (:mod:`.ignores`). A lock item's digest is read as ``fill_from_lock`` reads it.
+
+The fast path covers the plain case, and gives up (None) on anything else, so
+that the stage is loaded by DVC itself (:func:`.records.from_stage`): a path
+that is absolute, has a scheme or a colon (URLs, ``ds://``, drive letters),
+leaves the project or names a DVC file; an output DVC's ``.dvcignore``
+ignores; a lock item with cloud versions, a file list, another hash than
+``md5`` or a digest that is not text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from policy_engine.graph.builders.dvc.ignores import OutputIgnores
+from policy_engine.graph.builders.dvc.records import Item, ParamsFile, StageRecord, from_stage
+
+if TYPE_CHECKING:
+    from dvc.dvcfile import ProjectFile
+
+OUT_KEYS = ("outs", "metrics", "plots")  # the order DVC's loader reads them in
+Locked = dict[str, Mapping[str, Any]] | None  # a lock entry's deps or outs by path; None: no entry
+_PLAIN_LOCK_KEYS = frozenset({"path", "md5", "hash", "size", "nfiles", "isdir"})
+
+
+class _Exotic(Exception):
+    """Something only DVC's own objects read exactly: the stage is left to DVC."""
+
+
+def stage_records(
+    dvcfile: ProjectFile, names: list[str], lock: Mapping[str, Any]
+) -> Iterator[StageRecord]:
+    """The records of the stages ``names`` of pipeline ``dvcfile`` (resolved by DVC)."""
+    loader = _Loader(dvcfile)
+    for name in names:
+        data = dvcfile.resolver.resolve_one(name)[name]
+        entry = lock.get(name)
+        try:
+            yield loader.record(name, data, entry if isinstance(entry, Mapping) else {})
+        except _Exotic:
+            yield from_stage(dvcfile.stages[name])
+
+
+class _Loader:
+    """What DVC's stage loader does for one pipeline file, on plain data."""
+
+    def __init__(self, dvcfile: ProjectFile) -> None:
+        from dvc.dependency import _merge_params
+        from dvc.dvcfile import is_valid_filename
+        from dvc.output import _merge_data
+
+        self.folder = os.path.dirname(os.path.abspath(dvcfile.path))
+        self.root = os.path.abspath(dvcfile.repo.root_dir)
+        self.merge_params, self.merge_data = _merge_params, _merge_data
+        self.is_dvc_file = is_valid_filename
+        self.ignored = OutputIgnores(dvcfile.repo)
+
+    def record(self, name: str, data: Mapping[str, Any], entry: Mapping[str, Any]) -> StageRecord:
+        """DVC's ``load_stage`` of resolved ``data`` with lock ``entry``, as a record."""
+        wdir = os.path.abspath(os.path.join(self.folder, data.get("wdir") or os.curdir))
+        locked = _by_path(entry.get("deps")) if entry else None  # DVC fills from a lock entry
+        deps = tuple(self.item(path, wdir, locked) for path in data.get("deps") or ())
+        params = self.params(data.get("params") or [], entry)
+        outs = tuple(self.outs(data, wdir, _by_path(entry.get("outs")) if entry else None))
+        return StageRecord(
+            name=name,
+            cmd=data.get("cmd"),
+            wdir=wdir,
+            deps=deps,
+            params=params,
+            outs=outs,
+            frozen=bool(data.get("frozen", False)),
+            desc=data.get("desc"),
+            meta=data.get("meta"),
+        )
+
+    def params(self, declared: list[Any], entry: Mapping[str, Any]) -> tuple[ParamsFile, ...]:
+        """DVC's params dependencies, their values as ``fill_values`` takes them from the lock."""
+        files: list[ParamsFile] = []
+        for path, keys in self.merge_params(declared).items():
+            _plain_path(path)
+            values = (entry.get("params") or {}).get(path) if entry else None
+            if values is not None:
+                values = dict(values) if not keys else {k: values[k] for k in keys if k in values}
+            files.append(ParamsFile(path, tuple(keys), values))
+        return tuple(files)
+
+    def outs(self, data: Mapping[str, Any], wdir: str, locked: Locked) -> Iterator[Item]:
+        """DVC's ``load_from_pipeline`` for ``outs``, ``metrics`` and ``plots``, in that order."""
+        for key in OUT_KEYS:
+            if key not in data:
+                continue
+            for path, flags in self.merge_data(data[key]).items():
+                item = self.item(path, wdir, locked)
+                if self.ignored(os.path.join(wdir, path)):
+                    raise _Exotic(path)  # DVC refuses an output .dvcignore ignores
+                yield Item(
+                    path=item.path,
+                    local=True,
+                    digest=item.digest,
+                    metric=key == "metrics",
+                    plot=key == "plots",  # DVC: its plot props, or True: truthy either way
+                    annotations=_annotations(flags),
+                )
+
+    def item(self, path: Any, wdir: str, locked: Locked) -> Item:
+        """A local path dependency or output and the digest ``fill_from_lock`` gives it."""
+        _plain_path(path)
+        if self.is_dvc_file(path):
+            raise _Exotic(path)  # DVC refuses a DVC file as a dependency or output
+        full = os.path.normpath(os.path.join(wdir, path))
+        if not full.startswith(self.root + os.sep):
+            raise _Exotic(path)  # outside the project: DVC names its hash otherwise
+        return Item(path=path, local=True, digest=_digest(locked.get(path) if locked else None))
+
+
+def _annotations(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """DVC's ``Annotation(...).to_dict()`` of an output's flags (empty fields dropped)."""
+    from dvc.annotations import ANNOTATION_FIELDS, Annotation
+
+    if not any(flags.get(name) for name in ANNOTATION_FIELDS):
+        return {}  # all fields empty: DVC's to_dict drops them all
+    labels, meta = flags.get("labels") or [], flags.get("meta") or {}
+    annot = Annotation(desc=flags.get("desc"), type=flags.get("type"), labels=labels, meta=meta)
+    return dict(annot.to_dict())
+
+
+def _plain_path(path: Any) -> None:
+    if not isinstance(path, str) or not path or ":" in path or os.path.isabs(path) or "\\" in path:
+        raise _Exotic(path)
+
+
+def _by_path(items: Any) -> dict[str, Mapping[str, Any]]:
+    """A lock entry's ``deps`` or ``outs`` by path, as ``fill_from_lock`` indexes them."""
+    return {item["path"]: item for item in items or ()}
+
+
+def _digest(info: Mapping[str, Any] | None) -> dict[str, str]:
+    """The digest ``fill_from_lock`` reads from a lock item (none without one)."""
+    if info is None:
+        return {}
+    if not _PLAIN_LOCK_KEYS.issuperset(info):
+        raise _Exotic(info)  # cloud versions, a file list, other hashes
+    hash_name = info.get("hash")
+    if hash_name not in (None, "md5"):
+        raise _Exotic(info)
+    value = info.get("md5")
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, str):
+        raise _Exotic(info)
+    return {"md5-dos2unix" if hash_name is None else "md5": value}
