@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
 
 _DEFERRED = "attestations.statements"
+_LINKS_PER_INSERT = 512  # files whose links are added to the graph at once, as they are read
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,8 @@ def build_attestations(
 ) -> None:
     """Read every attestation under ``context.attestation_paths`` (first builder; see above).
 
-    Links are added to the graph as their files are read (while the pool reads
-    the next ones); layouts and statements once every link is in.
+    Links are added to the graph in bulk as their files are read (while the pool
+    reads the next ones); layouts and statements once every link is in.
     """
     found = find_files(context.root, context.attestation_paths)
     results: list[FileResult] = []
@@ -83,9 +84,9 @@ def build_attestations(
             if result.error is not None:
                 raise InputError(*result.error)
             results.append(result)
-            for link in result.links:
-                att = link.attestation
-                graph.add_attestation(att, SourceRef(att.file, None, "in-toto link"))
+            if len(results) % _LINKS_PER_INSERT == 0:
+                _add_links(graph, results[-_LINKS_PER_INSERT:])
+    _add_links(graph, results[len(results) - len(results) % _LINKS_PER_INSERT :])
     for result in results:
         graph.issues.extend(result.issues)
         graph.notes.extend(result.notes)
@@ -95,6 +96,12 @@ def build_attestations(
     resolver = Resolver(graph, context.root)
     pending = [_by_name(graph, resolver, s) for r in results for s in r.statements]
     context.deferred.setdefault(_DEFERRED, []).extend(pending)
+
+
+def _add_links(graph: ProvenanceGraph, results: list[FileResult]) -> None:
+    """The links of ``results``, in order, in one bulk insertion."""
+    atts = (link.attestation for result in results for link in result.links)
+    graph.add_attestations((att, SourceRef(att.file, None, "in-toto link")) for att in atts)
 
 
 def _settle_layouts(

@@ -8,19 +8,63 @@
   ``bad-signature`` issue; one no trusted key answers to is UNTRUSTED.
 * OpenPGP (GPG) signatures are not supported: never VALID; INVALID (and an
   issue) if their key id were trusted, UNTRUSTED otherwise.
+
+An ed25519 key verifies through its ``cryptography`` key object, built once per
+key, exactly as securesystemslib's ``SSlibKey.verify_signature`` does per call
+(the hex decoded, then ``Ed25519PublicKey.verify``); any other key, and a key
+``cryptography`` refuses, goes through securesystemslib itself.
+``tests/graph/test_signature_fast_path.py`` checks both give the same verdicts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from policy_engine.graph.builders.attestations.envelopes import RawSignature, Signed
 from policy_engine.graph.model import Evidence, Issue, SignatureCheck, SignatureStatus
 from policy_engine.keys import Keyring, PublicKey
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+_ED25519 = "ed25519"
+
 
 def verify_with(key: PublicKey, sig: str, payload: bytes) -> bool:
     """Whether ``sig`` (hex) verifies over ``payload`` with ``key``."""
+    public = key.key.keyval.get("public")
+    if key.keytype == key.scheme == _ED25519 and isinstance(public, str):
+        ed25519 = _ed25519_key(public)
+        if ed25519 is not None:
+            return _verify_ed25519(ed25519, sig, payload)
+    return sslib_verify(key, sig, payload)
+
+
+@lru_cache(maxsize=64)
+def _ed25519_key(public: str) -> Ed25519PublicKey | None:
+    """The ``cryptography`` key of a hex ed25519 public key (None: it refuses the bytes)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+    except ValueError:
+        return None
+
+
+def _verify_ed25519(key: Ed25519PublicKey, sig: str, payload: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        key.verify(bytes.fromhex(sig), payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def sslib_verify(key: PublicKey, sig: str, payload: bytes) -> bool:
+    """:func:`verify_with` through securesystemslib's ``verify_signature`` for every key."""
     from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
     from securesystemslib.signer import Signature
 
