@@ -42,6 +42,7 @@ from policy_engine.graph.builders.attestations.resources import Resource
 from policy_engine.graph.builders.attestations.subjects import Resolver
 from policy_engine.graph.builders.attestations.thresholds import expiry_issues, settle
 from policy_engine.graph.builders.attestations.trust import trusted_files, untrusted_issue
+from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import (
     Attestation,
     Evidence,
@@ -78,15 +79,8 @@ def build_attestations(
     reads the next ones); layouts and statements once every link is in.
     """
     found = find_files(context.root, context.attestation_paths)
-    results: list[FileResult] = []
-    with closing(iter_files(found, context.keyring, context.root, workers)) as stream:
-        for result in stream:
-            if result.error is not None:
-                raise InputError(*result.error)
-            results.append(result)
-            if len(results) % _LINKS_PER_INSERT == 0:
-                _add_links(graph, results[-_LINKS_PER_INSERT:])
-    _add_links(graph, results[len(results) - len(results) % _LINKS_PER_INSERT :])
+    with paused_gc():  # what is read stays in the graph: no garbage worth a collection
+        results = _read_links(graph, context, found, workers)
     for result in results:
         graph.issues.extend(result.issues)
         graph.notes.extend(result.notes)
@@ -96,6 +90,22 @@ def build_attestations(
     resolver = Resolver(graph, context.root)
     pending = [_by_name(graph, resolver, s) for r in results for s in r.statements]
     context.deferred.setdefault(_DEFERRED, []).extend(pending)
+
+
+def _read_links(
+    graph: ProvenanceGraph, context: BuildContext, found: list[Found], workers: int | None
+) -> list[FileResult]:
+    """Every file's result, in order, its links added in bulk as the files are read."""
+    results: list[FileResult] = []
+    with closing(iter_files(found, context.keyring, context.root, workers)) as stream:
+        for result in stream:
+            if result.error is not None:
+                raise InputError(*result.error)
+            results.append(result)
+            if len(results) % _LINKS_PER_INSERT == 0:
+                _add_links(graph, results[-_LINKS_PER_INSERT:])
+    _add_links(graph, results[len(results) - len(results) % _LINKS_PER_INSERT :])
+    return results
 
 
 def _add_links(graph: ProvenanceGraph, results: list[FileResult]) -> None:
