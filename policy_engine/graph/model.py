@@ -570,6 +570,8 @@ class _Insertion:
             ]
 
     def apply(self) -> None:
+        """Nodes in bulk; edges one ``add_edge`` each (a multigraph's ``add_edges_from``
+        calls it for every edge, copying each attribute dict twice more)."""
         g = self.graph.g
         g.add_nodes_from(self.nodes.items())
         self.graph.flow.add_nodes_from(
