@@ -400,33 +400,30 @@ class ProvenanceGraph:
         self.flow.add_node(node)
         return node
 
-    def _add_digest_edge(
-        self,
-        u: str,
-        v: str,
-        kind: EdgeKind,
-        path: str,
-        digest: Mapping[str, str],
-        source: SourceRef,
+    def _add_flow_edge(
+        self, u: str, v: str, kind: EdgeKind, digest: Mapping[str, str], source: SourceRef
     ) -> None:
+        """An INPUT or OUTPUT edge with its digests, in both graphs; a claim per digest on
+        its artifact (``u`` for an input, ``v`` for an output)."""
         data = {"kind": kind, "digest": dict(digest), "source": source}
         self.g.add_edge(u, v, key=kind.value, **data)
-        if kind in (EdgeKind.INPUT, EdgeKind.OUTPUT):
-            self.flow.add_edge(u, v, **data)
-        for algorithm, value in sorted(digest.items()):
-            self.add_claim(path, DigestClaim(algorithm, value, source))
+        self.flow.add_edge(u, v, **data)
+        artifact = u if kind is EdgeKind.INPUT else v
+        self.g.nodes[artifact]["claims"].extend(
+            DigestClaim(algorithm, value, source) for algorithm, value in sorted(digest.items())
+        )
 
     def add_input(self, path: str, step: str, digest: Mapping[str, str], source: SourceRef) -> None:
         """Record that ``step`` consumed ``path`` with the given (possibly empty) digests."""
         a = self.add_artifact(path)
-        self._add_digest_edge(a, self.step_id(step), EdgeKind.INPUT, path, digest, source)
+        self._add_flow_edge(a, self.step_id(step), EdgeKind.INPUT, digest, source)
 
     def add_output(
         self, step: str, path: str, digest: Mapping[str, str], source: SourceRef
     ) -> None:
         """Record that ``step`` produced ``path`` with the given (possibly empty) digests."""
         a = self.add_artifact(path)
-        self._add_digest_edge(self.step_id(step), a, EdgeKind.OUTPUT, path, digest, source)
+        self._add_flow_edge(self.step_id(step), a, EdgeKind.OUTPUT, digest, source)
 
     def add_attests(self, att_file: str, step_name: str) -> None:
         """Record that the attestation ``att_file`` records the (now existing) step."""
