@@ -102,7 +102,7 @@ def check(
     ``cache_repo`` and ``dvc_cache`` are as for :func:`build`.
     """
     from policy_engine.evaluate import evaluate
-    from policy_engine.graph.build import paused_gc
+    from policy_engine.graph.collector import paused_gc
 
     moment = now or datetime.now(timezone.utc)
     graph = build(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,13 @@ from policy_engine import inputs
 from policy_engine.errors import InputError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from securesystemslib.signer import Key
 
 MAX_KEY_BYTES = 64 * 1024
 MAX_ROOT_BYTES = 1024 * 1024  # a Sigstore trusted root or client trust configuration
 _LEGACY_HASH_ALGORITHMS = ["sha256", "sha512"]
+_ED25519 = "ed25519"
 
 
 class KeyLoadError(ValueError):
@@ -49,7 +52,39 @@ class PublicKey:
 
 
 def verify_with(key: PublicKey, sig: str, payload: bytes) -> bool:
-    """Whether ``sig`` (hex) verifies over ``payload`` with ``key`` (securesystemslib's check)."""
+    """Whether ``sig`` (hex) verifies over ``payload`` with ``key`` (securesystemslib's verdict;
+    an ed25519 key through its ``cryptography`` key object, built once)."""
+    public = key.key.keyval.get("public")
+    if key.keytype == key.scheme == _ED25519 and isinstance(public, str):
+        ed25519 = _ed25519_key(public)
+        if ed25519 is not None:
+            return _verify_ed25519(ed25519, sig, payload)
+    return sslib_verify(key, sig, payload)
+
+
+@lru_cache(maxsize=64)
+def _ed25519_key(public: str) -> Ed25519PublicKey | None:
+    """The ``cryptography`` key of a hex ed25519 public key (None: it refuses the bytes)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(public))
+    except ValueError:
+        return None
+
+
+def _verify_ed25519(key: Ed25519PublicKey, sig: str, payload: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        key.verify(bytes.fromhex(sig), payload)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def sslib_verify(key: PublicKey, sig: str, payload: bytes) -> bool:
+    """:func:`verify_with` through securesystemslib's ``verify_signature`` for every key."""
     from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
     from securesystemslib.signer import Signature
 

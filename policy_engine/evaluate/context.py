@@ -66,6 +66,9 @@ class EvalContext:
         self.lineage = Lineage(self.graph)
         self._schema_problems: dict[str, str | None] = {}
         self.selections: dict[ir.Selector, list[str]] = {}  # filled by selectors.select
+        # the graph nodes of selections, for lineage (filled by predicates.lineage)
+        self.selected_nodes: dict[ir.Selector, frozenset[str]] = {}
+        self._signature_evidence: dict[str, tuple[Evidence, ...]] = {}
 
     @cached_property
     def steps_by_stage(self) -> dict[str, list[Step]]:
@@ -80,6 +83,16 @@ class EvalContext:
         return {
             stage: frozenset(s.name for s in steps) for stage, steps in self.steps_by_stage.items()
         }
+
+    def signature_evidence(self, att: Attestation) -> tuple[Evidence, ...]:
+        """One evidence per signature of ``att``: its status and key (computed once)."""
+        found = self._signature_evidence.get(att.file)
+        if found is None:
+            found = self._signature_evidence[att.file] = tuple(
+                Evidence(f"signature {s.status.value}", self.describe_key(s.keyid), att.file)
+                for s in att.signatures
+            )
+        return found
 
     def describe_key(self, keyid: str) -> str:
         """``name (keyid)`` for a trusted key, ``untrusted key keyid`` for any other."""

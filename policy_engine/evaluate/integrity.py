@@ -93,21 +93,40 @@ def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
     consumed the artifact are history (lineage judges those); an attestation
     whose signature does not verify with a trusted key claims nothing.
     """
-    for artifact in sorted(ctx.graph.artifacts(), key=lambda a: a.path):
-        claims = _current_claims(ctx, artifact.path)
+    for path in ctx.artifact_paths:
+        if not _may_disagree(ctx, path):
+            continue
+        claims = _current_claims(ctx, path)
         algorithms = sorted({c.algorithm for c in claims})
         split = [a for a in algorithms if len({c.value for c in claims if c.algorithm == a}) > 1]
         if split:
             yield Issue(
                 "digest-mismatch",
-                artifact.path,
-                f"sources disagree about the bytes of `{artifact.path}` ({', '.join(split)})",
+                path,
+                f"sources disagree about the bytes of `{path}` ({', '.join(split)})",
                 tuple(
                     Evidence(c.algorithm, c.value, str(c.source))
                     for c in sorted(claims, key=lambda c: (c.algorithm, c.value, str(c.source)))
                     if c.algorithm in split
                 ),
             )
+
+
+def _may_disagree(ctx: EvalContext, path: str) -> bool:
+    """Whether two digests of one algorithm differ among all that are known of ``path``.
+
+    Every claim on the artifact and its bytes at hand: a superset of its current
+    claims (products are claims on it too), so False means they agree.
+    """
+    seen: dict[str, str] = {}
+    for claim in ctx.graph.claims(path):
+        if seen.setdefault(claim.algorithm, claim.value) != claim.value:
+            return True
+    current = ctx.graph.workspace(path)
+    if current is None:
+        return False
+    digests = (("sha256", current.sha256), ("md5", current.md5))
+    return any(value and seen.setdefault(a, value) != value for a, value in digests)
 
 
 def _current_claims(ctx: EvalContext, path: str) -> list[DigestClaim]:

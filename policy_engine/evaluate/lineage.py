@@ -85,6 +85,8 @@ class Lineage:
         """Every broken input and output edge, keyed by its (source, target) node ids."""
         found: dict[tuple[str, str], BrokenEdge] = {}
         for u, v, data in self.full.edges(data=True):
+            if data["kind"] is EdgeKind.OUTPUT and data["digest"]:
+                continue  # the producer recorded a digest (what _check_output asks first)
             if data["kind"] is EdgeKind.OUTPUT:
                 step, artifact = (
                     self.graph.g.nodes[u]["data"].name,

@@ -10,6 +10,7 @@ that attestations record instead (``Step.recorded``, e.g. SLSA provenance).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from policy_engine import globs
@@ -132,8 +133,10 @@ def select(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     return ctx.selections[selector]
 
 
+@lru_cache(maxsize=1024)
 def describe(selector: ir.Selector) -> str:
-    """The selection in words, e.g. ``artifacts matching `models/*` of kind model``."""
+    """The selection in words, e.g. ``artifacts matching `models/*` of kind model`` (cached:
+    a predicate describes its selection once per subject)."""
     return " ".join([selector.subject, *(_describe_filter(f) for f in selector.filters)])
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import add_statements, build_attestations
@@ -13,6 +11,7 @@ from policy_engine.graph.builders.dvccache import build_dvc_cache
 from policy_engine.graph.builders.mlflow import build_mlflow, match_logged_artifacts
 from policy_engine.graph.builders.modelsig import add_model_signatures, read_model_signatures
 from policy_engine.graph.builders.workspace import build_workspace
+from policy_engine.graph.collector import keep, kept_built
 from policy_engine.graph.model import ProvenanceGraph
 
 # Order matters: pipelines, attestations, model signatures (found beside the artifacts
@@ -37,23 +36,19 @@ BUILDERS: tuple[tuple[str, Builder], ...] = (
 def build_graph(context: BuildContext) -> ProvenanceGraph:
     """The provenance graph of ``context.root`` with its attestations and trusted keys."""
     graph = ProvenanceGraph(str(context.root))
-    for _, builder in BUILDERS:
-        builder(graph, context)
+    for _ in building(graph, context):
+        pass
     return graph
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside (restored after, as it was).
+def building(graph: ProvenanceGraph, context: BuildContext) -> Iterator[str]:
+    """Run every builder in order over ``graph``, yielding each one's name once it has run.
 
-    For work that allocates much and frees little cyclic garbage, over a large
-    graph that each collection would walk again (evaluation). Not for the
-    build: DVC's loading leaves cyclic garbage that must be freed as it goes.
+    What a builder made stays (the graph): later builders' garbage collections do
+    not walk it again (see :mod:`.collector`).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    with kept_built():
+        for name, builder in BUILDERS:
+            builder(graph, context)
+            keep()
+            yield name

@@ -20,7 +20,7 @@ A declared source (e.g. a ``.dvc`` file's output) may carry its :class:`Origin`
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -391,9 +391,7 @@ class ProvenanceGraph:
     def add_artifact(self, path: str) -> str:
         node = self.artifact_id(path)
         if node not in self.g:
-            self.g.add_node(
-                node, kind=NodeKind.ARTIFACT, data=Artifact(path), claims=[], workspace=None
-            )
+            self.g.add_node(node, **_artifact_attributes(path))
             self.flow.add_node(node)
         return node
 
@@ -431,33 +429,30 @@ class ProvenanceGraph:
         self.flow.add_node(node)
         return node
 
-    def _add_digest_edge(
-        self,
-        u: str,
-        v: str,
-        kind: EdgeKind,
-        path: str,
-        digest: Mapping[str, str],
-        source: SourceRef,
+    def _add_flow_edge(
+        self, u: str, v: str, kind: EdgeKind, digest: Mapping[str, str], source: SourceRef
     ) -> None:
+        """An INPUT or OUTPUT edge with its digests, in both graphs; a claim per digest on
+        its artifact (``u`` for an input, ``v`` for an output)."""
         data = {"kind": kind, "digest": dict(digest), "source": source}
         self.g.add_edge(u, v, key=kind.value, **data)
-        if kind in (EdgeKind.INPUT, EdgeKind.OUTPUT):
-            self.flow.add_edge(u, v, **data)
-        for algorithm, value in sorted(digest.items()):
-            self.add_claim(path, DigestClaim(algorithm, value, source))
+        self.flow.add_edge(u, v, **data)
+        artifact = u if kind is EdgeKind.INPUT else v
+        self.g.nodes[artifact]["claims"].extend(
+            DigestClaim(algorithm, value, source) for algorithm, value in sorted(digest.items())
+        )
 
     def add_input(self, path: str, step: str, digest: Mapping[str, str], source: SourceRef) -> None:
         """Record that ``step`` consumed ``path`` with the given (possibly empty) digests."""
         a = self.add_artifact(path)
-        self._add_digest_edge(a, self.step_id(step), EdgeKind.INPUT, path, digest, source)
+        self._add_flow_edge(a, self.step_id(step), EdgeKind.INPUT, digest, source)
 
     def add_output(
         self, step: str, path: str, digest: Mapping[str, str], source: SourceRef
     ) -> None:
         """Record that ``step`` produced ``path`` with the given (possibly empty) digests."""
         a = self.add_artifact(path)
-        self._add_digest_edge(self.step_id(step), a, EdgeKind.OUTPUT, path, digest, source)
+        self._add_flow_edge(self.step_id(step), a, EdgeKind.OUTPUT, digest, source)
 
     def add_attests(self, att_file: str, step_name: str) -> None:
         """Record that the attestation ``att_file`` records the (now existing) step."""
@@ -468,34 +463,22 @@ class ProvenanceGraph:
         """Add an attestation, its ATTESTS edge (when its step exists) and its artifacts.
 
         Materials, products and subjects become edges carrying their digests, and
-        digest claims on the artifacts.
+        digest claims on the artifacts; each verified signer a principal and a SIGNED edge.
         """
-        node = self.attestation_id(att.file)
-        self.g.add_node(node, kind=NodeKind.ATTESTATION, data=att)
-        step = self.step_id(att.step_name)
-        if step in self.g:
-            self.g.add_edge(node, step, key=EdgeKind.ATTESTS.value, kind=EdgeKind.ATTESTS)
-        for path, digest in sorted(att.materials.items()):
-            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` material")
-            self._add_digest_edge(
-                self.add_artifact(path), node, EdgeKind.MATERIAL, path, digest, ref
-            )
-        for path, digest in sorted(att.products.items()):
-            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` product")
-            self._add_digest_edge(
-                node, self.add_artifact(path), EdgeKind.PRODUCT, path, digest, ref
-            )
-        for path, digest in sorted(att.subjects.items()):
-            ref = SourceRef(source.file, source.line, f"statement `{att.predicate_type}` subject")
-            self._add_digest_edge(
-                node, self.add_artifact(path), EdgeKind.SUBJECT, path, digest, ref
-            )
-        for keyid in sorted(att.signers):
-            principal = self.principal_id(keyid)
-            if principal not in self.g:
-                self.g.add_node(principal, kind=NodeKind.PRINCIPAL, data=Principal(keyid, keyid))
-            self.g.add_edge(principal, node, key=EdgeKind.SIGNED.value, kind=EdgeKind.SIGNED)
-        return node
+        self.add_attestations([(att, source)])
+        return self.attestation_id(att.file)
+
+    def add_attestations(self, batch: Iterable[tuple[Attestation, SourceRef]]) -> None:
+        """Add many attestations, in order, as :meth:`add_attestation` adds one.
+
+        Nodes are added in bulk (``add_nodes_from``), then edges and claims: the
+        graph is the one adding them one by one would make, node, edge and claim
+        order included (``tests/graph/test_bulk_insertion.py``).
+        """
+        plan = _Insertion(self)
+        for att, source in batch:
+            plan.attestation(att, source)
+        plan.apply()
 
     # -- queries ----------------------------------------------------------
     def _of_kind(self, kind: NodeKind) -> Iterator[tuple[str, Any]]:
@@ -548,3 +531,85 @@ class ProvenanceGraph:
     def declarations(self, path: str) -> list[Declaration]:
         node = self.artifact_id(path)
         return list(self.g.nodes[node].get("declarations", ())) if node in self.g else []
+
+
+_LINK_SIDES = (
+    ("materials", EdgeKind.MATERIAL, "material"),
+    ("products", EdgeKind.PRODUCT, "product"),
+)
+
+
+class _Insertion:
+    """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added."""
+
+    def __init__(self, graph: ProvenanceGraph) -> None:
+        self.graph = graph
+        self.nodes: dict[str, dict[str, Any]] = {}  # new nodes (and attestations), in order
+        self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.claims: list[tuple[str, DigestClaim]] = []
+
+    def _has(self, node: str) -> bool:
+        return node in self.nodes or node in self.graph.g
+
+    def attestation(self, att: Attestation, source: SourceRef) -> None:
+        graph, node = self.graph, ProvenanceGraph.attestation_id(att.file)
+        self.nodes[node] = {"kind": NodeKind.ATTESTATION, "data": att}
+        step = ProvenanceGraph.step_id(att.step_name)
+        if step in graph.g:
+            self.edges.append((node, step, EdgeKind.ATTESTS.value, {"kind": EdgeKind.ATTESTS}))
+        for field_name, kind, role in _LINK_SIDES:
+            table: Mapping[str, Mapping[str, str]] = getattr(att, field_name)
+            if table:
+                ref = SourceRef(source.file, source.line, f"link `{att.step_name}` {role}")
+                self._digest_edges(node, kind, table, ref)
+        if att.subjects:
+            what = f"statement `{att.predicate_type}` subject"
+            ref = SourceRef(source.file, source.line, what)
+            self._digest_edges(node, EdgeKind.SUBJECT, att.subjects, ref)
+        for keyid in sorted(att.signers):
+            principal = ProvenanceGraph.principal_id(keyid)
+            if not self._has(principal):
+                self.nodes[principal] = {
+                    "kind": NodeKind.PRINCIPAL,
+                    "data": Principal(keyid, keyid),
+                }
+            self.edges.append((principal, node, EdgeKind.SIGNED.value, {"kind": EdgeKind.SIGNED}))
+
+    def _digest_edges(
+        self,
+        node: str,
+        kind: EdgeKind,
+        table: Mapping[str, Mapping[str, str]],
+        ref: SourceRef,
+    ) -> None:
+        """An edge per path of ``table`` (into ``node`` for materials), a claim per digest."""
+        into = kind is EdgeKind.MATERIAL
+        for path, digest in sorted(table.items()):
+            artifact = ProvenanceGraph.artifact_id(path)
+            if not self._has(artifact):
+                self.nodes[artifact] = _artifact_attributes(path)
+            data = {"kind": kind, "digest": dict(digest), "source": ref}
+            u, v = (artifact, node) if into else (node, artifact)
+            self.edges.append((u, v, kind.value, data))
+            self.claims += [
+                (artifact, DigestClaim(a, value, ref)) for a, value in sorted(digest.items())
+            ]
+
+    def apply(self) -> None:
+        """Nodes in bulk; edges one ``add_edge`` each (a multigraph's ``add_edges_from``
+        calls it for every edge, copying each attribute dict twice more)."""
+        g = self.graph.g
+        g.add_nodes_from(self.nodes.items())
+        self.graph.flow.add_nodes_from(
+            n for n, attrs in self.nodes.items() if attrs["kind"] is NodeKind.ARTIFACT
+        )
+        for u, v, key, data in self.edges:
+            g.add_edge(u, v, key=key, **data)
+        nodes = g.nodes
+        for artifact, claim in self.claims:
+            nodes[artifact]["claims"].append(claim)
+
+
+def _artifact_attributes(path: str) -> dict[str, Any]:
+    """A new artifact node's attributes (see :meth:`ProvenanceGraph.add_artifact`)."""
+    return {"kind": NodeKind.ARTIFACT, "data": Artifact(path), "claims": [], "workspace": None}

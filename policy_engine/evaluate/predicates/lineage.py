@@ -30,15 +30,23 @@ def _lineage_failure(ctx: EvalContext, path: str, wanted: str, has_sources: bool
     return Verdict(False, reason, Kind.MISSING_LINEAGE, evidence)
 
 
+def _node_ids(selector: ir.Selector, ctx: EvalContext) -> frozenset[str]:
+    """The graph nodes of a selection of artifacts or steps (computed once per selection)."""
+    ids = ctx.selected_nodes.get(selector)
+    if ids is None:
+        graph = ctx.graph
+        as_id = graph.artifact_id if selector.subject == "artifacts" else graph.step_id
+        ids = ctx.selected_nodes[selector] = frozenset(map(as_id, select(selector, ctx)))
+    return ids
+
+
 @evaluates(ir.DerivesFrom)
 def derives_from(pred: ir.DerivesFrom, subject: Subject, ctx: EvalContext) -> Verdict:
     """An unbroken chain of recorded steps leads from a selected artifact to this one."""
-    sources = select(pred.sources, ctx)
-    ids = frozenset(ctx.graph.artifact_id(p) for p in sources)
     wanted = describe(pred.sources)
-    if subject.name in ctx.lineage.reached(ids):
+    if subject.name in ctx.lineage.reached(_node_ids(pred.sources, ctx)):
         return Verdict(True, f"derives from {wanted}", Kind.MISSING_LINEAGE)
-    return _lineage_failure(ctx, subject.name, wanted, bool(sources))
+    return _lineage_failure(ctx, subject.name, wanted, bool(select(pred.sources, ctx)))
 
 
 @evaluates(ir.ReachesSource)
@@ -71,10 +79,8 @@ def produced_by(pred: ir.ProducedBy, subject: Subject, ctx: EvalContext) -> Verd
 def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalContext) -> Verdict:
     """No recorded flow of bytes, broken or not, leads from the selection to the artifact."""
     selected = select(pred.through, ctx)
-    as_id = ctx.graph.artifact_id if pred.through.subject == "artifacts" else ctx.graph.step_id
-    ids = frozenset(as_id(s) for s in selected)
     wanted = describe(pred.through)
-    if subject.name not in ctx.lineage.reached(ids, valid_only=False):
+    if subject.name not in ctx.lineage.reached(_node_ids(pred.through, ctx), valid_only=False):
         return Verdict(True, f"has no lineage through {wanted}", Kind.MISSING_LINEAGE)
     upstream = set(ctx.lineage.upstream_artifacts(subject.name))
     hits = sorted(upstream & set(selected)) if pred.through.subject == "artifacts" else []
@@ -85,12 +91,10 @@ def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalCon
 @evaluates(ir.HasLineageThrough)
 def has_lineage_through(pred: ir.HasLineageThrough, subject: Subject, ctx: EvalContext) -> Verdict:
     """An unbroken chain of recorded steps leads from the selection to the artifact."""
-    selected = select(pred.through, ctx)
-    as_id = ctx.graph.artifact_id if pred.through.subject == "artifacts" else ctx.graph.step_id
     wanted = describe(pred.through)
-    if subject.name in ctx.lineage.reached(frozenset(as_id(s) for s in selected)):
+    if subject.name in ctx.lineage.reached(_node_ids(pred.through, ctx)):
         return Verdict(True, f"its lineage passes through {wanted}", Kind.MISSING_LINEAGE)
-    return _lineage_failure(ctx, subject.name, wanted, bool(selected))
+    return _lineage_failure(ctx, subject.name, wanted, bool(select(pred.through, ctx)))
 
 
 @evaluates(ir.Tracked)

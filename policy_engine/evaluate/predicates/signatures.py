@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
-from policy_engine.evaluate.predicates.common import key_names, need, signature_evidence
+from policy_engine.evaluate.predicates.common import key_names, need
 from policy_engine.evaluate.predicates.registry import evaluates
 from policy_engine.graph.model import Attestation, Evidence, SignatureStatus
 
@@ -111,7 +111,7 @@ def _product_evidence(
         if locked is not None and locked.algorithm != algorithm:
             value = digest.get(locked.algorithm, "(none)")
             yield Evidence(f"{what} {locked.algorithm}", value, att.file)
-        yield from signature_evidence(ctx, att)
+        yield from ctx.signature_evidence(att)
 
 
 def _unsigned_reason(
@@ -131,7 +131,7 @@ def _unsigned_reason(
 
 def _attestation_signed_by(pred: ir.SignedBy, att: Attestation, ctx: EvalContext) -> Verdict:
     signers = att.signers & pred.role.keyids
-    evidence = tuple(signature_evidence(ctx, att))
+    evidence = ctx.signature_evidence(att)
     if len(signers) >= pred.threshold:
         return Verdict(
             True, f"signed by {key_names(ctx, signers)}", Kind.MISSING_EVIDENCE, evidence
@@ -155,7 +155,7 @@ def performed_by(pred: ir.PerformedBy, subject: Subject, ctx: EvalContext) -> Ve
     evidence: list[Evidence] = []
     problems: list[str] = []
     for att in links:
-        evidence += signature_evidence(ctx, att)
+        evidence += ctx.signature_evidence(att)
         problem = _link_problem(att, pred.role, ctx)
         if problem:
             problems.append(problem)

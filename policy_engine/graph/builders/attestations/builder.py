@@ -44,6 +44,7 @@ from policy_engine.graph.builders.attestations.resources import Resource
 from policy_engine.graph.builders.attestations.subjects import Resolver
 from policy_engine.graph.builders.attestations.thresholds import expiry_issues, settle
 from policy_engine.graph.builders.attestations.trust import trusted_files, untrusted_issue
+from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import (
     Attestation,
     Evidence,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
 
 _DEFERRED = "attestations.statements"
+_LINKS_PER_INSERT = 512  # files whose links are added to the graph at once, as they are read
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,12 @@ def build_attestations(
 ) -> None:
     """Read every attestation under ``context.attestation_paths`` (first builder; see above).
 
-    Links are added to the graph as their files are read (while the pool reads
-    the next ones); layouts and statements once every link is in.
+    Links are added to the graph in bulk as their files are read (while the pool
+    reads the next ones); layouts and statements once every link is in.
     """
     found = find_files(context.root, context.attestation_paths)
-    results: list[FileResult] = []
-    with closing(iter_files(found, context.keyring, context.root, workers)) as stream:
-        for result in stream:
-            if result.error is not None:
-                raise InputError(*result.error)
-            results.append(result)
-            for link in result.links:
-                att = link.attestation
-                graph.add_attestation(att, SourceRef(att.file, None, "in-toto link"))
+    with paused_gc():  # what is read stays in the graph: no garbage worth a collection
+        results = _read_links(graph, context, found, workers)
     for result in results:
         graph.issues.extend(result.issues)
         graph.notes.extend(result.notes)
@@ -98,6 +93,28 @@ def build_attestations(
     resolver = Resolver(graph, context.root)
     pending = [_by_name(graph, resolver, s) for r in results for s in r.statements]
     context.deferred.setdefault(_DEFERRED, []).extend(pending)
+
+
+def _read_links(
+    graph: ProvenanceGraph, context: BuildContext, found: list[Found], workers: int | None
+) -> list[FileResult]:
+    """Every file's result, in order, its links added in bulk as the files are read."""
+    results: list[FileResult] = []
+    with closing(iter_files(found, context.keyring, context.root, workers)) as stream:
+        for result in stream:
+            if result.error is not None:
+                raise InputError(*result.error)
+            results.append(result)
+            if len(results) % _LINKS_PER_INSERT == 0:
+                _add_links(graph, results[-_LINKS_PER_INSERT:])
+    _add_links(graph, results[len(results) - len(results) % _LINKS_PER_INSERT :])
+    return results
+
+
+def _add_links(graph: ProvenanceGraph, results: list[FileResult]) -> None:
+    """The links of ``results``, in order, in one bulk insertion."""
+    atts = (link.attestation for result in results for link in result.links)
+    graph.add_attestations((att, SourceRef(att.file, None, "in-toto link")) for att in atts)
 
 
 def _settle_layouts(

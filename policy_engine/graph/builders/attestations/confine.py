@@ -92,19 +92,22 @@ def confined(
     ``where`` is (file, kind, name), e.g. ``("a.link", "link", "train")``. Escapes
     and paths named twice with different digests become ``issues``.
     """
-    file, kind, name = where
+    _, kind, name = where
     kept: dict[str, dict[str, str]] = {}
-    for raw, digest in sorted(artifacts.items()):
-        evidence = (Evidence("file", file), Evidence(kind, name), Evidence(role, shown(raw)))
+    for raw, named in sorted(artifacts.items()):
+        digest = dict(named)
         try:
             path = normalise_path(raw)
         except PathEscape as exc:
             message = f"{kind} `{name}` {role}: {exc}"
-            issues.append(Issue("path-escape", shown(raw), message, evidence))
+            issues.append(Issue("path-escape", shown(raw), message, _evidence(where, role, raw)))
             continue
-        if path in kept and kept[path] != dict(digest):
+        if kept.setdefault(path, digest) != digest:
             message = f"{kind} `{name}` names {role} `{path}` twice with different digests"
-            issues.append(Issue("conflicting-digest", path, message, evidence))
-            continue
-        kept[path] = dict(digest)
+            issues.append(Issue("conflicting-digest", path, message, _evidence(where, role, raw)))
     return kept
+
+
+def _evidence(where: tuple[str, str, str], role: str, raw: str) -> tuple[Evidence, ...]:
+    file, kind, name = where
+    return (Evidence("file", file), Evidence(kind, name), Evidence(role, shown(raw)))

@@ -10,6 +10,13 @@
   ``key NAME from "alice.asc"``), found by the id of the (sub)key that made it,
   with in-toto's rules (:mod:`policy_engine.gpgkeys`): a subkey signs for its
   master key, an expired key's signature does not verify.
+
+An ed25519 key verifies (:func:`policy_engine.keys.verify_with`) through its
+``cryptography`` key object, built once per key, exactly as securesystemslib's
+``SSlibKey.verify_signature`` does per call (the hex decoded, then
+``Ed25519PublicKey.verify``); any other key, and a key ``cryptography`` refuses,
+goes through securesystemslib itself.
+``tests/graph/test_signature_fast_path.py`` checks both give the same verdicts.
 """
 
 from __future__ import annotations

@@ -49,14 +49,49 @@ def find_signatures(
 
 
 def _beside(root: Path, artifacts: Iterable[str]) -> Iterator[tuple[str, str]]:
+    folders, base = Folders(root), os.fspath(root)
     for path in artifacts:
         if path == ".":
             continue
         inside = f"{path}/{SIGNATURE_NAME}"
-        if os.path.isfile(root / inside):
+        if folders.may_be_dir(path) and os.path.isfile(os.path.join(base, inside)):
             yield inside, path
-        if os.path.isfile(root / f"{path}{SIGNATURE_SUFFIX}"):
+        if os.path.isfile(os.path.join(base, f"{path}{SIGNATURE_SUFFIX}")):
             yield f"{path}{SIGNATURE_SUFFIX}", path
+
+
+class Folders:
+    """Which repository paths cannot be folders, from one listing of each parent folder.
+
+    A folder is listed once (``os.scandir``): an entry of exactly that name is
+    the path (on any file system), its type comes with the listing, and a
+    symlink is followed as ``os.path.isdir`` follows it. A name not listed (a
+    case-insensitive file system may still have it) or a folder that cannot
+    be listed answers "maybe".
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.fspath(root)
+        self._listed: dict[str, dict[str, os.DirEntry[str]]] = {}
+
+    def may_be_dir(self, path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        entry = self._entries(folder).get(name)
+        if entry is None:
+            return True
+        try:
+            return entry.is_dir()
+        except OSError:
+            return True
+
+    def _entries(self, folder: str) -> dict[str, os.DirEntry[str]]:
+        if folder not in self._listed:
+            try:
+                with os.scandir(os.path.join(self.root, folder)) as listing:
+                    self._listed[folder] = {entry.name: entry for entry in listing}
+            except OSError:
+                self._listed[folder] = {}
+        return self._listed[folder]
 
 
 def _under(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,60 @@
+"""Signatures beside artifacts: found as ``os.path.isfile`` finds them, folders listed once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from policy_engine.graph.builders.modelsig.find import Folders, find_signatures
+
+
+def _tree(root: Path) -> None:
+    (root / "models" / "folder").mkdir(parents=True)
+    (root / "models" / "folder" / "model.sig").write_text("{}")
+    (root / "models" / "file.bin").write_text("x")
+    (root / "models" / "file.bin.sig").write_text("{}")
+    (root / "models" / "plain.bin").write_text("x")
+    (root / "models" / "fake").write_text("a file, not a folder")
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere" / "model.sig").write_text("{}")
+    os.symlink(root / "elsewhere", root / "models" / "linked")
+    os.symlink(root / "nowhere", root / "models" / "dangling")
+
+
+def test_each_kind_of_path_is_answered_as_the_file_system_does(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    folders = Folders(tmp_path)
+    for path in [
+        "models/folder",
+        "models/file.bin",
+        "models/fake",
+        "models/linked",
+        "models/dangling",
+        "models/missing",
+        "missing/deeper/x",
+        "models/file.bin/under",
+    ]:
+        is_dir = os.path.isdir(tmp_path / path)
+        assert folders.may_be_dir(path) or not is_dir, path  # never misses a folder
+    assert not folders.may_be_dir("models/file.bin")
+    assert folders.may_be_dir("models/linked")
+    assert folders.may_be_dir("models/missing")  # not listed: the file system decides
+
+
+def test_signatures_beside_files_and_inside_folders_and_linked_folders(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    artifacts = [
+        "models/folder",
+        "models/file.bin",
+        "models/plain.bin",
+        "models/fake",
+        "models/linked",
+        "models/dangling",
+        "models/missing",
+    ]
+    found = find_signatures(tmp_path, artifacts, [], [])
+    assert [(f.signature, f.model) for f in found] == [
+        ("models/file.bin.sig", "models/file.bin"),
+        ("models/folder/model.sig", "models/folder"),
+        ("models/linked/model.sig", "models/linked"),
+    ]
