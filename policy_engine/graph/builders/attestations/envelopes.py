@@ -110,8 +110,12 @@ def _metablock(document: dict[str, Any], where: str) -> Signed:
         raise InputError("invalid signed metadata: `signatures` must be a list of objects", where)
     try:
         signed_bytes = canonical_bytes(signed)
-    except (FormatError, UnicodeEncodeError) as exc:
-        raise InputError(f"signed metadata cannot be canonical JSON: {exc}", where) from None
+    except FormatError:  # its message quotes the whole document: name the cause only
+        reason = "it has a number with a fraction or an exponent"
+        raise InputError(f"signed metadata cannot be canonical JSON: {reason}", where) from None
+    except UnicodeEncodeError:
+        reason = "it has a string that is not valid Unicode"
+        raise InputError(f"signed metadata cannot be canonical JSON: {reason}", where) from None
     return Signed("metablock", signed, signed_bytes, tuple(map(_metablock_signature, signatures)))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_engine.errors import InputError
+from policy_engine.graph.paths import shown
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -91,7 +92,7 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
             raise InputError(f"{prefix}invalid JSON: {exc.msg}{detail}", where) from None
         raise InputError(f"invalid JSON: {exc.msg}", f"{file}:{exc.lineno}:{exc.colno}") from None
     except _DuplicateKey as exc:
-        raise InputError(f"{prefix}duplicate JSON key `{exc}`", where) from None
+        raise InputError(f"{prefix}duplicate JSON key `{shown(str(exc))}`", where) from None
     except _LongNumber:
         raise InputError(
             f"{prefix}JSON number longer than {MAX_NUMBER_CHARS} characters", where
