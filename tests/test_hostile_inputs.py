@@ -128,6 +128,14 @@ CASES["a float in a DSSE layout with a long readme"] = (
     2,
     "attestations/root.layout: invalid in-toto layout: Could not encode",
 )
+CASES["a YAML alias bomb in params.yaml"] = (
+    lambda root: (root / "params.yaml").write_text(
+        "a0: &a0 [x]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 12)}]\n" for i in range(1, 10))
+    ),
+    2,
+    "params.yaml: YAML aliases expand to more than 100000 extra nodes; the file was not read",
+)
 CASES["huge duration"] = (
     _append_control(
         'require every artifact matching "m" is attested with "x" within 99999999999999999999d'

@@ -11,7 +11,8 @@ DVC reads the files a ``dvc.yaml`` names in ``vars`` (and the ``params.yaml``
 beside it) while it resolves the pipeline, wherever they are, and their values
 end up in the stages' commands. So before DVC resolves a pipeline, its ``vars``
 files must be inside the repository (no ``..``, absolute path or symlink out):
-otherwise loading stops with an :class:`InputError`, and nothing is read.
+otherwise loading stops with an :class:`InputError`, and nothing is read. So does a
+YAML vars file whose aliases expand beyond :mod:`.yamlload`'s budget.
 
 A ``dvc.lock`` of the DVC 1 format (stage entries at the top level, no
 ``schema``) is no longer read by DVC 3. It is read here as DVC 2 migrated it:
@@ -33,6 +34,7 @@ from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc import dvcfiles
 from policy_engine.graph.builders.dvc.errors import input_error, relative
 from policy_engine.graph.builders.dvc.lines import LineIndex
+from policy_engine.graph.builders.dvc.yamlload import refuse_alias_bombs
 from policy_engine.graph.paths import PathEscape, normalise
 
 if TYPE_CHECKING:
@@ -140,10 +142,11 @@ def confine_vars(contents: Mapping[str, Any], root: Path, dvcfile: str) -> None:
     for item, folder_of in wanted:
         if isinstance(item, str):
             try:
-                normalise(root, item.partition(":")[0], folder_of)
+                path = normalise(root, item.partition(":")[0], folder_of)
             except PathEscape as exc:
                 message = f"DVC would read a vars file outside the repository: {exc}"
                 raise InputError(message, dvcfile) from exc
+            refuse_alias_bombs(os.path.join(root, path), path)
 
 
 def lock_contents(dvcfile: ProjectFile) -> Mapping[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
+from policy_engine.graph.builders.dvc.yamlload import refuse_alias_bombs
 from policy_engine.graph.model import Evidence, Issue, SourceRef
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def _read(dep: ParamsDependency, path: str) -> Any:
 
     if not dep.exists:
         return None
+    refuse_alias_bombs(dep.fs_path, path)
     try:
         return load_path(dep.fs_path, dep.repo.fs)
     except ParseError as exc:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc.lines import document_lines
 
 MAX_ALIAS_NODES = 100_000
@@ -93,6 +94,25 @@ def parse(text: str) -> Parsed | None:
     if node is not None:
         document_lines(node, lines)
     return Parsed(text, data or {}, lines)  # DVC reads an empty (falsy) document as {}
+
+
+def refuse_alias_bombs(path: str, where: str) -> None:
+    """Raise :class:`InputError` (at ``where``) when the YAML file at ``path`` has aliases
+    beyond the budget: for the params and ``vars`` files DVC reads itself.
+
+    A file that is not YAML, missing or unreadable is left to DVC.
+    """
+    if not path.endswith((".yaml", ".yml")):
+        return
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except (OSError, UnicodeDecodeError):
+        return
+    try:
+        parse(text)
+    except AliasBombError as exc:
+        raise InputError(str(exc), where) from None
 
 
 def _compose(loader: Any, text: str) -> Any:
