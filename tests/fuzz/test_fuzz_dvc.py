@@ -9,6 +9,7 @@ rewritten between inputs, and read by the builder's public entry, ``build_dvc``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -117,7 +118,7 @@ KEYS = (
 
 
 def _seeds() -> list[dict[str, Any]]:
-    """Valid projects: file name -> document (text for the config, bytes for the manifest)."""
+    """Valid projects: file name -> document (``manifest``: the cached ``.dir`` manifest)."""
     example = {
         name: yaml.safe_load((EXAMPLE / name).read_text(encoding="utf-8"))
         for name in ("dvc.yaml", "dvc.lock", "params.yaml")
@@ -200,9 +201,9 @@ class Repository:
             folder = self.root / ".dvc" / "cache" / "files" / "md5" / digest[:2]
             folder.mkdir(parents=True)
             (folder / f"{digest[2:]}.dir").write_bytes(manifest)
-            for name in ("images.dvc",):
-                if files.get(name):
-                    files[name] = files[name].replace(b"manifest.dir", f"{digest}.dir".encode())
+            added = files.get("images.dvc")  # names the manifest by its digest
+            if added:
+                files["images.dvc"] = added.replace(b"manifest.dir", f"{digest}.dir".encode())
         for name, content in files.items():
             path = self.root / (".dvc/config" if name == "config" else name)
             if content is None:
@@ -211,16 +212,20 @@ class Repository:
                 path.write_bytes(content)
 
 
-REPOSITORY = Repository()
+@functools.cache
+def repository() -> Repository:
+    """The process's repository, made on first use (so collecting the suite makes none)."""
+    return Repository()
 
 
 def read(files: dict[str, bytes | None]) -> None:
     """The property: the graph is built, or an InputError names where it went wrong."""
-    REPOSITORY.write(files)
-    context = BuildContext(REPOSITORY.root, Keyring({}), hash_cache=False)
+    here = repository()
+    here.write(files)
+    context = BuildContext(here.root, Keyring({}), hash_cache=False)
     try:
-        with REPOSITORY.scratch_files():
-            build_dvc(ProvenanceGraph(str(REPOSITORY.root)), context)
+        with here.scratch_files():
+            build_dvc(ProvenanceGraph(str(here.root)), context)
     except InputError as error:
         check_input_error(error)
 

@@ -11,6 +11,7 @@ the graph's public entry ``build_graph``, on one repository per process.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import tempfile
@@ -74,15 +75,10 @@ class Model:
         self.keyring = Keyring({"release": load_public_key(public)})
 
 
-MODEL: Model | None = None
-
-
+@functools.cache
 def model() -> Model:
     """The process's model, signed on first use (so collecting the suite signs nothing)."""
-    global MODEL
-    if MODEL is None:
-        MODEL = Model()
-    return MODEL
+    return Model()
 
 
 @st.composite

@@ -11,6 +11,7 @@ layouts owned by the trusted key, in one folder per process rewritten per input.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -134,15 +135,10 @@ class Folder:
         return folder / next(iter(files)) if len(files) == 1 else folder
 
 
-FOLDER: Folder | None = None
-
-
+@functools.cache
 def folder() -> Folder:
     """The process's folder, made on first use (so collecting the suite makes no keys)."""
-    global FOLDER
-    if FOLDER is None:
-        FOLDER = Folder()
-    return FOLDER
+    return Folder()
 
 
 def _sign(payload: Any, envelope: str, signers: list[Identity]) -> Any:
