@@ -30,6 +30,7 @@ from typing import Any
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations import jsonio
 from policy_engine.graph.builders.attestations.canonical import canonical_bytes
+from policy_engine.graph.paths import shown
 
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle"
@@ -92,11 +93,11 @@ def _plain(document: dict[str, Any], where: str) -> Signed | Foreign:
             where,
         )
     if isinstance(kind, str) and kind.startswith("https://in-toto.io/"):
-        raise InputError(f"unsupported in-toto `_type` `{kind}`", where)
+        raise InputError(f"unsupported in-toto `_type` `{shown(kind)}`", where)
     if kind is None and any(f in document for f in _STATEMENT_FIELDS):
         raise InputError("looks like an in-toto Statement but has no `_type`", where)
     if kind is not None:
-        return Foreign(f"`_type` `{kind}` is not an in-toto type")
+        return Foreign(f"`_type` `{shown(str(kind))}` is not an in-toto type")
     return Foreign("no in-toto, DSSE or sigstore field")
 
 
@@ -143,7 +144,7 @@ def _dsse(document: dict[str, Any], where: str, envelope: str) -> Signed | Forei
     if not isinstance(signatures, list) or not all(isinstance(s, dict) for s in signatures):
         raise InputError("invalid DSSE envelope: `signatures` must be a list of objects", where)
     if not is_in_toto_payload(payload_type):
-        return Foreign(f"a DSSE envelope of `{payload_type}`, not of in-toto JSON")
+        return Foreign(f"a DSSE envelope of `{shown(payload_type)}`, not of in-toto JSON")
     body = b64decode(payload)
     if body is None:
         raise InputError("invalid DSSE envelope: `payload` is not base64", where)
