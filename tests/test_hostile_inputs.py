@@ -136,6 +136,11 @@ CASES["a YAML alias bomb in params.yaml"] = (
     2,
     "params.yaml: YAML aliases expand to more than 100000 extra nodes; the file was not read",
 )
+CASES["a stage's meta that is a list"] = (
+    _replace("dvc.yaml", "      lifecycle: data_preparation\n", "      - data_preparation\n"),
+    2,
+    "dvc.yaml:2: stage `ingest`: `meta` must be a mapping, not a list",
+)
 CASES["huge duration"] = (
     _append_control(
         'require every artifact matching "m" is attested with "x" within 99999999999999999999d'
