@@ -141,6 +141,11 @@ CASES["a stage's meta that is a list"] = (
     2,
     "dvc.yaml:2: stage `ingest`: `meta` must be a mapping, not a list",
 )
+CASES["a number as the digest of a .dvc file's output"] = (
+    lambda root: (root / "extra.dvc").write_text("outs:\n- md5: 123\n  path: extra\n  hash: md5\n"),
+    2,
+    "extra.dvc: invalid DVC file",
+)
 CASES["huge duration"] = (
     _append_control(
         'require every artifact matching "m" is attested with "x" within 99999999999999999999d'

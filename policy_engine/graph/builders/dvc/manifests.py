@@ -58,7 +58,7 @@ class Manifests:
         manifest is not at hand; an unusable manifest is also an issue.
         """
         info = out.hash_info
-        if not (info and info.isdir and isinstance(info.value, str)):
+        if not (info and isinstance(info.value, str) and info.isdir):  # a value may be any YAML
             return None
         try:
             raw = out.files if out.files else self._read(info.name, info.value)
