@@ -36,10 +36,15 @@ lint: $(STAMP)
 check-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto -m "not slow and not network"
 
-# The fuzz targets (tests/fuzz) with many inputs each; FUZZ_EXAMPLES sets how many.
+# The fuzz targets (tests/fuzz) with many inputs each, in shards on every core; at the
+# end, per target, the inputs tried and the slowest one. FUZZ_EXAMPLES sets the inputs
+# of each loader's target, FUZZ_POLICY_EXAMPLES those of the policy parser's.
 FUZZ_EXAMPLES ?= 100000
+FUZZ_POLICY_EXAMPLES ?= 1000000
 fuzz: $(STAMP)
-	MLPOLICY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
+	MLPOLICY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MLPOLICY_FUZZ_POLICY_EXAMPLES=$(FUZZ_POLICY_EXAMPLES) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.fuzz.tally -n auto --dist worksteal \
+	  tests/fuzz
 
 fixtures: $(STAMP)
 	$(BIN)/python fixtures/generate.py

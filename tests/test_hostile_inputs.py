@@ -4,6 +4,7 @@ internal error, and none may echo the hostile content at length."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from collections.abc import Callable
@@ -85,6 +86,65 @@ CASES["a DVC config that is not UTF-8"] = (
     lambda root: (root / ".dvc" / "config").write_bytes(b"[core]\n  remote = \xff\xfe\n"),
     2,
     ".dvc/config: cannot open the DVC repository: config file error",
+)
+CASES["a DVC config of many long invalid lines"] = (
+    lambda root: (root / ".dvc" / "config").write_text("[core]\n" + ("a/" * 400 + "\n") * 50),
+    2,
+    ".dvc/config: cannot open the DVC repository: config file error",
+)
+
+
+def _float_in_a_signed_link(root: Path) -> None:
+    link = root / "attestations" / "ingest.6046a4dd.link"
+    document = json.loads(link.read_text(encoding="utf-8"))
+    document["signed"]["environment"] = {"ratio": 0.5, "pad": "b/" * 5000}
+    link.write_text(json.dumps(document), encoding="utf-8")
+
+
+CASES["a float in a signed link, beside a long string"] = (
+    _float_in_a_signed_link,
+    2,
+    "attestations/ingest.6046a4dd.link: signed metadata cannot be canonical JSON: "
+    "it has a number with a fraction or an exponent",
+)
+
+
+def _float_in_a_dsse_layout(root: Path) -> None:
+    layout = {
+        "_type": "layout",
+        "expires": "2030-01-01T00:00:00Z",
+        "readme": "b/" * 5000,
+        "keys": {},
+        "steps": [{"_type": "step", "name": "train", "expected_command": [0.5]}],
+        "inspect": [],
+    }
+    payload = base64.b64encode(json.dumps(layout).encode()).decode()
+    envelope = {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": []}
+    (root / "attestations" / "root.layout").write_text(json.dumps(envelope), encoding="utf-8")
+
+
+CASES["a float in a DSSE layout with a long readme"] = (
+    _float_in_a_dsse_layout,
+    2,
+    "attestations/root.layout: invalid in-toto layout: Could not encode",
+)
+CASES["a YAML alias bomb in params.yaml"] = (
+    lambda root: (root / "params.yaml").write_text(
+        "a0: &a0 [x]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 12)}]\n" for i in range(1, 10))
+    ),
+    2,
+    "params.yaml: YAML aliases expand to more than 100000 extra nodes; the file was not read",
+)
+CASES["a stage's meta that is a list"] = (
+    _replace("dvc.yaml", "      lifecycle: data_preparation\n", "      - data_preparation\n"),
+    2,
+    "dvc.yaml:2: stage `ingest`: `meta` must be a mapping, not a list",
+)
+CASES["a number as the digest of a .dvc file's output"] = (
+    lambda root: (root / "extra.dvc").write_text("outs:\n- md5: 123\n  path: extra\n  hash: md5\n"),
+    2,
+    "extra.dvc: invalid DVC file",
 )
 CASES["huge duration"] = (
     _append_control(

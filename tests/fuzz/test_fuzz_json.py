@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_engine.errors import InputError
 from policy_engine.inputs import json_lines, loads
-from tests.fuzz.fuzzing import FUZZ
+from tests.fuzz.fuzzing import EXAMPLES, counted, fuzz_settings, shards
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
@@ -29,6 +30,7 @@ raw = st.one_of(
 )
 
 
+@counted("json")
 def check_json(text: str) -> None:
     """The property: a document or an InputError, for one document and as JSON Lines."""
     for reader in (
@@ -39,7 +41,8 @@ def check_json(text: str) -> None:
             reader()
 
 
-@FUZZ
+@pytest.mark.parametrize("shard", shards(EXAMPLES))
+@fuzz_settings(EXAMPLES)
 @given(raw)
-def test_any_json_is_a_document_or_an_input_error(text: str) -> None:
+def test_any_json_is_a_document_or_an_input_error(shard: int, text: str) -> None:
     check_json(text)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_engine.compiler import compile_modules
 from policy_engine.diagnostics import render_all
 from policy_engine.language import parse_text
-from tests.fuzz.fuzzing import FUZZ
+from tests.fuzz.fuzzing import POLICY_EXAMPLES, counted, fuzz_settings, shards
 
 WORDS = (
     'policy "p"',
@@ -126,6 +127,7 @@ ROOT = Path(tempfile.mkdtemp(prefix="mlpolicy-fuzz-"))
 (ROOT / "keys" / "a.pub").write_text("not a key")
 
 
+@counted("policy")
 def check_policy(text: str) -> None:
     """The property: parse, compile when it parsed, render; no exception escapes."""
     parsed = parse_text(text, "f.policy")
@@ -135,7 +137,8 @@ def check_policy(text: str) -> None:
     render_all(parsed.diagnostics, {"f.policy": text})
 
 
-@FUZZ
+@pytest.mark.parametrize("shard", shards(POLICY_EXAMPLES))
+@fuzz_settings(POLICY_EXAMPLES)
 @given(policies)
-def test_any_policy_text_parses_or_gives_diagnostics(text: str) -> None:
+def test_any_policy_text_parses_or_gives_diagnostics(shard: int, text: str) -> None:
     check_policy(text)

@@ -325,6 +325,25 @@ def test_lookalikes_fail_closed_even_in_a_searched_folder(
     assert info.value.location == "att/x.json"
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"_type": ["b/" * 5000]},
+        {"signed": {"_type": ["b/" * 5000]}, "signatures": []},
+        {"signed": {"_type": "link", "pad": "b/" * 5000, "n": 0.5}, "signatures": []},
+        {"payloadType": "b/" * 5000, "payload": "", "signatures": []},
+    ],
+)
+def test_errors_about_a_document_do_not_quote_it_at_length(
+    tmp_path: Path, keyring: Keyring, document: dict
+) -> None:
+    """Found by the fuzz target: messages quoted a whole value of the document."""
+    path = write_json(tmp_path / "x.json", document)
+    with pytest.raises(InputError) as info:
+        load(tmp_path, keyring, path)
+    assert len(info.value.message) < 300, info.value.message[:300]
+
+
 def test_invalid_json_in_a_searched_folder_fails_closed(tmp_path: Path, keyring: Keyring) -> None:
     (tmp_path / "att").mkdir()
     (tmp_path / "att" / "broken.json").write_text('{"_type": ')

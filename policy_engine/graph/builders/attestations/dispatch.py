@@ -42,7 +42,7 @@ from policy_engine.graph.builders.attestations.links import LoadedLink, load_lin
 from policy_engine.graph.builders.attestations.signatures import check_signatures
 from policy_engine.graph.builders.attestations.statements import Statement, parse_statement
 from policy_engine.graph.model import Issue, SignatureCheck
-from policy_engine.graph.paths import PathEscape, refuse_unusable
+from policy_engine.graph.paths import PathEscape, refuse_unusable, shown
 from policy_engine.keys import Keyring
 
 JSON_LINES_SUFFIX = ".jsonl"
@@ -259,4 +259,4 @@ def _dispatch(
         result.issues += bad
         result.notes += [f"{where}: {note}" for note in statement.notes]
     else:
-        raise InputError(f"unsupported signed in-toto `_type` `{kind}`", where)
+        raise InputError(f"unsupported signed in-toto `_type` `{shown(str(kind))}`", where)

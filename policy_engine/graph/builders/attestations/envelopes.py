@@ -32,6 +32,7 @@ from typing import Any
 from policy_engine import inputs
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations.canonical import canonical_bytes
+from policy_engine.graph.paths import shown
 
 IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
 SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle"
@@ -99,11 +100,11 @@ def _plain(document: dict[str, Any], where: str) -> Signed | Foreign:
             where,
         )
     if isinstance(kind, str) and kind.startswith("https://in-toto.io/"):
-        raise InputError(f"unsupported in-toto `_type` `{kind}`", where)
+        raise InputError(f"unsupported in-toto `_type` `{shown(kind)}`", where)
     if kind is None and any(f in document for f in _STATEMENT_FIELDS):
         raise InputError("looks like an in-toto Statement but has no `_type`", where)
     if kind is not None:
-        return Foreign(f"`_type` `{kind}` is not an in-toto type")
+        return Foreign(f"`_type` `{shown(str(kind))}` is not an in-toto type")
     return Foreign("no in-toto, DSSE or sigstore field")
 
 
@@ -117,8 +118,12 @@ def _metablock(document: dict[str, Any], where: str) -> Signed:
         raise InputError("invalid signed metadata: `signatures` must be a list of objects", where)
     try:
         signed_bytes = canonical_bytes(signed)
-    except (FormatError, UnicodeEncodeError) as exc:
-        raise InputError(f"signed metadata cannot be canonical JSON: {exc}", where) from None
+    except FormatError:  # its message quotes the whole document: name the cause only
+        reason = "it has a number with a fraction or an exponent"
+        raise InputError(f"signed metadata cannot be canonical JSON: {reason}", where) from None
+    except UnicodeEncodeError:
+        reason = "it has a string that is not valid Unicode"
+        raise InputError(f"signed metadata cannot be canonical JSON: {reason}", where) from None
     return Signed("metablock", signed, signed_bytes, tuple(map(_metablock_signature, signatures)))
 
 
@@ -146,7 +151,7 @@ def _dsse(document: dict[str, Any], where: str, envelope: str) -> Signed | Forei
     if not isinstance(signatures, list) or not all(isinstance(s, dict) for s in signatures):
         raise InputError("invalid DSSE envelope: `signatures` must be a list of objects", where)
     if not is_in_toto_payload(payload_type):
-        return Foreign(f"a DSSE envelope of `{payload_type}`, not of in-toto JSON")
+        return Foreign(f"a DSSE envelope of `{shown(payload_type)}`, not of in-toto JSON")
     body = b64decode(payload)
     if body is None:
         raise InputError("invalid DSSE envelope: `payload` is not base64", where)

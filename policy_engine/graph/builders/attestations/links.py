@@ -26,6 +26,7 @@ from policy_engine.graph.builders.attestations.linknames import name_issues
 from policy_engine.graph.builders.attestations.resources import describe
 from policy_engine.graph.builders.attestations.signatures import check_signatures
 from policy_engine.graph.model import Attestation, Issue
+from policy_engine.graph.paths import shown
 from policy_engine.keys import Keyring
 
 _Hex = Annotated[StrictStr, Field(pattern=r"^[0-9a-fA-F]+$")]
@@ -87,4 +88,5 @@ def in_toto_call(function: Callable[[], Any], where: str, kind: str) -> Any:
         return function()
     except (FormatError, ValueError, KeyError, TypeError, AttributeError) as exc:
         detail = f"missing field `{exc.args[0]}`" if isinstance(exc, KeyError) else str(exc)
-        raise InputError(f"invalid in-toto {kind}: {detail}", where) from None
+        # in-toto's and securesystemslib's messages may quote the whole document
+        raise InputError(f"invalid in-toto {kind}: {shown(detail)}", where) from None

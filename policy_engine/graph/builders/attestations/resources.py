@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from policy_engine.graph.paths import shown
+
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -36,7 +38,7 @@ def resource(name: str | None, uri: str | None, digest: Mapping[str, str] | None
 def describe(error: ValidationError) -> str:
     """A pydantic error as one line: ```field.path`: message`` for the first problem."""
     first = error.errors()[0]
-    path = ".".join(str(part) for part in first["loc"]) or "document"
+    path = shown(".".join(str(part) for part in first["loc"]) or "document")  # keys are input
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    message = first["msg"]
+    message = shown(first["msg"])
     return f"`{path}`: {message[:1].lower()}{message[1:]}{more}"

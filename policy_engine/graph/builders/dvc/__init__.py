@@ -47,8 +47,9 @@ The package, in the order a build goes:
 Problems the engine can judge around are ``graph.issues`` (those above,
 ``path-escape``, ``dir-manifest``, ``dvc-file-edited``, ``orphan-pipeline``,
 ``search-bounded``); a DVC file DVC cannot load raises :class:`InputError`
-naming it, as do a pipeline whose ``vars`` leave the repository and a root
-with a pipeline file and no ``.dvc``.
+naming it, as do a pipeline whose ``vars`` leave the repository (or expand
+beyond the YAML alias budget), a stage whose ``meta`` is not a mapping and a
+root with a pipeline file and no ``.dvc``.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ import os
 from pathlib import PurePath
 
 from policy_engine.errors import InputError
+from policy_engine.graph.paths import shown
+
+MAX_ERRORS = 3  # errors of a cause listed in a message
+MAX_DESCRIBED_CHARS = 600  # DVC's message and its cause's detail, at most
 
 
 def relative(root_dir: str, path: str) -> str:
@@ -48,17 +52,24 @@ def yaml_line(exc: BaseException) -> int | None:
 
 
 def describe(exc: BaseException) -> str:
-    """DVC's message, and the detail of its direct cause (YAML or schema problem)."""
+    """DVC's message, and the detail of its direct cause (YAML or schema problem).
+
+    At most :data:`MAX_ERRORS` of the cause's errors are listed, and the whole is cut
+    to :data:`MAX_DESCRIBED_CHARS`: the errors quote the file's lines.
+    """
     message = str(exc) or type(exc).__name__
     cause = exc.__cause__
     if cause is None:
-        return message
+        return shown(message, MAX_DESCRIBED_CHARS)
     problem, errors = getattr(cause, "problem", None), getattr(cause, "errors", None)
     if problem:
         parts = (getattr(cause, "context", None), problem)
         detail = ", ".join(str(part) for part in parts if part)
     elif isinstance(errors, list):
-        detail = "; ".join(str(error) for error in errors)
+        detail = "; ".join(str(error) for error in errors[:MAX_ERRORS])
+        more = len(errors) - MAX_ERRORS
+        detail += f"; and {more} more" if more > 0 else ""
     else:
         detail = str(cause)
-    return f"{message}: {detail}" if detail and detail not in message else message
+    described = f"{message}: {detail}" if detail and detail not in message else message
+    return shown(described, MAX_DESCRIBED_CHARS)

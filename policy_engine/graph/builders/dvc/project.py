@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc.caches import CachedObject, DvcCaches, project_caches
 from policy_engine.graph.builders.dvc.context import Reading, address
 from policy_engine.graph.builders.dvc.declarations import declare_out, declare_sections
@@ -39,6 +41,17 @@ def read_project(reading: Reading, root: Path) -> list[str]:
     return reader.outputs
 
 
+def _meta(stage: Stage, definition: SourceRef) -> dict[str, Any]:
+    """The stage's ``meta``: DVC takes any value, the engine reads a mapping."""
+    meta = stage.meta or {}
+    if not isinstance(meta, Mapping):
+        kind = type(meta).__name__
+        message = f"stage `{stage.name}`: `meta` must be a mapping, not a {kind}"
+        line = definition.line
+        raise InputError(message, f"{definition.file}:{line}" if line else definition.file)
+    return dict(meta)
+
+
 class ProjectReader:
     """Adds the DVC files of one project, as DVC loaded them, to the graph."""
 
@@ -71,7 +84,7 @@ class ProjectReader:
                 name=name,
                 source=definition,
                 cmd=command(stage.cmd),
-                meta=dict(stage.meta or {}),
+                meta=_meta(stage, definition),
                 desc=stage.desc,
                 params=stage_params(stage),
                 frozen=bool(stage.frozen),
