@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from securesystemslib.formats import encode_canonical
 
 from policy_engine.cli import main
+from tests.gpgkeyring import keyring_copy
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 KEYRING = CORPUS / "in-toto" / "tests" / "gpg_keyrings" / "rsa"
@@ -49,14 +50,8 @@ control SC-01 "The model is signed by a functionary" {
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
     """A copy of the keyring; the gpg-agent that signing starts in it is stopped after."""
-    folder = tmp_path / "gnupg"
-    shutil.copytree(KEYRING, folder)
-    for path in (folder, *folder.iterdir()):
-        path.chmod(0o700 if path.is_dir() else 0o600)
-    yield folder
-    if shutil.which("gpgconf"):
-        argv = ["gpgconf", "--homedir", str(folder), "--kill", "gpg-agent"]
-        subprocess.run(argv, capture_output=True, check=False)
+    with keyring_copy(KEYRING, tmp_path / "gnupg") as folder:
+        yield folder
 
 
 def armored(keyid: str, home: Path) -> bytes:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from policy_engine.graph.collector import paused_gc
 from policy_engine.intoto.check import Options, Outcome, verify
 from policy_engine.intoto.model import Link, Problem
 from policy_engine.supplychain.documents import LayoutError
@@ -28,22 +26,9 @@ def verify_files(
     """
     verification_keys = load_verification_keys(keys, *gpg)
     try:
-        with _no_cycle_collection():
+        with paused_gc():  # documents read as JSON hold no cycles
             chain = load_chain(layout, str(layout), verification_keys, link_dir)
     except LayoutError as exc:
         problem = Problem("layout-unreadable", str(layout), str(exc))
         return Outcome((problem,), Link(""))
     return verify(chain, options)
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Without the cycle collector: documents read as JSON hold no cycles, and the passes
-    it makes while a large chain allocates its objects are wasted."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

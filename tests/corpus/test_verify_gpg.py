@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from securesystemslib.formats import encode_canonical
 from test_verify_corpus import IN_TOTO, PEMS, SKIP, empty_layout, run, sign, template, write
 
 from policy_engine.cli.main import main
+from tests.gpgkeyring import keyring_copy
 
 KEYRING = IN_TOTO / "gpg_keyrings" / "rsa"
 pytestmark = pytest.mark.skipif(not KEYRING.is_dir(), reason="shared corpus not present")
@@ -40,14 +40,8 @@ SUB_A, SUB_B = (
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
     """A copy of the keyring; the gpg-agent that signing starts in it is stopped after."""
-    folder = tmp_path / "gnupg"
-    shutil.copytree(KEYRING, folder)
-    for path in (folder, *folder.iterdir()):
-        path.chmod(0o700 if path.is_dir() else 0o600)
-    yield folder
-    if shutil.which("gpgconf"):
-        argv = ["gpgconf", "--homedir", str(folder), "--kill", "gpg-agent"]
-        subprocess.run(argv, capture_output=True, check=False)
+    with keyring_copy(KEYRING, tmp_path / "gnupg") as folder:
+        yield folder
 
 
 def gpg_sign(document: dict[str, Any], keyid: str, home: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import ParamSpec, TypeVar
 from hypothesis import HealthCheck, settings
 
 from policy_engine.errors import InputError
+from policy_engine.graph.collector import paused_gc
 
 EXAMPLES = int(os.environ.get("MLPOLICY_FUZZ_EXAMPLES", "300"))
 POLICY_EXAMPLES = int(os.environ.get("MLPOLICY_FUZZ_POLICY_EXAMPLES", str(EXAMPLES)))
@@ -82,15 +83,10 @@ def counted(target: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(check: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(check)
         def timed(*args: P.args, **kwargs: P.kwargs) -> R:
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
+            with paused_gc():
                 cpu, wall = time.process_time(), time.perf_counter()
                 result = check(*args, **kwargs)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            finally:
-                if collecting:
-                    gc.enable()
             if target not in TALLIES:
                 cpu = wall = 0.0
             TALLIES.setdefault(target, Tally()).add(1, cpu, wall)
