@@ -11,6 +11,7 @@ repeated, bytes replaced.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,6 +119,18 @@ TOKENS = (
 )
 
 
+OPERATIONS = st.sampled_from(("replace", "delete", "add", "wrap", "repeat", "empty"))
+BYTE_OPERATIONS = st.sampled_from(("insert", "cut", "repeat", "replace"))
+INSERTED = st.sampled_from(TOKENS) | st.binary(max_size=8)
+REPLACED = st.binary(min_size=1, max_size=4)
+
+
+@functools.lru_cache(maxsize=64)
+def _new_keys(keys: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """Keys to add: the document kind's own, or any short text (built once per kind)."""
+    return st.sampled_from(keys or ("a",)) | st.text(max_size=8)
+
+
 def paths(document: Any, prefix: Path = ()) -> list[Path]:
     """Every place in ``document`` (the root is ``()``)."""
     found = [prefix]
@@ -165,16 +178,14 @@ def mutate(data: st.DataObject, document: Any, keys: Sequence[str] = (), edits: 
 
 def _edit(data: st.DataObject, document: Any, path: Path, keys: Sequence[str]) -> Any:
     here = _get(document, path)
-    operation = data.draw(
-        st.sampled_from(("replace", "delete", "add", "wrap", "repeat", "empty")), label="op"
-    )
+    operation = data.draw(OPERATIONS, label="op")
     if operation == "replace":
         return _set(document, path, data.draw(values))
     if operation == "delete" and path:
         del _get(document, path[:-1])[path[-1]]
         return document
     if operation == "add" and isinstance(here, dict):
-        key = data.draw(st.sampled_from(keys or ("a",)) | st.text(max_size=8))
+        key = data.draw(_new_keys(tuple(keys)))
         here[key] = data.draw(values)
         return document
     if operation == "add" and isinstance(here, list):
@@ -201,14 +212,14 @@ def mutate_bytes(data: st.DataObject, text: bytes, edits: int = 4) -> bytes:
     for _ in range(data.draw(st.integers(1, edits), label="byte edits")):
         at = data.draw(st.integers(0, len(text)), label="offset")
         size = data.draw(st.integers(0, 16), label="size")
-        operation = data.draw(st.sampled_from(("insert", "cut", "repeat", "replace")), label="op")
+        operation = data.draw(BYTE_OPERATIONS, label="op")
         if operation == "insert":
-            token = data.draw(st.sampled_from(TOKENS) | st.binary(max_size=8))
+            token = data.draw(INSERTED)
             text = text[:at] + token + text[at:]
         elif operation == "cut":
             text = text[:at] + text[at + size :]
         elif operation == "repeat":
             text = text[:at] + text[at : at + size] * data.draw(st.integers(2, 50)) + text[at:]
         else:
-            text = text[:at] + data.draw(st.binary(min_size=1, max_size=4)) + text[at + 1 :]
+            text = text[:at] + data.draw(REPLACED) + text[at + 1 :]
     return text

@@ -132,21 +132,30 @@ def _seeds() -> list[dict[str, Any]]:
 
 SEEDS = _seeds()
 FILES = ("dvc.yaml", "dvc.lock", "params.yaml", "images.dvc", "x.csv.dvc", "manifest", "config")
+CHOSEN = st.lists(st.sampled_from(FILES), min_size=1, max_size=2)
+HOW = st.sampled_from(("structure", "structure", "bytes", "raw", "missing"))
+
+
+@functools.cache
+def _seed_files(index: int) -> dict[str, bytes | None]:
+    """A seed project's files as written, serialised once."""
+    files = {name: _dump(name, document) for name, document in SEEDS[index].items()}
+    return {**files, "config": CONFIG}
 
 
 @st.composite
 def projects(draw: st.DrawFn) -> dict[str, bytes | None]:
     """A seed project with one or two of its files mutated, raw, or missing."""
     data = draw(st.data())
-    seed = data.draw(st.sampled_from(SEEDS), label="seed")
-    files: dict[str, bytes | None] = {name: _dump(name, seed[name]) for name in seed}
-    files["config"] = CONFIG
-    for name in data.draw(st.lists(st.sampled_from(FILES), min_size=1, max_size=2), label="files"):
-        how = data.draw(st.sampled_from(("structure", "structure", "bytes", "raw", "missing")))
+    index = data.draw(st.sampled_from(range(len(SEEDS))), label="seed")
+    seed = SEEDS[index]
+    files = dict(_seed_files(index))
+    for name in data.draw(CHOSEN, label="files"):
+        how = data.draw(HOW)
         if how == "structure" and name != "config":
             files[name] = _dump(name, mutate(data, seed[name], KEYS))
         elif how == "raw":
-            files[name] = data.draw(st.binary(max_size=200) | _alias_bomb(), label="raw")
+            files[name] = data.draw(RAW, label="raw")
         elif how == "missing":
             files[name] = None
         else:
@@ -163,6 +172,9 @@ def _alias_bomb() -> st.SearchStrategy[bytes]:
         return ("\n".join(lines) + "\n").encode()
 
     return st.builds(bomb, st.integers(1, 12), st.integers(1, 12))
+
+
+RAW = st.binary(max_size=200) | _alias_bomb()
 
 
 def _dump(name: str, document: Any) -> bytes:
@@ -182,6 +194,7 @@ class Repository:
         self.scratch = MEMORY if os.path.isdir(MEMORY) else None
         self.root = Path(tempfile.mkdtemp(prefix="mlpolicy-fuzz-dvc-", dir=self.scratch))
         (self.root / ".dvc").mkdir()
+        self.written: dict[str, bytes | None] = {}  # what the folder holds now
 
     @contextmanager
     def scratch_files(self) -> Iterator[None]:
@@ -193,23 +206,34 @@ class Repository:
             tempfile.tempdir = saved
 
     def write(self, files: dict[str, bytes | None]) -> None:
+        """Make the folder hold ``files`` (None: absent); a file already as wanted is kept."""
         files = dict(files)
-        shutil.rmtree(self.root / ".dvc" / "cache", ignore_errors=True)
         manifest = files.pop("manifest", None)
-        if manifest is not None:
+        if manifest != self.written.get("manifest"):
+            self._write_manifest(manifest)
+        if manifest is not None:  # the .dvc file names the manifest by its digest
             digest = hashlib.md5(manifest, usedforsecurity=False).hexdigest()
-            folder = self.root / ".dvc" / "cache" / "files" / "md5" / digest[:2]
-            folder.mkdir(parents=True)
-            (folder / f"{digest[2:]}.dir").write_bytes(manifest)
-            added = files.get("images.dvc")  # names the manifest by its digest
+            added = files.get("images.dvc")
             if added:
                 files["images.dvc"] = added.replace(b"manifest.dir", f"{digest}.dir".encode())
         for name, content in files.items():
+            if name in self.written and self.written[name] == content:
+                continue
             path = self.root / (".dvc/config" if name == "config" else name)
             if content is None:
                 path.unlink(missing_ok=True)
             else:
                 path.write_bytes(content)
+            self.written[name] = content
+
+    def _write_manifest(self, manifest: bytes | None) -> None:
+        shutil.rmtree(self.root / ".dvc" / "cache", ignore_errors=True)
+        self.written["manifest"] = manifest
+        if manifest is not None:
+            digest = hashlib.md5(manifest, usedforsecurity=False).hexdigest()
+            folder = self.root / ".dvc" / "cache" / "files" / "md5" / digest[:2]
+            folder.mkdir(parents=True)
+            (folder / f"{digest[2:]}.dir").write_bytes(manifest)
 
 
 @functools.cache
@@ -236,7 +260,7 @@ check_dvc = counted("dvc")(read)
 @pytest.fixture(scope="module")
 def loaded() -> Iterator[None]:
     """DVC imported (by reading a valid project), then the heap frozen while the target runs."""
-    read({name: _dump(name, document) for name, document in SEEDS[0].items()})
+    read(_seed_files(0))
     with frozen_heap():
         yield
 
