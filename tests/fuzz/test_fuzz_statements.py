@@ -159,20 +159,39 @@ def _sign(payload: Any, envelope: str, signers: list[Identity]) -> Any:
     return signed
 
 
+ENVELOPES = st.sampled_from(("metablock", "dsse", "sigstore", "plain"))
+SIGNERS = st.lists(st.sampled_from((0, 1)), max_size=2, unique=True)
+HOW = st.sampled_from(("document",) * 4 + ("bytes", "raw"))
+
+
+@functools.cache
+def _signed_seed(index: int, envelope: str, signers: tuple[int, ...]) -> str:
+    """A seed payload signed as drawn, as JSON: made once, the same bytes every time."""
+    here = folder()
+    return json.dumps(_sign(here.payloads[index], envelope, [here.signers[i] for i in signers]))
+
+
 @st.composite
-def documents(draw: st.DrawFn) -> Any:
-    """A seed payload, perhaps mutated, signed, perhaps mutated after signing."""
+def documents(draw: st.DrawFn) -> str:
+    """A seed payload, perhaps mutated, signed, perhaps mutated after signing; as JSON."""
     data = draw(st.data())
     here = folder()
-    payload = data.draw(st.sampled_from(here.payloads), label="seed")
-    if data.draw(st.booleans(), label="mutate payload"):
-        payload = mutate(data, payload, KEYS)
-    envelope = data.draw(st.sampled_from(("metablock", "dsse", "sigstore", "plain")))
-    signers = data.draw(st.lists(st.sampled_from(here.signers), max_size=2, unique=True))
-    document = _sign(payload, envelope, signers)
-    if data.draw(st.integers(0, 3), label="mutate envelope") == 0:
+    index = data.draw(st.sampled_from(range(len(here.payloads))), label="seed")
+    mutated = data.draw(st.booleans(), label="mutate payload")
+    payload = mutate(data, here.payloads[index], KEYS) if mutated else here.payloads[index]
+    envelope = data.draw(ENVELOPES)
+    signers = tuple(data.draw(SIGNERS))
+    after = data.draw(st.integers(0, 3), label="mutate envelope") == 0
+    if not (mutated or after):
+        return _signed_seed(index, envelope, signers)
+    document = _sign(payload, envelope, [here.signers[i] for i in signers])
+    if after:
         document = mutate(data, document, KEYS, edits=2)
-    return document
+    return json.dumps(document)
+
+
+DOCUMENTS = documents()
+BUNDLES = st.lists(DOCUMENTS, min_size=1, max_size=3)
 
 
 @st.composite
@@ -182,14 +201,14 @@ def files(draw: st.DrawFn) -> dict[str, bytes]:
     written: dict[str, bytes] = {}
     for index in range(data.draw(st.integers(1, 2), label="files")):
         name = data.draw(st.sampled_from(NAMES), label="name")
-        lines = data.draw(st.lists(documents(), min_size=1, max_size=3), label="documents")
+        bundle = name.endswith("jsonl")  # only a bundle holds more than one document
         content = (
-            "\n".join(json.dumps(d) for d in lines)
-            if name.endswith("jsonl")
-            else json.dumps(lines[0])
+            "\n".join(data.draw(BUNDLES, label="documents"))
+            if bundle
+            else data.draw(DOCUMENTS, label="document")
         )
         text = content.encode("utf-8", "surrogatepass")
-        how = data.draw(st.sampled_from(("document",) * 4 + ("bytes", "raw")), label="how")
+        how = data.draw(HOW, label="how")
         if how == "bytes":
             text = mutate_bytes(data, text)
         elif how == "raw":
