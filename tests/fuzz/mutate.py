@@ -119,6 +119,14 @@ TOKENS = (
 )
 
 
+def _alias_bomb(depth: int, width: int) -> bytes:
+    """Nested YAML anchors, each level naming the previous one ``width`` times."""
+    lines = ["a0: &a0 [x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, depth)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+alias_bombs = st.builds(_alias_bomb, st.integers(1, 12), st.integers(1, 12))
 OPERATIONS = st.sampled_from(("replace", "delete", "add", "wrap", "repeat", "empty"))
 BYTE_OPERATIONS = st.sampled_from(("insert", "cut", "repeat", "replace"))
 INSERTED = st.sampled_from(TOKENS) | st.binary(max_size=8)

@@ -38,7 +38,7 @@ from tests.fuzz.fuzzing import (
     fuzz_settings,
     shards,
 )
-from tests.fuzz.mutate import mutate, mutate_bytes
+from tests.fuzz.mutate import alias_bombs, mutate, mutate_bytes
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "example-ml"
 MANIFEST_FILES = [
@@ -163,18 +163,7 @@ def projects(draw: st.DrawFn) -> dict[str, bytes | None]:
     return files
 
 
-def _alias_bomb() -> st.SearchStrategy[bytes]:
-    """Nested YAML anchors, each level naming the previous one ``width`` times."""
-
-    def bomb(depth: int, width: int) -> bytes:
-        lines = ["a0: &a0 [x]"]
-        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, depth)]
-        return ("\n".join(lines) + "\n").encode()
-
-    return st.builds(bomb, st.integers(1, 12), st.integers(1, 12))
-
-
-RAW = st.binary(max_size=200) | _alias_bomb()
+RAW = st.binary(max_size=200) | alias_bombs
 
 
 def _dump(name: str, document: Any) -> bytes:
