@@ -258,13 +258,30 @@ def _snapshot(root: Path) -> dict[str, tuple[int, str]]:
 
 
 @pytest.mark.parametrize("backend", sorted(STORES))
-def test_reading_a_store_writes_nothing(repo: Path, tmp_path: Path, backend: str) -> None:
+def test_reading_a_store_writes_nothing(
+    repo: Path, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     copy = tmp_path / "repo"
     shutil.copytree(repo, copy, symlinks=True)
     shutil.rmtree(copy / "mlruns" / ".trash", ignore_errors=True)  # git keeps no empty folder
     before = _snapshot(copy)
-    checked(copy, tmp_path, STORES[backend], champion("good"))
+    elsewhere = tmp_path / "cwd"  # MLflow's default store is `mlflow.db` in the working folder
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = checked(copy, tmp_path, STORES[backend], champion("good"))
+    assert not result.evaluation.active
     assert _snapshot(copy) == before
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_sqlite_store_whose_name_has_uri_characters_is_read(repo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "re?po #%20"
+    shutil.copytree(repo, copy, symlinks=True)
+    (copy / "mlflow.db").rename(copy / "ml?mode=rwc#%41.db")
+    result = checked(copy, tmp_path, "ml?mode=rwc#%41.db", champion("good"))
+    assert not result.evaluation.active
+    assert model_versions(result.graph)
 
 
 def test_a_store_outside_the_repository_is_refused_located(repo: Path, tmp_path: Path) -> None:

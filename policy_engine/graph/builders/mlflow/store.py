@@ -6,7 +6,10 @@ is an error. The ``mlruns/`` file store is copied first, without its
 ``artifacts`` folders, into a temporary folder that MLflow may touch (it creates
 ``.trash`` when missing); the repository's copy is never opened by MLflow. The
 tracking and registry URIs are always given explicitly, so no server is asked,
-and MLflow's telemetry is off.
+and MLflow's telemetry is off. MLflow's file-store registry opens a client of its
+own (without a URI) to read a version's logged model; for that client the default
+URI is set to the same store while it is open, so MLflow never creates or reads an
+``mlflow.db`` in the working folder.
 """
 
 from __future__ import annotations
@@ -59,11 +62,41 @@ def open_store(path: Path, where: str) -> Iterator[Any]:
             copy = Path(scratch) / "mlruns"
             _copy_metadata(path, copy, where)
             uri = copy.as_uri()
-            yield client(tracking_uri=uri, registry_uri=uri)
+            with _default_uri(uri):
+                yield client(tracking_uri=uri, registry_uri=uri)
         return
     _check_sqlite(path, where)
-    uri = f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true"
-    yield client(tracking_uri=uri, registry_uri=uri)
+    uri = _sqlite_uri(path)
+    with _default_uri(uri):
+        yield client(tracking_uri=uri, registry_uri=uri)
+
+
+def _sqlite_uri(path: Path) -> str:
+    """A read-only SQLAlchemy URI of the SQLite file ``path``.
+
+    The SQLite URI (``file:`` with the path percent-encoded for SQLite) is
+    percent-encoded once more for SQLAlchemy, which decodes one level: no ``/``
+    is left in the URI's path, so MLflow finds no parent folder to create in the
+    working folder, and ``?``, ``#`` or ``%`` in the path stay part of it.
+    """
+    inner = "file:" + quote(str(path), safe="/")
+    return f"sqlite:///{quote(inner, safe='')}?mode=ro&uri=true"
+
+
+@contextmanager
+def _default_uri(uri: str) -> Iterator[None]:
+    """MLflow's default tracking and registry URI set to ``uri`` while the store is open."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, uri))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _check_sqlite(path: Path, where: str) -> None:
