@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -125,3 +127,30 @@ def test_forked_and_in_process_reads_agree(
     outcome = verify(split, options)
     assert outcome == verify(alone, options)
     assert {p.subject for p in outcome.failures} == {"s8", "s9", "s10", "s11"}
+
+
+UNUSED_BY_VERIFY = (
+    "dvc",
+    "in_toto",
+    "networkx",
+    "lark",
+    "pydantic",
+    "yaml",
+    "tempfile",
+    "multiprocessing",
+)
+
+
+def test_verify_loads_no_module_it_does_not_use(tmp_path: Path) -> None:
+    chain_folder(tmp_path / "chain", dsse=True)
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['mlpolicy', 'verify', '--layout', 'root.layout', '-k', 'owner.pub']\n"
+        "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        f"print(code, sorted(m for m in {UNUSED_BY_VERIFY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path / "chain", capture_output=True, text=True
+    )
+    assert done.stdout.strip().endswith("1 []"), done.stdout + done.stderr  # 1: s8-s11 fail
