@@ -6,8 +6,8 @@ when this process runs no other thread and may use two CPUs, the batch is cut in
 two by weight (the files' sizes); a child forked with everything imported computes
 the tail while this process computes the head, then sends its results back pickled
 through a pipe, in one piece (equal objects it made shared, as its own results
-shared them). This process unpickles them, which is why its head is the smaller
-part (:data:`HEAD_SHARE`).
+shared them). Pickling costs the child more than unpickling costs this process,
+so the head is about half the weight (:data:`HEAD_SHARE`).
 
 Below :data:`MIN_WEIGHT`, with ``MLPOLICY_WORKERS=1``, inside a child, or when the
 fork fails, everything runs here. A child that fails in any way (an exception, a
@@ -32,7 +32,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_WEIGHT = 4 * 1024 * 1024  # bytes of files: below it a fork costs more than it gains
-HEAD_SHARE = 0.45  # of the weight, for this process (it also unpickles the tail)
+HEAD_SHARE = 0.5  # of the weight, for this process
 _IN_CHILD = False
 
 
