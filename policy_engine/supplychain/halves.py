@@ -10,8 +10,11 @@ shared them). Pickling costs the child more than unpickling costs this process,
 so the head is a little more than half the weight (:data:`HEAD_SHARE`, which
 ends both at about the same time on the benchmark's chains).
 
-Below :data:`MIN_WEIGHT`, with ``MLPOLICY_WORKERS=1``, inside a child, or when the
-fork fails, everything runs here. A child that fails in any way (an exception, a
+Below :data:`MIN_WEIGHT`, when the machine is busy (a load average of as many
+runnable processes as CPUs: the child would only take CPU from others, and the
+pickling costs more in all), with ``MLPOLICY_WORKERS=1``, inside a child, or when
+the fork fails, everything runs here; ``MLPOLICY_WORKERS=2`` (or more) forks
+whatever the load. A child that fails in any way (an exception, a
 crash, unreadable results) only means its tail is computed here afterwards, where
 the same error is raised or reported as it would have been without a child: the
 results are the same list either way.
@@ -55,10 +58,14 @@ def map_halves(fn: Callable[[T], R], items: Sequence[T], weights: Sequence[int])
 
 
 def _can_fork(weight: int) -> bool:
-    if weight < MIN_WEIGHT or _IN_CHILD or os.environ.get("MLPOLICY_WORKERS") == "1":
+    if weight < MIN_WEIGHT or _IN_CHILD or not sys.platform.startswith("linux"):
         return False
-    alone = threading.active_count() == 1  # forking a process with threads is unsafe
-    return sys.platform.startswith("linux") and alone and cpu_count() > 1
+    if threading.active_count() > 1 or cpu_count() < 2:  # forking with threads is unsafe
+        return False
+    configured = os.environ.get("MLPOLICY_WORKERS", "")
+    if configured.isdigit():
+        return int(configured) > 1
+    return os.getloadavg()[0] < cpu_count()  # a CPU is free, on average
 
 
 def _cut(weights: Sequence[int]) -> int:

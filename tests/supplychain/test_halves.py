@@ -16,6 +16,7 @@ WEIGHTS = [100] * 20
 def forking(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(halves, "MIN_WEIGHT", 1)
     monkeypatch.setattr(halves, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     monkeypatch.delenv("MLPOLICY_WORKERS", raising=False)
 
 
@@ -82,13 +83,24 @@ def test_an_error_the_child_met_is_raised_here_as_without_a_child(forking: None)
         halves.map_halves(fails_on_last, ITEMS, WEIGHTS)
 
 
-@pytest.mark.parametrize("reason", ["light", "one worker", "in a child"])
+@pytest.mark.parametrize("reason", ["light", "one worker", "in a child", "busy", "one cpu"])
 def test_no_fork(forking: None, monkeypatch: pytest.MonkeyPatch, reason: str) -> None:
     if reason == "light":
         monkeypatch.setattr(halves, "MIN_WEIGHT", sum(WEIGHTS) + 1)
     elif reason == "one worker":
         monkeypatch.setenv("MLPOLICY_WORKERS", "1")
-    else:
+    elif reason == "in a child":
         monkeypatch.setattr(halves, "_IN_CHILD", True)
+    elif reason == "busy":
+        monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 0.5, 0.5))
+    else:
+        monkeypatch.setattr(halves, "cpu_count", lambda: 1)
     results = halves.map_halves(square_where, ITEMS, WEIGHTS)
     assert {pid for _, pid in results} == {os.getpid()}
+
+
+def test_two_workers_fork_on_a_busy_machine(forking: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    results = halves.map_halves(square_where, ITEMS, WEIGHTS)
+    assert len({pid for _, pid in results}) == 2

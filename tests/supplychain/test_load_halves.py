@@ -117,7 +117,7 @@ def test_forked_and_in_process_reads_agree(
         forks.append(pid)
         return pid
 
-    monkeypatch.delenv("MLPOLICY_WORKERS")
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
     monkeypatch.setattr(halves, "MIN_WEIGHT", 1)
     monkeypatch.setattr(halves, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "fork", counted_fork)
