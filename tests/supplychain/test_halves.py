@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -17,6 +18,7 @@ def forking(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(halves, "MIN_WEIGHT", 1)
     monkeypatch.setattr(halves, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # earlier tests may leave threads
     monkeypatch.delenv("MLPOLICY_WORKERS", raising=False)
 
 
@@ -83,7 +85,9 @@ def test_an_error_the_child_met_is_raised_here_as_without_a_child(forking: None)
         halves.map_halves(fails_on_last, ITEMS, WEIGHTS)
 
 
-@pytest.mark.parametrize("reason", ["light", "one worker", "in a child", "busy", "one cpu"])
+@pytest.mark.parametrize(
+    "reason", ["light", "one worker", "in a child", "busy", "one cpu", "threads"]
+)
 def test_no_fork(forking: None, monkeypatch: pytest.MonkeyPatch, reason: str) -> None:
     if reason == "light":
         monkeypatch.setattr(halves, "MIN_WEIGHT", sum(WEIGHTS) + 1)
@@ -93,8 +97,10 @@ def test_no_fork(forking: None, monkeypatch: pytest.MonkeyPatch, reason: str) ->
         monkeypatch.setattr(halves, "_IN_CHILD", True)
     elif reason == "busy":
         monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 0.5, 0.5))
-    else:
+    elif reason == "one cpu":
         monkeypatch.setattr(halves, "cpu_count", lambda: 1)
+    else:
+        monkeypatch.setattr(threading, "active_count", lambda: 2)
     results = halves.map_halves(square_where, ITEMS, WEIGHTS)
     assert {pid for _, pid in results} == {os.getpid()}
 

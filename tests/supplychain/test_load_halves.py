@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ def test_forked_and_in_process_reads_agree(
     monkeypatch.setenv("MLPOLICY_WORKERS", "2")
     monkeypatch.setattr(halves, "MIN_WEIGHT", 1)
     monkeypatch.setattr(halves, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # earlier tests may leave threads
     monkeypatch.setattr(os, "fork", counted_fork)
     split = load_chain(folder / "root.layout", "root.layout", keys, folder)
     assert len(forks) == 1 and split == alone
