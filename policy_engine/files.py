@@ -4,7 +4,6 @@ folders), and the paths no file can have."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: no longer path names a file
@@ -57,6 +56,8 @@ def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
 
     The file gets ``mode`` (set before anything is written), else the temporary file's 0600.
     """
+    import tempfile  # not at the top: commands that write nothing (verify) need not load it
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with open(handle, "wb") as out:

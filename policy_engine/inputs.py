@@ -25,11 +25,12 @@ import math
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from policy_engine.errors import InputError
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -43,7 +44,6 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PathLike = str | os.PathLike[str]
 
@@ -335,6 +335,14 @@ def is_extra_data(error: InputError) -> bool:
 
 
 # -- YAML ---------------------------------------------------------------------------------------
+def _yaml() -> tuple[Any, Any]:
+    """PyYAML and its safe loader (libyaml's when built): loaded by the first YAML read only,
+    so that commands reading JSON alone (verify) do not load it."""
+    import yaml
+
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class AliasBombError(ValueError):
     """YAML anchors and aliases that would expand beyond the budget, or into themselves."""
 
@@ -346,14 +354,17 @@ def check_aliases(root: yaml.Node) -> None:
     this is linear in the composed nodes however far aliases would expand.
     """
     sizes: dict[int, int] = {}
-    distinct = _expanded_size(root, sizes, set())
+    yaml, _ = _yaml()
+    distinct = _expanded_size(root, sizes, set(), (yaml.MappingNode, yaml.SequenceNode))
     if distinct - len(sizes) > MAX_ALIAS_NODES:
         raise AliasBombError(
             f"YAML aliases expand to more than {MAX_ALIAS_NODES} extra nodes; the file was not read"
         )
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
+def _expanded_size(
+    node: yaml.Node, sizes: dict[int, int], open_: set[int], kinds: tuple[type, type]
+) -> int:
     key = id(node)
     if key in sizes:
         return sizes[key]
@@ -361,13 +372,14 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> i
         raise AliasBombError("a YAML alias refers to a node that contains it")
     open_.add(key)
     total = 1
-    if isinstance(node, yaml.MappingNode):
+    mapping, sequence = kinds
+    if isinstance(node, mapping):
         for child_key, child_value in node.value:
-            total += _expanded_size(child_key, sizes, open_)
-            total += _expanded_size(child_value, sizes, open_)
-    elif isinstance(node, yaml.SequenceNode):
+            total += _expanded_size(child_key, sizes, open_, kinds)
+            total += _expanded_size(child_value, sizes, open_, kinds)
+    elif isinstance(node, sequence):
         for child in node.value:
-            total += _expanded_size(child, sizes, open_)
+            total += _expanded_size(child, sizes, open_, kinds)
     open_.discard(key)
     sizes[key] = min(total, 1 << 62)
     return sizes[key]
@@ -376,8 +388,9 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> i
 def check_yaml_aliases(text: str, file: str) -> None:
     """Compose every document of ``text`` (nothing constructed) and check its aliases;
     a syntax error is left to whoever parses the text next."""
+    yaml, loader = _yaml()
     try:
-        for node in yaml.compose_all(text, Loader=_YAML_LOADER):
+        for node in yaml.compose_all(text, Loader=loader):
             if node is not None:
                 check_aliases(node)
     except AliasBombError as exc:
@@ -390,8 +403,9 @@ def load_yaml(text: str, file: str) -> Any:
     """The single YAML document in ``text``, safe-loaded within the alias budget; errors are
     located ``InputError``s (``file:line:column`` for a syntax error)."""
     check_yaml_aliases(text, file)
+    yaml, loader = _yaml()
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # a safe loader
+        return yaml.load(text, Loader=loader)  # a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file

@@ -26,6 +26,7 @@ from policy_engine.intoto.rules import RuleFormatError, parse_rule
 from policy_engine.keys import KeyLoadError, PublicKey, parse_public_key
 from policy_engine.supplychain import documents
 from policy_engine.supplychain.documents import LayoutError
+from policy_engine.supplychain.halves import map_halves
 
 MAX_DEPTH = 8  # sublayouts within sublayouts
 
@@ -69,10 +70,15 @@ def chain_of(
     """The chain of an already opened layout document."""
     layout = read_layout(signed, display, keys)
     shared = _SharedArtifacts()
-    links = {
-        step.name: tuple(map(shared.link_file, _link_files(layout, step, link_dir, depth)))
-        for step in layout.steps
-    }
+    found = _found(layout, link_dir)
+    read = map_halves(
+        lambda each: shared.link_file(_link_file(layout, *each, depth)),
+        found,
+        [_size(path) for _, _, path in found],
+    )
+    links: dict[str, tuple[LinkFile, ...]] = {step.name: () for step in layout.steps}
+    for file in read:
+        links[file.step] += (file,)
     return Chain(layout, str(link_dir), links)
 
 
@@ -211,14 +217,22 @@ def _inspection(inspection: dict[str, Any]) -> Inspection:
     )
 
 
-def _link_files(layout: Layout, step: Step, link_dir: Path, depth: int) -> list[LinkFile]:
+def _found(layout: Layout, link_dir: Path) -> list[tuple[Step, str, Path]]:
+    """(step, key id, path) of each link file present, in the layout's order."""
     found = []
-    for keyid in step.pubkeys:
-        name = f"{step.name}.{keyid[:8]}.link"
-        path = link_dir / name
-        if path.is_file():
-            found.append(_link_file(layout, step, keyid, path, depth))
+    for step in layout.steps:
+        for keyid in step.pubkeys:
+            path = link_dir / f"{step.name}.{keyid[:8]}.link"
+            if path.is_file():
+                found.append((step, keyid, path))
     return found
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it reports why
 
 
 def _link_file(layout: Layout, step: Step, keyid: str, path: Path, depth: int) -> LinkFile:

@@ -223,6 +223,25 @@ def b64decode(text: str) -> bytes | None:
 
 def _decoded(text: str) -> bytes | None:
     try:
+        return _simd_base64(text)
+    except (binascii.Error, ValueError):
+        pass  # refused by pybase64: the standard library decides (see _simd_base64)
+    try:
         return _strict_base64(text)
     except (binascii.Error, ValueError):
         return None
+
+
+def _simd_base64(text: str) -> bytes:
+    """:func:`_strict_base64`'s bytes, by pybase64 (SIMD, ten times faster on a large payload).
+
+    Where it decodes, it gives the standard library's bytes; it refuses a little more
+    (padding after complete groups, as in ``AAAA====``), so only its refusals are passed
+    on. ``tests/graph/test_base64_fast_path.py`` checks both on every short text and on
+    hostile ones.
+    """
+    try:
+        import pybase64
+    except ImportError:  # pragma: no cover - pybase64 is a dependency on CPython only
+        return _strict_base64(text)
+    return pybase64.b64decode(text, validate=True)
