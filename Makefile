@@ -39,9 +39,13 @@ check-fast: $(STAMP)
 # The fuzz targets (tests/fuzz) with many inputs each, in shards on every core; at the
 # end, per target, the inputs tried and the slowest one. FUZZ_EXAMPLES sets the inputs
 # of each loader's target, FUZZ_POLICY_EXAMPLES those of the policy parser's.
+# The targets rewrite small files per input: their scratch folders go to memory
+# (/dev/shm) where the machine has it; FUZZ_TMPDIR chooses another place.
 FUZZ_EXAMPLES ?= 100000
 FUZZ_POLICY_EXAMPLES ?= 1000000
+FUZZ_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm || echo $${TMPDIR:-/tmp})
 fuzz: $(STAMP)
+	TMPDIR=$(FUZZ_TMPDIR) \
 	MLPOLICY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MLPOLICY_FUZZ_POLICY_EXAMPLES=$(FUZZ_POLICY_EXAMPLES) \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.fuzz.tally -n auto --dist worksteal \
 	  tests/fuzz
