@@ -14,7 +14,15 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph import tracking
-from policy_engine.graph.model import Attestation, Evidence, ProvenanceGraph, SourceRef, Step
+from policy_engine.graph.model import (
+    Attestation,
+    DigestClaim,
+    Evidence,
+    ProvenanceGraph,
+    SourceRef,
+    Step,
+    WorkspaceFile,
+)
 from policy_engine.graph.tracking import ModelVersion, Run
 from policy_engine.schemas.predicates import SIGNATURE_TYPES, schema_problem
 
@@ -46,6 +54,20 @@ def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
 def int_or(text: str) -> tuple[int, str]:
     """A version number sorts as a number (``10`` after ``9``), anything else after."""
     return (int(text), "") if text.isdigit() else (1 << 62, text)
+
+
+def names_current(
+    current: WorkspaceFile | None, locked: DigestClaim | None, digest: Mapping[str, str]
+) -> bool | None:
+    """:meth:`EvalContext.at_current_digest`, given the artifact's bytes at hand and its
+    lock claim (``graph.workspace``, ``graph.locked``): to ask of many digests at once."""
+    if current is not None:
+        return any(current.digest(a) == v for a, v in digest.items())
+    if locked is None:
+        return False
+    if locked.algorithm not in digest:
+        return None
+    return digest[locked.algorithm] == locked.value
 
 
 class Subject(NamedTuple):
@@ -178,15 +200,7 @@ class EvalContext:
         answer inherits DVC's md5): None when ``digest`` names none in that
         algorithm. An artifact with neither has no current bytes: False.
         """
-        current = self.graph.workspace(path)
-        if current is not None:
-            return any(current.digest(a) == v for a, v in digest.items())
-        locked = self.graph.locked(path)
-        if locked is None:
-            return False
-        if locked.algorithm not in digest:
-            return None
-        return digest[locked.algorithm] == locked.value
+        return names_current(self.graph.workspace(path), self.graph.locked(path), digest)
 
     def current_evidence(self, path: str) -> Evidence | None:
         """The current digest of ``path`` as evidence: where it was read, or what DVC records."""

@@ -11,7 +11,7 @@ computed once for all artifacts, not searched per artifact.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +41,34 @@ def _digests(
     for digest, source in records:
         for algorithm, value in digest.items():
             out.setdefault(algorithm, {}).setdefault(value, []).append(source)
+    return out
+
+
+def _downstream(
+    succ: Mapping[str, Iterable[str]], sources: Iterable[str], skip: Container[tuple[str, str]]
+) -> set[str]:
+    """The nodes at the end of a path of at least one edge from ``sources``, over edges not
+    in ``skip``: what networkx's breadth-first search over a restricted view of the graph
+    finds, without the view's filtering of every edge (``tests/evaluate/test_lineage_passes``)."""
+    seen: set[str] = set()
+    layer = [s for s in sources if s in succ]
+    while layer:
+        following: list[str] = []
+        for u in layer:
+            for v in succ[u]:
+                if v not in seen and (u, v) not in skip:
+                    seen.add(v)
+                    following.append(v)
+        layer = following
+    return seen
+
+
+def _values(records: Iterable[tuple[dict[str, str], str]]) -> dict[str, set[str]]:
+    """{algorithm: values} from (digest, source) records (what :func:`_digests` keys)."""
+    out: dict[str, set[str]] = {}
+    for digest, _ in records:
+        for algorithm, value in digest.items():
+            out.setdefault(algorithm, set()).add(value)
     return out
 
 
@@ -109,23 +137,25 @@ class Lineage:
         return BrokenEdge(artifact, step, f"step `{step}` recorded no digest for `{artifact}`", ())
 
     def _check_input(self, artifact: str, step: str) -> BrokenEdge | None:
-        consumed = _digests(self._recorded(artifact, step, EdgeKind.INPUT))
+        records = self._recorded(artifact, step, EdgeKind.INPUT)
+        consumed = _values(records)
         if not consumed:
             return BrokenEdge(artifact, step, f"step `{step}` recorded no digest for its input", ())
         producers = self.producers(artifact)
         if not producers:
             return None  # a declared source: nothing upstream to contradict it
-        produced = _digests(
-            r for p in producers for r in self._recorded(artifact, p, EdgeKind.OUTPUT)
-        )
-        common = sorted(set(consumed) & set(produced))
+        made = [r for p in producers for r in self._recorded(artifact, p, EdgeKind.OUTPUT)]
+        produced = _values(made)
+        common = sorted(consumed.keys() & produced.keys())
         if not common:
             return BrokenEdge(
                 artifact, step, "producer and consumer recorded no digest in common", ()
             )
         for algorithm in common:
-            if not set(consumed[algorithm]) & set(produced[algorithm]):
-                return self._contradiction(artifact, step, producers, algorithm, consumed, produced)
+            if not consumed[algorithm] & produced[algorithm]:
+                return self._contradiction(
+                    artifact, step, producers, algorithm, _digests(records), _digests(made)
+                )
         return None
 
     @staticmethod
@@ -152,12 +182,6 @@ class Lineage:
         )
         return BrokenEdge(artifact, step, reason, tuple(evidence))
 
-    @cached_property
-    def valid(self) -> nx.DiGraph[str]:
-        """The flow of bytes without its broken edges (a view; nothing is copied)."""
-        # The stub says Graph; restricted_view returns a view of its argument's class.
-        return nx.restricted_view(self.full, [], list(self.broken))  # type: ignore[return-value]
-
     def artifacts_matching(self, patterns: tuple[str, ...]) -> list[str]:
         return sorted(a.path for a in self.graph.artifacts() if globs.matches_any(patterns, a.path))
 
@@ -170,16 +194,19 @@ class Lineage:
         """
         key = (sources, valid_only)
         if key not in self._reached:
-            graph = self.valid if valid_only else self.full
-            first = sorted({v for s in sources if s in graph for v in graph.successors(s)})
-            seen: set[str] = set()
-            for layer in nx.bfs_layers(graph, first) if first else []:
-                seen.update(layer)
-            nodes = self.graph.g.nodes
-            self._reached[key] = frozenset(
-                nodes[n]["data"].path for n in seen if nodes[n]["kind"] is NodeKind.ARTIFACT
-            )
+            seen = _downstream(self.full.succ, sources, self.broken if valid_only else {})
+            paths = self._paths
+            self._reached[key] = frozenset(paths[n] for n in seen if n in paths)
         return self._reached[key]
+
+    @cached_property
+    def _paths(self) -> dict[str, str]:
+        """{node id: artifact path} of every artifact of the flow of bytes."""
+        return {
+            node: attrs["data"].path
+            for node, attrs in self.graph.g.nodes(data=True)
+            if attrs["kind"] is NodeKind.ARTIFACT
+        }
 
     @cached_property
     def declared_sources(self) -> frozenset[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from policy_engine.compiler import ir
-from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
+from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject, names_current
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need
-from policy_engine.evaluate.predicates.registry import evaluates
+from policy_engine.evaluate.predicates.registry import evaluates, screens
 from policy_engine.graph.model import Attestation, Evidence, SignatureStatus
 
 
@@ -34,17 +34,7 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
             Kind.UNSIGNED_ARTIFACT,
         )
     products = ctx.signatures_by_path.get(path, [])
-    signers: set[str] = set()
-    stale: list[str] = []
-    unknown: dict[str, frozenset[str]] = {}
-    for att, digest in products:
-        match = ctx.at_current_digest(path, digest)
-        if match:
-            signers |= att.signers & pred.role.keyids
-        elif match is None:
-            unknown[att.file] = att.signers & pred.role.keyids
-        else:
-            stale.append(att.file)
+    signers, stale, unknown = _by_digest(pred.role, path, products, ctx)
     evidence = (current, *_product_evidence(ctx, path, products))
     if len(signers) >= pred.threshold:
         message = _from_lock(
@@ -60,6 +50,49 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
         )
     message = _from_lock(ctx, path, _unsigned_reason(pred, signers, stale, bool(products), ctx))
     return Verdict(False, message, Kind.UNSIGNED_ARTIFACT, evidence)
+
+
+def _by_digest(
+    role: ir.Role,
+    path: str,
+    products: list[tuple[Attestation, Mapping[str, str]]],
+    ctx: EvalContext,
+) -> tuple[set[str], list[str], dict[str, frozenset[str]]]:
+    """The role's keys that signed ``path`` at its current digest; the files that signed
+    other bytes; the files whose digest cannot be compared, with the role's keys on each."""
+    signers: set[str] = set()
+    stale: list[str] = []
+    unknown: dict[str, frozenset[str]] = {}
+    current, locked = ctx.graph.workspace(path), ctx.graph.locked(path)
+    for att, digest in products:
+        match = names_current(current, locked, digest)
+        if match:
+            signers |= att.signers & role.keyids
+        elif match is None:
+            unknown[att.file] = att.signers & role.keyids
+        else:
+            stale.append(att.file)
+    return signers, stale, unknown
+
+
+@screens(ir.SignedBy)
+def signed_by_screen(
+    pred: ir.SignedBy, kind: str, subjects: list[str], ctx: EvalContext
+) -> set[str]:
+    """The artifacts signed at their current digest by enough keys of the role (a folder
+    signed file by file, and attestations, are left to the evaluator).
+
+    A signature matches only bytes at hand or locked, so an artifact with a signer
+    has the current evidence the evaluator asks for first.
+    """
+    if kind != "artifacts":
+        return set()
+    index, enough = ctx.signatures_by_path, max(pred.threshold, 1)
+    return {
+        path
+        for path in subjects
+        if path in index and len(_by_digest(pred.role, path, index[path], ctx)[0]) >= enough
+    }
 
 
 def _directory_signed_by(
@@ -173,6 +206,22 @@ def performed_by(pred: ir.PerformedBy, subject: Subject, ctx: EvalContext) -> Ve
         Kind.UNAUTHORIZED_STEP,
         tuple(evidence),
     )
+
+
+@screens(ir.PerformedBy)
+def performed_by_screen(
+    pred: ir.PerformedBy, kind: str, subjects: list[str], ctx: EvalContext
+) -> set[str]:
+    """The steps for which ``performed by`` holds: each link signed by keys of the role
+    only, and enough distinct keys of it over all the step's links."""
+    by_step = ctx.lineage.links_by_step
+    return {step for step in subjects if _performed(pred, by_step.get(step, []), ctx)}
+
+
+def _performed(pred: ir.PerformedBy, links: list[Attestation], ctx: EvalContext) -> bool:
+    if not links or any(_link_problem(att, pred.role, ctx) for att in links):
+        return False
+    return len(frozenset().union(*(att.signers for att in links))) >= pred.threshold
 
 
 def _link_problem(att: Attestation, role: ir.Role, ctx: EvalContext) -> str | None:
