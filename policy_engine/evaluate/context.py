@@ -47,7 +47,7 @@ def step_field(step: Step, path: tuple[str, ...]) -> Any:
 
 def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
     if isinstance(step_set, ir.StepsNamed):
-        return globs.matches_any(step_set.globs, step.name)
+        return globs.matcher(step_set.globs)(step.name) is not None
     return conditions.compare(step_field(step, step_set.field), step_set.op, step_set.value)
 
 
@@ -145,7 +145,7 @@ class EvalContext:
 
     @cached_property
     def artifact_paths(self) -> list[str]:
-        return sorted(a.path for a in self.graph.artifacts())
+        return sorted(self.lineage.paths.values())
 
     def artifact_kind(self, path: str) -> str:
         return kinds.artifact_kind(path, self.graph.g.nodes[self.graph.artifact_id(path)])
@@ -223,7 +223,7 @@ class EvalContext:
     def products(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:
         """Per artifact path: the attestations naming it as a product, by file, with digests."""
         index: dict[str, list[tuple[Attestation, Mapping[str, str]]]] = {}
-        for att in sorted(self.graph.attestations(), key=lambda a: a.file):
+        for att in self.attestations.values():
             for path, digest in att.products.items():
                 index.setdefault(path, []).append((att, digest))
         return index

@@ -140,12 +140,10 @@ def _may_disagree(claims: list[DigestClaim], current: WorkspaceFile | None) -> b
             return True
     if current is None:
         return False
-    for algorithm in ("sha256", "md5"):
-        if algorithm in seen:
-            value = current.digest(algorithm)
-            if value and value != seen[algorithm]:
-                return True
-    return False
+    if "sha256" in seen and current.sha256 and current.sha256 != seen["sha256"]:
+        return True
+    md5 = current.md5 if "md5" in seen else ""
+    return bool(md5) and md5 != seen["md5"]
 
 
 def _current_claims(ctx: EvalContext, path: str) -> list[DigestClaim]:
@@ -170,8 +168,8 @@ def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) ->
 
 def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
     """Links that record a step the pipeline does not have."""
-    names = {s.name for s in ctx.graph.steps()}
-    for att in sorted(ctx.graph.attestations(), key=lambda a: a.file):
+    names = ctx.steps
+    for att in ctx.attestations.values():
         if att.kind == "link" and att.step_name not in names:
             yield Issue(
                 "unknown-step",

@@ -63,7 +63,8 @@ def _by_digest(
     signers: set[str] = set()
     stale: list[str] = []
     unknown: dict[str, frozenset[str]] = {}
-    current, locked = ctx.graph.workspace(path), ctx.graph.locked(path)
+    current = ctx.graph.workspace(path)
+    locked = ctx.graph.locked(path) if current is None else None  # unread with bytes at hand
     for att, digest in products:
         match = names_current(current, locked, digest)
         if match:
