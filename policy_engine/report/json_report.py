@@ -74,7 +74,7 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
         for c in evaluation.controls
     ]
     active, counted = evaluation.active, counts(evaluation)
-    nodes = Counter(kind for _, kind in graph.g.nodes(data="kind"))  # one pass for three counts
+    nodes = Counter(attrs["kind"] for _, attrs in graph.g.nodes(data=True))  # three counts
     summary = SummaryOut(
         controls=counted.controls,
         passed=counted.passed,
