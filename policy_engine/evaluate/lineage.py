@@ -140,14 +140,13 @@ class Lineage:
         )
         if not consumed:
             return False
-        produced: dict[str, set[str]] = {}
+        made: list[Mapping[str, str]] = []
         nodes = self.graph.g.nodes
         for producer, edge in self.full.pred[node].items():
             name = nodes[producer]["data"].name
-            made = [edge["digest"]]
-            made += (a.products[artifact] for a in links(name, ()) if artifact in a.products)
-            for algorithm, values in _values(made).items():
-                produced.setdefault(algorithm, set()).update(values)
+            made.append(edge["digest"])
+            made += [a.products[artifact] for a in links(name, ()) if artifact in a.products]
+        produced = _values(made)
         if not produced:
             return not self.full.pred[node]  # a declared source, or nothing in common
         common = consumed.keys() & produced.keys()
