@@ -16,12 +16,11 @@ from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph import tracking
 from policy_engine.graph.model import (
     Attestation,
-    DigestClaim,
     Evidence,
+    NodeKind,
     ProvenanceGraph,
     SourceRef,
     Step,
-    WorkspaceFile,
 )
 from policy_engine.graph.tracking import ModelVersion, Run
 from policy_engine.schemas.predicates import SIGNATURE_TYPES, schema_problem
@@ -54,22 +53,6 @@ def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
 def int_or(text: str) -> tuple[int, str]:
     """A version number sorts as a number (``10`` after ``9``), anything else after."""
     return (int(text), "") if text.isdigit() else (1 << 62, text)
-
-
-def names_current(
-    current: WorkspaceFile | None, locked: DigestClaim | None, digest: Mapping[str, str]
-) -> bool | None:
-    """:meth:`EvalContext.at_current_digest`, given the artifact's bytes at hand and its
-    lock claim (``graph.workspace``, ``graph.locked``): to ask of many digests at once."""
-    if current is not None:
-        if digest.get("sha256") == current.sha256:  # the usual answer, asked first
-            return True
-        return any(current.digest(a) == v for a, v in digest.items())
-    if locked is None:
-        return False
-    if locked.algorithm not in digest:
-        return None
-    return digest[locked.algorithm] == locked.value
 
 
 class Subject(NamedTuple):
@@ -149,6 +132,15 @@ class EvalContext:
     def artifact_paths(self) -> list[str]:
         return sorted(self.lineage.paths.values())
 
+    @cached_property
+    def current_sha256(self) -> dict[str, str]:
+        """The sha256 of each artifact's bytes at hand (``graph.workspace``), by path."""
+        return {
+            attrs["data"].path: attrs["workspace"].sha256
+            for _, attrs in self.graph.g.nodes(data=True)
+            if attrs["kind"] is NodeKind.ARTIFACT and attrs["workspace"] is not None
+        }
+
     def artifact_kind(self, path: str) -> str:
         return kinds.artifact_kind(path, self.graph.g.nodes[self.graph.artifact_id(path)])
 
@@ -202,7 +194,15 @@ class EvalContext:
         answer inherits DVC's md5): None when ``digest`` names none in that
         algorithm. An artifact with neither has no current bytes: False.
         """
-        return names_current(self.graph.workspace(path), self.graph.locked(path), digest)
+        current = self.graph.workspace(path)
+        if current is not None:
+            return any(current.digest(a) == v for a, v in digest.items())
+        locked = self.graph.locked(path)
+        if locked is None:
+            return False
+        if locked.algorithm not in digest:
+            return None
+        return digest[locked.algorithm] == locked.value
 
     def current_evidence(self, path: str) -> Evidence | None:
         """The current digest of ``path`` as evidence: where it was read, or what DVC records."""

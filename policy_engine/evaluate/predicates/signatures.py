@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from itertools import chain
 
 from policy_engine.compiler import ir
-from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject, names_current
+from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need
 from policy_engine.evaluate.predicates.registry import evaluates, screens
@@ -63,10 +65,8 @@ def _by_digest(
     signers: set[str] = set()
     stale: list[str] = []
     unknown: dict[str, frozenset[str]] = {}
-    current = ctx.graph.workspace(path)
-    locked = ctx.graph.locked(path) if current is None else None  # unread with bytes at hand
     for att, digest in products:
-        match = names_current(current, locked, digest)
+        match = ctx.at_current_digest(path, digest)
         if match:
             signers |= att.signers & role.keyids
         elif match is None:
@@ -80,20 +80,27 @@ def _by_digest(
 def signed_by_screen(
     pred: ir.SignedBy, kind: str, subjects: list[str], ctx: EvalContext
 ) -> set[str]:
-    """The artifacts signed at their current digest by enough keys of the role (a folder
-    signed file by file, and attestations, are left to the evaluator).
-
-    A signature matches only bytes at hand or locked, so an artifact with a signer
-    has the current evidence the evaluator asks for first.
-    """
+    """The artifacts enough keys of the role signed by the sha256 of their bytes at hand
+    (the usual case, found attestation by attestation); others are left to the evaluator
+    (bytes not at hand, other algorithms, folders signed file by file, attestations)."""
     if kind != "artifacts":
         return set()
-    index, enough = ctx.signatures_by_path, max(pred.threshold, 1)
-    return {
-        path
-        for path in subjects
-        if path in index and len(_by_digest(pred.role, path, index[path], ctx)[0]) >= enough
-    }
+    current, by_key = ctx.current_sha256, dict[str, set[str]]()
+    for att in ctx.attestations.values():
+        keys = att.signers & pred.role.keyids
+        if keys:
+            tables = (att.products, att.subjects) if ctx.signs(att) else (att.products,)
+            signed = {
+                path
+                for table in tables
+                for path, digest in table.items()
+                if path in current and digest.get("sha256") == current[path]
+            }
+            for key in keys:
+                by_key.setdefault(key, set()).update(signed)
+    enough = max(pred.threshold, 1)
+    signers = Counter(chain.from_iterable(by_key.values()))
+    return {path for path, count in signers.items() if count >= enough}
 
 
 def _directory_signed_by(
