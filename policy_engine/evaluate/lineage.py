@@ -63,6 +63,11 @@ def _downstream(
     return seen
 
 
+def _pairs(digests: Iterable[Mapping[str, str]]) -> set[tuple[str, str]]:
+    """Every (algorithm, value) of the digests."""
+    return {pair for digest in digests for pair in digest.items()}
+
+
 def _values(digests: Iterable[Mapping[str, str]]) -> dict[str, set[str]]:
     """{algorithm: values} from digests (what :func:`_digests` keys)."""
     out: dict[str, set[str]] = {}
@@ -112,7 +117,8 @@ class Lineage:
     def broken(self) -> dict[tuple[str, str], BrokenEdge]:
         """Every broken input and output edge, keyed by its (source, target) node ids."""
         found: dict[tuple[str, str], BrokenEdge] = {}
-        for u, v, data in self.full.edges(data=True):
+        edges = ((u, v, data) for u, out in self.full.adjacency() for v, data in out.items())
+        for u, v, data in edges:  # in the order of ``edges(data=True)``, without its view
             if data["kind"] is EdgeKind.OUTPUT and data["digest"]:
                 continue  # the producer recorded a digest (what _check_output asks first)
             if data["kind"] is EdgeKind.OUTPUT:
@@ -132,25 +138,24 @@ class Lineage:
 
     def _agrees(self, node: str, artifact: str, step: str, digest: Mapping[str, str]) -> bool:
         """Whether :meth:`_check_input` finds the input edge of ``artifact`` (``node``) into
-        ``step`` valid, which recorded ``digest`` for it: the same sets compared, without
-        sources (``tests/evaluate/test_lineage_passes.py``)."""
+        ``step`` valid, which recorded ``digest`` for it: the same digests compared, as
+        (algorithm, value) pairs, without sources (``tests/evaluate/test_lineage_passes.py``)."""
         links = self.links_by_step.get
-        consumed = _values(
+        consumed = _pairs(
             [digest, *(a.materials[artifact] for a in links(step, ()) if artifact in a.materials)]
         )
-        if not consumed:
-            return False
+        producers = self.full.pred[node]
+        if not consumed or not producers:
+            return bool(consumed)  # no digest is broken; none upstream to contradict is valid
         made: list[Mapping[str, str]] = []
         nodes = self.graph.g.nodes
-        for producer, edge in self.full.pred[node].items():
+        for producer, edge in producers.items():
             name = nodes[producer]["data"].name
             made.append(edge["digest"])
             made += [a.products[artifact] for a in links(name, ()) if artifact in a.products]
-        produced = _values(made)
-        if not produced:
-            return not self.full.pred[node]  # a declared source, or nothing in common
-        common = consumed.keys() & produced.keys()
-        return bool(common) and all(consumed[a] & produced[a] for a in common)
+        produced = _pairs(made)
+        common = {a for a, _ in consumed} & {a for a, _ in produced}
+        return bool(common) and {a for a, _ in consumed & produced} == common
 
     def _check_output(self, artifact: str, step: str) -> BrokenEdge | None:
         if any(d for d, _ in self._recorded(artifact, step, EdgeKind.OUTPUT)):
