@@ -146,7 +146,7 @@ class Lineage:
         )
         producers = self.full.pred[node]
         if not consumed or not producers:
-            return bool(consumed)  # no digest is broken; none upstream to contradict is valid
+            return bool(consumed)  # no digest: broken; no producer: a declared source, valid
         made: list[Mapping[str, str]] = []
         nodes = self.graph.g.nodes
         for producer, edge in producers.items():
@@ -227,7 +227,7 @@ class Lineage:
 
     @cached_property
     def paths(self) -> dict[str, str]:
-        """{node id: artifact path} of every artifact of the flow of bytes."""
+        """{node id: artifact path} of every artifact of the graph (one pass)."""
         return {
             node: attrs["data"].path
             for node, attrs in self.graph.g.nodes(data=True)

@@ -36,7 +36,17 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
             Kind.UNSIGNED_ARTIFACT,
         )
     products = ctx.signatures_by_path.get(path, [])
-    signers, stale, unknown = _by_digest(pred.role, path, products, ctx)
+    signers: set[str] = set()
+    stale: list[str] = []
+    unknown: dict[str, frozenset[str]] = {}
+    for att, digest in products:
+        match = ctx.at_current_digest(path, digest)
+        if match:
+            signers |= att.signers & pred.role.keyids
+        elif match is None:
+            unknown[att.file] = att.signers & pred.role.keyids
+        else:
+            stale.append(att.file)
     evidence = (current, *_product_evidence(ctx, path, products))
     if len(signers) >= pred.threshold:
         message = _from_lock(
@@ -52,28 +62,6 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
         )
     message = _from_lock(ctx, path, _unsigned_reason(pred, signers, stale, bool(products), ctx))
     return Verdict(False, message, Kind.UNSIGNED_ARTIFACT, evidence)
-
-
-def _by_digest(
-    role: ir.Role,
-    path: str,
-    products: list[tuple[Attestation, Mapping[str, str]]],
-    ctx: EvalContext,
-) -> tuple[set[str], list[str], dict[str, frozenset[str]]]:
-    """The role's keys that signed ``path`` at its current digest; the files that signed
-    other bytes; the files whose digest cannot be compared, with the role's keys on each."""
-    signers: set[str] = set()
-    stale: list[str] = []
-    unknown: dict[str, frozenset[str]] = {}
-    for att, digest in products:
-        match = ctx.at_current_digest(path, digest)
-        if match:
-            signers |= att.signers & role.keyids
-        elif match is None:
-            unknown[att.file] = att.signers & role.keyids
-        else:
-            stale.append(att.file)
-    return signers, stale, unknown
 
 
 @screens(ir.SignedBy)
