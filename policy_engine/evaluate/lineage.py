@@ -220,7 +220,8 @@ class Lineage:
         """
         key = (sources, valid_only)
         if key not in self._reached:
-            seen = _downstream(self.full.succ, sources, self.broken if valid_only else {})
+            successors = dict(self.full.adjacency())  # plain dicts: no view per node visited
+            seen = _downstream(successors, sources, self.broken if valid_only else {})
             paths = self.paths
             self._reached[key] = frozenset(paths[n] for n in seen if n in paths)
         return self._reached[key]
