@@ -8,6 +8,7 @@ match ``/`` too.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 
@@ -59,6 +60,22 @@ def matches(pattern: str, path: str) -> bool:
 
 def matches_any(patterns: tuple[str, ...], path: str) -> bool:
     return any(matches(p, path) for p in patterns)
+
+
+@lru_cache(maxsize=1024)
+def matcher(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    """``matches_any(patterns, ·)`` as one compiled expression (a match, or None): to test
+    many paths against the same globs (``tests/test_globs.py`` checks they agree)."""
+    if not patterns:
+        return _no_match
+    if len(patterns) == 1:
+        return compile_glob(patterns[0]).match
+    joined = "|".join(f"(?:{compile_glob(p).pattern})" for p in patterns)
+    return re.compile(joined, re.DOTALL).match
+
+
+def _no_match(path: str) -> None:
+    return None
 
 
 def matches_text(pattern: str, text: str) -> bool:

@@ -56,3 +56,42 @@ def test_a_newline_in_a_command_is_any_other_character() -> None:
 def test_an_unclosed_set_is_an_error_in_both() -> None:
     with pytest.raises(globs.GlobError):
         globs.matches_text("python [src", "python s")
+
+
+MANY = [
+    (),
+    ("out/**",),
+    ("out/**", "dir/**"),
+    ("*.csv", "data/*"),
+    ("a|b", "(x)"),  # alternation and groups are literal text in a glob
+    ("[!a]*", "**/?.bin", "models/[0-9]*"),
+    ("", "**"),
+    ("a\\b", "c.d", "e+f"),
+]
+PATHS = [
+    "out/s00/0.bin",
+    "dir/m/1",
+    "x.csv",
+    "data/a.csv",
+    "data/sub/a.csv",
+    "a|b",
+    "a",
+    "(x)",
+    "b",
+    "models/7.pkl",
+    "deep/down/q.bin",
+    "",
+    "a\\b",
+    "cxd",
+    "c.d",
+    "eef",
+    "e+f",
+    "line\nbreak",
+]
+
+
+@pytest.mark.parametrize("patterns", MANY)
+def test_a_compiled_matcher_agrees_with_matches_any(patterns: tuple[str, ...]) -> None:
+    matcher = globs.matcher(patterns)
+    for path in PATHS:
+        assert (matcher(path) is not None) == globs.matches_any(patterns, path), path

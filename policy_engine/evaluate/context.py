@@ -14,7 +14,14 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph import tracking
-from policy_engine.graph.model import Attestation, Evidence, ProvenanceGraph, SourceRef, Step
+from policy_engine.graph.model import (
+    Attestation,
+    Evidence,
+    NodeKind,
+    ProvenanceGraph,
+    SourceRef,
+    Step,
+)
 from policy_engine.graph.tracking import ModelVersion, Run
 from policy_engine.schemas.predicates import SIGNATURE_TYPES, schema_problem
 
@@ -39,7 +46,7 @@ def step_field(step: Step, path: tuple[str, ...]) -> Any:
 
 def step_in_set(step: Step, step_set: ir.StepSet) -> bool:
     if isinstance(step_set, ir.StepsNamed):
-        return globs.matches_any(step_set.globs, step.name)
+        return globs.matcher(step_set.globs)(step.name) is not None
     return conditions.compare(step_field(step, step_set.field), step_set.op, step_set.value)
 
 
@@ -123,7 +130,16 @@ class EvalContext:
 
     @cached_property
     def artifact_paths(self) -> list[str]:
-        return sorted(a.path for a in self.graph.artifacts())
+        return sorted(self.lineage.paths.values())
+
+    @cached_property
+    def current_sha256(self) -> dict[str, str]:
+        """The sha256 of each artifact's bytes at hand (``graph.workspace``), by path."""
+        return {
+            attrs["data"].path: attrs["workspace"].sha256
+            for _, attrs in self.graph.g.nodes(data=True)
+            if attrs["kind"] is NodeKind.ARTIFACT and attrs["workspace"] is not None
+        }
 
     def artifact_kind(self, path: str) -> str:
         return kinds.artifact_kind(path, self.graph.g.nodes[self.graph.artifact_id(path)])
@@ -209,7 +225,7 @@ class EvalContext:
     def products(self) -> dict[str, list[tuple[Attestation, Mapping[str, str]]]]:
         """Per artifact path: the attestations naming it as a product, by file, with digests."""
         index: dict[str, list[tuple[Attestation, Mapping[str, str]]]] = {}
-        for att in sorted(self.graph.attestations(), key=lambda a: a.file):
+        for att in self.attestations.values():
             for path, digest in att.products.items():
                 index.setdefault(path, []).append((att, digest))
         return index

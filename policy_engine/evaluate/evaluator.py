@@ -16,7 +16,7 @@ from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Finding, Kind, Undecided, Verdict
 from policy_engine.evaluate.history import Superseded, superseded
 from policy_engine.evaluate.integrity import builtin_findings
-from policy_engine.evaluate.predicates import evaluate_predicate
+from policy_engine.evaluate.predicates import evaluate_predicate, surely_holding
 from policy_engine.evaluate.selectors import describe, select
 from policy_engine.evaluate.waivers import apply_waivers
 from policy_engine.graph.model import ProvenanceGraph
@@ -113,13 +113,11 @@ def _check_rule(
         message = f"no {what} exist, so the rule cannot be shown to hold"
         yield _finding(control, rule, what, message, Kind.POLICY)
         return
-    verdicts = [(s, evaluate_predicate(rule.predicate, Subject(kind, s), ctx)) for s in subjects]
     if rule.quantifier == "every":
-        for subject, verdict in verdicts:
-            if not verdict.holds:
-                found = _finding(control, rule, subject, verdict.message, verdict.kind, verdict)
-                yield found if verdict.decided else Undecided(found, verdict.message)
-    elif rule.quantifier == "no":
+        yield from _every(control, rule, subjects, ctx)
+        return
+    verdicts = [(s, evaluate_predicate(rule.predicate, Subject(kind, s), ctx)) for s in subjects]
+    if rule.quantifier == "no":
         for subject, verdict in verdicts:
             if verdict.holds or not verdict.decided:
                 message = f"must not hold, but {verdict.message}"
@@ -131,6 +129,21 @@ def _check_rule(
             found = _too_few(control, rule, what, verdicts, passing)
             open_ = sum(not v.decided for _, v in verdicts)
             yield found if passing + open_ < rule.count else Undecided(found, found.message)
+
+
+def _every(
+    control: ir.Control, rule: ir.Rule, subjects: list[str], ctx: EvalContext
+) -> Iterator[Finding | Undecided]:
+    """A finding per subject whose verdict fails; those the screen passes are not evaluated."""
+    kind = rule.selector.subject
+    holding = surely_holding(rule.predicate, kind, subjects, ctx)
+    for subject in subjects:
+        if subject in holding:
+            continue
+        verdict = evaluate_predicate(rule.predicate, Subject(kind, subject), ctx)
+        if not verdict.holds:
+            found = _finding(control, rule, subject, verdict.message, verdict.kind, verdict)
+            yield found if verdict.decided else Undecided(found, verdict.message)
 
 
 def _too_few(

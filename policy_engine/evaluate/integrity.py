@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from policy_engine.evaluate.context import EvalContext
 from policy_engine.evaluate.findings import Finding, Kind
 from policy_engine.evaluate.intoto_findings import problem_findings
-from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef
+from policy_engine.graph.model import (
+    DigestClaim,
+    Evidence,
+    Issue,
+    NodeKind,
+    SourceRef,
+    WorkspaceFile,
+)
 
 # issue code -> (title, severity, kind)
 BUILTINS: dict[str, tuple[str, str, Kind]] = {
@@ -93,9 +100,7 @@ def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
     consumed the artifact are history (lineage judges those); an attestation
     whose signature does not verify with a trusted key claims nothing.
     """
-    for path in ctx.artifact_paths:
-        if not _may_disagree(ctx, path):
-            continue
+    for path in _suspects(ctx):
         claims = _current_claims(ctx, path)
         algorithms = sorted({c.algorithm for c in claims})
         split = [a for a in algorithms if len({c.value for c in claims if c.algorithm == a}) > 1]
@@ -112,21 +117,33 @@ def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
             )
 
 
-def _may_disagree(ctx: EvalContext, path: str) -> bool:
-    """Whether two digests of one algorithm differ among all that are known of ``path``.
+def _suspects(ctx: EvalContext) -> list[str]:
+    """The artifacts, sorted, whose known digests may disagree: one pass over the graph."""
+    return sorted(
+        attrs["data"].path
+        for _, attrs in ctx.graph.g.nodes(data=True)
+        if attrs["kind"] is NodeKind.ARTIFACT and _may_disagree(attrs["claims"], attrs["workspace"])
+    )
 
-    Every claim on the artifact and its bytes at hand: a superset of its current
-    claims (products are claims on it too), so False means they agree.
+
+def _may_disagree(claims: list[DigestClaim], current: WorkspaceFile | None) -> bool:
+    """Whether two digests of one algorithm differ among an artifact's claims and its
+    bytes at hand (``current``).
+
+    Those are a superset of its current claims (products are claims on it too), so
+    False means they agree. The bytes' md5 is read only when a claim names one
+    (alone, it could disagree with nothing).
     """
     seen: dict[str, str] = {}
-    for claim in ctx.graph.claims(path):
+    for claim in claims:
         if seen.setdefault(claim.algorithm, claim.value) != claim.value:
             return True
-    current = ctx.graph.workspace(path)
     if current is None:
         return False
-    digests = (("sha256", current.sha256), ("md5", current.md5))
-    return any(value and seen.setdefault(a, value) != value for a, value in digests)
+    if "sha256" in seen and current.sha256 and current.sha256 != seen["sha256"]:
+        return True
+    md5 = current.md5 if "md5" in seen else ""
+    return bool(md5) and md5 != seen["md5"]
 
 
 def _current_claims(ctx: EvalContext, path: str) -> list[DigestClaim]:
@@ -151,8 +168,8 @@ def _workspace_claims(ctx: EvalContext, path: str, claims: list[DigestClaim]) ->
 
 def unknown_steps(ctx: EvalContext) -> Iterator[Issue]:
     """Links that record a step the pipeline does not have."""
-    names = {s.name for s in ctx.graph.steps()}
-    for att in sorted(ctx.graph.attestations(), key=lambda a: a.file):
+    names = ctx.steps
+    for att in ctx.attestations.values():
         if att.kind == "link" and att.step_name not in names:
             yield Issue(
                 "unknown-step",

@@ -11,7 +11,7 @@ computed once for all artifacts, not searched per artifact.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +41,39 @@ def _digests(
     for digest, source in records:
         for algorithm, value in digest.items():
             out.setdefault(algorithm, {}).setdefault(value, []).append(source)
+    return out
+
+
+def _downstream(
+    succ: Mapping[str, Iterable[str]], sources: Iterable[str], skip: Container[tuple[str, str]]
+) -> set[str]:
+    """The nodes at the end of a path of at least one edge from ``sources``, over edges not
+    in ``skip``: what networkx's breadth-first search over a restricted view of the graph
+    finds, without the view's filtering of every edge (``tests/evaluate/test_lineage_passes``)."""
+    seen: set[str] = set()
+    layer = [s for s in sources if s in succ]
+    while layer:
+        following: list[str] = []
+        for u in layer:
+            for v in succ[u]:
+                if v not in seen and (u, v) not in skip:
+                    seen.add(v)
+                    following.append(v)
+        layer = following
+    return seen
+
+
+def _pairs(digests: Iterable[Mapping[str, str]]) -> set[tuple[str, str]]:
+    """Every (algorithm, value) of the digests."""
+    return {pair for digest in digests for pair in digest.items()}
+
+
+def _values(digests: Iterable[Mapping[str, str]]) -> dict[str, set[str]]:
+    """{algorithm: values} from digests (what :func:`_digests` keys)."""
+    out: dict[str, set[str]] = {}
+    for digest in digests:
+        for algorithm, value in digest.items():
+            out.setdefault(algorithm, set()).add(value)
     return out
 
 
@@ -84,7 +117,8 @@ class Lineage:
     def broken(self) -> dict[tuple[str, str], BrokenEdge]:
         """Every broken input and output edge, keyed by its (source, target) node ids."""
         found: dict[tuple[str, str], BrokenEdge] = {}
-        for u, v, data in self.full.edges(data=True):
+        edges = ((u, v, data) for u, out in self.full.adjacency() for v, data in out.items())
+        for u, v, data in edges:  # in the order of ``edges(data=True)``, without its view
             if data["kind"] is EdgeKind.OUTPUT and data["digest"]:
                 continue  # the producer recorded a digest (what _check_output asks first)
             if data["kind"] is EdgeKind.OUTPUT:
@@ -94,14 +128,34 @@ class Lineage:
                 )
                 problem = self._check_output(artifact, step)
             else:
-                artifact, step = (
-                    self.graph.g.nodes[u]["data"].path,
-                    self.graph.g.nodes[v]["data"].name,
-                )
+                artifact, step = self.paths[u], self.graph.g.nodes[v]["data"].name
+                if self._agrees(u, artifact, step, data["digest"]):
+                    continue  # what _check_input finds, without building its records
                 problem = self._check_input(artifact, step)
             if problem is not None:
                 found[(u, v)] = problem
         return found
+
+    def _agrees(self, node: str, artifact: str, step: str, digest: Mapping[str, str]) -> bool:
+        """Whether :meth:`_check_input` finds the input edge of ``artifact`` (``node``) into
+        ``step`` valid, which recorded ``digest`` for it: the same digests compared, as
+        (algorithm, value) pairs, without sources (``tests/evaluate/test_lineage_passes.py``)."""
+        links = self.links_by_step.get
+        consumed = _pairs(
+            [digest, *(a.materials[artifact] for a in links(step, ()) if artifact in a.materials)]
+        )
+        producers = self.full.pred[node]
+        if not consumed or not producers:
+            return bool(consumed)  # no digest: broken; no producer: a declared source, valid
+        made: list[Mapping[str, str]] = []
+        nodes = self.graph.g.nodes
+        for producer, edge in producers.items():
+            name = nodes[producer]["data"].name
+            made.append(edge["digest"])
+            made += [a.products[artifact] for a in links(name, ()) if artifact in a.products]
+        produced = _pairs(made)
+        common = {a for a, _ in consumed} & {a for a, _ in produced}
+        return bool(common) and {a for a, _ in consumed & produced} == common
 
     def _check_output(self, artifact: str, step: str) -> BrokenEdge | None:
         if any(d for d, _ in self._recorded(artifact, step, EdgeKind.OUTPUT)):
@@ -109,23 +163,25 @@ class Lineage:
         return BrokenEdge(artifact, step, f"step `{step}` recorded no digest for `{artifact}`", ())
 
     def _check_input(self, artifact: str, step: str) -> BrokenEdge | None:
-        consumed = _digests(self._recorded(artifact, step, EdgeKind.INPUT))
+        records = self._recorded(artifact, step, EdgeKind.INPUT)
+        consumed = _values(d for d, _ in records)
         if not consumed:
             return BrokenEdge(artifact, step, f"step `{step}` recorded no digest for its input", ())
         producers = self.producers(artifact)
         if not producers:
             return None  # a declared source: nothing upstream to contradict it
-        produced = _digests(
-            r for p in producers for r in self._recorded(artifact, p, EdgeKind.OUTPUT)
-        )
-        common = sorted(set(consumed) & set(produced))
+        made = [r for p in producers for r in self._recorded(artifact, p, EdgeKind.OUTPUT)]
+        produced = _values(d for d, _ in made)
+        common = sorted(consumed.keys() & produced.keys())
         if not common:
             return BrokenEdge(
                 artifact, step, "producer and consumer recorded no digest in common", ()
             )
         for algorithm in common:
-            if not set(consumed[algorithm]) & set(produced[algorithm]):
-                return self._contradiction(artifact, step, producers, algorithm, consumed, produced)
+            if not consumed[algorithm] & produced[algorithm]:
+                return self._contradiction(
+                    artifact, step, producers, algorithm, _digests(records), _digests(made)
+                )
         return None
 
     @staticmethod
@@ -152,12 +208,6 @@ class Lineage:
         )
         return BrokenEdge(artifact, step, reason, tuple(evidence))
 
-    @cached_property
-    def valid(self) -> nx.DiGraph[str]:
-        """The flow of bytes without its broken edges (a view; nothing is copied)."""
-        # The stub says Graph; restricted_view returns a view of its argument's class.
-        return nx.restricted_view(self.full, [], list(self.broken))  # type: ignore[return-value]
-
     def artifacts_matching(self, patterns: tuple[str, ...]) -> list[str]:
         return sorted(a.path for a in self.graph.artifacts() if globs.matches_any(patterns, a.path))
 
@@ -170,16 +220,20 @@ class Lineage:
         """
         key = (sources, valid_only)
         if key not in self._reached:
-            graph = self.valid if valid_only else self.full
-            first = sorted({v for s in sources if s in graph for v in graph.successors(s)})
-            seen: set[str] = set()
-            for layer in nx.bfs_layers(graph, first) if first else []:
-                seen.update(layer)
-            nodes = self.graph.g.nodes
-            self._reached[key] = frozenset(
-                nodes[n]["data"].path for n in seen if nodes[n]["kind"] is NodeKind.ARTIFACT
-            )
+            successors = dict(self.full.adjacency())  # plain dicts: no view per node visited
+            seen = _downstream(successors, sources, self.broken if valid_only else {})
+            paths = self.paths
+            self._reached[key] = frozenset(paths[n] for n in seen if n in paths)
         return self._reached[key]
+
+    @cached_property
+    def paths(self) -> dict[str, str]:
+        """{node id: artifact path} of every artifact of the graph (one pass)."""
+        return {
+            node: attrs["data"].path
+            for node, attrs in self.graph.g.nodes(data=True)
+            if attrs["kind"] is NodeKind.ARTIFACT
+        }
 
     @cached_property
     def declared_sources(self) -> frozenset[str]:

@@ -31,7 +31,7 @@ def _stage_steps(ctx: EvalContext, stage: str) -> frozenset[str]:
 
 
 def _matching(f: ir.Matching, subject: str, ctx: EvalContext) -> bool:
-    return globs.matches_any(f.globs, subject)
+    return globs.matcher(f.globs)(subject) is not None
 
 
 def _of_kind(f: ir.OfKind, path: str, ctx: EvalContext) -> bool:
@@ -126,10 +126,11 @@ def universe(selector: ir.Selector, ctx: EvalContext) -> list[str]:
 def select(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     """Subjects in a stable order; each selection is computed once per evaluation."""
     if selector not in ctx.selections:
-        checks = [(FILTERS[selector.subject][type(f)], f) for f in selector.filters]
-        ctx.selections[selector] = [
-            s for s in universe(selector, ctx) if all(check(f, s, ctx) for check, f in checks)
-        ]
+        subjects = list(universe(selector, ctx))
+        for f in selector.filters:  # one filter at a time over the subjects still selected
+            check = FILTERS[selector.subject][type(f)]
+            subjects = [s for s in subjects if check(f, s, ctx)]
+        ctx.selections[selector] = subjects
     return ctx.selections[selector]
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from policy_engine import __version__
 from policy_engine.compiler.ir import Waiver
 from policy_engine.evaluate import Finding, Undecided
+from policy_engine.graph.model import NodeKind
 from policy_engine.report.counts import control_status, counts
 from policy_engine.report.model import (
     ControlOut,
@@ -73,6 +74,7 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
         for c in evaluation.controls
     ]
     active, counted = evaluation.active, counts(evaluation)
+    nodes = Counter(attrs["kind"] for _, attrs in graph.g.nodes(data=True))  # three counts
     summary = SummaryOut(
         controls=counted.controls,
         passed=counted.passed,
@@ -81,9 +83,9 @@ def report_model(result: CheckResult, repository: str) -> ReportOut:
         waived=counted.waived,
         by_severity=counted.by_severity,
         by_kind=dict(sorted(Counter(f.kind.value for f in active).items())),
-        artifacts=sum(1 for _ in graph.artifacts()),
-        steps=sum(1 for _ in graph.steps()),
-        attestations=sum(1 for _ in graph.attestations()),
+        artifacts=nodes[NodeKind.ARTIFACT],
+        steps=nodes[NodeKind.STEP],
+        attestations=nodes[NodeKind.ATTESTATION],
     )
     return ReportOut(
         version=__version__,

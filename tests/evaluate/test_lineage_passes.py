@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 
 from policy_engine.evaluate.lineage import Lineage
-from policy_engine.graph.model import ProvenanceGraph, SourceRef, Step
+from policy_engine.graph.model import Attestation, EdgeKind, ProvenanceGraph, SourceRef, Step
 
 
 def random_graph(seed: int) -> ProvenanceGraph:
@@ -46,3 +46,70 @@ def test_one_pass_explanations_equal_per_artifact_searches(seed: int) -> None:
         assert lineage.upstream_breaks(artifact.path) == naive_breaks(lineage, artifact.path)
         expected = lineage.upstream_artifacts(artifact.path)[:10]
         assert lineage.first_upstream_artifacts(artifact.path) == expected
+
+
+def linked_graph(seed: int) -> ProvenanceGraph:
+    """Steps with DVC digests and links in md5 or sha256, some missing, some contradicting,
+    some artifacts produced twice: every way an input edge can be valid or broken."""
+    rng = random.Random(seed)
+    graph = ProvenanceGraph("/r")
+    artifacts = [f"src/{i}.csv" for i in range(3)]
+
+    def digest(path: str) -> dict[str, str]:
+        algorithm = rng.choice(("md5", "sha256"))
+        return {} if rng.random() < 0.1 else {algorithm: path if rng.random() > 0.15 else "x"}
+
+    for i in range(30):
+        name = f"s{i:02d}"
+        graph.add_step(Step(name, SourceRef("dvc.yaml", i + 1)))
+        inputs = rng.sample(artifacts, min(len(artifacts), rng.randint(1, 3)))
+        for path in inputs:
+            graph.add_input(path, name, digest(path), SourceRef("dvc.lock"))
+        outputs = [f"out/{name}/{j}.bin" for j in range(rng.randint(1, 3))]
+        if rng.random() < 0.2:
+            outputs.append(rng.choice(artifacts))  # a second producer (or a cycle)
+        for path in outputs:
+            graph.add_output(name, path, digest(path), SourceRef("dvc.lock"))
+        for n in range(rng.randint(0, 2)):
+            att = Attestation(
+                f"{name}.{n}.link",
+                "link",
+                "metablock",
+                name,
+                materials={p: digest(p) for p in inputs if rng.random() > 0.3},
+                products={p: digest(p) for p in outputs if rng.random() > 0.3},
+            )
+            graph.add_attestation(att, SourceRef(att.file))
+        artifacts += outputs
+    return graph
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_quick_input_check_agrees_with_the_explained_one(seed: int) -> None:
+    graph = linked_graph(seed)
+    lineage = Lineage(graph)
+    verdicts = []
+    for u, v, data in lineage.full.edges(data=True):
+        if data["kind"] is EdgeKind.INPUT:
+            path, step = lineage.paths[u], graph.g.nodes[v]["data"].name
+            valid = lineage._check_input(path, step) is None
+            assert lineage._agrees(u, path, step, data["digest"]) is valid, (path, step)
+            verdicts.append(valid)
+    assert len(set(verdicts)) == 2  # both answers occur
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_reachability_equals_networkx_search_over_valid_edges(seed: int) -> None:
+    graph = linked_graph(seed)
+    lineage = Lineage(graph)
+    rng = random.Random(seed)
+    nodes = sorted(lineage.full)
+    valid = nx.restricted_view(lineage.full, [], list(lineage.broken))
+    for valid_only in (True, False):
+        flow = valid if valid_only else lineage.full
+        for _ in range(5):
+            sources = frozenset(rng.sample(nodes, rng.randint(1, 4)))
+            first = sorted({v for s in sources for v in flow.successors(s)})
+            seen = {n for layer in nx.bfs_layers(flow, first) for n in layer} if first else set()
+            expected = {lineage.paths[n] for n in seen if n in lineage.paths}
+            assert lineage.reached(sources, valid_only=valid_only) == expected

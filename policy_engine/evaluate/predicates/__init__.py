@@ -10,7 +10,13 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate.context import EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates import evidence, lineage, signatures, steps, tracking
-from policy_engine.evaluate.predicates.registry import PREDICATES, evaluate_predicate, evaluates
+from policy_engine.evaluate.predicates.registry import (
+    PREDICATES,
+    SCREENS,
+    evaluate_predicate,
+    evaluates,
+    surely_holding,
+)
 
 FAMILIES = (evidence, lineage, signatures, steps, tracking)  # imported for their registrations
 
@@ -58,4 +64,4 @@ def negation(pred: ir.Not, subject: Subject, ctx: EvalContext) -> Verdict:
     return Verdict(not inner.holds, message, Kind.POLICY, inner.evidence)
 
 
-__all__ = ["FAMILIES", "PREDICATES", "evaluate_predicate"]
+__all__ = ["FAMILIES", "PREDICATES", "SCREENS", "evaluate_predicate", "surely_holding"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
-from policy_engine.evaluate.predicates.registry import evaluates
+from policy_engine.evaluate.predicates.registry import evaluates, screens
 from policy_engine.evaluate.selectors import describe, select
 from policy_engine.graph.model import DigestClaim, Evidence
 
@@ -44,9 +44,17 @@ def _node_ids(selector: ir.Selector, ctx: EvalContext) -> frozenset[str]:
 def derives_from(pred: ir.DerivesFrom, subject: Subject, ctx: EvalContext) -> Verdict:
     """An unbroken chain of recorded steps leads from a selected artifact to this one."""
     wanted = describe(pred.sources)
-    if subject.name in ctx.lineage.reached(_node_ids(pred.sources, ctx)):
+    if subject.name in derives_from_screen(pred, subject.kind, [subject.name], ctx):
         return Verdict(True, f"derives from {wanted}", Kind.MISSING_LINEAGE)
     return _lineage_failure(ctx, subject.name, wanted, bool(select(pred.sources, ctx)))
+
+
+@screens(ir.DerivesFrom)
+def derives_from_screen(
+    pred: ir.DerivesFrom, kind: str, subjects: list[str], ctx: EvalContext
+) -> frozenset[str]:
+    """Exactly the artifacts for which ``derives from`` holds: those reached."""
+    return ctx.lineage.reached(_node_ids(pred.sources, ctx))
 
 
 @evaluates(ir.ReachesSource)
@@ -57,6 +65,15 @@ def reaches_source(pred: ir.ReachesSource, subject: Subject, ctx: EvalContext) -
     if subject.name in declared or subject.name in ctx.lineage.reached(ids):
         return Verdict(True, "reaches a declared source", Kind.MISSING_LINEAGE)
     return _lineage_failure(ctx, subject.name, "declared sources (`.dvc` files)", bool(declared))
+
+
+@screens(ir.ReachesSource)
+def reaches_source_screen(
+    pred: ir.ReachesSource, kind: str, subjects: list[str], ctx: EvalContext
+) -> frozenset[str]:
+    """Exactly the artifacts that reach a declared source: the sources and those reached."""
+    declared = ctx.lineage.declared_sources
+    return declared | ctx.lineage.reached(frozenset(map(ctx.graph.artifact_id, declared)))
 
 
 @evaluates(ir.ProducedBy)
@@ -92,9 +109,17 @@ def no_lineage_through(pred: ir.NoLineageThrough, subject: Subject, ctx: EvalCon
 def has_lineage_through(pred: ir.HasLineageThrough, subject: Subject, ctx: EvalContext) -> Verdict:
     """An unbroken chain of recorded steps leads from the selection to the artifact."""
     wanted = describe(pred.through)
-    if subject.name in ctx.lineage.reached(_node_ids(pred.through, ctx)):
+    if subject.name in has_lineage_through_screen(pred, subject.kind, [subject.name], ctx):
         return Verdict(True, f"its lineage passes through {wanted}", Kind.MISSING_LINEAGE)
     return _lineage_failure(ctx, subject.name, wanted, bool(select(pred.through, ctx)))
+
+
+@screens(ir.HasLineageThrough)
+def has_lineage_through_screen(
+    pred: ir.HasLineageThrough, kind: str, subjects: list[str], ctx: EvalContext
+) -> frozenset[str]:
+    """Exactly the artifacts for which ``has lineage through`` holds: those reached."""
+    return ctx.lineage.reached(_node_ids(pred.through, ctx))
 
 
 @evaluates(ir.Tracked)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from itertools import chain
 
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
 from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need
-from policy_engine.evaluate.predicates.registry import evaluates
+from policy_engine.evaluate.predicates.registry import evaluates, screens
 from policy_engine.graph.model import Attestation, Evidence, SignatureStatus
 
 
@@ -60,6 +62,33 @@ def _artifact_signed_by(pred: ir.SignedBy, path: str, ctx: EvalContext) -> Verdi
         )
     message = _from_lock(ctx, path, _unsigned_reason(pred, signers, stale, bool(products), ctx))
     return Verdict(False, message, Kind.UNSIGNED_ARTIFACT, evidence)
+
+
+@screens(ir.SignedBy)
+def signed_by_screen(
+    pred: ir.SignedBy, kind: str, subjects: list[str], ctx: EvalContext
+) -> set[str]:
+    """The artifacts enough keys of the role signed by the sha256 of their bytes at hand
+    (the usual case, found attestation by attestation); others are left to the evaluator
+    (bytes not at hand, other algorithms, folders signed file by file, attestations)."""
+    if kind != "artifacts":
+        return set()
+    current, by_key = ctx.current_sha256, dict[str, set[str]]()
+    for att in ctx.attestations.values():
+        keys = att.signers & pred.role.keyids
+        if keys:
+            tables = (att.products, att.subjects) if ctx.signs(att) else (att.products,)
+            signed = {
+                path
+                for table in tables
+                for path, digest in table.items()
+                if path in current and digest.get("sha256") == current[path]
+            }
+            for key in keys:
+                by_key.setdefault(key, set()).update(signed)
+    enough = max(pred.threshold, 1)
+    signers = Counter(chain.from_iterable(by_key.values()))
+    return {path for path, count in signers.items() if count >= enough}
 
 
 def _directory_signed_by(
@@ -173,6 +202,22 @@ def performed_by(pred: ir.PerformedBy, subject: Subject, ctx: EvalContext) -> Ve
         Kind.UNAUTHORIZED_STEP,
         tuple(evidence),
     )
+
+
+@screens(ir.PerformedBy)
+def performed_by_screen(
+    pred: ir.PerformedBy, kind: str, subjects: list[str], ctx: EvalContext
+) -> set[str]:
+    """The steps for which ``performed by`` holds: each link signed by keys of the role
+    only, and enough distinct keys of it over all the step's links."""
+    by_step = ctx.lineage.links_by_step
+    return {step for step in subjects if _performed(pred, by_step.get(step, []), ctx)}
+
+
+def _performed(pred: ir.PerformedBy, links: list[Attestation], ctx: EvalContext) -> bool:
+    if not links or any(_link_problem(att, pred.role, ctx) for att in links):
+        return False
+    return len(frozenset().union(*(att.signers for att in links))) >= pred.threshold
 
 
 def _link_problem(att: Attestation, role: ir.Role, ctx: EvalContext) -> str | None:
