@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
@@ -234,3 +236,14 @@ def test_direct_construction_is_pyyamls(text: str) -> None:
     ours = outcome(yamlload.construct)
     assert ours == outcome(lambda loader, node: loader.construct_document(node))
     assert ours[0] != "refused" or ours[1]
+
+
+TEXT_CHARACTERS = "a: -!%<&,[{?\t\n\x85\u2028\u2029"
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list(TEXT_CHARACTERS)), max_size=30))
+def test_texts_left_to_dvc_are_those_the_pattern_finds(text: str) -> None:
+    from policy_engine.graph.builders.dvc.yamlload import _LEAVE_TO_DVC, left_to_dvc
+
+    assert left_to_dvc(text) == bool(_LEAVE_TO_DVC.search(text))

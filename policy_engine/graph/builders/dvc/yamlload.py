@@ -35,6 +35,8 @@ _STR = _TAG + "str"
 # start (over-matching only costs speed), line breaks YAML 1.1 and 1.2 read differently.
 _LEAVE_TO_DVC = re.compile(r"^%|(?:^|[\[{,]|[:?-][ \t])[ \t]*!|<<[ \t]*:|[\x85\u2028\u2029]", re.M)
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&")
+# Every match of _LEAVE_TO_DVC holds one of these: a text with none is not searched.
+_LEAVE_TO_DVC_MARKS = ("%", "!", "<<", "\x85", "\u2028", "\u2029")
 _INT = r"[-+]?(?:0b[0-1_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)"
 _FLOAT = (
     r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)[eE][-+]?[0-9]+"
@@ -76,7 +78,7 @@ def parse(text: str) -> Parsed | None:
     loader = _Loader(text)
     try:
         node = _compose(loader, text)
-        if node is False or _LEAVE_TO_DVC.search(text):
+        if node is False or left_to_dvc(text):
             return None
         data = construct(loader, node) if node is not None else None
     except AliasBombError:
@@ -91,13 +93,20 @@ def parse(text: str) -> Parsed | None:
     return Parsed(text, data or {}, lines)  # DVC reads an empty (falsy) document as {}
 
 
+def left_to_dvc(text: str) -> bool:
+    """Whether ``text`` holds what only DVC's parser reads exactly (``_LEAVE_TO_DVC``)."""
+    if not any(mark in text for mark in _LEAVE_TO_DVC_MARKS):
+        return False  # a scan per mark, much faster than the pattern's search
+    return _LEAVE_TO_DVC.search(text) is not None
+
+
 def _compose(loader: Any, text: str) -> Any:
     """The composed document, its aliases checked; False when libyaml cannot compose it."""
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:
         return False  # DVC's parser reports the problem its own way
-    if node is not None and _ANCHOR.search(text):
+    if node is not None and "&" in text and _ANCHOR.search(text):
         check_aliases(node)
     return node
 
