@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from policy_engine.files import unusable_path
 
@@ -50,7 +50,7 @@ def _lexical(raw: str, base: str) -> str:
     refuse_unusable(raw)
     refuse_unusable(base)
     text = raw.replace("\\", "/")
-    if PurePosixPath(text).is_absolute() or (len(text) > 1 and text[1] == ":"):
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):  # posix or drive absolute
         raise PathEscape(f"absolute path `{raw}`")
     joined = posixpath.normpath(posixpath.join(base, text)) if base else posixpath.normpath(text)
     if joined == ".." or joined.startswith("../"):

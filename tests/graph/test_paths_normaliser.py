@@ -117,3 +117,12 @@ def test_folders_that_cannot_be_listed(root: Path, monkeypatch: pytest.MonkeyPat
     normaliser = Normaliser(root)
     for raw in ("a/b/c.csv", "a/b/x.csv", "out/f", "unread/out", "a/up/a/in/q", "loop/x"):
         assert ours(normaliser, raw) == reference(root, raw)
+
+
+@pytest.mark.parametrize("raw", ["/x", "//x", "///x", "/", "x/", "./x", "x//y", "\\x", "C:x"])
+def test_absolute_paths_are_those_pathlib_calls_absolute(root: Path, raw: str) -> None:
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    text = raw.replace("\\", "/")
+    absolute = PurePosixPath(text).is_absolute() or bool(PureWindowsPath(raw).drive)
+    assert ours(Normaliser(root), raw).startswith("escape: absolute") == absolute
