@@ -31,6 +31,8 @@ from policy_engine.inputs import AliasBombError, check_aliases
 _BASE: Any = getattr(yaml, "CSafeLoader", None)
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
+_SEQ, _MAP = _TAG + "seq", _TAG + "map"
+_ScalarNode, _SequenceNode = yaml.ScalarNode, yaml.SequenceNode
 # Text this parser leaves to DVC: a directive, a tag or a merge key where a node may
 # start (over-matching only costs speed), line breaks YAML 1.1 and 1.2 read differently.
 _LEAVE_TO_DVC = re.compile(r"^%|(?:^|[\[{,]|[:?-][ \t])[ \t]*!|<<[ \t]*:|[\x85\u2028\u2029]", re.M)
@@ -80,7 +82,7 @@ def parse(text: str) -> Parsed | None:
         node = _compose(loader, text)
         if node is False or left_to_dvc(text):
             return None
-        data = construct(loader, node) if node is not None else None
+        data = construct(loader, node, "&" in text) if node is not None else None
     except AliasBombError:
         raise
     except (yaml.YAMLError, _Unsupported, ValueError, TypeError):
@@ -111,19 +113,45 @@ def _compose(loader: Any, text: str) -> Any:
     return node
 
 
-def construct(loader: Any, node: yaml.Node) -> Any:
+def construct(loader: Any, node: yaml.Node, anchored: bool = True) -> Any:
     """The data of composed ``node``, as the loader's constructors give it, built directly.
 
     PyYAML's ``construct_document`` goes through a generator per mapping and
     sequence; this builds dicts, lists and scalars in one recursive pass with
     the same scalar constructors, the same node-to-object sharing (aliases),
     and the same refusals (duplicate or unhashable keys, unsupported tags).
-    Nesting too deep to recurse is left to ``construct_document``.
+    A text without anchors (``anchored`` false) has no aliases, so no node is
+    met twice and none is remembered. Nesting too deep to recurse is left to
+    ``construct_document``.
     """
     try:
-        return _build(node, {})
+        return _build(node, {}) if anchored else _tree(node)
     except RecursionError:
         return loader.construct_document(node)
+
+
+def _tree(node: yaml.Node) -> Any:
+    """:func:`_build` of a tree: every node met once (a text without anchors)."""
+    kind = type(node)
+    if kind is _ScalarNode:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        convert = _SCALARS.get(tag)
+        if convert is None:
+            raise _Unsupported(tag)
+        return convert(node.value)
+    if kind is _SequenceNode:
+        return [_tree(child) for child in node.value]
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        name = _tree(key_node)
+        if not isinstance(name, Hashable):
+            raise _Unsupported("unhashable key")
+        if name in mapping:
+            raise _Unsupported("duplicate keys")  # DVC's parser refuses them
+        mapping[name] = _tree(value_node)
+    return mapping
 
 
 def _build(node: yaml.Node, built: dict[int, Any]) -> Any:
@@ -201,8 +229,8 @@ class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, unt
 
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         """A plain scalar's tag by the table; any other node's default tag (no path resolvers)."""
-        if kind is not yaml.ScalarNode:
-            return _TAG + ("seq" if kind is yaml.SequenceNode else "map")
+        if kind is not _ScalarNode:
+            return _SEQ if kind is _SequenceNode else _MAP
         if not implicit[0]:
             return _STR
         tag = self.tags.get(value)  # keys and many values repeat: resolved once each
