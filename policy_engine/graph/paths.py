@@ -109,9 +109,9 @@ class Normaliser:
             folder = posixpath.split(folder)[0]
         for folder in reversed(missing):  # outermost first, without recursion
             above, base = posixpath.split(folder)
-            self._folders[folder] = self._resolved(self._folders[above], above, base)
+            self._folders[folder] = self._resolved(self._folders[above], base)
         real_parent = self._folders[parent]
-        real = self._resolved(real_parent, parent, name)
+        real = self._resolved(real_parent, name)
         return real if real is not None else self._lost(parent, name)
 
     def _lost(self, parent: str, name: str) -> str:
@@ -122,7 +122,7 @@ class Normaliser:
             missing.append(base)
         return os.path.join(str(self._folders[parent]), *reversed(missing))
 
-    def _resolved(self, real_parent: str | None, parent: str, name: str) -> str | None:
+    def _resolved(self, real_parent: str | None, name: str) -> str | None:
         """The real path of ``name`` in the folder whose real path is ``real_parent``.
 
         None: it does not exist (nor anything below it); its real path is then
