@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from pathlib import Path, PurePosixPath
+import stat
+from pathlib import Path
 
 from policy_engine.files import unusable_path
 
@@ -31,20 +32,127 @@ def normalise(root: Path, raw: str, base: str = "") -> str:
 
     Raises :class:`PathEscape` for absolute paths, ``..`` leaving the repository,
     existing symlinks that resolve outside it, and paths no file can have (NUL bytes,
-    longer than :data:`MAX_PATH_CHARS`). Nothing is read.
+    longer than :data:`MAX_PATH_CHARS`). Nothing is read. For many paths against one
+    root, :class:`Normaliser` gives the same answers.
     """
-    refuse_unusable(raw)
-    refuse_unusable(base)
-    text = raw.replace("\\", "/")
-    if PurePosixPath(text).is_absolute() or (len(text) > 1 and text[1] == ":"):
-        raise PathEscape(f"absolute path `{raw}`")
-    joined = posixpath.normpath(posixpath.join(base, text)) if base else posixpath.normpath(text)
-    if joined == ".." or joined.startswith("../"):
-        raise PathEscape(f"path `{raw}` leaves the repository")
+    joined = _lexical(raw, base)
     if joined == ".":
         return "."
     real_root = os.path.realpath(root)
     real = os.path.realpath(os.path.join(real_root, joined))
-    if real != real_root and not real.startswith(real_root + os.sep):
+    if not _within(real, real_root):
         raise PathEscape(f"path `{raw}` is a symlink leaving the repository")
     return joined
+
+
+def _lexical(raw: str, base: str) -> str:
+    """``raw`` joined to ``base`` and normalised, refused if no file can have it or it leaves."""
+    refuse_unusable(raw)
+    refuse_unusable(base)
+    text = raw.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):  # posix or drive absolute
+        raise PathEscape(f"absolute path `{raw}`")
+    joined = posixpath.normpath(posixpath.join(base, text)) if base else posixpath.normpath(text)
+    if joined == ".." or joined.startswith("../"):
+        raise PathEscape(f"path `{raw}` leaves the repository")
+    return joined
+
+
+def _within(real: str, real_root: str) -> bool:
+    return real == real_root or real.startswith(real_root + os.sep)
+
+
+class Normaliser:
+    """:func:`normalise` against one root, with the same answers, for many paths.
+
+    The lexical checks are :func:`normalise`'s own (it is called again for the
+    message when a path escapes). Symlinks are resolved once per folder: each
+    folder's real path is found once, from its parent's, and each real folder
+    is listed once (``scandir``, whose entries say which are symlinks without a
+    stat), so a path costs no system call of its own; a name its folder's
+    listing lacks is asked of the file system once (``lstat``), and nothing
+    below a missing one is asked at all. A symlink is resolved by
+    ``os.path.realpath``.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root)
+        self._folders: dict[str, str | None] = {"": self._real_root}  # None: missing
+        self._listings: dict[str, dict[str, bool] | bool] = {}  # name -> symlink; False: unlistable
+        self._seen: dict[tuple[str, str], str | PathEscape] = {}
+
+    def __call__(self, raw: str, base: str = "") -> str:
+        """``normalise(root, raw, base)``; raises :class:`PathEscape` as it does."""
+        result = self._seen.get((raw, base))
+        if result is None:
+            result = self._seen[raw, base] = self._normalise(raw, base)
+        if isinstance(result, PathEscape):
+            raise PathEscape(*result.args)
+        return result
+
+    def _normalise(self, raw: str, base: str) -> str | PathEscape:
+        try:
+            joined = _lexical(raw, base)
+            if joined != "." and not _within(self._real(joined), self._real_root):
+                return normalise(self.root, raw, base)  # the reference, for its message
+        except PathEscape as exc:
+            return exc
+        return joined
+
+    def _real(self, joined: str) -> str:
+        """``os.path.realpath`` of ``joined`` under the real root, folders resolved once."""
+        parent, name = posixpath.split(joined)
+        missing, folder = [], parent
+        while folder not in self._folders:
+            missing.append(folder)
+            folder = posixpath.split(folder)[0]
+        for folder in reversed(missing):  # outermost first, without recursion
+            above, base = posixpath.split(folder)
+            self._folders[folder] = self._resolved(self._folders[above], base)
+        real_parent = self._folders[parent]
+        real = self._resolved(real_parent, name)
+        return real if real is not None else self._lost(parent, name)
+
+    def _lost(self, parent: str, name: str) -> str:
+        """The real path of a missing ``parent/name``: its parent's real path joined."""
+        missing = [name]
+        while self._folders[parent] is None:
+            parent, base = posixpath.split(parent)
+            missing.append(base)
+        return os.path.join(str(self._folders[parent]), *reversed(missing))
+
+    def _resolved(self, real_parent: str | None, name: str) -> str | None:
+        """The real path of ``name`` in the folder whose real path is ``real_parent``.
+
+        None: it does not exist (nor anything below it); its real path is then
+        the parent's joined with the names (:meth:`_lost`).
+        """
+        if real_parent is None:
+            return None
+        candidate = os.path.join(real_parent, name)
+        link = self._is_link(real_parent, name, candidate)
+        if link is None:
+            return None
+        return os.path.realpath(candidate) if link else candidate
+
+    def _is_link(self, real_parent: str, name: str, candidate: str) -> bool | None:
+        """Whether ``candidate`` is a symlink; None: it does not exist."""
+        listing = self._listings.get(real_parent)
+        if listing is None:
+            listing = self._listings[real_parent] = _listing(real_parent)
+        if isinstance(listing, dict) and name in listing:
+            return listing[name]
+        try:  # not listed: only the file system's own answer is exact (case, encodings)
+            return stat.S_ISLNK(os.lstat(candidate).st_mode)
+        except OSError:
+            return None  # as realpath: not a link, and nothing below it is one either
+
+
+def _listing(real_folder: str) -> dict[str, bool] | bool:
+    """Each entry of ``real_folder`` and whether it is a symlink; False: not listable."""
+    try:
+        with os.scandir(real_folder) as entries:
+            return {entry.name: entry.is_symlink() for entry in entries}
+    except OSError:
+        return False

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders import BuildContext
@@ -206,6 +208,8 @@ def test_templated_project_loads_as_dvc_loads_it(tmp_path: Path) -> None:
 
 
 CONSTRUCTED = [
+    "a: {b: [1, 2.5, true, null, '3', ~, -0o17, 1e3]}\nq: [x, {p: e}]\n'k': \"v\"\n",
+    "{[1, 2]: x, b: 1}\n",
     "a: &x {b: [1, 2.5, true, null, '3', ~]}\nc: *x\nd: [*x, *x]\n",
     "- 0x1F\n- 1_000\n- .inf\n- text\n- ''\n- {k: v}\n",
     "[" * 3000 + "]" * 3000,  # deeper than recursion: PyYAML's own construction
@@ -234,3 +238,42 @@ def test_direct_construction_is_pyyamls(text: str) -> None:
     ours = outcome(yamlload.construct)
     assert ours == outcome(lambda loader, node: loader.construct_document(node))
     assert ours[0] != "refused" or ours[1]
+    if "&" not in text:  # no anchors: built as a tree, nothing remembered
+        assert outcome(lambda loader, node: yamlload.construct(loader, node, False)) == ours
+
+
+CORPUS_YAML = sorted(
+    path
+    for pattern in ("**/dvc.lock", "**/dvc.yaml", "**/*.dvc")
+    for path in Path("/work/shared/corpus").glob(pattern)
+    if path.is_file()
+)
+
+
+@pytest.mark.skipif(not CORPUS_YAML, reason="no shared corpus")
+def test_corpus_files_built_as_trees_are_pyyamls() -> None:
+    from policy_engine.graph.builders.dvc import yamlload
+
+    for path in CORPUS_YAML:
+        text = path.read_text(errors="replace")
+        loader = yamlload._Loader(text)
+        try:
+            node = loader.get_single_node()
+            expected = repr(loader.construct_document(node)) if node is not None else None
+            ours = repr(yamlload.construct(loader, node, False)) if node is not None else None
+        except Exception:  # refused by PyYAML: not a case of this test
+            continue
+        finally:
+            loader.dispose()
+        assert ours == expected, path
+
+
+TEXT_CHARACTERS = "a: -!%<&,[{?\t\n\x85\u2028\u2029"
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list(TEXT_CHARACTERS)), max_size=30))
+def test_texts_left_to_dvc_are_those_the_pattern_finds(text: str) -> None:
+    from policy_engine.graph.builders.dvc.yamlload import _LEAVE_TO_DVC, left_to_dvc
+
+    assert left_to_dvc(text) == bool(_LEAVE_TO_DVC.search(text))

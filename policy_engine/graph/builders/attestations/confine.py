@@ -1,83 +1,20 @@
 """Confining artifact paths named by attestations to the repository.
 
-Paths are normalised with :func:`policy_engine.graph.paths.normalise`; absolute
+Paths are normalised as :func:`policy_engine.graph.paths.normalise` does (by its
+:class:`~policy_engine.graph.paths.Normaliser`, each folder resolved once); absolute
 paths, ``..`` leaving the repository and symlinks resolving outside it are
 ``path-escape`` issues, and the path is left out of the attestation.
 """
 
 from __future__ import annotations
 
-import os
-import posixpath
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from policy_engine.graph.model import Evidence, Issue
-from policy_engine.graph.paths import PathEscape, normalise, refuse_unusable, shown
+from policy_engine.graph.paths import Normaliser, PathEscape, shown
 
-
-class Normaliser:
-    """``paths.normalise`` against one root, with the same results, for many paths.
-
-    :func:`policy_engine.graph.paths.normalise` resolves the whole path on disk
-    for every call; here the lexical checks are its own (it is called for the
-    message when a path escapes), and the real path is resolved one component
-    at a time from the root, each folder once: a path costs one ``lstat``.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._real_root = os.path.realpath(root)
-        self._parents: dict[str, str] = {"": self._real_root}
-        self._seen: dict[str, str | PathEscape] = {}
-
-    def __call__(self, raw: str) -> str:
-        """The normalised path of ``raw``; raises :class:`PathEscape` as ``normalise`` does."""
-        result = self._seen.get(raw)
-        if result is None:
-            result = self._seen[raw] = self._normalise(raw)
-        if isinstance(result, PathEscape):
-            raise PathEscape(*result.args)
-        return result
-
-    def _normalise(self, raw: str) -> str | PathEscape:
-        try:
-            refuse_unusable(raw)
-        except PathEscape as exc:
-            return exc
-        text = raw.replace("\\", "/")
-        lexical = not text.startswith("/") and not (len(text) > 1 and text[1] == ":")
-        joined = posixpath.normpath(text) if lexical else ""
-        if not lexical or joined == ".." or joined.startswith("../") or not self._inside(joined):
-            try:
-                return normalise(self.root, raw)  # the reference, for its exact message
-            except PathEscape as exc:
-                return exc
-        return joined
-
-    def _inside(self, joined: str) -> bool:
-        if joined == ".":
-            return True
-        real = self._real(joined)
-        return real == self._real_root or real.startswith(self._real_root + os.sep)
-
-    def _real(self, joined: str) -> str:
-        """The real path of ``joined``, resolving one component at a time (folders cached)."""
-        parent, name = posixpath.split(joined)
-        missing, folder = [], parent
-        while folder not in self._parents:
-            missing.append(folder)
-            folder = posixpath.split(folder)[0]
-        for folder in reversed(missing):  # outermost first, without recursion
-            above, base = posixpath.split(folder)
-            self._parents[folder] = _resolved(self._parents[above], base)
-        return _resolved(self._parents[parent], name)
-
-
-def _resolved(real_parent: str, name: str) -> str:
-    candidate = os.path.join(real_parent, name)
-    return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+__all__ = ["Normaliser", "confined"]  # the normaliser's home is graph.paths
 
 
 def confined(

@@ -89,15 +89,15 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     with _full_collections_deferred():
         for folder in search:
             search.prune(read_project(reading, root / folder))
-    graph.issues.extend(search.issues)
-    graph.issues.extend(reading.ledger.duplicates())
-    reading.ledger.link_contained(graph)
+        graph.issues.extend(search.issues)
+        graph.issues.extend(reading.ledger.duplicates())
+        reading.ledger.link_contained(graph)
     context.deferred[DEFERRED_KEY] = reading.cached
 
 
 @contextmanager
 def _full_collections_deferred() -> Iterator[None]:
-    """No full pass of Python's cyclic garbage collector while projects are read.
+    """No full pass of Python's cyclic garbage collector while projects are read and linked.
 
     Reading allocates millions of objects (YAML data, records, graph nodes) that
     stay alive: each full pass over the whole heap during the build is wasted

@@ -19,7 +19,7 @@ from policy_engine.graph.builders.dvc.errors import relative
 from policy_engine.graph.builders.dvc.ledger import OutputLedger
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
-from policy_engine.graph.paths import PathEscape, normalise
+from policy_engine.graph.paths import Normaliser, PathEscape
 
 ROOT_PIPELINE = "dvc.yaml"
 
@@ -49,6 +49,7 @@ class Reading:
         self.root_dir = os.path.abspath(self.root)  # as DVC makes its paths absolute
         self._rel: dict[str, str] = {}
         self._paths: dict[tuple[str, str], str | PathEscape] = {}
+        self._normalise = Normaliser(self.root)  # each folder's symlinks looked up once
 
     def rel(self, path: str) -> str:
         """An absolute path DVC gave, relative to the repository root (posix)."""
@@ -66,7 +67,7 @@ class Reading:
         if key not in self._paths:
             base = self.rel(folder)
             try:
-                self._paths[key] = normalise(self.root, raw, "" if base == "." else base)
+                self._paths[key] = self._normalise(raw, "" if base == "." else base)
             except PathEscape as exc:
                 self._paths[key] = exc
         found = self._paths[key]

@@ -97,16 +97,21 @@ def _parsed(file: Any) -> Any:
 
 
 def fast_schema(schema: Any) -> Any:
-    """DVC's ``schema``; for ``dvc.yaml``, the same schema with its per-stage part compiled once.
+    """DVC's ``schema``; for ``dvc.yaml``, the same schema with its per-stage part compiled once;
+    for ``dvc.lock``, the same schema with plain lock items checked directly.
 
     DVC's ``dvc.yaml`` schema checks each stage with ``either_or``, which compiles
     a voluptuous schema (the stage's, or a ``foreach``'s) for every stage it
     checks: most of the validation's time. Here each is compiled once and
-    chosen as ``either_or`` chooses; the data and errors are DVC's.
+    chosen as ``either_or`` chooses. A lock's items (path, digest, size) are
+    most of a lock's validation: see :func:`_lock_item`. The data and errors
+    are DVC's.
     """
-    from dvc.schema import COMPILED_MULTI_STAGE_SCHEMA
+    from dvc.schema import COMPILED_LOCKFILE_SCHEMA, COMPILED_MULTI_STAGE_SCHEMA
 
-    return _multi_stage_schema() if schema is COMPILED_MULTI_STAGE_SCHEMA else schema
+    if schema is COMPILED_MULTI_STAGE_SCHEMA:
+        return _multi_stage_schema()
+    return _lockfile_schema() if schema is COMPILED_LOCKFILE_SCHEMA else schema
 
 
 @functools.cache
@@ -124,3 +129,57 @@ def _multi_stage_schema() -> Any:
         return chosen(data)
 
     return vol.Schema({**MULTI_STAGE_SCHEMA, STAGES: {str: either_or}})
+
+
+_PLAIN_ITEM_TYPES = {"path": str, "md5": str, "hash": str, "size": int, "nfiles": int}
+
+
+@functools.cache
+def _lockfile_schema() -> Any:
+    """DVC's ``LOCKFILE_SCHEMA``, its deps and outs items checked by :func:`_lock_item`."""
+    import voluptuous as vol
+    from dvc.schema import DATA_SCHEMA, LOCK_FILE_STAGE_SCHEMA, LOCKFILE_SCHEMA, STAGES
+    from dvc.stage.params import StageParams
+
+    item = _lock_item(vol.Schema(DATA_SCHEMA))
+    stage = {
+        **LOCK_FILE_STAGE_SCHEMA,
+        StageParams.PARAM_DEPS: [item],
+        StageParams.PARAM_OUTS: [item],
+    }
+    return vol.Schema({**LOCKFILE_SCHEMA, STAGES: {str: stage}})
+
+
+def _lock_item(data_schema: Any) -> Any:
+    """DVC's ``DATA_SCHEMA`` check of a lock item; a plain one is accepted as it is.
+
+    Plain: only ``path``, ``md5``, ``hash``, ``size``, ``nfiles`` keys, of
+    exactly the types DVC's schema takes unchanged (text; an ``md5`` of three
+    characters or more, in lower case, as DVC's ``CHECKSUM_SCHEMA`` keeps it;
+    integers that are not booleans), with a ``path``. DVC's schema gives such
+    an item back equal, as a new dict (tested); any other item is checked by
+    DVC's schema itself.
+    """
+
+    import voluptuous as vol
+
+    def checked(data: Any) -> Any:
+        try:
+            return data_schema(data)
+        except vol.MultipleInvalid as exc:
+            if isinstance(data, dict):
+                raise
+            raise exc.errors[0] from None  # not a mapping: DVC's list raises it unwrapped
+
+    def lock_item(data: Any) -> Any:
+        if type(data) is not dict or "path" not in data:
+            return checked(data)
+        for key, value in data.items():
+            if type(value) is not _PLAIN_ITEM_TYPES.get(key):
+                return checked(data)
+        md5 = data.get("md5")
+        if md5 is not None and (len(md5) < 3 or md5 != md5.lower()):
+            return checked(data)
+        return dict(data)
+
+    return lock_item

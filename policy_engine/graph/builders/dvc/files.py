@@ -112,14 +112,20 @@ def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
     """DVC's ``collect_files`` walk: DVC files not ignored, outside the outputs in ``outs``.
 
     ``outs`` is read as the walk goes: a file's outputs added to it before the
-    walk resumes are not entered.
+    walk resumes are not entered. Each folder is filtered by DVC's own
+    ``.dvcignore`` filter, as ``DvcIgnoreFilter.walk`` does, given only the
+    file names that are DVC files: it judges each name alone, so the DVC files
+    it keeps are those it keeps of the whole listing, and the others (a
+    folder of 20,000 links) are not matched against its patterns.
     """
     from dvc.dvcfile import is_valid_filename
 
-    fs, scm, sep = repo.fs, repo.scm, repo.fs.sep
-    for root, dirs, files in repo.dvcignore.walk(fs, repo.root_dir, followlinks=False):
-        for name in files:
-            if is_valid_filename(name) and not scm.is_ignored(f"{root}{sep}{name}"):
+    fs, scm, sep, ignore = repo.fs, repo.scm, repo.fs.sep, repo.dvcignore
+    for root, dirs, files in fs.walk(repo.root_dir, followlinks=False):
+        names = [name for name in files if is_valid_filename(name)]
+        dirs[:], names = ignore(root, dirs, names)
+        for name in names:
+            if not scm.is_ignored(f"{root}{sep}{name}"):
                 yield fs.join(root, name)
         dirs[:] = [
             name

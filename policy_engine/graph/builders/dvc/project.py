@@ -94,13 +94,13 @@ class ProjectReader:
         lock_line = lines.line(file.lock_path, "stages", stage.name)
         if stage.name in file.lock:
             self.params.check(stage, name, SourceRef(lock, lock_line))
+        source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")  # one per stage
         for dep in path_deps(stage):
-            source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")
             path = self.path(dep, stage, definition, f"stage `{name}` dep")
             if path is not None:
                 self.graph.add_input(path, name, dict(dep.digest), source)
+        source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
         for out in local(stage.outs):
-            source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
             path = self.path(out, stage, definition, f"stage `{name}` out")
             if path is not None:
                 digest = dict(out.digest)

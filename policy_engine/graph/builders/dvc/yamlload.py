@@ -31,10 +31,14 @@ from policy_engine.inputs import AliasBombError, check_aliases
 _BASE: Any = getattr(yaml, "CSafeLoader", None)
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
+_SEQ, _MAP = _TAG + "seq", _TAG + "map"
+_ScalarNode, _SequenceNode = yaml.ScalarNode, yaml.SequenceNode
 # Text this parser leaves to DVC: a directive, a tag or a merge key where a node may
 # start (over-matching only costs speed), line breaks YAML 1.1 and 1.2 read differently.
 _LEAVE_TO_DVC = re.compile(r"^%|(?:^|[\[{,]|[:?-][ \t])[ \t]*!|<<[ \t]*:|[\x85\u2028\u2029]", re.M)
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&")
+# Every match of _LEAVE_TO_DVC holds one of these: a text with none is not searched.
+_LEAVE_TO_DVC_MARKS = ("%", "!", "<<", "\x85", "\u2028", "\u2029")
 _INT = r"[-+]?(?:0b[0-1_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)"
 _FLOAT = (
     r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)[eE][-+]?[0-9]+"
@@ -76,9 +80,9 @@ def parse(text: str) -> Parsed | None:
     loader = _Loader(text)
     try:
         node = _compose(loader, text)
-        if node is False or _LEAVE_TO_DVC.search(text):
+        if node is False or left_to_dvc(text):
             return None
-        data = construct(loader, node) if node is not None else None
+        data = construct(loader, node, "&" in text) if node is not None else None
     except AliasBombError:
         raise
     except (yaml.YAMLError, _Unsupported, ValueError, TypeError):
@@ -91,30 +95,63 @@ def parse(text: str) -> Parsed | None:
     return Parsed(text, data or {}, lines)  # DVC reads an empty (falsy) document as {}
 
 
+def left_to_dvc(text: str) -> bool:
+    """Whether ``text`` holds what only DVC's parser reads exactly (``_LEAVE_TO_DVC``)."""
+    if not any(mark in text for mark in _LEAVE_TO_DVC_MARKS):
+        return False  # a scan per mark, much faster than the pattern's search
+    return _LEAVE_TO_DVC.search(text) is not None
+
+
 def _compose(loader: Any, text: str) -> Any:
     """The composed document, its aliases checked; False when libyaml cannot compose it."""
     try:
         node = loader.get_single_node()
     except yaml.YAMLError:
         return False  # DVC's parser reports the problem its own way
-    if node is not None and _ANCHOR.search(text):
+    if node is not None and "&" in text and _ANCHOR.search(text):
         check_aliases(node)
     return node
 
 
-def construct(loader: Any, node: yaml.Node) -> Any:
+def construct(loader: Any, node: yaml.Node, anchored: bool = True) -> Any:
     """The data of composed ``node``, as the loader's constructors give it, built directly.
 
     PyYAML's ``construct_document`` goes through a generator per mapping and
     sequence; this builds dicts, lists and scalars in one recursive pass with
     the same scalar constructors, the same node-to-object sharing (aliases),
     and the same refusals (duplicate or unhashable keys, unsupported tags).
-    Nesting too deep to recurse is left to ``construct_document``.
+    A text without anchors (``anchored`` false) has no aliases, so no node is
+    met twice and none is remembered. Nesting too deep to recurse is left to
+    ``construct_document``.
     """
     try:
-        return _build(node, {})
+        return _build(node, {}) if anchored else _tree(node)
     except RecursionError:
         return loader.construct_document(node)
+
+
+def _tree(node: yaml.Node) -> Any:
+    """:func:`_build` of a tree: every node met once (a text without anchors)."""
+    kind = type(node)
+    if kind is _ScalarNode:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        convert = _SCALARS.get(tag)
+        if convert is None:
+            raise _Unsupported(tag)
+        return convert(node.value)
+    if kind is _SequenceNode:
+        return [_tree(child) for child in node.value]
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        name = _tree(key_node)
+        if not isinstance(name, Hashable):
+            raise _Unsupported("unhashable key")
+        if name in mapping:
+            raise _Unsupported("duplicate keys")  # DVC's parser refuses them
+        mapping[name] = _tree(value_node)
+    return mapping
 
 
 def _build(node: yaml.Node, built: dict[int, Any]) -> Any:
@@ -192,8 +229,8 @@ class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, unt
 
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         """A plain scalar's tag by the table; any other node's default tag (no path resolvers)."""
-        if kind is not yaml.ScalarNode:
-            return _TAG + ("seq" if kind is yaml.SequenceNode else "map")
+        if kind is not _ScalarNode:
+            return _SEQ if kind is _SequenceNode else _MAP
         if not implicit[0]:
             return _STR
         tag = self.tags.get(value)  # keys and many values repeat: resolved once each
