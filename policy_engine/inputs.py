@@ -203,9 +203,13 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
 def _too_deep(raw: bytes, document: Any) -> bool:
     """Whether ``document``, read from ``raw``, nests deeper than :data:`MAX_JSON_DEPTH`.
 
-    A document of few values (an envelope around a large payload) is walked; for
+    Each level opens a bracket of its own, so a text with no more opening brackets
+    than the limit is not too deep (counted in C: most documents end here). Else a
+    document of few values (an envelope around a large payload) is walked; for
     others, brackets that cannot nest deeper than the limit spare the walk.
     """
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+        return False
     few = _depth(document, _FEW_VALUES)
     if few is not None:
         return few > MAX_JSON_DEPTH
