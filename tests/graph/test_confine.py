@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine.graph.builders.attestations.confine import Normaliser
+from policy_engine.graph.builders.attestations import confine
+from policy_engine.graph.builders.attestations.confine import Normaliser, symlinks_in
 from policy_engine.graph.paths import PathEscape, normalise
 
 PARTS = st.sampled_from(["a", "b", "in", "out", "up", "..", ".", "", "x.csv", "C:", "\\"])
@@ -65,3 +66,28 @@ def test_same_result_as_the_reference(root: Path, parts: list[str], absolute: bo
 )
 def test_known_cases(root: Path, raw: str, expected: str) -> None:
     assert ours(Normaliser(root), raw) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(parts=st.lists(PARTS, min_size=1, max_size=6))
+def test_folders_that_cannot_be_listed_ask_per_name(root: Path, parts: list[str]) -> None:
+    """A folder ``scandir`` refuses (unreadable, but searchable) falls back to ``lstat``."""
+    raw = "/".join(parts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(confine, "symlinks_in", lambda folder: None)
+        assert ours(Normaliser(root), raw) == reference(root, raw)
+
+
+def test_symlinks_in(root: Path) -> None:
+    assert symlinks_in(str(root)) == frozenset({"out"})
+    assert symlinks_in(str(root / "a")) == frozenset({"up", "in"})
+    assert symlinks_in(str(root / "missing")) == frozenset()
+    assert symlinks_in(str(root / "a" / "b" / "x.csv")) == frozenset()  # not a folder
+
+
+def test_unreadable_folder_is_not_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(folder: str) -> None:
+        raise PermissionError(13, "Permission denied", folder)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    assert symlinks_in(str(tmp_path)) is None

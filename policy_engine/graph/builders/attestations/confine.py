@@ -23,7 +23,9 @@ class Normaliser:
     :func:`policy_engine.graph.paths.normalise` resolves the whole path on disk
     for every call; here the lexical checks are its own (it is called for the
     message when a path escapes), and the real path is resolved one component
-    at a time from the root, each folder once: a path costs one ``lstat``.
+    at a time from the root, each folder once. Which names of a folder are
+    symlinks is read once per folder (``os.scandir``, one listing), so a path
+    costs no system call; a folder that cannot be listed asks ``lstat`` per name.
     """
 
     def __init__(self, root: Path) -> None:
@@ -31,6 +33,7 @@ class Normaliser:
         self._real_root = os.path.realpath(root)
         self._parents: dict[str, str] = {"": self._real_root}
         self._seen: dict[str, str | PathEscape] = {}
+        self._links: dict[str, frozenset[str] | None] = {}  # real folder -> its symlinks
 
     def __call__(self, raw: str) -> str:
         """The normalised path of ``raw``; raises :class:`PathEscape` as ``normalise`` does."""
@@ -71,13 +74,29 @@ class Normaliser:
             folder = posixpath.split(folder)[0]
         for folder in reversed(missing):  # outermost first, without recursion
             above, base = posixpath.split(folder)
-            self._parents[folder] = _resolved(self._parents[above], base)
-        return _resolved(self._parents[parent], name)
+            self._parents[folder] = self._resolved(self._parents[above], base)
+        return self._resolved(self._parents[parent], name)
+
+    def _resolved(self, real_parent: str, name: str) -> str:
+        """The real path of ``name`` in the real folder ``real_parent``."""
+        candidate = os.path.join(real_parent, name)
+        if real_parent not in self._links:
+            self._links[real_parent] = symlinks_in(real_parent)
+        links = self._links[real_parent]
+        is_link = name in links if links is not None else os.path.islink(candidate)
+        return os.path.realpath(candidate) if is_link else candidate
 
 
-def _resolved(real_parent: str, name: str) -> str:
-    candidate = os.path.join(real_parent, name)
-    return os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+def symlinks_in(folder: str) -> frozenset[str] | None:
+    """The names of the symlinks in ``folder`` (empty when it is missing or not a
+    folder, as ``lstat`` finds nothing there); None when it cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(entry.name for entry in entries if entry.is_symlink())
+    except (FileNotFoundError, NotADirectoryError):
+        return frozenset()
+    except OSError:
+        return None
 
 
 def confined(
