@@ -31,9 +31,12 @@ class Normaliser:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
-        self._parents: dict[str, str] = {"": self._real_root}
+        self._inner = self._real_root.rstrip(os.sep) + os.sep  # what a path inside starts with
+        # lexical folder -> its real path, and the names of the symlinks in it
+        self._folders: dict[str, tuple[str, frozenset[str] | None]] = {
+            "": (self._real_root, symlinks_in(self._real_root))
+        }
         self._seen: dict[str, str | PathEscape] = {}
-        self._links: dict[str, frozenset[str] | None] = {}  # real folder -> its symlinks
 
     def __call__(self, raw: str) -> str:
         """The normalised path of ``raw``; raises :class:`PathEscape` as ``normalise`` does."""
@@ -60,29 +63,31 @@ class Normaliser:
         return joined
 
     def _inside(self, joined: str) -> bool:
+        """Whether the real path of ``joined`` (normalised, relative) is in the real root."""
         if joined == ".":
             return True
-        real = self._real(joined)
-        return real == self._real_root or real.startswith(self._real_root + os.sep)
+        parent, _, name = joined.rpartition("/")
+        folder = self._folders.get(parent) or self._folder(parent)
+        real = self._resolved(folder, name)
+        return real == self._real_root or real.startswith(self._inner)
 
-    def _real(self, joined: str) -> str:
-        """The real path of ``joined``, resolving one component at a time (folders cached)."""
-        parent, name = posixpath.split(joined)
-        missing, folder = [], parent
-        while folder not in self._parents:
+    def _folder(self, lexical: str) -> tuple[str, frozenset[str] | None]:
+        """The real path of a folder and its symlinks, resolving each folder above it once."""
+        missing, folder = [], lexical
+        while folder not in self._folders:
             missing.append(folder)
             folder = posixpath.split(folder)[0]
         for folder in reversed(missing):  # outermost first, without recursion
             above, base = posixpath.split(folder)
-            self._parents[folder] = self._resolved(self._parents[above], base)
-        return self._resolved(self._parents[parent], name)
+            real = self._resolved(self._folders[above], base)
+            self._folders[folder] = (real, symlinks_in(real))
+        return self._folders[lexical]
 
-    def _resolved(self, real_parent: str, name: str) -> str:
-        """The real path of ``name`` in the real folder ``real_parent``."""
+    @staticmethod
+    def _resolved(folder: tuple[str, frozenset[str] | None], name: str) -> str:
+        """The real path of ``name`` in a folder given by its real path and its symlinks."""
+        real_parent, links = folder
         candidate = os.path.join(real_parent, name)
-        if real_parent not in self._links:
-            self._links[real_parent] = symlinks_in(real_parent)
-        links = self._links[real_parent]
         is_link = name in links if links is not None else os.path.islink(candidate)
         return os.path.realpath(candidate) if is_link else candidate
 
