@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def load_file(
     except InputError as error:
         return FileResult(found.file, error=(error.message, error.location))
     if not proofs:
-        result.links = [replace(link, proof=None) for link in result.links]
+        result.links = [LoadedLink(x.attestation, None, x.issues) for x in result.links]
     return result
 
 
@@ -217,6 +217,8 @@ def _documents(data: bytes, found: Found) -> tuple[bool, Iterator[tuple[int | No
 
 def merge(parts: list[FileResult]) -> FileResult:
     """One file's result from the results of its parts, in order; the first error wins."""
+    if len(parts) == 1:
+        return parts[0]
     merged = FileResult(parts[0].file)
     for part in parts:
         if part.error is not None:
