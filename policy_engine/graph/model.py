@@ -542,8 +542,9 @@ _LINK_SIDES = (
 class _Insertion:
     """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added.
 
-    Claims go straight onto their artifact's ``claims`` list (a new node's list is
-    the one ``add_nodes_from`` keeps): each artifact's claims are in the same order.
+    Claims go straight onto their artifact's ``claims`` list (a new node keeps that
+    list: ``bulk.add_nodes`` copies the attribute dict, not its values), so each
+    artifact's claims are in the same order as when they were added last.
     """
 
     def __init__(self, graph: ProvenanceGraph) -> None:
