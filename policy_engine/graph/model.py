@@ -543,8 +543,8 @@ class _Insertion:
     """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added.
 
     Claims go straight onto their artifact's ``claims`` list (a new node keeps that
-    list: ``bulk.add_nodes`` copies the attribute dict, not its values), so each
-    artifact's claims are in the same order as when they were added last.
+    list: ``bulk.add_nodes`` copies the attribute dict, not its values), in the
+    order adding the attestations one by one gives.
     """
 
     def __init__(self, graph: ProvenanceGraph) -> None:
