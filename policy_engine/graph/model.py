@@ -591,14 +591,17 @@ class _Insertion:
     ) -> None:
         """An edge per path of ``table`` (into ``node`` for materials), a claim per digest."""
         into, key, nodes, known = kind is EdgeKind.MATERIAL, kind.value, self.nodes, self.known
+        edges, artifact_id = self.edges, ProvenanceGraph.artifact_id
         for path, digest in sorted(table.items()):
-            artifact = ProvenanceGraph.artifact_id(path)
+            artifact = artifact_id(path)
             attrs = nodes.get(artifact) or known.get(artifact)
             if attrs is None:
                 attrs = nodes[artifact] = _artifact_attributes(path)
             data = {"kind": kind, "digest": dict(digest), "source": ref}
-            self.edges.append((artifact, node, key, data) if into else (node, artifact, key, data))
-            attrs["claims"] += [DigestClaim(a, value, ref) for a, value in sorted(digest.items())]
+            edges.append((artifact, node, key, data) if into else (node, artifact, key, data))
+            claims = attrs["claims"]
+            for algorithm, value in sorted(digest.items()):
+                claims.append(DigestClaim(algorithm, value, ref))
 
     def apply(self) -> None:
         """Nodes, then edges, in bulk (:mod:`policy_engine.graph.bulk`)."""
