@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policy_engine.graph.builders.attestations import confine
-from policy_engine.graph.builders.attestations.confine import Normaliser, symlinks_in
+from policy_engine.graph.builders.attestations.confine import Normaliser, _normpath, symlinks_in
 from policy_engine.graph.paths import PathEscape, normalise
 
 PARTS = st.sampled_from(["a", "b", "in", "out", "up", "..", ".", "", "x.csv", "C:", "\\"])
@@ -91,3 +92,10 @@ def test_unreadable_folder_is_not_listed(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(os, "scandir", refuse)
     assert symlinks_in(str(tmp_path)) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(parts=st.lists(PARTS | st.text(alphabet="./ab", max_size=4), max_size=6))
+def test_normpath_shortcut_is_posix_normpath(parts: list[str]) -> None:
+    text = "/".join(parts).lstrip("/")  # relative, as the normaliser asks
+    assert _normpath(text) == posixpath.normpath(text)

@@ -54,7 +54,7 @@ class Normaliser:
             return exc
         text = raw.replace("\\", "/")
         lexical = not text.startswith("/") and not (len(text) > 1 and text[1] == ":")
-        joined = posixpath.normpath(text) if lexical else ""
+        joined = _normpath(text) if lexical else ""
         if not lexical or joined == ".." or joined.startswith("../") or not self._inside(joined):
             try:
                 return normalise(self.root, raw)  # the reference, for its exact message
@@ -90,6 +90,15 @@ class Normaliser:
         candidate = os.path.join(real_parent, name)
         is_link = name in links if links is not None else os.path.islink(candidate)
         return os.path.realpath(candidate) if is_link else candidate
+
+
+def _normpath(text: str) -> str:
+    """``posixpath.normpath(text)`` for a relative ``text``: the text itself when it has
+    no empty, ``.`` or ``..`` part (found by three searches, not a walk of its parts)."""
+    wrapped = f"/{text}/"
+    if "//" in wrapped or "/./" in wrapped or "/../" in wrapped:
+        return posixpath.normpath(text)
+    return text
 
 
 def symlinks_in(folder: str) -> frozenset[str] | None:
