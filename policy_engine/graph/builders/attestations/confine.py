@@ -31,7 +31,9 @@ class Normaliser:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
-        self._inner = self._real_root.rstrip(os.sep) + os.sep  # what a path inside starts with
+        self._inner = (
+            self._real_root + os.sep
+        )  # what a path inside starts with, as `normalise` says
         # lexical folder -> its real path, and the names of the symlinks in it
         self._folders: dict[str, tuple[str, frozenset[str] | None]] = {
             "": (self._real_root, symlinks_in(self._real_root))
