@@ -203,9 +203,13 @@ def loads(data: bytes | str, file: str, what: str = "", line: int | None = None)
 def _too_deep(raw: bytes, document: Any) -> bool:
     """Whether ``document``, read from ``raw``, nests deeper than :data:`MAX_JSON_DEPTH`.
 
-    A document of few values (an envelope around a large payload) is walked; for
-    others, brackets that cannot nest deeper than the limit spare the walk.
+    Each level opens a bracket of its own, so a short text with no more opening
+    brackets than the limit is not too deep (counted in C: most small documents end
+    here). Else a document of few values (an envelope around a large payload) is
+    walked; for others, brackets that cannot nest deeper than the limit spare the walk.
     """
+    if len(raw) <= _COUNTED_BYTES and raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:
+        return False
     few = _depth(document, _FEW_VALUES)
     if few is not None:
         return few > MAX_JSON_DEPTH
@@ -213,6 +217,7 @@ def _too_deep(raw: bytes, document: Any) -> bool:
 
 
 _FEW_VALUES = 64
+_COUNTED_BYTES = 16 * 1024  # longer texts are not scanned for brackets first
 
 
 def _without_duplicates(data: bytes | str) -> Any:

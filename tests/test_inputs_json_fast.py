@@ -173,6 +173,24 @@ def test_the_depth_limit_holds_for_few_and_many_values(wide: int) -> None:
         inputs.loads(nested(limit + 1, wide), "f.json")
 
 
+JSON_VALUES = st.recursive(
+    st.sampled_from([0, "x", "[", "{[", None]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("ab["), inner),
+    max_leaves=80,
+)
+
+
+@given(JSON_VALUES, st.integers(0, inputs.MAX_JSON_DEPTH + 2))
+def test_too_deep_is_the_exact_depth(value: Any, wrap: int) -> None:
+    """Bracket counting, the budgeted walk and the bracket passes say what the depth says."""
+    document = value
+    for _ in range(wrap):
+        document = [document]
+    raw = json.dumps(document).encode()
+    expected = inputs.depth(document) > inputs.MAX_JSON_DEPTH
+    assert inputs._too_deep(raw, document) is expected
+
+
 def test_a_file_that_grows_after_stat_is_read_whole_and_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -540,16 +540,23 @@ _LINK_SIDES = (
 
 
 class _Insertion:
-    """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added."""
+    """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added.
+
+    Claims go straight onto their artifact's ``claims`` list (a new node keeps that
+    list: ``bulk.add_nodes`` copies the attribute dict, not its values), in the
+    order adding the attestations one by one gives.
+    """
 
     def __init__(self, graph: ProvenanceGraph) -> None:
+        from policy_engine.graph.bulk import node_attributes
+
         self.graph = graph
+        self.known = node_attributes(graph.g)  # the nodes in the graph
         self.nodes: dict[str, dict[str, Any]] = {}  # new nodes (and attestations), in order
         self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
-        self.claims: list[tuple[str, DigestClaim]] = []
 
     def _has(self, node: str) -> bool:
-        return node in self.nodes or node in self.graph.g
+        return node in self.nodes or node in self.known
 
     def attestation(self, att: Attestation, source: SourceRef) -> None:
         graph, node = self.graph, ProvenanceGraph.attestation_id(att.file)
@@ -583,31 +590,27 @@ class _Insertion:
         ref: SourceRef,
     ) -> None:
         """An edge per path of ``table`` (into ``node`` for materials), a claim per digest."""
-        into = kind is EdgeKind.MATERIAL
+        into, key, nodes, known = kind is EdgeKind.MATERIAL, kind.value, self.nodes, self.known
+        edges, artifact_id = self.edges, ProvenanceGraph.artifact_id
         for path, digest in sorted(table.items()):
-            artifact = ProvenanceGraph.artifact_id(path)
-            if not self._has(artifact):
-                self.nodes[artifact] = _artifact_attributes(path)
+            artifact = artifact_id(path)
+            attrs = nodes.get(artifact) or known.get(artifact)
+            if attrs is None:
+                attrs = nodes[artifact] = _artifact_attributes(path)
             data = {"kind": kind, "digest": dict(digest), "source": ref}
-            u, v = (artifact, node) if into else (node, artifact)
-            self.edges.append((u, v, kind.value, data))
-            self.claims += [
-                (artifact, DigestClaim(a, value, ref)) for a, value in sorted(digest.items())
-            ]
+            edges.append((artifact, node, key, data) if into else (node, artifact, key, data))
+            claims = attrs["claims"]
+            for algorithm, value in sorted(digest.items()):
+                claims.append(DigestClaim(algorithm, value, ref))
 
     def apply(self) -> None:
-        """Nodes in bulk; edges one ``add_edge`` each (a multigraph's ``add_edges_from``
-        calls it for every edge, copying each attribute dict twice more)."""
-        g = self.graph.g
-        g.add_nodes_from(self.nodes.items())
-        self.graph.flow.add_nodes_from(
-            n for n, attrs in self.nodes.items() if attrs["kind"] is NodeKind.ARTIFACT
-        )
-        for u, v, key, data in self.edges:
-            g.add_edge(u, v, key=key, **data)
-        nodes = g.nodes
-        for artifact, claim in self.claims:
-            nodes[artifact]["claims"].append(claim)
+        """Nodes, then edges, in bulk (:mod:`policy_engine.graph.bulk`)."""
+        from policy_engine.graph.bulk import add_edges, add_nodes
+
+        add_nodes(self.graph.g, self.nodes.items())
+        artifacts = (n for n, attrs in self.nodes.items() if attrs["kind"] is NodeKind.ARTIFACT)
+        add_nodes(self.graph.flow, ((n, {}) for n in artifacts))
+        add_edges(self.graph.g, self.edges)
 
 
 def _artifact_attributes(path: str) -> dict[str, Any]:

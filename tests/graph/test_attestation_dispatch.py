@@ -24,7 +24,7 @@ from securesystemslib.signer import CryptoSigner
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations import SEARCH_SUFFIXES
-from policy_engine.graph.builders.attestations.dispatch import find_files
+from policy_engine.graph.builders.attestations.dispatch import Display, find_files
 from policy_engine.graph.builders.attestations.envelopes import b64decode, pae
 from policy_engine.graph.builders.attestations.pool import load_files
 from policy_engine.graph.model import SignatureStatus
@@ -287,6 +287,33 @@ def test_folders_are_searched_for_the_documented_suffixes(tmp_path: Path) -> Non
     ]
     assert [f.explicit for f in found] == [False] * 6 + [True]
     assert SEARCH_SUFFIXES == (".link", ".layout", ".json", ".jsonl", ".dsse")
+
+
+def test_walked_files_are_named_as_each_file_alone_would_be(tmp_path: Path) -> None:
+    """A folder's name gives its files' names only as the per-file naming would: folders
+    in the root as written, at the root itself, or reached through a symlink from outside."""
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / "att" / "deep" / "er").mkdir(parents=True)
+    (outside / "att").mkdir(parents=True)
+    (repo / "top.link").write_text("{}")
+    (repo / "att" / "a.link").write_text("{}")
+    (repo / "att" / "deep" / "er" / "b.json").write_text("{}")
+    (outside / "att" / "c.link").write_text("{}")
+    (outside / "att" / "in-repo.link").symlink_to(repo / "att" / "a.link")
+    (repo / "att" / "deep" / "elsewhere.link").symlink_to(outside / "att" / "c.link")
+    (tmp_path / "via").symlink_to(repo / "att")  # outside as written, inside for real
+    (repo / "att" / "linked").symlink_to(outside / "att")  # a symlinked folder: not entered
+    sources = [repo, tmp_path / "via", outside / "att", repo / "att" / ".." / "att"]
+    for source in sources:
+        found = find_files(repo, [source])
+        assert [f.file for f in found] == [Display(repo)(f.path) for f in found]
+        assert found
+    assert [f.file for f in find_files(repo, [repo])] == [
+        "top.link",
+        "att/a.link",
+        "att/deep/elsewhere.link",
+        "att/deep/er/b.json",
+    ]
 
 
 def test_a_file_named_explicitly_is_read_whatever_its_name(

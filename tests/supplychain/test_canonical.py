@@ -37,9 +37,48 @@ def test_edge_cases(document: Any) -> None:
     assert canonical_bytes(document) == reference(document)
 
 
-def test_floats_are_refused_as_securesystemslib_refuses_them() -> None:
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"a": 1.5},
+        {"a": float("nan")},  # orjson writes it `null`
+        {"a": None, "b": float("inf")},
+        {"a": [float("-inf")]},
+        {"a": -0.0},
+        {"a": 1e300},
+    ],
+)
+def test_floats_are_refused_as_securesystemslib_refuses_them(document: Any) -> None:
     with pytest.raises(FormatError):
-        canonical_bytes({"a": 1.5})
+        reference(document)
+    with pytest.raises(FormatError):
+        canonical_bytes(document)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"big": [2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**40]},
+        {"\U0001f600": 1, "\uffff": 2, "\u00e9": 3, "z": 4, "": 5},  # code point order
+        {"a": None, "b": [None]},
+        {"slash": "a/b", "ctl": "\x7f\u2028"},
+    ],
+)
+def test_what_one_encoder_writes_and_another_refuses(document: Any) -> None:
+    assert canonical_bytes(document) == reference(document)
+
+
+class _Text(str):
+    pass
+
+
+def test_types_json_has_no_word_for_are_not_converted() -> None:
+    """A str subclass reads as a str (as the standard encoder does); a datetime is refused."""
+    from datetime import datetime, timezone
+
+    assert canonical_bytes({"a": _Text("x")}) == b'{"a":"x"}'
+    with pytest.raises((TypeError, FormatError)):
+        canonical_bytes({"a": datetime(2026, 1, 1, tzinfo=timezone.utc)})
 
 
 JSON = st.recursive(
@@ -47,6 +86,28 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
     max_leaves=20,
 )
+
+
+FLOATING = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FLOATING)
+def test_generated_documents_with_floats(document: Any) -> None:
+    """Bytes equal to securesystemslib's, or refused as it refuses them."""
+    try:
+        expected: bytes | type[Exception] = reference(document)
+    except (FormatError, UnicodeEncodeError) as exc:
+        expected = type(exc)
+    try:
+        got: bytes | type[Exception] = canonical_bytes(document)
+    except (FormatError, UnicodeEncodeError) as exc:
+        got = type(exc)
+    assert got == expected
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,13 +2,17 @@
 
 securesystemslib's ``encode_canonical`` walks the document in Python. For the
 documents signatures are made over (no floats, no control character, quote or
-backslash in any string), the standard library's encoder with sorted keys and
-no whitespace writes the same bytes, in C. Whether a document is one of those
-is read off that encoder's own output: without a backslash no string needed
-escaping, so splitting at quotes separates the strings from the structure, and
-the structure holds a float only if it has ``.``, an exponent, ``Infinity`` or
-``NaN``. Any other document goes to ``encode_canonical`` itself (which refuses
-floats). ``tests/supplychain/test_canonical.py`` checks the bytes are the same.
+backslash in any string), a compact encoder with sorted keys writes the same
+bytes: orjson, in one call, for a document parsed from JSON (its keys sorted by
+code point as Python sorts them; an integer beyond 64 bits, a lone surrogate or
+any other type makes it refuse), else the standard library's encoder. Whether a
+document is one of those is read off the encoder's own output: without a
+backslash no string needed escaping, so splitting at quotes separates the
+strings from the structure, and the structure holds a float only if it has
+``.``, an exponent, ``Infinity`` or ``NaN`` (orjson writes a NaN or an infinity
+as ``null``, so its output with a ``null`` goes to the standard encoder). Any
+other document goes to ``encode_canonical`` itself (which refuses floats).
+``tests/supplychain/test_canonical.py`` checks the bytes are the same.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ import json
 from typing import Any
 
 _FLOAT_MARKS = (".", "e", "E", "I", "N")
+_ORJSON_MARKS = (*(mark.encode() for mark in _FLOAT_MARKS), b"null")
 
 
 def canonical_bytes(document: Any) -> bytes:
     """The canonical JSON of ``document``, UTF-8 encoded; raises ``FormatError`` for floats."""
+    fast = _orjson_bytes(document)
+    if fast is not None:
+        return fast
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if not _plain(text):
         from securesystemslib.formats import encode_canonical
@@ -28,6 +36,28 @@ def canonical_bytes(document: Any) -> bytes:
         # Typed `str | None`: None only when an output_function is given.
         text = encode_canonical(document)  # type: ignore[assignment]
     return text.encode("utf-8")
+
+
+def _orjson_bytes(document: Any) -> bytes | None:
+    """orjson's sorted compact encoding of ``document`` when it is canonical, else None."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency on CPython only
+        return None
+    options = (  # types JSON has no word for are refused, not converted
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+    )
+    try:
+        data = orjson.dumps(document, option=options)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    if b"\\" in data:
+        return None
+    structure = b"".join(data.split(b'"')[::2]).replace(b"true", b"").replace(b"false", b"")
+    return None if any(mark in structure for mark in _ORJSON_MARKS) else data
 
 
 def _plain(text: str) -> bool:

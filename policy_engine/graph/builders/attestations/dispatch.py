@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +95,11 @@ def find_files(root: Path, paths: Iterable[Path]) -> list[Found]:
         if not os.path.lexists(path):
             raise InputError("attestation path not found", str(path))
         explicit = not path.is_dir()
-        for candidate in [path] if explicit else _walk(path):
+        for candidate, shown_as in [(path, None)] if explicit else _walk(path, display):
             identity = _identity(candidate)
             if identity not in seen:
                 seen.add(identity)
-                found.append(Found(candidate, display(candidate), explicit))
+                found.append(Found(candidate, shown_as or display(candidate), explicit))
     return found
 
 
@@ -112,15 +112,19 @@ def _identity(path: Path) -> tuple[int, int] | str:
     return (info.st_dev, info.st_ino)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: Path, display: Display) -> Iterator[tuple[Path, str | None]]:
+    """Each file to read under ``directory``, with its display name when its folder's
+    gives it (else None: ``display`` names it)."""
+
     def fail(error: OSError) -> None:
         raise InputError(f"cannot list directory: {error.strerror}", str(error.filename))
 
     for current, dirnames, filenames in os.walk(directory, onerror=fail):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        prefix = display.folder(current)
         for name in sorted(filenames):
             if name.endswith(SEARCH_SUFFIXES):
-                yield Path(current, name)
+                yield Path(current, name), None if prefix is None else prefix + name
 
 
 class Display:
@@ -140,13 +144,20 @@ class Display:
                 return relative
         return str(path)
 
+    def folder(self, folder: str) -> str | None:
+        """What the names of the files in ``folder`` start with, when the folder is in the
+        root as written (a file there is named by that, whatever it links to), else None."""
+        relative = _relative(os.path.abspath(folder), self.root)
+        return None if relative is None else "" if relative == "." else relative + "/"
+
 
 def _relative(target: str, base: str) -> str | None:
+    """``target`` relative to ``base`` (both absolute and normalised), posix, or None."""
     if target == base:
         return "."
     if not target.startswith(base.rstrip(os.sep) + os.sep):
         return None
-    return Path(target[len(base.rstrip(os.sep)) + 1 :]).as_posix()
+    return target[len(base.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
 
 
 # -- reading one file ---------------------------------------------------------------------
@@ -173,7 +184,7 @@ def load_file(
     except InputError as error:
         return FileResult(found.file, error=(error.message, error.location))
     if not proofs:
-        result.links = [replace(link, proof=None) for link in result.links]
+        result.links = [LoadedLink(x.attestation, None, x.issues) for x in result.links]
     return result
 
 
@@ -217,6 +228,8 @@ def _documents(data: bytes, found: Found) -> tuple[bool, Iterator[tuple[int | No
 
 def merge(parts: list[FileResult]) -> FileResult:
     """One file's result from the results of its parts, in order; the first error wins."""
+    if len(parts) == 1:
+        return parts[0]
     merged = FileResult(parts[0].file)
     for part in parts:
         if part.error is not None:

@@ -14,7 +14,7 @@ signature is checked over the exact signed bytes (see :mod:`.envelopes` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
@@ -77,7 +77,8 @@ def load_link(
         products=products,
         signatures=checks,
     )
-    return LoadedLink(attestation, replace(signed, payload=None), tuple(issues))
+    proof = Signed(signed.envelope, None, signed.signed_bytes, signed.signatures)
+    return LoadedLink(attestation, proof, tuple(issues))
 
 
 def in_toto_call(function: Callable[[], Any], where: str, kind: str) -> Any:

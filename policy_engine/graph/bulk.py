@@ -1,0 +1,77 @@
+"""Adding many nodes and edges to a networkx ``MultiDiGraph`` at once, as its own calls add them.
+
+``add_nodes_from`` given ``(node, attributes)`` pairs tries each pair as a node
+first (a ``TypeError`` per pair), and a multigraph's ``add_edges_from`` calls
+``add_edge`` per edge, which checks both ends and copies the attributes twice.
+Here new nodes and edges between nodes without an edge yet are written into the
+graph's dicts as those calls write them (``_node``, ``_succ``, ``_pred``, with
+the plain dicts a ``MultiDiGraph``'s factories make; an edge's key dict shared
+by ``_succ`` and ``_pred``), and anything else goes through networkx's own call.
+``tests/graph/test_bulk_graph.py`` checks the graphs are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+def add_nodes(g: nx.DiGraph[str], nodes: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """``g.add_nodes_from(nodes)`` (a ``DiGraph`` or ``MultiDiGraph``); a new node keeps a
+    copy of its attribute dict."""
+    known, succ, pred = _dicts(g)
+    for node, attrs in nodes:
+        if node in known:
+            known[node].update(attrs)
+        else:
+            succ[node], pred[node], known[node] = {}, {}, dict(attrs)
+    _clear_cache(g)
+
+
+def add_edges(
+    g: nx.MultiDiGraph[str], edges: Iterable[tuple[str, str, str, dict[str, Any]]]
+) -> None:
+    """``g.add_edge(u, v, key=key, **data)`` for each edge, in order; ``u`` and ``v`` exist.
+
+    ``data`` becomes the edge's attribute dict itself (``add_edge`` copies it).
+    """
+    _, succ, pred = _dicts(g)
+    for u, v, key, data in edges:
+        out = succ[u]
+        if v in out:
+            g.add_edge(u, v, key=key, **data)
+        else:
+            out[v] = pred[v][u] = {key: data}
+    _clear_cache(g)
+
+
+def node_attributes(g: nx.DiGraph[str]) -> dict[str, dict[str, Any]]:
+    """The graph's own dict of node -> attributes (what ``g.nodes[n]`` reads)."""
+    return _dicts(g)[0]
+
+
+_FACTORIES = (
+    "node_attr_dict_factory",
+    "adjlist_outer_dict_factory",
+    "adjlist_inner_dict_factory",
+    "edge_key_dict_factory",  # a multigraph's
+    "edge_attr_dict_factory",
+)
+
+
+def _dicts(g: nx.DiGraph[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The graph's ``_node``, ``_succ`` and ``_pred``; refused unless its dicts are plain."""
+    if any(getattr(g, name, dict) is not dict for name in _FACTORIES):
+        raise TypeError(f"bulk insertion needs plain dicts, not the factories of {type(g)}")
+    internals = vars(g)
+    return internals["_node"], internals["_succ"], internals["_pred"]
+
+
+def _clear_cache(g: nx.DiGraph[str]) -> None:
+    """What every networkx mutation does last: forget graphs converted from this one."""
+    cache = getattr(g, "__networkx_cache__", None)
+    if cache:
+        cache.clear()
