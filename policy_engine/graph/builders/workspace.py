@@ -58,6 +58,8 @@ from policy_engine import inputs
 from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
+from policy_engine.graph.builders.listing import KEY as LISTINGS
+from policy_engine.graph.builders.listing import Listings
 from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
@@ -132,12 +134,12 @@ def build_workspace(
     """
     root = os.path.realpath(context.root)
     ignores = DvcIgnores(root)
-    stats = Stats()
+    stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
     plans: dict[str, Plan] = {}
-    for artifact in sorted(graph.artifacts(), key=lambda a: a.path):
-        plan = plan_artifact(graph, root, artifact.path, ignores, stats)
+    for path in sorted(a.path for a in graph.artifacts()):
+        plan = plan_artifact(graph, root, path, ignores, stats)
         if plan is not None:
-            plans[artifact.path] = plan
+            plans[path] = plan
     cached = hasher is None and context.hash_cache
     lazy = LazyMd5(md5_wanted(graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
@@ -226,11 +228,16 @@ class LazyMd5:
 
 
 class Stats:
-    """Artifacts resolved with one ``lstat`` each: their folders' real paths, files' keys."""
+    """Artifacts resolved with one status each: their folders' real paths, files' keys.
 
-    def __init__(self) -> None:
+    A file's status is taken from its folder's listing (:mod:`.listing`) when it
+    is listed there, else by ``os.lstat``; either way it is taken once.
+    """
+
+    def __init__(self, listings: Listings | None = None) -> None:
         self.folders: dict[str, str] = {}
         self.keys: dict[str, FileKey] = {}  # by resolved path, for the hash cache
+        self.listings = listings or Listings()
 
     def resolve(self, root: str, path: str) -> tuple[str, os.stat_result | None]:
         """(resolved path, its status or None when missing) of repository ``path``.
@@ -238,18 +245,24 @@ class Stats:
         Resolved as ``os.path.realpath`` does; each folder is resolved once.
         """
         folder, name = os.path.split(os.path.join(root, path))
-        candidate = os.path.join(self.real_folder(folder), name)
-        try:
-            info = os.lstat(candidate)
-        except OSError:
-            return candidate, None
-        if not stat.S_ISLNK(info.st_mode):
+        real_folder = self.real_folder(folder)
+        candidate = os.path.join(real_folder, name)
+        info = self._lstat(real_folder, name, candidate)
+        if info is None or not stat.S_ISLNK(info.st_mode):
             return candidate, info
         real = os.path.realpath(candidate)
         try:
             return real, os.stat(real)
         except OSError:
             return real, None
+
+    def _lstat(self, folder: str, name: str, path: str) -> os.stat_result | None:
+        """``os.lstat(path)`` (``path`` is ``name`` in ``folder``), or None when missing."""
+        entry = self.listings.entry(folder, name)
+        try:
+            return entry.stat(follow_symlinks=False) if entry else os.lstat(path)
+        except OSError:
+            return None
 
     def real_folder(self, folder: str) -> str:
         """``os.path.realpath(folder)``, with one ``lstat`` for each folder not seen before."""
