@@ -59,7 +59,7 @@ from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
 from policy_engine.graph.builders.listing import KEY as LISTINGS
-from policy_engine.graph.builders.listing import Listings
+from policy_engine.graph.builders.listing import Entries, Listings
 from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
@@ -137,7 +137,7 @@ def build_workspace(
     stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
     plans: dict[str, Plan] = {}
     for path in sorted(a.path for a in graph.artifacts()):
-        plan = plan_artifact(graph, root, path, ignores, stats)
+        plan = stats.listed_file(root, path) or plan_artifact(graph, root, path, ignores, stats)
         if plan is not None:
             plans[path] = plan
     cached = hasher is None and context.hash_cache
@@ -156,16 +156,25 @@ def build_workspace(
     finally:
         if cache is not None:
             cache.close()
-    for path, plan in plans.items():
-        graph.set_workspace(path, _assemble(graph, path, plan, digests, lazy))
+    graph.set_workspaces(
+        (path, _assemble(graph, path, plan, digests, lazy)) for path, plan in plans.items()
+    )
 
 
 def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
     """The files whose md5 a recorded digest is compared with: the files of each artifact
     some source (``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link) records an
     md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
-    claimed = (path for path in plans if any(_is_md5(c) for c in graph.claims(path)))
-    return set(_files_of(plans[path] for path in claimed))
+    wanted: set[str] = set()
+    for path, claims in graph.artifact_claims():
+        plan = plans.get(path)
+        if plan is None or not any(map(_is_md5, claims)):
+            continue
+        if isinstance(plan, DirectoryPlan):
+            wanted.update(real for _, real in plan.entries)
+        else:
+            wanted.add(plan)
+    return wanted
 
 
 def _is_md5(claim: DigestClaim) -> bool:
@@ -238,6 +247,7 @@ class Stats:
         self.folders: dict[str, str] = {}
         self.keys: dict[str, FileKey] = {}  # by resolved path, for the hash cache
         self.listings = listings or Listings()
+        self._listed: dict[str, Entries | None] = {}  # by repository folder
 
     def resolve(self, root: str, path: str) -> tuple[str, os.stat_result | None]:
         """(resolved path, its status or None when missing) of repository ``path``.
@@ -246,8 +256,9 @@ class Stats:
         """
         folder, name = os.path.split(os.path.join(root, path))
         real_folder = self.real_folder(folder)
-        candidate = os.path.join(real_folder, name)
-        info = self._lstat(real_folder, name, candidate)
+        entry = self.listings.entry(real_folder, name)
+        candidate = entry.path if entry else os.path.join(real_folder, name)
+        info = _lstat(entry, candidate)
         if info is None or not stat.S_ISLNK(info.st_mode):
             return candidate, info
         real = os.path.realpath(candidate)
@@ -256,13 +267,29 @@ class Stats:
         except OSError:
             return real, None
 
-    def _lstat(self, folder: str, name: str, path: str) -> os.stat_result | None:
-        """``os.lstat(path)`` (``path`` is ``name`` in ``folder``), or None when missing."""
-        entry = self.listings.entry(folder, name)
-        try:
-            return entry.stat(follow_symlinks=False) if entry else os.lstat(path)
-        except OSError:
+    def listed_file(self, root: str, path: str) -> str | None:
+        """The resolved path of repository ``path`` when it is a regular file listed in a
+        folder inside ``root`` (its key kept), as :func:`plan_artifact` plans it; else None
+        (the caller plans it). A folder is resolved, confined and listed once."""
+        if path.startswith("/"):
+            return None  # never a normalised path: left to the general case
+        folder, _, name = path.rpartition("/")
+        if folder not in self._listed:
+            self._listed[folder] = self._folder_entries(root, folder)
+        entries = self._listed[folder]
+        entry = entries.get(name) if entries is not None else None
+        if entry is None or not entry.is_file(follow_symlinks=False):
             return None
+        info = _lstat(entry, entry.path)
+        if info is None or not stat.S_ISREG(info.st_mode):
+            return None
+        self.keys[entry.path] = FileKey.of(info)
+        return entry.path
+
+    def _folder_entries(self, root: str, folder: str) -> Entries | None:
+        """The listing of repository ``folder`` when it resolves inside ``root``."""
+        real = self.real_folder(os.path.join(root, folder) if folder else root)
+        return self.listings.entries(real) if _inside(root, real) else None
 
     def real_folder(self, folder: str) -> str:
         """``os.path.realpath(folder)``, with one ``lstat`` for each folder not seen before."""
@@ -280,6 +307,14 @@ class Stats:
             real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
             self.folders[path] = real
         return real
+
+
+def _lstat(entry: os.DirEntry[str] | None, path: str) -> os.stat_result | None:
+    """``os.lstat(path)``, taken from ``entry`` (``path``'s) when listed; None when missing."""
+    try:
+        return entry.stat(follow_symlinks=False) if entry else os.lstat(path)
+    except OSError:
+        return None
 
 
 def plan_artifact(
@@ -542,8 +577,11 @@ def _assemble(
     lazy: LazyMd5,
 ) -> WorkspaceFile | None:
     if not isinstance(plan, DirectoryPlan):
-        found = _readable(graph, path, path, digests[plan])
-        return None if found is None else _file(plan, found, lazy)
+        result = digests[plan]
+        if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
+            return WorkspaceFile(result.sha256, result.md5, result.size)
+        known = _readable(graph, path, path, result)
+        return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
     for relpath, real in plan.entries:
         found = _readable(graph, path, f"{path}/{relpath}", digests[real])
