@@ -6,7 +6,9 @@
   named ``model.sig`` signs the folder that holds it; ``X.sig`` signs ``X``
   beside it, when ``X`` exists.
 
-Both the signature and the model must be inside the repository (a symlink
+Beside artifacts, each folder is listed once (:mod:`..listing`, shared with the
+workspace builder); a name is looked up only where the listing cannot prove it
+absent. Both the signature and the model must be inside the repository (a symlink
 leaving it is a ``path-escape`` issue); hidden folders are not searched.
 """
 
