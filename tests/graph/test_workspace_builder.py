@@ -22,7 +22,7 @@ from policy_engine.graph.builders.workspace import (
     hash_files,
     plan_artifact,
 )
-from policy_engine.graph.model import ProvenanceGraph, WorkspaceFile
+from policy_engine.graph.model import DigestClaim, ProvenanceGraph, SourceRef, WorkspaceFile
 from policy_engine.keys import Keyring
 
 
@@ -305,3 +305,13 @@ def test_listed_files_are_planned_as_plan_artifact_plans_them(tmp_path: Path) ->
     taken = Stats()
     shortcuts = [p for p in paths if taken.listed_file(real, p)]
     assert shortcuts == ["top.txt", "a/b/f", "link/b/f", *paths[11:15]]  # regular files inside
+
+
+def test_bulk_graph_accessors_equal_the_per_path_ones(tmp_path: Path) -> None:
+    graph = ProvenanceGraph(str(tmp_path))
+    graph.add_artifact("a")
+    graph.add_claim("b", DigestClaim("md5", "0" * 32, SourceRef("dvc.lock")))
+    assert dict(graph.artifact_claims()) == {p: graph.claims(p) for p in ("a", "b")}
+    files = [("a", WorkspaceFile("1" * 64, "2" * 32, 1)), ("b", None), ("new", None)]
+    graph.set_workspaces(files)
+    assert [(p, graph.workspace(p)) for p, _ in files] == files
