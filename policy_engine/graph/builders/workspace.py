@@ -584,9 +584,10 @@ def _assemble(
         return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
     for relpath, real in plan.entries:
-        found = _readable(graph, path, f"{path}/{relpath}", digests[real])
-        if found is None:
-            return None  # a directory with an unreadable file has no known digest
+        found = digests[real]
+        if isinstance(found, OSError):  # a directory with an unreadable file has no digest
+            _unreadable(graph, path, f"{path}/{relpath}", found)
+            return None
         files.append((relpath, real, found))
     files.sort(key=lambda item: item[0])
     sha256 = _manifest_sha256((rel, found.sha256) for rel, _, found in files)
