@@ -61,6 +61,7 @@ from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCac
 from policy_engine.graph.builders.listing import KEY as LISTINGS
 from policy_engine.graph.builders.listing import Entries, Listings
 from policy_engine.graph.builders.progress import Progress
+from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
 if TYPE_CHECKING:
@@ -132,6 +133,11 @@ def build_workspace(
     persistent cache (unless ``context.hash_cache`` is off), with their md5 only
     where a source records one (:func:`md5_wanted`); the others' is :class:`LazyMd5`.
     """
+    with paused_gc():  # plans, keys and rows hold no cycles; the digests stay in the graph
+        _build(graph, context, hasher)
+
+
+def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None) -> None:
     root = os.path.realpath(context.root)
     ignores = DvcIgnores(root)
     stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
