@@ -315,3 +315,24 @@ def test_bulk_graph_accessors_equal_the_per_path_ones(tmp_path: Path) -> None:
     files = [("a", WorkspaceFile("1" * 64, "2" * 32, 1)), ("b", None), ("new", None)]
     graph.set_workspaces(files)
     assert [(p, graph.workspace(p)) for p, _ in files] == files
+
+
+def test_no_folder_outside_the_root_is_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "f").write_text("out")
+    (root / "away").symlink_to(tmp_path / "outside")
+    listed: list[str] = []
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        listed.append(os.path.realpath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    graph = build(root, "away/f", "away")
+    assert graph.workspace("away/f") is None and {i.code for i in graph.issues} == {"path-escape"}
+    assert not [p for p in listed if not p.startswith(os.path.realpath(root))]

@@ -262,7 +262,8 @@ class Stats:
         """
         folder, name = os.path.split(os.path.join(root, path))
         real_folder = self.real_folder(folder)
-        entry = self.listings.entry(real_folder, name)
+        inside = _inside(root, real_folder)  # a folder outside the root is never listed
+        entry = self.listings.entry(real_folder, name) if inside else None
         candidate = entry.path if entry else os.path.join(real_folder, name)
         info = _lstat(entry, candidate)
         if info is None or not stat.S_ISLNK(info.st_mode):
