@@ -401,6 +401,15 @@ class ProvenanceGraph:
     def set_workspace(self, path: str, file: WorkspaceFile | None) -> None:
         self.g.nodes[self.add_artifact(path)]["workspace"] = file
 
+    def set_workspaces(self, files: Iterable[tuple[str, WorkspaceFile | None]]) -> None:
+        """:meth:`set_workspace` of each (path, file), in bulk."""
+        nodes = self.g.nodes
+        for path, file in files:
+            node = self.artifact_id(path)
+            if node not in nodes:
+                self.add_artifact(path)
+            nodes[node]["workspace"] = file
+
     def set_origin(self, path: str, origin: Origin) -> None:
         """Record where the declared source ``path`` came from (node attribute ``origin``)."""
         self.g.nodes[self.add_artifact(path)]["origin"] = origin
@@ -497,6 +506,13 @@ class ProvenanceGraph:
 
     def claims(self, path: str) -> list[DigestClaim]:
         return list(self.g.nodes[self.artifact_id(path)]["claims"])
+
+    def artifact_claims(self) -> Iterator[tuple[str, list[DigestClaim]]]:
+        """Every artifact's path with its claims, in one pass over the nodes (the lists are
+        the graph's own: read them, never change them)."""
+        for _, attrs in self.g.nodes(data=True):
+            if attrs["kind"] is NodeKind.ARTIFACT:
+                yield attrs["data"].path, attrs["claims"]
 
     def workspace(self, path: str) -> WorkspaceFile | None:
         """The current bytes of ``path``, wherever they were read (see ``location``); None:

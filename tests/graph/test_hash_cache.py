@@ -274,3 +274,45 @@ def test_rows_under_the_root_are_read_at_once_and_other_paths_by_name(
     del keys[str(files["repo2"])]
     assert set(cache.hits(keys, str(tmp_path / "repo"))) == set(keys)
     cache.close()
+
+
+@pytest.mark.parametrize(
+    ("sha256", "md5"),
+    [
+        ("A" * 64, None),  # uppercase
+        ("a" * 63, None),
+        ("a" * 65, None),
+        ("a" * 63 + "g", None),
+        ("a" * 63 + "\0", None),
+        ("a" * 32 + "\u0663" * 32, None),  # non-ASCII digits
+        (b"a" * 64, None),  # a blob
+        (1, None),
+        (None, None),
+        ("a" * 64, "A" * 32),
+        ("a" * 64, "a" * 31),
+        ("a" * 64, 12),
+        ("a" * 64, b"a" * 32),
+        ("a" * 64, ""),
+    ],
+)
+def test_a_row_with_a_malformed_digest_is_never_trusted(
+    repo: Path, cache_dir: Path, sha256: object, md5: object
+) -> None:
+    path = repo / "model.pkl"
+    keys = {str(path): FileKey.of(path.stat())}
+    cache = HashCache.open(repo)
+    assert cache is not None
+    cache.remember(str(path), keys[str(path)], FileDigests("a" * 64, "b" * 32, 7))
+    cache.commit()
+    assert cache.hits(keys) == {str(path): FileDigests("a" * 64, "b" * 32, 7)}
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:
+        db.execute("UPDATE hashes_v1 SET sha256 = ?, md5 = ?", (sha256, md5))
+    assert cache.hits(keys) == {}
+    cache.close()
+
+
+def test_a_file_key_is_the_named_tuple_of_the_status(repo: Path) -> None:
+    info = (repo / "model.pkl").stat()
+    key = FileKey.of(info)
+    fields = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
+    assert type(key) is FileKey and key == FileKey(*fields) and key.ctime_ns == info.st_ctime_ns

@@ -20,8 +20,9 @@ from policy_engine.graph.builders.workspace import (
     directory_digest,
     hash_file,
     hash_files,
+    plan_artifact,
 )
-from policy_engine.graph.model import ProvenanceGraph, WorkspaceFile
+from policy_engine.graph.model import DigestClaim, ProvenanceGraph, SourceRef, WorkspaceFile
 from policy_engine.keys import Keyring
 
 
@@ -258,3 +259,80 @@ def test_the_directory_manifest_is_json_dumps_output(names: list[tuple[str, str]
     manifest = [{"relpath": n, "sha256": f.sha256} for n, f in sorted(files, key=lambda i: i[0])]
     text = json.dumps(manifest, sort_keys=True)
     assert directory_digest(files).sha256 == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_listed_files_are_planned_as_plan_artifact_plans_them(tmp_path: Path) -> None:
+    """The shortcut for files listed in their folder gives the general path's plan and key,
+    or leaves the path to it; on symlinks, escapes, FIFOs, folders and odd names alike."""
+    root = tmp_path / "repo"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "f").write_text("out")
+    (root / "a" / "b" / "f").write_text("in")
+    (root / "top.txt").write_text("top")
+    (root / "link").symlink_to(root / "a")
+    (root / "away").symlink_to(tmp_path / "outside")
+    (root / "a" / "file-link").symlink_to(root / "top.txt")
+    (root / "a" / "escape").symlink_to(tmp_path / "outside" / "f")
+    os.mkfifo(root / "a" / "fifo")
+    paths = [
+        "top.txt",
+        "a/b/f",
+        "link/b/f",
+        "away/f",
+        "a/file-link",
+        "a/escape",
+        "a/fifo",
+        "a/b",
+        "a/missing",
+        "missing/f",
+        "top.txt/under",
+        "a/../top.txt",
+        "a/b/../b/f",
+        "./top.txt",
+        "a//b/f",
+        "/etc/hostname",
+        ".",
+        "",
+    ]
+    real = os.path.realpath(root)
+    for path in paths:
+        fast, general = Stats(), Stats()
+        shortcut = fast.listed_file(real, path)
+        planned = plan_artifact(ProvenanceGraph(real), real, path, stats=general)
+        if shortcut is not None:
+            assert shortcut == planned and fast.keys == general.keys, path
+    taken = Stats()
+    shortcuts = [p for p in paths if taken.listed_file(real, p)]
+    assert shortcuts == ["top.txt", "a/b/f", "link/b/f", *paths[11:15]]  # regular files inside
+
+
+def test_bulk_graph_accessors_equal_the_per_path_ones(tmp_path: Path) -> None:
+    graph = ProvenanceGraph(str(tmp_path))
+    graph.add_artifact("a")
+    graph.add_claim("b", DigestClaim("md5", "0" * 32, SourceRef("dvc.lock")))
+    assert dict(graph.artifact_claims()) == {p: graph.claims(p) for p in ("a", "b")}
+    files = [("a", WorkspaceFile("1" * 64, "2" * 32, 1)), ("b", None), ("new", None)]
+    graph.set_workspaces(files)
+    assert [(p, graph.workspace(p)) for p, _ in files] == files
+
+
+def test_no_folder_outside_the_root_is_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "f").write_text("out")
+    (root / "away").symlink_to(tmp_path / "outside")
+    listed: list[str] = []
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        listed.append(os.path.realpath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    graph = build(root, "away/f", "away")
+    assert graph.workspace("away/f") is None and {i.code for i in graph.issues} == {"path-escape"}
+    assert not [p for p in listed if not p.startswith(os.path.realpath(root))]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from policy_engine.graph.builders.modelsig.find import Folders, find_signatures
+from policy_engine.graph.builders.listing import Listings
+from policy_engine.graph.builders.modelsig.find import find_signatures
 
 
 def _tree(root: Path) -> None:
@@ -23,7 +24,7 @@ def _tree(root: Path) -> None:
 
 def test_each_kind_of_path_is_answered_as_the_file_system_does(tmp_path: Path) -> None:
     _tree(tmp_path)
-    folders = Folders(tmp_path)
+    listings = Listings()
     for path in [
         "models/folder",
         "models/file.bin",
@@ -35,10 +36,15 @@ def test_each_kind_of_path_is_answered_as_the_file_system_does(tmp_path: Path) -
         "models/file.bin/under",
     ]:
         is_dir = os.path.isdir(tmp_path / path)
-        assert folders.may_be_dir(path) or not is_dir, path  # never misses a folder
-    assert not folders.may_be_dir("models/file.bin")
-    assert folders.may_be_dir("models/linked")
-    assert folders.may_be_dir("models/missing")  # not listed: the file system decides
+        assert may_be_dir(listings, tmp_path, path) or not is_dir, path  # never misses a folder
+    assert not may_be_dir(listings, tmp_path, "models/file.bin")
+    assert may_be_dir(listings, tmp_path, "models/linked")
+    assert may_be_dir(listings, tmp_path, "models/missing")  # not listed: the file system decides
+
+
+def may_be_dir(listings: Listings, root: Path, path: str) -> bool:
+    folder, _, name = path.rpartition("/")
+    return listings.may_be_dir(os.path.join(root, folder), name)
 
 
 def test_signatures_beside_files_and_inside_folders_and_linked_folders(tmp_path: Path) -> None:

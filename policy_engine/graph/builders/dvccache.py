@@ -47,11 +47,12 @@ def build_dvc_cache(
     The others are recorded as not materialised, with the digest DVC recorded.
     """
     recorded: dict[str, list[CachedObject]] = context.deferred.get(DEFERRED_KEY, {})
-    missing = {
-        path: objects
-        for path, objects in sorted(recorded.items())
+    absent = [
+        path
+        for path in recorded
         if graph.artifact_id(path) in graph.g and graph.workspace(path) is None
-    }
+    ]
+    missing = {path: recorded[path] for path in sorted(absent)}  # only those sorted
     locations = _locations(missing.values()) if context.dvc_cache else []
     digests = _hash(locations, context, hasher)
     checker = ObjectChecker(graph, digests)

@@ -60,7 +60,8 @@ class FileKey(NamedTuple):
 
     @classmethod
     def of(cls, info: os.stat_result) -> FileKey:
-        return cls(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
+        key = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
+        return tuple.__new__(cls, key)  # the fields in order, without NamedTuple's __new__
 
 
 def default_path() -> Path:
@@ -108,8 +109,9 @@ class HashCache:
             self.close()
             return {}
         found: dict[str, FileDigests] = {}
+        row_of = rows.get
         for path, key in keys.items():
-            row = rows.get(path)
+            row = row_of(path)
             if row is not None and row[1:6] == key and _sane(row[6], row[7]):
                 found[path] = FileDigests(row[6], row[7], key.size)
         return found
@@ -164,8 +166,16 @@ class HashCache:
 
 
 def _sane(sha256: object, md5: object) -> bool:
-    """Whether a row's digests are well-formed (a corrupt row is never trusted)."""
-    return _hex(sha256, 64) and (md5 is None or _hex(md5, 32))
+    """Whether a row's digests are well-formed (a corrupt row is never trusted): 64 and
+    (unless None) 32 lowercase hexadecimal digits."""
+    return (
+        isinstance(sha256, str)
+        and len(sha256) == 64
+        and not sha256.strip(_HEX_DIGITS)
+        and (
+            md5 is None or (isinstance(md5, str) and len(md5) == 32 and not md5.strip(_HEX_DIGITS))
+        )
+    )
 
 
 def _storable(path: str) -> bool:
@@ -175,8 +185,3 @@ def _storable(path: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _hex(value: object, length: int) -> bool:
-    """Whether ``value`` is ``length`` lowercase hexadecimal digits."""
-    return isinstance(value, str) and len(value) == length and not value.strip(_HEX_DIGITS)

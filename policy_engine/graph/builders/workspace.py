@@ -58,7 +58,10 @@ from policy_engine import inputs
 from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
+from policy_engine.graph.builders.listing import KEY as LISTINGS
+from policy_engine.graph.builders.listing import Entries, Listings
 from policy_engine.graph.builders.progress import Progress
+from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
 if TYPE_CHECKING:
@@ -130,14 +133,19 @@ def build_workspace(
     persistent cache (unless ``context.hash_cache`` is off), with their md5 only
     where a source records one (:func:`md5_wanted`); the others' is :class:`LazyMd5`.
     """
+    with paused_gc():  # plans, keys and rows hold no cycles; the digests stay in the graph
+        _build(graph, context, hasher)
+
+
+def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None) -> None:
     root = os.path.realpath(context.root)
     ignores = DvcIgnores(root)
-    stats = Stats()
+    stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
     plans: dict[str, Plan] = {}
-    for artifact in sorted(graph.artifacts(), key=lambda a: a.path):
-        plan = plan_artifact(graph, root, artifact.path, ignores, stats)
+    for path in sorted(a.path for a in graph.artifacts()):
+        plan = stats.listed_file(root, path) or plan_artifact(graph, root, path, ignores, stats)
         if plan is not None:
-            plans[artifact.path] = plan
+            plans[path] = plan
     cached = hasher is None and context.hash_cache
     lazy = LazyMd5(md5_wanted(graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
@@ -154,16 +162,25 @@ def build_workspace(
     finally:
         if cache is not None:
             cache.close()
-    for path, plan in plans.items():
-        graph.set_workspace(path, _assemble(graph, path, plan, digests, lazy))
+    graph.set_workspaces(
+        (path, _assemble(graph, path, plan, digests, lazy)) for path, plan in plans.items()
+    )
 
 
 def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
     """The files whose md5 a recorded digest is compared with: the files of each artifact
     some source (``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link) records an
     md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
-    claimed = (path for path in plans if any(_is_md5(c) for c in graph.claims(path)))
-    return set(_files_of(plans[path] for path in claimed))
+    wanted: set[str] = set()
+    for path, claims in graph.artifact_claims():
+        plan = plans.get(path)
+        if plan is None or not any(map(_is_md5, claims)):
+            continue
+        if isinstance(plan, DirectoryPlan):
+            wanted.update(real for _, real in plan.entries)
+        else:
+            wanted.add(plan)
+    return wanted
 
 
 def _is_md5(claim: DigestClaim) -> bool:
@@ -226,11 +243,17 @@ class LazyMd5:
 
 
 class Stats:
-    """Artifacts resolved with one ``lstat`` each: their folders' real paths, files' keys."""
+    """Artifacts resolved with one status each: their folders' real paths, files' keys.
 
-    def __init__(self) -> None:
+    A file's status is taken from its folder's listing (:mod:`.listing`) when it
+    is listed there, else by ``os.lstat``; either way it is taken once.
+    """
+
+    def __init__(self, listings: Listings | None = None) -> None:
         self.folders: dict[str, str] = {}
         self.keys: dict[str, FileKey] = {}  # by resolved path, for the hash cache
+        self.listings = listings or Listings()
+        self._listed: dict[str, Entries | None] = {}  # by repository folder
 
     def resolve(self, root: str, path: str) -> tuple[str, os.stat_result | None]:
         """(resolved path, its status or None when missing) of repository ``path``.
@@ -238,18 +261,42 @@ class Stats:
         Resolved as ``os.path.realpath`` does; each folder is resolved once.
         """
         folder, name = os.path.split(os.path.join(root, path))
-        candidate = os.path.join(self.real_folder(folder), name)
-        try:
-            info = os.lstat(candidate)
-        except OSError:
-            return candidate, None
-        if not stat.S_ISLNK(info.st_mode):
+        real_folder = self.real_folder(folder)
+        inside = _inside(root, real_folder)  # a folder outside the root is never listed
+        entry = self.listings.entry(real_folder, name) if inside else None
+        candidate = entry.path if entry else os.path.join(real_folder, name)
+        info = _lstat(entry, candidate)
+        if info is None or not stat.S_ISLNK(info.st_mode):
             return candidate, info
         real = os.path.realpath(candidate)
         try:
             return real, os.stat(real)
         except OSError:
             return real, None
+
+    def listed_file(self, root: str, path: str) -> str | None:
+        """The resolved path of repository ``path`` when it is a regular file listed in a
+        folder inside ``root`` (its key kept), as :func:`plan_artifact` plans it; else None
+        (the caller plans it). A folder is resolved, confined and listed once."""
+        if path.startswith("/"):
+            return None  # never a normalised path: left to the general case
+        folder, _, name = path.rpartition("/")
+        if folder not in self._listed:
+            self._listed[folder] = self._folder_entries(root, folder)
+        entries = self._listed[folder]
+        entry = entries.get(name) if entries is not None else None
+        if entry is None or not entry.is_file(follow_symlinks=False):
+            return None
+        info = _lstat(entry, entry.path)
+        if info is None or not stat.S_ISREG(info.st_mode):
+            return None
+        self.keys[entry.path] = FileKey.of(info)
+        return entry.path
+
+    def _folder_entries(self, root: str, folder: str) -> Entries | None:
+        """The listing of repository ``folder`` when it resolves inside ``root``."""
+        real = self.real_folder(os.path.join(root, folder) if folder else root)
+        return self.listings.entries(real) if _inside(root, real) else None
 
     def real_folder(self, folder: str) -> str:
         """``os.path.realpath(folder)``, with one ``lstat`` for each folder not seen before."""
@@ -267,6 +314,14 @@ class Stats:
             real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
             self.folders[path] = real
         return real
+
+
+def _lstat(entry: os.DirEntry[str] | None, path: str) -> os.stat_result | None:
+    """``os.lstat(path)``, taken from ``entry`` (``path``'s) when listed; None when missing."""
+    try:
+        return entry.stat(follow_symlinks=False) if entry else os.lstat(path)
+    except OSError:
+        return None
 
 
 def plan_artifact(
@@ -529,13 +584,17 @@ def _assemble(
     lazy: LazyMd5,
 ) -> WorkspaceFile | None:
     if not isinstance(plan, DirectoryPlan):
-        found = _readable(graph, path, path, digests[plan])
-        return None if found is None else _file(plan, found, lazy)
+        result = digests[plan]
+        if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
+            return WorkspaceFile(result.sha256, result.md5, result.size)
+        known = _readable(graph, path, path, result)
+        return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
     for relpath, real in plan.entries:
-        found = _readable(graph, path, f"{path}/{relpath}", digests[real])
-        if found is None:
-            return None  # a directory with an unreadable file has no known digest
+        found = digests[real]
+        if isinstance(found, OSError):  # a directory with an unreadable file has no digest
+            _unreadable(graph, path, f"{path}/{relpath}", found)
+            return None
         files.append((relpath, real, found))
     files.sort(key=lambda item: item[0])
     sha256 = _manifest_sha256((rel, found.sha256) for rel, _, found in files)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy_engine import inputs
 from policy_engine.errors import InputError
+from policy_engine.graph.builders.listing import Listings
 from policy_engine.graph.builders.modelsig import verify
 from policy_engine.graph.builders.modelsig.find import Found, find_signatures
 from policy_engine.graph.builders.modelsig.trust import Checked, check
@@ -53,7 +54,10 @@ class Pending:
 def read_model_signatures(graph: ProvenanceGraph, context: BuildContext) -> None:
     """Find, verify and compare every model signature (before the workspace builder)."""
     artifacts = sorted(a.path for a in graph.artifacts())
-    found = find_signatures(context.root, artifacts, context.attestation_paths, graph.issues)
+    listings = Listings.of(context)  # the workspace builder stats the files from them
+    found = find_signatures(
+        context.root, artifacts, context.attestation_paths, graph.issues, listings
+    )
     pending = [_read(graph, context, each) for each in found if _signs_a_model(graph, each)]
     context.deferred[_DEFERRED] = pending
 

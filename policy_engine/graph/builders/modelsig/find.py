@@ -6,7 +6,9 @@
   named ``model.sig`` signs the folder that holds it; ``X.sig`` signs ``X``
   beside it, when ``X`` exists.
 
-Both the signature and the model must be inside the repository (a symlink
+Beside artifacts, each folder is listed once (:mod:`..listing`, shared with the
+workspace builder); a name is looked up only where the listing cannot prove it
+absent. Both the signature and the model must be inside the repository (a symlink
 leaving it is a ``path-escape`` issue); hidden folders are not searched.
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from policy_engine.graph.builders.listing import Listings
 from policy_engine.graph.model import Evidence, Issue
 from policy_engine.graph.paths import PathEscape, normalise
 
@@ -33,12 +36,19 @@ class Found:
 
 
 def find_signatures(
-    root: Path, artifacts: Iterable[str], attestation_paths: Iterable[Path], issues: list[Issue]
+    root: Path,
+    artifacts: Iterable[str],
+    attestation_paths: Iterable[Path],
+    issues: list[Issue],
+    listings: Listings | None = None,
 ) -> list[Found]:
-    """Every (signature, model) pair, once each, sorted by signature."""
+    """Every (signature, model) pair, once each, sorted by signature.
+
+    ``listings`` (a new one when None) lists each folder beside the artifacts once.
+    """
     pairs: dict[str, str] = {}
-    candidates = [*_beside(root, artifacts), *_under(root, attestation_paths)]
-    for signature, model in candidates:
+    beside = _beside(root, artifacts, listings or Listings())
+    for signature, model in [*beside, *_under(root, attestation_paths)]:
         try:
             sig, target = normalise(root, signature), normalise(root, model)
         except PathEscape as escape:
@@ -48,50 +58,25 @@ def find_signatures(
     return [Found(sig, model) for sig, model in sorted(pairs.items())]
 
 
-def _beside(root: Path, artifacts: Iterable[str]) -> Iterator[tuple[str, str]]:
-    folders, base = Folders(root), os.fspath(root)
+def _beside(root: Path, artifacts: Iterable[str], listings: Listings) -> Iterator[tuple[str, str]]:
+    """Signatures beside artifacts, found as ``os.path.isfile`` finds them, from one listing
+    of each folder (a name the listing proves absent is not looked up)."""
+    base = os.path.realpath(root)
     for path in artifacts:
         if path == ".":
             continue
-        inside = f"{path}/{SIGNATURE_NAME}"
-        if folders.may_be_dir(path) and os.path.isfile(os.path.join(base, inside)):
-            yield inside, path
-        if os.path.isfile(os.path.join(base, f"{path}{SIGNATURE_SUFFIX}")):
+        folder, _, name = path.rpartition("/")
+        parent = os.path.join(base, folder) if folder else base
+        if listings.may_be_dir(parent, name) and _is_file(
+            listings, os.path.join(parent, name), SIGNATURE_NAME
+        ):
+            yield f"{path}/{SIGNATURE_NAME}", path
+        if _is_file(listings, parent, f"{name}{SIGNATURE_SUFFIX}"):
             yield f"{path}{SIGNATURE_SUFFIX}", path
 
 
-class Folders:
-    """Which repository paths cannot be folders, from one listing of each parent folder.
-
-    A folder is listed once (``os.scandir``): an entry of exactly that name is
-    the path (on any file system), its type comes with the listing, and a
-    symlink is followed as ``os.path.isdir`` follows it. A name not listed (a
-    case-insensitive file system may still have it) or a folder that cannot
-    be listed answers "maybe".
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = os.fspath(root)
-        self._listed: dict[str, dict[str, os.DirEntry[str]]] = {}
-
-    def may_be_dir(self, path: str) -> bool:
-        folder, _, name = path.rpartition("/")
-        entry = self._entries(folder).get(name)
-        if entry is None:
-            return True
-        try:
-            return entry.is_dir()
-        except OSError:
-            return True
-
-    def _entries(self, folder: str) -> dict[str, os.DirEntry[str]]:
-        if folder not in self._listed:
-            try:
-                with os.scandir(os.path.join(self.root, folder)) as listing:
-                    self._listed[folder] = {entry.name: entry for entry in listing}
-            except OSError:
-                self._listed[folder] = {}
-        return self._listed[folder]
+def _is_file(listings: Listings, folder: str, name: str) -> bool:
+    return not listings.absent(folder, name) and os.path.isfile(os.path.join(folder, name))
 
 
 def _under(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,88 @@
+"""One listing of each folder per build, shared by the builders that look for files.
+
+The model-signature finder asks which names a folder holds (a ``.sig`` beside an
+artifact, whether an artifact is a folder) and the workspace builder takes each
+artifact file's status from the same entry (``os.DirEntry.stat``, taken once and
+kept by the entry): a folder is listed once per build and a file stat-ed once.
+
+A listed entry is the path on any file system. A name that is not listed is
+certainly absent only where the file system tells names apart exactly: on one
+that folds case (or Unicode normalisation) it may still exist under another
+spelling. So a folder answers "absent" only for a plain ASCII name, and only once a
+listed ASCII name's other-case twin was not found there (one status per folder);
+everywhere else the caller asks the file system, as ``os.path`` would.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from policy_engine.graph.builders import BuildContext
+
+KEY = "listing.folders"
+Entries = dict[str, os.DirEntry[str]]
+
+
+class Listings:
+    """Folders (absolute paths) listed once each; a folder that cannot be listed answers None."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, Entries | None] = {}
+        self._exact: dict[str, bool] = {}
+
+    @classmethod
+    def of(cls, context: BuildContext) -> Listings:
+        """The listings of this build (made by the first builder that asks)."""
+        listings: Listings = context.deferred.setdefault(KEY, cls())
+        return listings
+
+    def entries(self, folder: str) -> Entries | None:
+        """The entries of ``folder`` by name, listed on first use; None when it cannot be."""
+        if folder not in self._folders:
+            try:
+                with os.scandir(folder) as listing:
+                    self._folders[folder] = {entry.name: entry for entry in listing}
+            except OSError:
+                self._folders[folder] = None
+        return self._folders[folder]
+
+    def entry(self, folder: str, name: str) -> os.DirEntry[str] | None:
+        """The entry ``name`` of ``folder`` when listed, else None (which proves nothing)."""
+        entries = self.entries(folder)
+        return None if entries is None else entries.get(name)
+
+    def absent(self, folder: str, name: str) -> bool:
+        """Whether ``name`` certainly does not exist in ``folder`` (see the module doc)."""
+        entries = self.entries(folder)
+        if entries is None or name in entries or not _plain_ascii(name):
+            return False
+        if folder not in self._exact:
+            self._exact[folder] = _tells_case_apart(folder, entries)
+        return self._exact[folder]
+
+    def may_be_dir(self, folder: str, name: str) -> bool:
+        """False when ``name`` is listed in ``folder`` and is not a folder (a symlink is
+        followed, as ``os.path.isdir`` follows it); else True (the file system decides)."""
+        entry = self.entry(folder, name)
+        if entry is None:
+            return True
+        try:
+            return entry.is_dir()
+        except OSError:
+            return True
+
+
+def _plain_ascii(name: str) -> bool:
+    """Whether ``name`` is one ASCII name a listing could hold (not ``.``, ``..``, a path)."""
+    return name.isascii() and name not in ("", ".", "..") and "/" not in name and "\0" not in name
+
+
+def _tells_case_apart(folder: str, entries: Entries) -> bool:
+    """Whether the file system of ``folder`` finds no other-case twin of a listed ASCII name."""
+    for name in entries:
+        twin = name.swapcase()
+        if name.isascii() and twin != name and twin not in entries:
+            return not os.path.lexists(os.path.join(folder, twin))
+    return False  # no name to try: every unlisted name may exist

@@ -1,0 +1,98 @@
+"""One listing per folder: a listed entry is the path, an unlisted name is absent only provably."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from policy_engine.graph.builders import listing
+from policy_engine.graph.builders.listing import Listings
+
+NAMES = ["a.bin", "A.BIN.sig", "model.sig", "Straße.sig", "é.sig", "e\u0301.sig", "0.bin", "-"]
+QUERIES = [
+    *NAMES,
+    "a.bin.sig",
+    "A.bin",
+    "MODEL.SIG",
+    "strasse.sig",
+    "STRASSE.SIG",
+    "é.sig".upper(),
+    "missing",
+    "0.BIN",
+    ".",
+    "..",
+    "",
+    "sub/a.bin",
+    "sub/",
+    "a.bin\0",
+]
+
+
+def _folder(tmp_path: Path) -> str:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name in NAMES:
+        try:
+            (folder / name).write_text(name)
+        except OSError:
+            continue  # a file system that refuses or merges some of these names
+    (folder / "sub").mkdir()
+    os.symlink(folder / "sub", folder / "linked")
+    os.symlink(folder / "nowhere", folder / "dangling")
+    return str(folder)
+
+
+def test_absent_is_said_only_of_names_the_file_system_does_not_find(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    listings = Listings()
+    for name in [*QUERIES, "sub", "linked", "dangling"]:
+        if listings.absent(folder, name):
+            assert not os.path.lexists(os.path.join(folder, name)), name
+    assert listings.absent(folder, "missing")  # this file system tells case apart
+    assert listings.absent(folder, "MODEL.SIG") == (not os.path.lexists(f"{folder}/MODEL.SIG"))
+
+
+def test_a_folder_that_folds_case_answers_maybe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path)
+    monkeypatch.setattr(listing.os.path, "lexists", lambda path: True)  # every twin is found
+    listings = Listings()
+    assert not any(listings.absent(folder, name) for name in QUERIES)
+
+
+def test_non_ascii_names_and_unlistable_folders_answer_maybe(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    listings = Listings()
+    assert not listings.absent(folder, "ü.sig")  # normalisation may fold it
+    assert not listings.absent(f"{folder}/a.bin", "x")  # not a folder: cannot be listed
+    assert not listings.absent(str(tmp_path / "none"), "x")
+    (tmp_path / "digits").mkdir()
+    (tmp_path / "digits" / "0").write_text("")
+    assert not listings.absent(str(tmp_path / "digits"), "x")  # no name to try its case on
+
+
+def test_a_folder_is_listed_once_and_its_entries_are_the_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path)
+    listed: list[str] = []
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        listed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(listing.os, "scandir", scandir)
+    listings = Listings()
+    for name in QUERIES:
+        entry = listings.entry(folder, name)
+        assert entry is None or os.path.samestat(
+            entry.stat(follow_symlinks=False), os.lstat(os.path.join(folder, name))
+        )
+        listings.absent(folder, name)
+        assert listings.may_be_dir(folder, name) or not os.path.isdir(f"{folder}/{name}")
+    assert listed == [folder]
+    assert listings.may_be_dir(folder, "linked") and not listings.may_be_dir(folder, "dangling")
