@@ -1,6 +1,6 @@
 """`python -m policy_engine` is the `mlpolicy` command."""
 
-from policy_engine.cli import main
+from policy_engine.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

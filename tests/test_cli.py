@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from policy_engine.cli import main
+from policy_engine.cli.main import _status
+from tests.cliprobe import run_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 COMPLIANT, TAMPERED = FIXTURES / "example-ml", FIXTURES / "example-ml-tampered"
@@ -132,18 +134,36 @@ def test_validate_accepts_the_example_policy() -> None:
 
 
 def test_python_dash_m_is_the_same_command_and_help_imports_no_heavy_library() -> None:
-    probe = (
-        "import sys, runpy\n"
-        "HEAVY = ('dvc', 'in_toto', 'networkx', 'model_signing', 'sigstore')\n"
-        "sys.argv = ['mlpolicy', '--help']\n"
-        "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
-        "except SystemExit as e:\n    code = e.code\n"
-        "heavy = sorted(m for m in HEAVY if m in sys.modules)\n"
-        "print(code, heavy)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert "Usage: mlpolicy" in done.stdout
-    assert done.stdout.strip().endswith("0 []")
+    out = run_module(["--help"], ("dvc", "in_toto", "networkx", "model_signing", "sigstore"))
+    assert "Usage: mlpolicy" in out
+    assert out.strip().endswith("0 []")
+
+
+@pytest.mark.parametrize(("example", "status"), [(COMPLIANT, 0), (TAMPERED, 1)])
+def test_the_program_flushes_its_whole_report_and_exits_with_its_status(
+    example: Path, status: int
+) -> None:
+    command = [sys.executable, "-m", "policy_engine", "check", str(example), "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == status, done.stderr
+    assert json.loads(done.stdout)["summary"]["controls"] == 5
+
+
+def test_the_program_reports_an_input_error_and_exits_2(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "policy_engine", "check", str(tmp_path / "missing")]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stdout == "" and "missing" in done.stderr
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (1, 1), (2, 2), (256, 0)])
+def test_exit_statuses_are_pythons(code: object, status: int) -> None:
+    assert _status(code) == status
+
+
+def test_a_text_exit_is_printed_and_is_status_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _status("stopped") == 1
+    assert capsys.readouterr().err == "stopped\n"
 
 
 HEAVY = ("dvc", "in_toto", "networkx", "mlflow", "sqlalchemy", "dulwich")
@@ -158,16 +178,8 @@ def test_validate_of_a_policy_reading_an_mlflow_store_imports_no_heavy_library(
         '  stage model_training\n  require every model with alias "champion"'
         " was trained at this commit\n}\n"
     )
-    probe = (
-        "import sys, runpy\n"
-        f"sys.argv = ['mlpolicy', 'validate', '--repo', {str(tmp_path)!r}, {str(policy)!r}]\n"
-        "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
-        "except SystemExit as e:\n    code = e.code\n"
-        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
-        "print(code, heavy)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().endswith("0 []"), done.stdout
+    out = run_module(["validate", "--repo", str(tmp_path), str(policy)], HEAVY)
+    assert out.strip().endswith("0 []"), out
 
 
 @pytest.mark.parametrize("at", ["0001-01-01", "9999-12-31", "1969-12-31T23:59:59"])

@@ -9,6 +9,6 @@ error, invalid policy, or any input the engine could not judge.
 
 from __future__ import annotations
 
-from policy_engine.cli.main import main
+from policy_engine.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

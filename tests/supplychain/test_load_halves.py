@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +17,7 @@ from in_toto.models.metadata import Envelope, Metablock
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.supplychain import Options, halves, load_chain, load_verification_keys, verify
+from tests.cliprobe import run_module
 
 STEPS = 12
 
@@ -145,14 +144,6 @@ UNUSED_BY_VERIFY = (
 
 def test_verify_loads_no_module_it_does_not_use(tmp_path: Path) -> None:
     chain_folder(tmp_path / "chain", dsse=True)
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['mlpolicy', 'verify', '--layout', 'root.layout', '-k', 'owner.pub']\n"
-        "try:\n    runpy.run_module('policy_engine', run_name='__main__')\n"
-        "except SystemExit as e:\n    code = e.code\n"
-        f"print(code, sorted(m for m in {UNUSED_BY_VERIFY!r} if m in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path / "chain", capture_output=True, text=True
-    )
-    assert done.stdout.strip().endswith("1 []"), done.stdout + done.stderr  # 1: s8-s11 fail
+    argv = ["verify", "--layout", "root.layout", "-k", "owner.pub"]
+    out = run_module(argv, UNUSED_BY_VERIFY, cwd=tmp_path / "chain")
+    assert out.strip().endswith("1 []"), out  # 1: s8-s11 fail
