@@ -70,36 +70,67 @@ def iter_files(
     found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
 ) -> Generator[FileResult, None, None]:
     """As :func:`load_files`, one file at a time as soon as it is read (close it when done)."""
-    units = _units(found)
-    if workers is None:
-        workers = default_workers(sum(1 if u[2] is None else LINES_PER_TASK for u in units))
-    stream = _stream(units, keyring, root, workers)
-    for _, parts in groupby(stream, key=lambda r: r[0]):
-        yield merge([r for _, r in parts])
+    reading = Reading(found, keyring, root, workers)
+    try:
+        yield from reading.results()
+    finally:
+        reading.close()
 
 
-def _stream(
-    units: list[Unit], keyring: Keyring, root: Path, workers: int
-) -> Iterator[tuple[int, FileResult]]:
-    """(file index, result) per unit, in order: from a pool, then here if the pool broke."""
-    done = 0
-    if workers > 1 and len(units) > 1:
-        fork = sys.platform.startswith("linux") and threading.active_count() == 1
-        context = multiprocessing.get_context("fork" if fork else "spawn")
-        pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
+class Reading:
+    """Files whose reading has begun: a pool (when one is used) is at work on them at once.
+
+    :meth:`results` gives them in order; :meth:`close` stops the pool and reaps its
+    workers, whether the results were taken or not (call it in every case).
+    """
+
+    def __init__(
+        self, found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
+    ) -> None:
+        self._units = _units(found)
+        self._keyring, self._root = keyring, root
+        if workers is None:
+            items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
+            workers = default_workers(items)
+        self._pool: ProcessPoolExecutor | None = None
+        self._batches: Iterator[list[tuple[int, FileResult]]] = iter(())
+        if workers > 1 and len(self._units) > 1:
+            fork = sys.platform.startswith("linux") and threading.active_count() == 1
+            context = multiprocessing.get_context("fork" if fork else "spawn")
+            self._pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
+            try:  # every task is submitted now: the workers start at once
+                self._batches = self._pool.map(_load_units, _tasks(self._units))
+            except BrokenProcessPool:
+                self.close()  # everything is read in this process
+
+    def results(self) -> Generator[FileResult, None, None]:
+        """One :class:`FileResult` per file, in file order (the pool is closed at the end)."""
         try:
-            for batch in pool.map(_load_units, _tasks(units)):
+            for _, parts in groupby(self._stream(), key=lambda r: r[0]):
+                yield merge([r for _, r in parts])
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the pool, cancelling what it has not begun, and wait for its workers to end."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _stream(self) -> Iterator[tuple[int, FileResult]]:
+        """(file index, result) per unit, in order: from the pool, then here if it broke."""
+        done = 0
+        try:
+            for batch in self._batches:
                 for result in batch:
                     done += 1
                     yield result
-            pool.shutdown(wait=True)
         except BrokenProcessPool:
             pass  # the rest is read in this process
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # stopped early: do not wait
-    normaliser = Normaliser(root)
-    for index, each, lines in units[done:]:
-        yield index, load_file(each, keyring, normaliser, lines)
+        self.close()
+        normaliser = Normaliser(self._root)
+        for index, each, lines in self._units[done:]:
+            yield index, load_file(each, self._keyring, normaliser, lines)
 
 
 def _units(found: Sequence[Found]) -> list[Unit]:
