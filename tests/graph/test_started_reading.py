@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,10 @@ def alice(tmp_path_factory: pytest.TempPathFactory) -> Identity:
 
 @pytest.fixture
 def repo(tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch) -> BuildContext:
-    """Twelve signed links and a bad one, read by a pool of two workers."""
+    """Twelve signed links and a bad one, read by a pool of two forked workers."""
     monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    # earlier tests may leave threads; a spawned pool would leave its resource tracker
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     for i in range(12):
         write_json(tmp_path / "att" / f"s{i:02d}.link", metablock(link(f"s{i}"), [alice]))
     write_json(tmp_path / "att" / "z.link", metablock(link("z"), []))
