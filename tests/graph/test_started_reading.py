@@ -13,7 +13,7 @@ from securesystemslib.signer import CryptoSigner
 from policy_engine.errors import InputError
 from policy_engine.graph import build
 from policy_engine.graph.builders import BuildContext, Builder
-from policy_engine.graph.builders.attestations import build_attestations
+from policy_engine.graph.builders.attestations import build_attestations, pool
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
@@ -102,3 +102,30 @@ def test_a_missing_attestation_path_is_reported_after_the_builders_before(
     with pytest.raises(InputError, match="attestation path not found"):
         build.build_graph(missing)
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize(
+    ("cpus", "beside", "workers"), [(2, 0, 2), (2, 1, 1), (4, 1, 3), (1, 1, 1)]
+)
+def test_a_pool_beside_other_work_leaves_it_a_cpu(
+    cpus: int, beside: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLPOLICY_WORKERS", raising=False)
+    monkeypatch.setattr(pool, "cpu_count", lambda: cpus)
+    assert pool.default_workers(pool.PARALLEL_MIN_ITEMS, beside) == workers
+    assert pool.default_workers(pool.PARALLEL_MIN_ITEMS - 1, beside) == 1
+
+
+def test_on_two_cpus_one_worker_reads_while_the_first_builder_runs(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLPOLICY_WORKERS")
+    monkeypatch.setattr(pool, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_ITEMS", 5)  # the repository's 13 links are enough
+    seen: list[int] = []
+    first = ("dvc", children_while(seen))
+    monkeypatch.setattr(build, "BUILDERS", (first, ("attestations", build_attestations)))
+    graph = build.build_graph(repo)
+    assert seen == [1]  # the first builder keeps the other CPU
+    assert multiprocessing.active_children() == []
+    assert len(list(graph.attestations())) == 13  # the bad link is kept, unsigned

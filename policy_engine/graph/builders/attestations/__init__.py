@@ -50,7 +50,7 @@ def reading_started(context: BuildContext) -> Iterator[BuildContext]:
     whatever happens (the pool's workers reaped); see :func:`.builder.start_reading`."""
     from policy_engine.graph.builders.attestations.builder import start_reading
 
-    started = start_reading(context)
+    started = start_reading(context, background=True)  # the other builders run meanwhile
     try:
         yield replace(context, started=started)
     finally:

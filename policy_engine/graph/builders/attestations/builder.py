@@ -76,14 +76,16 @@ class Pending:
 class Started:
     """The attestation files found and their reading begun (see :func:`start_reading`)."""
 
-    def __init__(self, context: BuildContext, workers: int | None = None) -> None:
+    def __init__(
+        self, context: BuildContext, workers: int | None = None, background: bool = False
+    ) -> None:
         self._error: InputError | None = None
         self.found: list[Found] = []
         try:
             self.found = find_files(context.root, context.attestation_paths)
         except InputError as error:
             self._error = error  # raised when the attestation builder runs, as it was
-        self.reading = Reading(self.found, context.keyring, context.root, workers)
+        self.reading = Reading(self.found, context.keyring, context.root, workers, background)
 
     def files(self) -> list[Found]:
         """The files found; raises what finding them raised."""
@@ -96,14 +98,17 @@ class Started:
         self.reading.close()
 
 
-def start_reading(context: BuildContext, workers: int | None = None) -> Started:
+def start_reading(
+    context: BuildContext, workers: int | None = None, background: bool = False
+) -> Started:
     """Find the attestation files and start reading them: a pool, when one is used, reads
     them while the builders before the attestation builder run (``graph.build.building``).
 
+    ``background``: the other builders run meanwhile, so the pool leaves them a CPU.
     No builder writes into the repository (nor changes the attestation folders), so the
     files found before the pipelines load are the files the attestation builder would find.
     """
-    return Started(context, workers)
+    return Started(context, workers, background)
 
 
 def build_attestations(

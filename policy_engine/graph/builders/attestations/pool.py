@@ -50,12 +50,13 @@ Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines o
 _WORKER: dict[str, object] = {}
 
 
-def default_workers(items: int) -> int:
-    """``MLPOLICY_WORKERS`` when set, else 1 below :data:`PARALLEL_MIN_ITEMS`, else a CPU each."""
+def default_workers(items: int, beside: int = 0) -> int:
+    """``MLPOLICY_WORKERS`` when set, else 1 below :data:`PARALLEL_MIN_ITEMS`, else a CPU
+    each, less the ``beside`` CPUs this process keeps busy meanwhile (at least one)."""
     configured = os.environ.get("MLPOLICY_WORKERS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
-    return 1 if items < PARALLEL_MIN_ITEMS else min(8, cpu_count())
+    return 1 if items < PARALLEL_MIN_ITEMS else max(1, min(8, cpu_count() - beside))
 
 
 def load_files(
@@ -85,16 +86,24 @@ class Reading:
     """
 
     def __init__(
-        self, found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
+        self,
+        found: Sequence[Found],
+        keyring: Keyring,
+        root: Path,
+        workers: int | None = None,
+        background: bool = False,
     ) -> None:
+        """``background``: this process works on something else meanwhile, so the pool
+        takes one CPU fewer, and a pool of one worker is worth starting."""
         self._units = _units(found)
         self._keyring, self._root = keyring, root
+        items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
         if workers is None:
-            items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
-            workers = default_workers(items)
+            workers = default_workers(items, beside=1 if background else 0)
         self._pool: ProcessPoolExecutor | None = None
         self._batches: Iterator[list[tuple[int, FileResult]]] = iter(())
-        if workers > 1 and len(self._units) > 1:
+        least = 1 if background and items >= PARALLEL_MIN_ITEMS else 2
+        if workers >= least and len(self._units) > 1:
             fork = sys.platform.startswith("linux") and threading.active_count() == 1
             context = multiprocessing.get_context("fork" if fork else "spawn")
             self._pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
