@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from policy_engine.graph.builders import BuildContext, Builder
-from policy_engine.graph.builders.attestations import add_statements, build_attestations
+from policy_engine.graph.builders.attestations import (
+    add_statements,
+    build_attestations,
+    reading_started,
+)
 from policy_engine.graph.builders.dvc import build_dvc
 from policy_engine.graph.builders.dvccache import build_dvc_cache
 from policy_engine.graph.builders.mlflow import build_mlflow, match_logged_artifacts
@@ -45,9 +49,11 @@ def building(graph: ProvenanceGraph, context: BuildContext) -> Iterator[str]:
     """Run every builder in order over ``graph``, yielding each one's name once it has run.
 
     What a builder made stays (the graph): later builders' garbage collections do
-    not walk it again (see :mod:`.collector`).
+    not walk it again (see :mod:`.collector`). The attestations' reading starts first
+    (their pool, when one is used, reads them while DVC loads); it is stopped, its
+    workers reaped, when the build ends, fails or is closed early.
     """
-    with kept_built():
+    with kept_built(), reading_started(context) as context:
         for name, builder in BUILDERS:
             builder(graph, context)
             keep()

@@ -20,6 +20,7 @@ from policy_engine.keys import Keyring
 
 if TYPE_CHECKING:  # neither the compiler (and its parser) nor the graph's types read attestations
     from policy_engine.compiler.ir import TrackingStore
+    from policy_engine.graph.builders.attestations.builder import Started
     from policy_engine.graph.model import ProvenanceGraph
 
 
@@ -45,7 +46,9 @@ class BuildContext:
     ``cache_repo`` is the repository whose DVC cache holds the bytes of outputs
     missing from the workspace; None: the repository itself; ``tracking_stores``
     are the MLflow stores the policy declares; ``dvc_cache`` false: the DVC cache is not
-    read (outputs missing from the workspace are judged from the lock).
+    read (outputs missing from the workspace are judged from the lock); ``started``:
+    the attestation files found and their reading begun by the build before its first
+    builder (None: the attestation builder finds and reads them).
     """
 
     root: Path
@@ -59,6 +62,7 @@ class BuildContext:
     cache_repo: Path | None = None
     tracking_stores: tuple[TrackingStore, ...] = ()
     dvc_cache: bool = True
+    started: Started | None = field(default=None, compare=False, repr=False)
 
 
 Builder = Callable[["ProvenanceGraph", BuildContext], None]

@@ -25,6 +25,9 @@ in-toto, securesystemslib and pydantic are imported only when a file is read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,6 +44,19 @@ def build_attestations(graph: ProvenanceGraph, context: BuildContext) -> None:
     build(graph, context)
 
 
+@contextmanager
+def reading_started(context: BuildContext) -> Iterator[BuildContext]:
+    """``context`` with its attestations' reading started (``started``), stopped on exit
+    whatever happens (the pool's workers reaped); see :func:`.builder.start_reading`."""
+    from policy_engine.graph.builders.attestations.builder import start_reading
+
+    started = start_reading(context, background=True)  # the other builders run meanwhile
+    try:
+        yield replace(context, started=started)
+    finally:
+        started.close()
+
+
 def add_statements(graph: ProvenanceGraph, context: BuildContext) -> None:
     """Add the statements, matched by name and digest (after the workspace builder)."""
     from policy_engine.graph.builders.attestations.builder import add_statements as add
@@ -48,4 +64,4 @@ def add_statements(graph: ProvenanceGraph, context: BuildContext) -> None:
     add(graph, context)
 
 
-__all__ = ["SEARCH_SUFFIXES", "add_statements", "build_attestations"]
+__all__ = ["SEARCH_SUFFIXES", "add_statements", "build_attestations", "reading_started"]

@@ -39,7 +39,7 @@ from policy_engine.graph.builders.attestations.dispatch import (
 from policy_engine.graph.builders.attestations.layoutrules import layout_problems
 from policy_engine.graph.builders.attestations.layouts import LoadedLayout
 from policy_engine.graph.builders.attestations.links import LoadedLink
-from policy_engine.graph.builders.attestations.pool import iter_files
+from policy_engine.graph.builders.attestations.pool import Reading
 from policy_engine.graph.builders.attestations.resources import Resource
 from policy_engine.graph.builders.attestations.subjects import Resolver
 from policy_engine.graph.builders.attestations.thresholds import expiry_issues, settle
@@ -73,17 +73,64 @@ class Pending:
     dependencies: tuple[tuple[Resource, str | None], ...]
 
 
+class Started:
+    """The attestation files found and their reading begun (see :func:`start_reading`)."""
+
+    def __init__(
+        self, context: BuildContext, workers: int | None = None, background: bool = False
+    ) -> None:
+        self._error: InputError | None = None
+        self.found: list[Found] = []
+        try:
+            self.found = find_files(context.root, context.attestation_paths)
+        except InputError as error:
+            self._error = error  # raised when the attestation builder runs, as it was
+        self.reading = Reading(self.found, context.keyring, context.root, workers, background)
+
+    def files(self) -> list[Found]:
+        """The files found; raises what finding them raised."""
+        if self._error is not None:
+            raise self._error
+        return self.found
+
+    def close(self) -> None:
+        """Stop the reading (see :meth:`.pool.Reading.close`); nothing is left running."""
+        self.reading.close()
+
+
+def start_reading(
+    context: BuildContext, workers: int | None = None, background: bool = False
+) -> Started:
+    """Find the attestation files and start reading them: a pool, when one is used, reads
+    them while the builders before the attestation builder run (``graph.build.building``).
+
+    ``background``: the other builders run meanwhile, so the pool leaves them a CPU.
+    No builder writes into the repository (nor changes the attestation folders), so the
+    files found before the pipelines load are the files the attestation builder would find.
+    """
+    return Started(context, workers, background)
+
+
 def build_attestations(
     graph: ProvenanceGraph, context: BuildContext, workers: int | None = None
 ) -> None:
     """Read every attestation under ``context.attestation_paths`` (first builder; see above).
 
+    The reading was started by the build (``context.started``), else starts here.
     Links are added to the graph in bulk as their files are read (while the pool
     reads the next ones); layouts and statements once every link is in.
     """
-    found = find_files(context.root, context.attestation_paths)
+    if context.started is None:
+        with closing(start_reading(context, workers)) as started:
+            _build(graph, context, started)
+    else:
+        _build(graph, context, context.started)
+
+
+def _build(graph: ProvenanceGraph, context: BuildContext, started: Started) -> None:
+    found = started.files()
     with paused_gc():  # what is read stays in the graph: no garbage worth a collection
-        results = _read_links(graph, context, found, workers)
+        results = _read_links(graph, started.reading)
     for result in results:
         graph.issues.extend(result.issues)
         graph.notes.extend(result.notes)
@@ -95,12 +142,10 @@ def build_attestations(
     context.deferred.setdefault(_DEFERRED, []).extend(pending)
 
 
-def _read_links(
-    graph: ProvenanceGraph, context: BuildContext, found: list[Found], workers: int | None
-) -> list[FileResult]:
+def _read_links(graph: ProvenanceGraph, reading: Reading) -> list[FileResult]:
     """Every file's result, in order, its links added in bulk as the files are read."""
     results: list[FileResult] = []
-    with closing(iter_files(found, context.keyring, context.root, workers)) as stream:
+    with closing(reading.results()) as stream:
         for result in stream:
             if result.error is not None:
                 raise InputError(*result.error)

@@ -50,12 +50,13 @@ Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines o
 _WORKER: dict[str, object] = {}
 
 
-def default_workers(items: int) -> int:
-    """``MLPOLICY_WORKERS`` when set, else 1 below :data:`PARALLEL_MIN_ITEMS`, else a CPU each."""
+def default_workers(items: int, beside: int = 0) -> int:
+    """``MLPOLICY_WORKERS`` when set, else 1 below :data:`PARALLEL_MIN_ITEMS`, else a CPU
+    each, less the ``beside`` CPUs this process keeps busy meanwhile (at least one)."""
     configured = os.environ.get("MLPOLICY_WORKERS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
-    return 1 if items < PARALLEL_MIN_ITEMS else min(8, cpu_count())
+    return 1 if items < PARALLEL_MIN_ITEMS else max(1, min(8, cpu_count() - beside))
 
 
 def load_files(
@@ -70,36 +71,75 @@ def iter_files(
     found: Sequence[Found], keyring: Keyring, root: Path, workers: int | None = None
 ) -> Generator[FileResult, None, None]:
     """As :func:`load_files`, one file at a time as soon as it is read (close it when done)."""
-    units = _units(found)
-    if workers is None:
-        workers = default_workers(sum(1 if u[2] is None else LINES_PER_TASK for u in units))
-    stream = _stream(units, keyring, root, workers)
-    for _, parts in groupby(stream, key=lambda r: r[0]):
-        yield merge([r for _, r in parts])
+    reading = Reading(found, keyring, root, workers)
+    try:
+        yield from reading.results()
+    finally:
+        reading.close()
 
 
-def _stream(
-    units: list[Unit], keyring: Keyring, root: Path, workers: int
-) -> Iterator[tuple[int, FileResult]]:
-    """(file index, result) per unit, in order: from a pool, then here if the pool broke."""
-    done = 0
-    if workers > 1 and len(units) > 1:
-        fork = sys.platform.startswith("linux") and threading.active_count() == 1
-        context = multiprocessing.get_context("fork" if fork else "spawn")
-        pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
+class Reading:
+    """Files whose reading has begun: a pool (when one is used) is at work on them at once.
+
+    :meth:`results` gives them in order; :meth:`close` stops the pool and reaps its
+    workers, whether the results were taken or not (call it in every case).
+    """
+
+    def __init__(
+        self,
+        found: Sequence[Found],
+        keyring: Keyring,
+        root: Path,
+        workers: int | None = None,
+        background: bool = False,
+    ) -> None:
+        """``background``: this process works on something else meanwhile, so the pool
+        takes one CPU fewer, and a pool of one worker is worth starting."""
+        self._units = _units(found)
+        self._keyring, self._root = keyring, root
+        items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
+        if workers is None:
+            workers = default_workers(items, beside=1 if background else 0)
+        self._pool: ProcessPoolExecutor | None = None
+        self._batches: Iterator[list[tuple[int, FileResult]]] = iter(())
+        least = 1 if background and items >= PARALLEL_MIN_ITEMS else 2
+        if workers >= least and len(self._units) > 1:
+            fork = sys.platform.startswith("linux") and threading.active_count() == 1
+            context = multiprocessing.get_context("fork" if fork else "spawn")
+            self._pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
+            try:  # every task is submitted now: the workers start at once
+                self._batches = self._pool.map(_load_units, _tasks(self._units))
+            except BrokenProcessPool:
+                self.close()  # everything is read in this process
+
+    def results(self) -> Generator[FileResult, None, None]:
+        """One :class:`FileResult` per file, in file order (the pool is closed at the end)."""
         try:
-            for batch in pool.map(_load_units, _tasks(units)):
+            for _, parts in groupby(self._stream(), key=lambda r: r[0]):
+                yield merge([r for _, r in parts])
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the pool, cancelling what it has not begun, and wait for its workers to end."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _stream(self) -> Iterator[tuple[int, FileResult]]:
+        """(file index, result) per unit, in order: from the pool, then here if it broke."""
+        done = 0
+        try:
+            for batch in self._batches:
                 for result in batch:
                     done += 1
                     yield result
-            pool.shutdown(wait=True)
         except BrokenProcessPool:
             pass  # the rest is read in this process
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # stopped early: do not wait
-    normaliser = Normaliser(root)
-    for index, each, lines in units[done:]:
-        yield index, load_file(each, keyring, normaliser, lines)
+        self.close()
+        normaliser = Normaliser(self._root)
+        for index, each, lines in self._units[done:]:
+            yield index, load_file(each, self._keyring, normaliser, lines)
 
 
 def _units(found: Sequence[Found]) -> list[Unit]:

@@ -1,0 +1,131 @@
+"""Attestations read while the builders before theirs run: same graph, nothing left running."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+from attestation_kit import NOW, Identity, identity, link, metablock, write_json
+from securesystemslib.signer import CryptoSigner
+
+from policy_engine.errors import InputError
+from policy_engine.graph import build
+from policy_engine.graph.builders import BuildContext, Builder
+from policy_engine.graph.builders.attestations import build_attestations, pool
+from policy_engine.graph.model import ProvenanceGraph
+from policy_engine.keys import Keyring
+
+
+@pytest.fixture(scope="module")
+def alice(tmp_path_factory: pytest.TempPathFactory) -> Identity:
+    return identity(CryptoSigner.generate_ed25519(), tmp_path_factory.mktemp("keys"), "alice")
+
+
+@pytest.fixture
+def repo(tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch) -> BuildContext:
+    """Twelve signed links and a bad one, read by a pool of two forked workers."""
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    # earlier tests may leave threads; a spawned pool would leave its resource tracker
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    for i in range(12):
+        write_json(tmp_path / "att" / f"s{i:02d}.link", metablock(link(f"s{i}"), [alice]))
+    write_json(tmp_path / "att" / "z.link", metablock(link("z"), []))
+    keyring = Keyring({"alice": alice.public})
+    return BuildContext(tmp_path, keyring, (tmp_path / "att",), now=NOW, hash_cache=False)
+
+
+def children_while(seen: list[int], error: Exception | None = None) -> Builder:
+    """A builder that records how many child processes run, then raises ``error`` if any."""
+
+    def builder(graph: ProvenanceGraph, context: BuildContext) -> None:
+        seen.append(len(multiprocessing.active_children()))
+        if error is not None:
+            raise error
+
+    return builder
+
+
+def test_links_are_read_by_the_pool_while_the_first_builder_runs(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    first = ("dvc", children_while(seen))
+    monkeypatch.setattr(build, "BUILDERS", (first, ("attestations", build_attestations)))
+    graph = build.build_graph(repo)
+    assert seen == [2]  # the pool's workers were at work during the first builder
+    assert multiprocessing.active_children() == []
+    serial = ProvenanceGraph(str(repo.root))
+    monkeypatch.setenv("MLPOLICY_WORKERS", "1")
+    build_attestations(serial, repo)
+    assert [a.file for a in graph.attestations()] == [a.file for a in serial.attestations()]
+    assert list(graph.attestations()) == list(serial.attestations())
+    assert [a.file for a in graph.attestations()][-1] == "att/z.link"
+
+
+def test_a_failing_builder_leaves_no_worker_behind(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    failing = ("dvc", children_while(seen, InputError("dvc.yaml: unreadable", "dvc.yaml")))
+    monkeypatch.setattr(build, "BUILDERS", (failing, ("attestations", build_attestations)))
+    with pytest.raises(InputError, match="unreadable"):
+        build.build_graph(repo)
+    assert seen == [2]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_build_closed_early_leaves_no_worker_behind(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    first = ("dvc", children_while(seen))
+    monkeypatch.setattr(build, "BUILDERS", (first, ("attestations", build_attestations)))
+    steps = build.building(ProvenanceGraph(str(repo.root)), repo)
+    assert next(steps) == "dvc"
+    steps.close()
+    assert seen == [2]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_missing_attestation_path_is_reported_after_the_builders_before(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    failing = ("dvc", children_while(seen, InputError("dvc.yaml: unreadable", "dvc.yaml")))
+    monkeypatch.setattr(build, "BUILDERS", (failing, ("attestations", build_attestations)))
+    missing = BuildContext(repo.root, repo.keyring, (repo.root / "nowhere",), now=NOW)
+    with pytest.raises(InputError, match="unreadable"):  # the first error, as before
+        build.build_graph(missing)
+    monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
+    with pytest.raises(InputError, match="attestation path not found"):
+        build.build_graph(missing)
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize(
+    ("cpus", "beside", "workers"), [(2, 0, 2), (2, 1, 1), (4, 1, 3), (1, 1, 1)]
+)
+def test_a_pool_beside_other_work_leaves_it_a_cpu(
+    cpus: int, beside: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLPOLICY_WORKERS", raising=False)
+    monkeypatch.setattr(pool, "cpu_count", lambda: cpus)
+    assert pool.default_workers(pool.PARALLEL_MIN_ITEMS, beside) == workers
+    assert pool.default_workers(pool.PARALLEL_MIN_ITEMS - 1, beside) == 1
+
+
+def test_on_two_cpus_one_worker_reads_while_the_first_builder_runs(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLPOLICY_WORKERS")
+    monkeypatch.setattr(pool, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_ITEMS", 5)  # the repository's 13 links are enough
+    seen: list[int] = []
+    first = ("dvc", children_while(seen))
+    monkeypatch.setattr(build, "BUILDERS", (first, ("attestations", build_attestations)))
+    graph = build.build_graph(repo)
+    assert seen == [1]  # the first builder keeps the other CPU
+    assert multiprocessing.active_children() == []
+    assert len(list(graph.attestations())) == 13  # the bad link is kept, unsigned
