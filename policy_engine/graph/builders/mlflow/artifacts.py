@@ -36,7 +36,7 @@ def artifact_folder(root: Path, store: Path, uri: str) -> str | None:
             relative = normalise(root, candidate)
         except PathEscape:
             continue
-        if (root / relative).is_dir():
+        if os.path.isdir(root / relative):  # False for any error (a name too long, ...)
             return relative
     return None
 
