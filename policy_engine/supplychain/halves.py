@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from policy_engine.graph.builders import cpu_count
+from policy_engine.graph.builders import configured_workers, cpu_count
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -62,9 +62,9 @@ def _can_fork(weight: int) -> bool:
         return False
     if threading.active_count() > 1 or cpu_count() < 2:  # forking with threads is unsafe
         return False
-    configured = os.environ.get("MLPOLICY_WORKERS", "")
-    if configured.isdigit():
-        return int(configured) > 1
+    configured = configured_workers()
+    if configured is not None:
+        return configured > 1
     return os.getloadavg()[0] < cpu_count()  # a CPU is free, on average
 
 

@@ -72,3 +72,9 @@ def cpu_count() -> int:
     """The CPUs this process may run on (what builders size their workers by)."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
+def configured_workers() -> int | None:
+    """The number of worker processes ``MLPOLICY_WORKERS`` asks for, or None when unset."""
+    configured = os.environ.get("MLPOLICY_WORKERS", "")
+    return int(configured) if configured.isdigit() else None

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from policy_engine import inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders import cpu_count
+from policy_engine.graph.builders import configured_workers, cpu_count
 from policy_engine.graph.builders.attestations.confine import Normaliser
 from policy_engine.graph.builders.attestations.dispatch import (
     FileResult,
@@ -53,9 +53,9 @@ _WORKER: dict[str, object] = {}
 def default_workers(items: int, beside: int = 0) -> int:
     """``MLPOLICY_WORKERS`` when set, else 1 below :data:`PARALLEL_MIN_ITEMS`, else a CPU
     each, less the ``beside`` CPUs this process keeps busy meanwhile (at least one)."""
-    configured = os.environ.get("MLPOLICY_WORKERS", "")
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
+    configured = configured_workers()
+    if configured:
+        return configured
     return 1 if items < PARALLEL_MIN_ITEMS else max(1, min(8, cpu_count() - beside))
 
 
