@@ -15,7 +15,7 @@ from policy_engine.graph.builders.dvccache import build_dvc_cache
 from policy_engine.graph.builders.mlflow import build_mlflow, match_logged_artifacts
 from policy_engine.graph.builders.modelsig import add_model_signatures, read_model_signatures
 from policy_engine.graph.builders.workspace import build_workspace
-from policy_engine.graph.collector import keep, kept_built
+from policy_engine.graph.collector import keep, kept_built, paused_gc
 from policy_engine.graph.model import ProvenanceGraph
 
 # Order matters: pipelines, attestations, model signatures (found beside the artifacts
@@ -48,12 +48,13 @@ def build_graph(context: BuildContext) -> ProvenanceGraph:
 def building(graph: ProvenanceGraph, context: BuildContext) -> Iterator[str]:
     """Run every builder in order over ``graph``, yielding each one's name once it has run.
 
-    What a builder made stays (the graph): later builders' garbage collections do
-    not walk it again (see :mod:`.collector`). The attestations' reading starts first
+    The cyclic garbage collector is paused throughout (see :mod:`.collector`), and
+    what a builder made stays (the graph): once the collector runs again, it does
+    not walk the graph built. The attestations' reading starts first
     (their pool, when one is used, reads them while DVC loads); it is stopped, its
     workers reaped, when the build ends, fails or is closed early.
     """
-    with kept_built(), reading_started(context) as context:
+    with paused_gc(), kept_built(), reading_started(context) as context:
         for name, builder in BUILDERS:
             builder(graph, context)
             keep()

@@ -1,4 +1,4 @@
-"""The collector around a build: paused or frozen inside, as it was after (errors included)."""
+"""The collector around a build: paused and frozen inside, as it was after (errors included)."""
 
 from __future__ import annotations
 
@@ -35,13 +35,14 @@ def test_what_each_builder_made_is_frozen_then_released(
     seen: list[int] = []
 
     def builder(graph: ProvenanceGraph, context: BuildContext) -> None:
+        assert not gc.isenabled()  # paused throughout the build
         seen.append(gc.get_freeze_count())
         graph.add_artifact(f"a{len(seen)}")
 
     monkeypatch.setattr(build, "BUILDERS", (("one", builder), ("two", builder)))
     graph = build.build_graph(BuildContext(tmp_path, Keyring({})))
     assert seen[0] == 0 and seen[1] > 0  # the second builder runs with the first's frozen
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
     assert sorted(a.path for a in graph.artifacts()) == ["a1", "a2"]
 
 
@@ -57,4 +58,4 @@ def test_a_failing_builder_leaves_nothing_frozen(
     monkeypatch.setattr(build, "BUILDERS", (("fine", fine), ("failing", failing)))
     with pytest.raises(ValueError, match="unreadable"):
         build.build_graph(BuildContext(tmp_path, Keyring({})))
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

@@ -935,16 +935,3 @@ def test_search_skips_hidden_folders_and_outputs_and_is_bounded(tmp_path: Path) 
     small = ProjectSearch(tmp_path, max_folders=3)
     assert list(small) == ["a"]
     assert "more than 3 folders" in small.issues[0].message
-
-
-def test_the_collectors_thresholds_are_restored_after_a_build_and_an_error(blank: Path) -> None:
-    import gc
-
-    (blank / "dvc.yaml").write_text("stages:\n  a:\n    cmd: echo\n")
-    before = gc.get_threshold()
-    build(blank)
-    assert gc.get_threshold() == before
-    (blank / "dvc.yaml").write_text("stages:\n  a:\n    command: echo\n")
-    with pytest.raises(InputError):
-        build(blank)
-    assert gc.get_threshold() == before

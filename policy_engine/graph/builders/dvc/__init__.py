@@ -54,9 +54,6 @@ root with a pipeline file and no ``.dvc``.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,8 +69,6 @@ if TYPE_CHECKING:
 
 __all__ = ["build_dvc"]
 
-FULL_COLLECTION_DEFERRAL = 1_000_000  # middle-generation passes before a full one (Python: 10)
-
 
 def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     """Add every DVC project under ``context.root``: stages, their inputs and outputs, sources.
@@ -86,31 +81,12 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
         _refuse_orphan_pipeline(root)
     reading = Reading(graph, root, cache_repo=context.cache_repo)
     search = ProjectSearch(root)
-    with _full_collections_deferred():
-        for folder in search:
-            search.prune(read_project(reading, root / folder))
-        graph.issues.extend(search.issues)
-        graph.issues.extend(reading.ledger.duplicates())
-        reading.ledger.link_contained(graph)
+    for folder in search:
+        search.prune(read_project(reading, root / folder))
+    graph.issues.extend(search.issues)
+    graph.issues.extend(reading.ledger.duplicates())
+    reading.ledger.link_contained(graph)
     context.deferred[DEFERRED_KEY] = reading.cached
-
-
-@contextmanager
-def _full_collections_deferred() -> Iterator[None]:
-    """No full pass of Python's cyclic garbage collector while projects are read and linked.
-
-    Reading allocates millions of objects (YAML data, records, graph nodes) that
-    stay alive: each full pass over the whole heap during the build is wasted
-    work (up to a third of a 2,000-stage build). The young generations are
-    still collected as usual, so the short-lived cycles DVC's resolver makes
-    are freed as they go. The thresholds are restored after.
-    """
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, max(old, FULL_COLLECTION_DEFERRAL))
-    try:
-        yield
-    finally:
-        gc.set_threshold(young, middle, old)
 
 
 def _refuse_orphan_pipeline(root: Path) -> None:
