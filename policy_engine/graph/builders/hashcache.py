@@ -45,6 +45,8 @@ _SCHEMA = (
 )
 _BATCH = 500
 _HEX_DIGITS = "0123456789abcdef"
+_NOT_HEX = str.maketrans("", "", _HEX_DIGITS)  # what remains of a text once its digits go
+_NOT_HEX_OR_NONE = str.maketrans("", "", _HEX_DIGITS + "-")
 _NO_MD5 = "-" * 32  # a file hashed without its md5
 _KEY_FORMAT = "qqQQq"  # size, mtime_ns, inode, device, ctime_ns
 _KEY_BYTES = struct.calcsize("<" + _KEY_FORMAT)
@@ -120,8 +122,8 @@ class Folder:
             or len(keys) != _KEY_BYTES * count
             or len(sha256) != 64 * count
             or len(md5) != 32 * count
-            or sha256.strip(_HEX_DIGITS)
-            or md5.strip(_HEX_DIGITS + "-")
+            or sha256.translate(_NOT_HEX)
+            or md5.translate(_NOT_HEX_OR_NONE)
         ):
             return None
         return cls(listed, _packing(count).unpack(keys), sha256, md5)

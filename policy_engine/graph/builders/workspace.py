@@ -391,14 +391,18 @@ def _directory_files(
     status the walk takes of it.
     """
     stack: list[tuple[str, str]] = [(real_dir, "")]
+    key_of = FileKey.of
     while stack:
         directory, prefix = stack.pop()
         for entry in _listing(directory, ignore):
             relpath = prefix + entry.name
-            real, kind, info = _classify(root, entry)
+            if entry.is_file(follow_symlinks=False):  # the common case, at once
+                real, kind, info = entry.path, "file", _lstat(entry, entry.path)
+            else:
+                real, kind, info = _classify(root, entry)
             if kind == "file":
                 if info is not None:
-                    keys[real] = FileKey.of(info)
+                    keys[real] = key_of(info)
                 yield relpath, real
             elif kind == "dir":
                 stack.append((real, f"{relpath}/"))
@@ -423,19 +427,14 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
 
 
 _name = operator.attrgetter("name")
+_first = operator.itemgetter(0)
 
 
 def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_result | None]:
-    """(resolved path, kind, status of a file) of a directory entry.
+    """(resolved path, kind, status of a file) of a directory entry that is not a regular file.
 
-    The kind is file, dir, escape or other; a file's status is None when it
-    vanished meanwhile (hashing it then reports the error).
+    The kind is file (a symlink to one inside the root), dir, escape or other.
     """
-    if entry.is_file(follow_symlinks=False):  # a regular file, not a symlink
-        try:
-            return entry.path, "file", entry.stat(follow_symlinks=False)
-        except OSError:
-            return entry.path, "file", None
     if not entry.is_symlink():
         return entry.path, "dir" if entry.is_dir() else "other", None
     real = os.path.realpath(entry.path)
@@ -500,8 +499,9 @@ def _digests(
     lazy = lazy or LazyMd5()
     keys = _keys(unique, known or {})
     hits = cache.hits(keys, root) if cache is not None else {}
+    needs = lazy.needs
     done: dict[str, FileDigests | WorkspaceFile | OSError] = {
-        path: found for path, found in hits.items() if found.md5 or not lazy.needs(path)
+        path: found for path, found in hits.items() if found.md5 is not None or not needs(path)
     }
     todo = [path for path in unique if path not in done]
     if todo:
@@ -570,7 +570,7 @@ def _workspace_file(
     if not isinstance(found, FileDigests):
         return found
     md5 = found.md5 if found.md5 is not None else lazy.pending(path, found.sha256)
-    return WorkspaceFile(found.sha256, md5, found.size)
+    return WorkspaceFile.of(found.sha256, md5, found.size)
 
 
 Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a test's hasher's
@@ -586,7 +586,7 @@ def _assemble(
     if not isinstance(plan, DirectoryPlan):
         result = digests[plan]
         if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
-            return WorkspaceFile(result.sha256, result.md5, result.size)
+            return WorkspaceFile.of(result.sha256, result.md5, result.size)
         known = _readable(graph, path, path, result)
         return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
@@ -596,17 +596,17 @@ def _assemble(
             _unreadable(graph, path, f"{path}/{relpath}", found)
             return None
         files.append((relpath, real, found))
-    files.sort(key=lambda item: item[0])
-    sha256 = _manifest_sha256((rel, found.sha256) for rel, _, found in files)
-    size = sum(found.size for _, _, found in files)
-    return WorkspaceFile(sha256, functools.partial(_files_tree_md5, files, lazy), size)
+    files.sort(key=_first)
+    sha256 = _manifest_sha256([(rel, found.sha256) for rel, _, found in files])
+    size = sum([found.size for _, _, found in files])
+    return WorkspaceFile.of(sha256, functools.partial(_files_tree_md5, files, lazy), size)
 
 
 def _file(path: str, found: Found, lazy: LazyMd5) -> WorkspaceFile:
     if isinstance(found, WorkspaceFile):
         return found
     md5 = found.md5 if found.md5 is not None else functools.partial(lazy.md5, path)
-    return WorkspaceFile(found.sha256, md5, found.size)
+    return WorkspaceFile.of(found.sha256, md5, found.size)
 
 
 def _files_tree_md5(files: list[tuple[str, str, Found]], lazy: LazyMd5) -> str:
