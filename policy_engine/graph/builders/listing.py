@@ -40,13 +40,15 @@ class Listings:
 
     def entries(self, folder: str) -> Entries | None:
         """The entries of ``folder`` by name, listed on first use; None when it cannot be."""
-        if folder not in self._folders:
-            try:
-                with os.scandir(folder) as listing:
-                    self._folders[folder] = {entry.name: entry for entry in listing}
-            except OSError:
-                self._folders[folder] = None
-        return self._folders[folder]
+        folders = self._folders
+        if folder in folders:
+            return folders[folder]
+        try:
+            with os.scandir(folder) as listing:
+                folders[folder] = {entry.name: entry for entry in listing}
+        except OSError:
+            folders[folder] = None
+        return folders[folder]
 
     def entry(self, folder: str, name: str) -> os.DirEntry[str] | None:
         """The entry ``name`` of ``folder`` when listed, else None (which proves nothing)."""
@@ -58,9 +60,10 @@ class Listings:
         entries = self.entries(folder)
         if entries is None or name in entries or not _plain_ascii(name):
             return False
-        if folder not in self._exact:
-            self._exact[folder] = _tells_case_apart(folder, entries)
-        return self._exact[folder]
+        exact = self._exact.get(folder)
+        if exact is None:
+            exact = self._exact[folder] = _tells_case_apart(folder, entries)
+        return exact
 
     def may_be_dir(self, folder: str, name: str) -> bool:
         """False when ``name`` is listed in ``folder`` and is not a folder (a symlink is

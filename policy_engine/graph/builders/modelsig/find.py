@@ -62,16 +62,19 @@ def _beside(root: Path, artifacts: Iterable[str], listings: Listings) -> Iterato
     """Signatures beside artifacts, found as ``os.path.isfile`` finds them, from one listing
     of each folder (a name the listing proves absent is not looked up)."""
     base = os.path.realpath(root)
+    parents: dict[str, str] = {}  # repository folder -> its path under the real root
     for path in artifacts:
         if path == ".":
             continue
         folder, _, name = path.rpartition("/")
-        parent = os.path.join(base, folder) if folder else base
+        parent = parents.get(folder)
+        if parent is None:
+            parent = parents[folder] = os.path.join(base, folder) if folder else base
         if listings.may_be_dir(parent, name) and _is_file(
             listings, os.path.join(parent, name), SIGNATURE_NAME
         ):
             yield f"{path}/{SIGNATURE_NAME}", path
-        if _is_file(listings, parent, f"{name}{SIGNATURE_SUFFIX}"):
+        if _is_file(listings, parent, name + SIGNATURE_SUFFIX):
             yield f"{path}{SIGNATURE_SUFFIX}", path
 
 
