@@ -147,7 +147,7 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
         if plan is not None:
             plans[path] = plan
     cached = hasher is None and context.hash_cache
-    lazy = LazyMd5(md5_wanted(graph, plans), context.root, cached)
+    lazy = LazyMd5(functools.partial(md5_wanted, graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
     try:
         digests = _digests(
@@ -173,8 +173,8 @@ def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
     md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
     wanted: set[str] = set()
     for path, claims in graph.artifact_claims():
-        plan = plans.get(path)
-        if plan is None or not any(map(_is_md5, claims)):
+        plan = plans.get(path) if claims else None
+        if plan is None or not _md5_claimed(claims):
             continue
         if isinstance(plan, DirectoryPlan):
             wanted.update(real for _, real in plan.entries)
@@ -183,25 +183,29 @@ def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
     return wanted
 
 
-def _is_md5(claim: DigestClaim) -> bool:
-    return claim.algorithm.startswith("md5")  # md5, and DVC 2's md5-dos2unix
+def _md5_claimed(claims: list[DigestClaim]) -> bool:
+    return any(claim.algorithm.startswith("md5") for claim in claims)  # and md5-dos2unix
 
 
 class LazyMd5:
     """Which files get their md5 in the first read, and the others' md5 when first asked.
 
     ``wanted`` are resolved paths hashed with their md5 in the same read as their
-    sha256. The md5 of any other file is left pending; the first time one is
-    asked for (a report showing every digest), those of all of them are computed
-    together in one more parallel read (through the hash cache of ``root`` when
-    ``cached``, which then remembers them). A file whose sha256 changed meanwhile
-    gets an empty md5, which matches no recorded digest.
+    sha256 (given as a function, it is called when first needed: a warm run whose
+    cache knows every md5 never asks). The md5 of any other file is left pending;
+    the first time one is asked for (a report showing every digest), those of all
+    of them are computed together in one more parallel read (through the hash
+    cache of ``root`` when ``cached``, which then remembers them). A file whose
+    sha256 changed meanwhile gets an empty md5, which matches no recorded digest.
     """
 
     def __init__(
-        self, wanted: Container[str] | None = None, root: Path | None = None, cached: bool = False
+        self,
+        wanted: Container[str] | Callable[[], Container[str]] | None = None,
+        root: Path | None = None,
+        cached: bool = False,
     ) -> None:
-        self.wanted = wanted
+        self._wanted = wanted
         self._root, self._cached = root, cached
         self._pending: dict[str, str] = {}  # path -> the sha256 first read
         self._found: dict[str, str] | None = None
@@ -209,7 +213,13 @@ class LazyMd5:
 
     def needs(self, path: str) -> bool:
         """Whether ``path``'s md5 is computed in its first read."""
-        return self.wanted is None or path in self.wanted
+        wanted = self._wanted
+        if callable(wanted):
+            with self._lock:  # hashing threads ask at once
+                if callable(self._wanted):
+                    self._wanted = self._wanted()
+            wanted = self._wanted
+        return wanted is None or path in wanted
 
     def defer(self, first: dict[str, str]) -> None:
         """Leave pending the md5 of each path of ``first`` (path -> the sha256 first read)."""
@@ -287,11 +297,15 @@ class Stats:
         entry = entries.get(name) if entries is not None else None
         if entry is None or not entry.is_file(follow_symlinks=False):
             return None
-        info = _lstat(entry, entry.path)
-        if info is None or not stat.S_ISREG(info.st_mode):
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
             return None
-        self.keys[entry.path] = FileKey.of(info)
-        return entry.path
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        real = entry.path
+        self.keys[real] = FileKey.of(info)
+        return real
 
     def _folder_entries(self, root: str, folder: str) -> Entries | None:
         """The listing of repository ``folder`` when it resolves inside ``root``."""
