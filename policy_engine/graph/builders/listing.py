@@ -30,7 +30,7 @@ class Listings:
 
     def __init__(self) -> None:
         self._folders: dict[str, Entries | None] = {}
-        self._exact: dict[str, bool] = {}
+        self._exactness: dict[str, bool] = {}
 
     @classmethod
     def of(cls, context: BuildContext) -> Listings:
@@ -60,21 +60,41 @@ class Listings:
         entries = self.entries(folder)
         if entries is None or name in entries or not _plain_ascii(name):
             return False
-        exact = self._exact.get(folder)
+        return self._exact(folder, entries)
+
+    def unproven(self, folder: str, names: list[str]) -> list[str]:
+        """The ``names`` that :meth:`absent` does not prove absent from ``folder``, in order."""
+        entries = self.entries(folder)
+        if entries is None:
+            return names
+        kept = [name for name in names if name in entries or not _plain_ascii(name)]
+        return kept if len(kept) == len(names) or self._exact(folder, entries) else names
+
+    def _exact(self, folder: str, entries: Entries) -> bool:
+        exact = self._exactness.get(folder)
         if exact is None:
-            exact = self._exact[folder] = _tells_case_apart(folder, entries)
+            exact = self._exactness[folder] = _tells_case_apart(folder, entries)
         return exact
 
     def may_be_dir(self, folder: str, name: str) -> bool:
         """False when ``name`` is listed in ``folder`` and is not a folder (a symlink is
         followed, as ``os.path.isdir`` follows it); else True (the file system decides)."""
         entry = self.entry(folder, name)
-        if entry is None:
-            return True
-        try:
-            return entry.is_dir()
-        except OSError:
-            return True
+        return entry is None or _may_be_dir(entry)
+
+    def may_be_dirs(self, folder: str, names: list[str]) -> list[str]:
+        """The ``names`` for which :meth:`may_be_dir` is true, in order."""
+        entries = self.entries(folder)
+        if entries is None:
+            return names
+        return [name for name in names if (e := entries.get(name)) is None or _may_be_dir(e)]
+
+
+def _may_be_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return True
 
 
 def _plain_ascii(name: str) -> bool:
