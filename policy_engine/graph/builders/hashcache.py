@@ -135,8 +135,8 @@ class Folder:
             return None
         sha256, md5 = self.sha256[64 * i : 64 * i + 64], self.md5[32 * i : 32 * i + 32]
         if md5 == _NO_MD5:
-            return FileDigests(sha256, None, key.size)
-        return None if "-" in md5 else FileDigests(sha256, md5, key.size)
+            return tuple.__new__(FileDigests, (sha256, None, key[0]))
+        return None if "-" in md5 else tuple.__new__(FileDigests, (sha256, md5, key[0]))
 
     def entries(self) -> dict[str, Entry]:
         """Each file's (key, sha256, md5 or ``-``), by name."""
@@ -198,12 +198,12 @@ class HashCache:
             self.close()
             return {}
         found: dict[str, FileDigests] = {}
-        folder_of = folders.get
-        for path, key in keys.items():
+        last, cached = None, None
+        for path, key in keys.items():  # a folder's files mostly follow one another
             folder, _, name = path.rpartition(os.sep)
-            cached = folder_of(folder)
-            digests = cached.digests(name, key) if cached is not None else None
-            if digests is not None:
+            if folder != last:
+                last, cached = folder, folders.get(folder)
+            if cached is not None and (digests := cached.digests(name, key)) is not None:
                 found[path] = digests
         return found
 
