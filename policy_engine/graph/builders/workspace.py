@@ -141,9 +141,11 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     root = os.path.realpath(context.root)
     ignores = DvcIgnores(root)
     stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
+    paths = sorted(a.path for a in graph.artifacts())
+    listed = stats.listed_files(root, paths)
     plans: dict[str, Plan] = {}
-    for path in sorted(a.path for a in graph.artifacts()):
-        plan = stats.listed_file(root, path) or plan_artifact(graph, root, path, ignores, stats)
+    for path in paths:
+        plan = listed.get(path) or plan_artifact(graph, root, path, ignores, stats)
         if plan is not None:
             plans[path] = plan
     cached = hasher is None and context.hash_cache
@@ -288,24 +290,38 @@ class Stats:
         """The resolved path of repository ``path`` when it is a regular file listed in a
         folder inside ``root`` (its key kept), as :func:`plan_artifact` plans it; else None
         (the caller plans it). A folder is resolved, confined and listed once."""
-        if path.startswith("/"):
-            return None  # never a normalised path: left to the general case
-        folder, _, name = path.rpartition("/")
-        if folder not in self._listed:
-            self._listed[folder] = self._folder_entries(root, folder)
-        entries = self._listed[folder]
-        entry = entries.get(name) if entries is not None else None
-        if entry is None or not entry.is_file(follow_symlinks=False):
-            return None
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            return None
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        real = entry.path
-        self.keys[real] = FileKey.of(info)
-        return real
+        return self.listed_files(root, (path,)).get(path)
+
+    def listed_files(self, root: str, paths: Iterable[str]) -> dict[str, str]:
+        """:meth:`listed_file` of each of ``paths``: path -> resolved path of those it
+        answers, in one pass (the paths of one folder, given one after another, look
+        their folder up once)."""
+        found: dict[str, str] = {}
+        keys, key_of, regular = self.keys, FileKey.of, stat.S_ISREG
+        last, entries = None, None
+        for path in paths:
+            if path.startswith("/"):
+                continue  # never a normalised path: left to the general case
+            folder, _, name = path.rpartition("/")
+            if folder != last:
+                last, entries = folder, self._listed_folder(root, folder)
+            entry = entries.get(name) if entries is not None else None
+            if entry is None or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if regular(info.st_mode):
+                found[path] = real = entry.path
+                keys[real] = key_of(info)
+        return found
+
+    def _listed_folder(self, root: str, folder: str) -> Entries | None:
+        listed = self._listed
+        if folder not in listed:
+            listed[folder] = self._folder_entries(root, folder)
+        return listed[folder]
 
     def _folder_entries(self, root: str, folder: str) -> Entries | None:
         """The listing of repository ``folder`` when it resolves inside ``root``."""
