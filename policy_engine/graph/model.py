@@ -130,6 +130,16 @@ class WorkspaceFile:
     # ``model_signing.sha256`` root digest, computed by model_signing's own hashing.
     extra: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def of(cls, sha256: str, md5: str | Callable[[], str], size: int) -> WorkspaceFile:
+        """``WorkspaceFile(sha256, md5, size)``, its fields set at once (as many as a
+        repository has files) rather than one frozen-dataclass ``setattr`` each."""
+        file = object.__new__(cls)
+        fields = file.__dict__  # md5 is kept in its LazyDigest's slot, ``_md5``
+        fields["sha256"], fields["_md5"], fields["size"] = sha256, md5, size
+        fields["location"], fields["extra"] = "workspace", ()
+        return file
+
     def digest(self, algorithm: str) -> str | None:
         if algorithm in ("sha256", "md5"):
             return self.sha256 if algorithm == "sha256" else self.md5  # md5 only when asked
@@ -403,7 +413,9 @@ class ProvenanceGraph:
 
     def set_workspaces(self, files: Iterable[tuple[str, WorkspaceFile | None]]) -> None:
         """:meth:`set_workspace` of each (path, file), in bulk."""
-        nodes = self.g.nodes
+        from policy_engine.graph.bulk import node_attributes
+
+        nodes = node_attributes(self.g)
         for path, file in files:
             node = self.artifact_id(path)
             if node not in nodes:

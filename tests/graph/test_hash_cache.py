@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import sqlite3
+import struct
 from pathlib import Path
 
 import pytest
@@ -112,16 +113,70 @@ def test_an_edit_is_seen_even_when_size_and_mtime_are_restored(
 def test_a_row_whose_key_differs_is_never_trusted(repo: Path, cache_dir: Path) -> None:
     build(repo)
     with sqlite3.connect(cache_dir / FILE_NAME) as db:
-        db.execute("UPDATE hashes_v1 SET sha256 = ?, size = size + 1", ("0" * 64,))
-        db.execute("UPDATE hashes_v1 SET md5 = 'not-hex' WHERE path LIKE '%model.pkl'")
+        for folder, keys in db.execute("SELECT folder, keys FROM folders_v2").fetchall():
+            count = len(keys) // 40
+            numbers = list(struct.unpack("<" + "qqQQq" * count, keys))
+            numbers[::5] = [size + 1 for size in numbers[::5]]  # every size off by one
+            packed = struct.pack("<" + "qqQQq" * count, *numbers)
+            db.execute(
+                "UPDATE folders_v2 SET keys = ?, sha256 = ? WHERE folder = ?",
+                (packed, "0" * 64 * count, folder),
+            )
     graph = build(repo)
     assert graph.workspace("model.pkl").sha256 == hashlib.sha256(b"weights").hexdigest()  # type: ignore[union-attr]
-    keys = {str(p): FileKey.of(p.stat()) for p in [repo / "model.pkl"]}
+
+
+@pytest.mark.parametrize("field", FileKey._fields)
+def test_a_change_of_any_key_field_is_a_miss(repo: Path, cache_dir: Path, field: str) -> None:
+    path = str(repo / "model.pkl")
+    key = FileKey.of(os.stat(path))
     cache = HashCache.open(repo)
     assert cache is not None
-    with sqlite3.connect(cache_dir / FILE_NAME) as db:  # right key, malformed digest
-        db.execute("UPDATE hashes_v1 SET md5 = 'zz' WHERE path = ?", (str(repo / "model.pkl"),))
-    assert cache.hits(keys) == {}
+    cache.remember(path, key, FileDigests("a" * 64, "b" * 32, key.size))
+    cache.commit()
+    assert cache.hits({path: key}, str(repo)) == {path: FileDigests("a" * 64, "b" * 32, key.size)}
+    changed = key._replace(**{field: getattr(key, field) + 1})
+    assert cache.hits({path: changed}, str(repo)) == {}
+    assert cache.hits({path: changed}) == {}
+    cache.close()
+
+
+def test_files_of_one_folder_are_kept_when_others_are_remembered(
+    repo: Path, cache_dir: Path
+) -> None:
+    paths = [str(repo / "data" / f"{i}.bin") for i in range(5)]
+    keys = {path: FileKey.of(os.stat(path)) for path in paths}
+    cache = HashCache.open(repo)
+    assert cache is not None
+    for i, path in enumerate(paths):  # one commit per file: each merged into the folder's row
+        cache.remember(path, keys[path], FileDigests(f"{i:064x}", None, keys[path].size))
+        cache.commit()
+    again = paths[2]  # read once more, with its md5 this time: its entry is replaced
+    cache.remember(again, keys[again], FileDigests("f" * 64, "e" * 32, keys[again].size))
+    cache.commit()
+    expected = {
+        path: FileDigests(f"{i:064x}", None, keys[path].size) for i, path in enumerate(paths)
+    }
+    expected[again] = FileDigests("f" * 64, "e" * 32, keys[again].size)
+    assert cache.hits(keys, str(repo)) == expected == cache.hits(keys)
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:
+        assert db.execute("SELECT count(*) FROM folders_v2").fetchone() == (1,)
+    cache.close()
+
+
+def test_a_key_beyond_64_bits_is_not_remembered(repo: Path, cache_dir: Path) -> None:
+    path = str(repo / "model.pkl")
+    far = FileKey(7, 2**63, 1, 1, 1)  # a modification time past the year 2262
+    unsigned = FileKey(7, 1, 2**64 - 1, 2**64 - 1, -(2**63))  # the largest inode and device
+    cache = HashCache.open(repo)
+    assert cache is not None
+    cache.remember(path, far, FileDigests("a" * 64, None, 7))
+    cache.remember(str(repo / "other"), unsigned, FileDigests("b" * 64, None, 7))
+    cache.commit()
+    assert cache.hits({path: far}, str(repo)) == {}
+    assert cache.hits({str(repo / "other"): unsigned}) == {
+        str(repo / "other"): FileDigests("b" * 64, None, 7)
+    }
     cache.close()
 
 
@@ -277,26 +332,36 @@ def test_rows_under_the_root_are_read_at_once_and_other_paths_by_name(
 
 
 @pytest.mark.parametrize(
-    ("sha256", "md5"),
+    ("column", "value"),
     [
-        ("A" * 64, None),  # uppercase
-        ("a" * 63, None),
-        ("a" * 65, None),
-        ("a" * 63 + "g", None),
-        ("a" * 63 + "\0", None),
-        ("a" * 32 + "\u0663" * 32, None),  # non-ASCII digits
-        (b"a" * 64, None),  # a blob
-        (1, None),
-        (None, None),
-        ("a" * 64, "A" * 32),
-        ("a" * 64, "a" * 31),
-        ("a" * 64, 12),
-        ("a" * 64, b"a" * 32),
-        ("a" * 64, ""),
+        ("sha256", "A" * 64),  # uppercase
+        ("sha256", "a" * 63),
+        ("sha256", "a" * 65),
+        ("sha256", "a" * 63 + "g"),
+        ("sha256", "a" * 63 + "\0"),
+        ("sha256", "a" * 32 + "\u0663" * 32),  # non-ASCII digits
+        ("sha256", b"a" * 64),  # a blob
+        ("sha256", 1),
+        ("sha256", None),
+        ("sha256", "-" * 64),
+        ("md5", "A" * 32),
+        ("md5", "a" * 31),
+        ("md5", "a" * 33),
+        ("md5", 12),
+        ("md5", b"a" * 32),
+        ("md5", ""),
+        ("md5", None),
+        ("md5", "-" * 31 + "a"),  # neither a digest nor none
+        ("names", "model.pkl/"),  # two names, one empty, for one file
+        ("names", ""),
+        ("names", b"model.pkl"),
+        ("keys", b"\0" * 39),
+        ("keys", b"\0" * 41),
+        ("keys", "text"),
     ],
 )
-def test_a_row_with_a_malformed_digest_is_never_trusted(
-    repo: Path, cache_dir: Path, sha256: object, md5: object
+def test_a_row_that_is_not_well_formed_is_never_trusted(
+    repo: Path, cache_dir: Path, column: str, value: object
 ) -> None:
     path = repo / "model.pkl"
     keys = {str(path): FileKey.of(path.stat())}
@@ -306,8 +371,9 @@ def test_a_row_with_a_malformed_digest_is_never_trusted(
     cache.commit()
     assert cache.hits(keys) == {str(path): FileDigests("a" * 64, "b" * 32, 7)}
     with sqlite3.connect(cache_dir / FILE_NAME) as db:
-        db.execute("UPDATE hashes_v1 SET sha256 = ?, md5 = ?", (sha256, md5))
+        db.execute(f"UPDATE folders_v2 SET {column} = ?", (value,))
     assert cache.hits(keys) == {}
+    assert cache.hits(keys, str(repo)) == {}
     cache.close()
 
 

@@ -96,3 +96,19 @@ def test_a_folder_is_listed_once_and_its_entries_are_the_paths(
         assert listings.may_be_dir(folder, name) or not os.path.isdir(f"{folder}/{name}")
     assert listed == [folder]
     assert listings.may_be_dir(folder, "linked") and not listings.may_be_dir(folder, "dangling")
+
+
+@pytest.mark.parametrize("folds_case", [False, True])
+def test_names_in_bulk_are_answered_as_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folds_case: bool
+) -> None:
+    folder = _folder(tmp_path)
+    if folds_case:
+        monkeypatch.setattr(listing.os.path, "lexists", lambda path: True)
+    names = [*QUERIES, "sub", "linked", "dangling", "ü.sig"]
+    for where in (folder, f"{folder}/a.bin", str(tmp_path / "none")):
+        bulk, single = Listings(), Listings()
+        assert bulk.unproven(where, names) == [n for n in names if not single.absent(where, n)]
+        assert bulk.may_be_dirs(where, names) == [n for n in names if single.may_be_dir(where, n)]
+    only_listed = ["a.bin", "sub"]  # all listed: no name needs the case test
+    assert Listings().unproven(folder, only_listed) == only_listed

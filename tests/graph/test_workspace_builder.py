@@ -305,6 +305,10 @@ def test_listed_files_are_planned_as_plan_artifact_plans_them(tmp_path: Path) ->
     taken = Stats()
     shortcuts = [p for p in paths if taken.listed_file(real, p)]
     assert shortcuts == ["top.txt", "a/b/f", "link/b/f", *paths[11:15]]  # regular files inside
+    for order in (paths, sorted(paths), paths[::-1]):  # in bulk, in any order: the same
+        bulk = Stats()
+        assert bulk.listed_files(real, order) == {p: taken.listed_file(real, p) for p in shortcuts}
+        assert bulk.keys == taken.keys
 
 
 def test_bulk_graph_accessors_equal_the_per_path_ones(tmp_path: Path) -> None:

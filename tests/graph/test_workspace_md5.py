@@ -163,3 +163,13 @@ def test_a_lazy_workspace_file_equals_an_eager_one(repo: Path) -> None:
     assert graph.workspace("model.pkl") == hash_file(str(repo / "model.pkl"))
     with pytest.raises(AttributeError):
         graph.workspace("model.pkl").md5 = "x"  # type: ignore[misc, union-attr]
+
+
+@pytest.mark.parametrize("md5", ["b" * 32, lambda: "c" * 32])
+def test_workspace_file_of_is_the_dataclass_built_field_by_field(md5: object) -> None:
+    built = WorkspaceFile("a" * 64, md5, 5)  # type: ignore[arg-type]
+    at_once = WorkspaceFile.of("a" * 64, md5, 5)  # type: ignore[arg-type]
+    assert vars(at_once) == vars(built)  # every field, md5 still pending where it was
+    assert at_once == built and hash(at_once) == hash(built) and at_once.md5 == built.md5
+    with pytest.raises(AttributeError):
+        at_once.sha256 = "x"  # type: ignore[misc]

@@ -64,3 +64,38 @@ def test_signatures_beside_files_and_inside_folders_and_linked_folders(tmp_path:
         ("models/folder/model.sig", "models/folder"),
         ("models/linked/model.sig", "models/linked"),
     ]
+
+
+def _one_by_one(root: Path, artifacts: list[str]) -> list[tuple[str, str]]:
+    """What ``os.path`` alone says, artifact by artifact (a signature first found wins)."""
+    pairs: dict[str, str] = {}
+    for path in artifacts:
+        if os.path.isdir(root / path) and os.path.isfile(root / path / "model.sig"):
+            pairs.setdefault(f"{path}/model.sig", path)
+        if os.path.isfile(root / f"{path}.sig"):
+            pairs.setdefault(f"{path}.sig", path)
+    return sorted(pairs.items())
+
+
+def test_a_generated_tree_is_answered_as_os_path_answers_it(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    (tmp_path / "models" / "folder" / "model").mkdir()  # folder/model.sig signs two models
+    (tmp_path / "models" / "folder" / "model" / "w.bin").write_text("x")
+    (tmp_path / "models" / "FILE.BIN.sig").write_text("{}")  # another case: not a signature
+    (tmp_path / "models" / "ü.bin.sig").write_text("{}")
+    for i in range(30):
+        (tmp_path / "many" / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "many" / f"d{i % 3}" / f"{i}.bin").write_text("x")
+        if i % 4 == 0:
+            (tmp_path / "many" / f"d{i % 3}" / f"{i}.bin.sig").write_text("{}")
+    artifacts = sorted(
+        [
+            *(f"many/d{i % 3}/{i}.bin" for i in range(30)),
+            *("models/folder", "models/folder/model", "models/file.bin", "models/FILE.BIN"),
+            *("models/ü.bin", "models/linked", "models/dangling", "models/fake", "top", "."),
+        ]
+    )
+    found = find_signatures(tmp_path, artifacts, (), [], Listings())
+    expected = _one_by_one(tmp_path, [a for a in artifacts if a != "."])
+    assert [(f.signature, f.model) for f in found] == expected
+    assert ("models/folder/model.sig", "models/folder") in expected  # the first artifact wins

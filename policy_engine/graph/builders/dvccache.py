@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from policy_engine.graph.builders.dvc.caches import DEFERRED_KEY, CachedObject
 from policy_engine.graph.builders.hashcache import HashCache
 from policy_engine.graph.builders.workspace import Hasher, directory_digest, hash_file, hash_files
+from policy_engine.graph.bulk import node_attributes
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, WorkspaceFile
 
 if TYPE_CHECKING:
@@ -47,10 +48,11 @@ def build_dvc_cache(
     The others are recorded as not materialised, with the digest DVC recorded.
     """
     recorded: dict[str, list[CachedObject]] = context.deferred.get(DEFERRED_KEY, {})
+    nodes = node_attributes(graph.g)  # one lookup per output, not two through networkx's views
     absent = [
         path
         for path in recorded
-        if graph.artifact_id(path) in graph.g and graph.workspace(path) is None
+        if (node := nodes.get(graph.artifact_id(path))) is not None and node["workspace"] is None
     ]
     missing = {path: recorded[path] for path in sorted(absent)}  # only those sorted
     locations = _locations(missing.values()) if context.dvc_cache else []

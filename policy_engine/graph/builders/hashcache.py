@@ -5,40 +5,53 @@ It lives outside the repository (reading a repository writes nothing in it):
 ``${XDG_CACHE_HOME:-~/.cache}/mlpolicy/hashes.sqlite3``; a cache location inside
 the repository being read is not used.
 
-A row is keyed by the file's resolved path and its size, modification time
-(ns), inode, device and status-change time (ns): editing a file changes its
-ctime even when its mtime is set back, so a row is only trusted while all of
-them are unchanged. A file is remembered only when its status was the same
-before and after it was read (it did not change while being hashed). A row's
-md5 is empty (NULL) when the file was hashed without it; reading it with its
-md5 later replaces the row. A path that is not valid UTF-8 (a hostile file
-name) is never stored nor looked up. A run reads the rows of the files under
-its repository in one query over that range of the path index.
+A file's digests are trusted only while its resolved path and its size,
+modification time (ns), inode, device and status-change time (ns) are unchanged:
+editing a file changes its ctime even when its mtime is set back. A file is
+remembered only when its status was the same before and after it was read (it
+did not change while being hashed). Its md5 is unknown when it was hashed
+without it; reading it with its md5 later replaces its entry. A path that is not
+valid UTF-8 (a hostile file name), or whose key does not fit 64 bits, is never
+stored nor looked up.
+
+The files of one folder are one row (:class:`Folder`): their names, their keys
+packed as 64-bit integers and their digests as one hexadecimal text each, so a
+run reads every folder under its repository in one query over that range of the
+folder index, and unpacks a folder's keys in one call.
 
 The cache is a convenience, never a source of truth: when it is missing,
-corrupt, locked or unwritable, it is ignored and files are hashed; a row whose
-key differs, or whose digests are not well-formed, is ignored too.
+corrupt, locked or unwritable, it is ignored and files are hashed; an entry whose
+key differs, or a row that is not well-formed, is ignored too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from policy_engine.files import cache_dir
 
 FILE_NAME = "hashes.sqlite3"
+_TABLE = "folders_v2"
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS hashes_v1 (path TEXT PRIMARY KEY, size INTEGER, "
-    "mtime_ns INTEGER, ino INTEGER, dev INTEGER, ctime_ns INTEGER, sha256 TEXT, md5 TEXT)"
+    f"CREATE TABLE IF NOT EXISTS {_TABLE} (folder TEXT PRIMARY KEY, names TEXT, keys BLOB, "
+    "sha256 TEXT, md5 TEXT)"
 )
 _BATCH = 500
 _HEX_DIGITS = "0123456789abcdef"
-Row = tuple[Any, ...]  # a row of hashes_v1: path, the five parts of the key, sha256, md5
+_NOT_HEX = str.maketrans("", "", _HEX_DIGITS)  # what remains of a text once its digits go
+_NOT_HEX_OR_NONE = str.maketrans("", "", _HEX_DIGITS + "-")
+_NO_MD5 = "-" * 32  # a file hashed without its md5
+_KEY_FORMAT = "qqQQq"  # size, mtime_ns, inode, device, ctime_ns
+_KEY_BYTES = struct.calcsize("<" + _KEY_FORMAT)
+Row = tuple[Any, ...]  # a row of the table: folder, names, keys, sha256, md5
+Entry = tuple[tuple[int, ...], str, str]  # one file's key, sha256 and md5 (or _NO_MD5)
 
 
 class FileDigests(NamedTuple):
@@ -74,6 +87,82 @@ def _inside(path: Path, root: Path) -> bool:
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
+@functools.cache
+def _packing(count: int) -> struct.Struct:
+    """How the keys of ``count`` files are packed (little-endian, 5 integers each)."""
+    return struct.Struct("<" + _KEY_FORMAT * count)
+
+
+class Folder:
+    """The cached files of one folder: their names, keys (5 integers each) and digests."""
+
+    __slots__ = ("index", "keys", "md5", "sha256")
+
+    def __init__(self, names: list[str], keys: tuple[int, ...], sha256: str, md5: str) -> None:
+        self.index = {name: i for i, name in enumerate(names)}
+        self.keys, self.sha256, self.md5 = keys, sha256, md5
+
+    @classmethod
+    def parse(cls, row: Row) -> Folder | None:
+        """The folder of a row, or None when the row is not well-formed: every digest 64
+        (sha256) or 32 (md5, or ``-`` for none) lowercase hexadecimal digits, and as many
+        names (each one not empty), keys, sha256s and md5s."""
+        _, names, keys, sha256, md5 = row
+        if not (
+            isinstance(names, str)
+            and isinstance(keys, bytes)
+            and isinstance(sha256, str)
+            and isinstance(md5, str)
+        ):
+            return None
+        listed = names.split("/")
+        count = len(listed)
+        if (
+            "" in listed
+            or len(keys) != _KEY_BYTES * count
+            or len(sha256) != 64 * count
+            or len(md5) != 32 * count
+            or sha256.translate(_NOT_HEX)
+            or md5.translate(_NOT_HEX_OR_NONE)
+        ):
+            return None
+        return cls(listed, _packing(count).unpack(keys), sha256, md5)
+
+    def digests(self, name: str, key: FileKey) -> FileDigests | None:
+        """The digests of file ``name`` when cached with that ``key``, else None."""
+        i = self.index.get(name)
+        if i is None or self.keys[5 * i : 5 * i + 5] != key:
+            return None
+        sha256, md5 = self.sha256[64 * i : 64 * i + 64], self.md5[32 * i : 32 * i + 32]
+        if md5 == _NO_MD5:
+            return tuple.__new__(FileDigests, (sha256, None, key[0]))
+        return None if "-" in md5 else tuple.__new__(FileDigests, (sha256, md5, key[0]))
+
+    def entries(self) -> dict[str, Entry]:
+        """Each file's (key, sha256, md5 or ``-``), by name."""
+        return {
+            name: (
+                self.keys[5 * i : 5 * i + 5],
+                self.sha256[64 * i : 64 * i + 64],
+                self.md5[32 * i : 32 * i + 32],
+            )
+            for name, i in self.index.items()
+        }
+
+
+def _row(folder: str, entries: dict[str, Entry]) -> Row:
+    """The row of ``folder`` holding ``entries``."""
+    values = list(entries.values())
+    keys = [number for key, _, _ in values for number in key]
+    return (
+        folder,
+        "/".join(entries),
+        _packing(len(values)).pack(*keys),
+        "".join(sha256 for _, sha256, _ in values),
+        "".join(md5 for _, _, md5 in values),
+    )
+
+
 class HashCache:
     """Lookups before hashing, and the new digests stored after; every failure ignored."""
 
@@ -98,65 +187,85 @@ class HashCache:
     def hits(self, keys: dict[str, FileKey], root: str | None = None) -> dict[str, FileDigests]:
         """The cached digests of the files whose key is unchanged (md5 None where not known).
 
-        The rows of the files under ``root`` (a resolved folder) are read in one
-        query over that prefix of the path index; other paths by batches of names.
+        The folders under ``root`` (a resolved folder) are read in one query over
+        that range of the folder index; other folders by batches of names.
         """
         if self._db is None:
             return {}
         try:
-            rows = self._rows(keys, root)
-        except (sqlite3.Error, ValueError):  # ValueError: a path that is not UTF-8
+            folders = self._folders({path.rpartition(os.sep)[0] for path in keys}, root)
+        except (sqlite3.Error, ValueError):  # ValueError: a root that is not UTF-8
             self.close()
             return {}
         found: dict[str, FileDigests] = {}
-        row_of = rows.get
-        for path, key in keys.items():
-            row = row_of(path)
-            if row is not None and row[1:6] == key and _sane(row[6], row[7]):
-                found[path] = FileDigests(row[6], row[7], key.size)
+        last, cached = None, None
+        for path, key in keys.items():  # a folder's files mostly follow one another
+            folder, _, name = path.rpartition(os.sep)
+            if folder != last:
+                last, cached = folder, folders.get(folder)
+            if cached is not None and (digests := cached.digests(name, key)) is not None:
+                found[path] = digests
         return found
 
-    def _rows(self, keys: dict[str, FileKey], root: str | None) -> dict[str, Row]:
-        rows: dict[str, Row] = {}
-        named = list(keys)
+    def _folders(self, wanted: set[str], root: str | None) -> dict[str, Folder]:
+        rows: list[Row] = []
+        named = [folder for folder in wanted if _storable(folder)]
         if root is not None:
-            prefix = root.rstrip(os.sep) + os.sep
-            rows = self._under(prefix)
-            named = [path for path in named if not path.startswith(prefix)]
-        rows.update(self._named([path for path in named if _storable(path)]))
-        return rows
+            rows = [row for row in self._under(root) if row[0] in wanted]
+            named = [folder for folder in named if not _is_under(folder, root)]
+        rows.extend(self._named(named))
+        parsed = ((row[0], Folder.parse(row)) for row in rows)
+        return {folder: cached for folder, cached in parsed if cached is not None}
 
-    def _under(self, prefix: str) -> dict[str, Row]:
-        """The rows of every path starting with ``prefix``: one range of the path index."""
+    def _under(self, root: str) -> Iterator[Row]:
+        """The rows of ``root`` and of every folder under it: one range of the folder index."""
         assert self._db is not None
-        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past the prefix
-        query = "SELECT * FROM hashes_v1 WHERE path >= ? AND path < ?"
-        return {row[0]: row for row in self._db.execute(query, (prefix, after))}
+        base = root.rstrip(os.sep)
+        after = base + chr(ord(os.sep) + 1)  # the first string past every "root/..."
+        query = f"SELECT * FROM {_TABLE} WHERE folder = ? OR (folder > ? AND folder < ?)"
+        return self._db.execute(query, (base, base + os.sep, after))
 
-    def _named(self, paths: list[str]) -> Iterator[tuple[str, Row]]:
+    def _named(self, folders: list[str]) -> Iterator[Row]:
         assert self._db is not None
-        for start in range(0, len(paths), _BATCH):
-            batch = paths[start : start + _BATCH]
-            query = f"SELECT * FROM hashes_v1 WHERE path IN ({','.join('?' * len(batch))})"
-            yield from ((row[0], row) for row in self._db.execute(query, batch))
+        for start in range(0, len(folders), _BATCH):
+            batch = folders[start : start + _BATCH]
+            query = f"SELECT * FROM {_TABLE} WHERE folder IN ({','.join('?' * len(batch))})"
+            yield from self._db.execute(query, batch)
 
     def remember(self, path: str, key: FileKey, file: FileDigests) -> None:
         """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
         self._new.append((path, key, file))
 
     def commit(self) -> None:
-        """Write the digests remembered since the last commit; failures are ignored."""
-        rows, self._new = self._new, []
-        if self._db is None or not rows:
+        """Write the digests remembered since the last commit into their folders' rows
+        (the other files of a folder kept); failures are ignored."""
+        new, self._new = self._new, []
+        if self._db is None or not new:
             return
-        values = [(p, *k, f.sha256, f.md5) for p, k, f in rows if _storable(p)]
         try:
             with self._db:
+                self._db.execute("BEGIN IMMEDIATE")  # no other writer between read and write
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO hashes_v1 VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+                    f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?)", self._merged(new)
                 )
-        except sqlite3.Error:
+        except (sqlite3.Error, ValueError, struct.error):
             self.close()
+
+    def _merged(self, new: Iterable[tuple[str, FileKey, FileDigests]]) -> list[Row]:
+        """The rows of the folders of ``new``: their cached files, updated by ``new``."""
+        grouped: dict[str, dict[str, Entry]] = {}
+        for path, key, file in new:
+            folder, _, name = path.rpartition(os.sep)
+            if _storable(path) and _fits(key):
+                grouped.setdefault(folder, {})[name] = (key, file.sha256, file.md5 or _NO_MD5)
+        rows = []
+        cached = {row[0]: Folder.parse(row) for row in self._named(list(grouped))}
+        for folder, entries in grouped.items():
+            old = cached.get(folder)
+            kept = old.entries() if old is not None else {}
+            kept.update(entries)
+            rows.append(_row(folder, kept))
+        return rows
 
     def close(self) -> None:
         if self._db is not None:
@@ -165,17 +274,18 @@ class HashCache:
             self._db = None
 
 
-def _sane(sha256: object, md5: object) -> bool:
-    """Whether a row's digests are well-formed (a corrupt row is never trusted): 64 and
-    (unless None) 32 lowercase hexadecimal digits."""
-    return (
-        isinstance(sha256, str)
-        and len(sha256) == 64
-        and not sha256.strip(_HEX_DIGITS)
-        and (
-            md5 is None or (isinstance(md5, str) and len(md5) == 32 and not md5.strip(_HEX_DIGITS))
-        )
-    )
+def _is_under(folder: str, root: str) -> bool:
+    base = root.rstrip(os.sep)
+    return folder == base or folder.startswith(base + os.sep)
+
+
+def _fits(key: FileKey) -> bool:
+    """Whether ``key`` can be packed (a time or size beyond 64 bits is never stored)."""
+    try:
+        _packing(1).pack(*key)
+    except struct.error:
+        return False
+    return True
 
 
 def _storable(path: str) -> bool:

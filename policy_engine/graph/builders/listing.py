@@ -30,7 +30,7 @@ class Listings:
 
     def __init__(self) -> None:
         self._folders: dict[str, Entries | None] = {}
-        self._exact: dict[str, bool] = {}
+        self._exactness: dict[str, bool] = {}
 
     @classmethod
     def of(cls, context: BuildContext) -> Listings:
@@ -40,13 +40,15 @@ class Listings:
 
     def entries(self, folder: str) -> Entries | None:
         """The entries of ``folder`` by name, listed on first use; None when it cannot be."""
-        if folder not in self._folders:
-            try:
-                with os.scandir(folder) as listing:
-                    self._folders[folder] = {entry.name: entry for entry in listing}
-            except OSError:
-                self._folders[folder] = None
-        return self._folders[folder]
+        folders = self._folders
+        if folder in folders:
+            return folders[folder]
+        try:
+            with os.scandir(folder) as listing:
+                folders[folder] = {entry.name: entry for entry in listing}
+        except OSError:
+            folders[folder] = None
+        return folders[folder]
 
     def entry(self, folder: str, name: str) -> os.DirEntry[str] | None:
         """The entry ``name`` of ``folder`` when listed, else None (which proves nothing)."""
@@ -58,20 +60,41 @@ class Listings:
         entries = self.entries(folder)
         if entries is None or name in entries or not _plain_ascii(name):
             return False
-        if folder not in self._exact:
-            self._exact[folder] = _tells_case_apart(folder, entries)
-        return self._exact[folder]
+        return self._exact(folder, entries)
+
+    def unproven(self, folder: str, names: list[str]) -> list[str]:
+        """The ``names`` that :meth:`absent` does not prove absent from ``folder``, in order."""
+        entries = self.entries(folder)
+        if entries is None:
+            return names
+        kept = [name for name in names if name in entries or not _plain_ascii(name)]
+        return kept if len(kept) == len(names) or self._exact(folder, entries) else names
+
+    def _exact(self, folder: str, entries: Entries) -> bool:
+        exact = self._exactness.get(folder)
+        if exact is None:
+            exact = self._exactness[folder] = _tells_case_apart(folder, entries)
+        return exact
 
     def may_be_dir(self, folder: str, name: str) -> bool:
         """False when ``name`` is listed in ``folder`` and is not a folder (a symlink is
         followed, as ``os.path.isdir`` follows it); else True (the file system decides)."""
         entry = self.entry(folder, name)
-        if entry is None:
-            return True
-        try:
-            return entry.is_dir()
-        except OSError:
-            return True
+        return entry is None or _may_be_dir(entry)
+
+    def may_be_dirs(self, folder: str, names: list[str]) -> list[str]:
+        """The ``names`` for which :meth:`may_be_dir` is true, in order."""
+        entries = self.entries(folder)
+        if entries is None:
+            return names
+        return [name for name in names if (e := entries.get(name)) is None or _may_be_dir(e)]
+
+
+def _may_be_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return True
 
 
 def _plain_ascii(name: str) -> bool:

@@ -141,13 +141,15 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     root = os.path.realpath(context.root)
     ignores = DvcIgnores(root)
     stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
+    paths = sorted(a.path for a in graph.artifacts())
+    listed = stats.listed_files(root, paths)
     plans: dict[str, Plan] = {}
-    for path in sorted(a.path for a in graph.artifacts()):
-        plan = stats.listed_file(root, path) or plan_artifact(graph, root, path, ignores, stats)
+    for path in paths:
+        plan = listed.get(path) or plan_artifact(graph, root, path, ignores, stats)
         if plan is not None:
             plans[path] = plan
     cached = hasher is None and context.hash_cache
-    lazy = LazyMd5(md5_wanted(graph, plans), context.root, cached)
+    lazy = LazyMd5(functools.partial(md5_wanted, graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
     try:
         digests = _digests(
@@ -173,8 +175,8 @@ def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
     md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
     wanted: set[str] = set()
     for path, claims in graph.artifact_claims():
-        plan = plans.get(path)
-        if plan is None or not any(map(_is_md5, claims)):
+        plan = plans.get(path) if claims else None
+        if plan is None or not _md5_claimed(claims):
             continue
         if isinstance(plan, DirectoryPlan):
             wanted.update(real for _, real in plan.entries)
@@ -183,25 +185,29 @@ def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
     return wanted
 
 
-def _is_md5(claim: DigestClaim) -> bool:
-    return claim.algorithm.startswith("md5")  # md5, and DVC 2's md5-dos2unix
+def _md5_claimed(claims: list[DigestClaim]) -> bool:
+    return any(claim.algorithm.startswith("md5") for claim in claims)  # and md5-dos2unix
 
 
 class LazyMd5:
     """Which files get their md5 in the first read, and the others' md5 when first asked.
 
     ``wanted`` are resolved paths hashed with their md5 in the same read as their
-    sha256. The md5 of any other file is left pending; the first time one is
-    asked for (a report showing every digest), those of all of them are computed
-    together in one more parallel read (through the hash cache of ``root`` when
-    ``cached``, which then remembers them). A file whose sha256 changed meanwhile
-    gets an empty md5, which matches no recorded digest.
+    sha256 (given as a function, it is called when first needed: a warm run whose
+    cache knows every md5 never asks). The md5 of any other file is left pending;
+    the first time one is asked for (a report showing every digest), those of all
+    of them are computed together in one more parallel read (through the hash
+    cache of ``root`` when ``cached``, which then remembers them). A file whose
+    sha256 changed meanwhile gets an empty md5, which matches no recorded digest.
     """
 
     def __init__(
-        self, wanted: Container[str] | None = None, root: Path | None = None, cached: bool = False
+        self,
+        wanted: Container[str] | Callable[[], Container[str]] | None = None,
+        root: Path | None = None,
+        cached: bool = False,
     ) -> None:
-        self.wanted = wanted
+        self._wanted = wanted
         self._root, self._cached = root, cached
         self._pending: dict[str, str] = {}  # path -> the sha256 first read
         self._found: dict[str, str] | None = None
@@ -209,7 +215,13 @@ class LazyMd5:
 
     def needs(self, path: str) -> bool:
         """Whether ``path``'s md5 is computed in its first read."""
-        return self.wanted is None or path in self.wanted
+        wanted = self._wanted
+        if callable(wanted):
+            with self._lock:  # hashing threads ask at once
+                if callable(self._wanted):
+                    self._wanted = self._wanted()
+            wanted = self._wanted
+        return wanted is None or path in wanted
 
     def defer(self, first: dict[str, str]) -> None:
         """Leave pending the md5 of each path of ``first`` (path -> the sha256 first read)."""
@@ -278,20 +290,38 @@ class Stats:
         """The resolved path of repository ``path`` when it is a regular file listed in a
         folder inside ``root`` (its key kept), as :func:`plan_artifact` plans it; else None
         (the caller plans it). A folder is resolved, confined and listed once."""
-        if path.startswith("/"):
-            return None  # never a normalised path: left to the general case
-        folder, _, name = path.rpartition("/")
-        if folder not in self._listed:
-            self._listed[folder] = self._folder_entries(root, folder)
-        entries = self._listed[folder]
-        entry = entries.get(name) if entries is not None else None
-        if entry is None or not entry.is_file(follow_symlinks=False):
-            return None
-        info = _lstat(entry, entry.path)
-        if info is None or not stat.S_ISREG(info.st_mode):
-            return None
-        self.keys[entry.path] = FileKey.of(info)
-        return entry.path
+        return self.listed_files(root, (path,)).get(path)
+
+    def listed_files(self, root: str, paths: Iterable[str]) -> dict[str, str]:
+        """:meth:`listed_file` of each of ``paths``: path -> resolved path of those it
+        answers, in one pass (the paths of one folder, given one after another, look
+        their folder up once)."""
+        found: dict[str, str] = {}
+        keys, key_of, regular = self.keys, FileKey.of, stat.S_ISREG
+        last, entries = None, None
+        for path in paths:
+            if path.startswith("/"):
+                continue  # never a normalised path: left to the general case
+            folder, _, name = path.rpartition("/")
+            if folder != last:
+                last, entries = folder, self._listed_folder(root, folder)
+            entry = entries.get(name) if entries is not None else None
+            if entry is None or not entry.is_file(follow_symlinks=False):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if regular(info.st_mode):
+                found[path] = real = entry.path
+                keys[real] = key_of(info)
+        return found
+
+    def _listed_folder(self, root: str, folder: str) -> Entries | None:
+        listed = self._listed
+        if folder not in listed:
+            listed[folder] = self._folder_entries(root, folder)
+        return listed[folder]
 
     def _folder_entries(self, root: str, folder: str) -> Entries | None:
         """The listing of repository ``folder`` when it resolves inside ``root``."""
@@ -391,14 +421,18 @@ def _directory_files(
     status the walk takes of it.
     """
     stack: list[tuple[str, str]] = [(real_dir, "")]
+    key_of = FileKey.of
     while stack:
         directory, prefix = stack.pop()
         for entry in _listing(directory, ignore):
             relpath = prefix + entry.name
-            real, kind, info = _classify(root, entry)
+            if entry.is_file(follow_symlinks=False):  # the common case, at once
+                real, kind, info = entry.path, "file", _lstat(entry, entry.path)
+            else:
+                real, kind, info = _classify(root, entry)
             if kind == "file":
                 if info is not None:
-                    keys[real] = FileKey.of(info)
+                    keys[real] = key_of(info)
                 yield relpath, real
             elif kind == "dir":
                 stack.append((real, f"{relpath}/"))
@@ -423,19 +457,14 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
 
 
 _name = operator.attrgetter("name")
+_first = operator.itemgetter(0)
 
 
 def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_result | None]:
-    """(resolved path, kind, status of a file) of a directory entry.
+    """(resolved path, kind, status of a file) of a directory entry that is not a regular file.
 
-    The kind is file, dir, escape or other; a file's status is None when it
-    vanished meanwhile (hashing it then reports the error).
+    The kind is file (a symlink to one inside the root), dir, escape or other.
     """
-    if entry.is_file(follow_symlinks=False):  # a regular file, not a symlink
-        try:
-            return entry.path, "file", entry.stat(follow_symlinks=False)
-        except OSError:
-            return entry.path, "file", None
     if not entry.is_symlink():
         return entry.path, "dir" if entry.is_dir() else "other", None
     real = os.path.realpath(entry.path)
@@ -500,8 +529,9 @@ def _digests(
     lazy = lazy or LazyMd5()
     keys = _keys(unique, known or {})
     hits = cache.hits(keys, root) if cache is not None else {}
+    needs = lazy.needs
     done: dict[str, FileDigests | WorkspaceFile | OSError] = {
-        path: found for path, found in hits.items() if found.md5 or not lazy.needs(path)
+        path: found for path, found in hits.items() if found.md5 is not None or not needs(path)
     }
     todo = [path for path in unique if path not in done]
     if todo:
@@ -570,7 +600,7 @@ def _workspace_file(
     if not isinstance(found, FileDigests):
         return found
     md5 = found.md5 if found.md5 is not None else lazy.pending(path, found.sha256)
-    return WorkspaceFile(found.sha256, md5, found.size)
+    return WorkspaceFile.of(found.sha256, md5, found.size)
 
 
 Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a test's hasher's
@@ -586,7 +616,7 @@ def _assemble(
     if not isinstance(plan, DirectoryPlan):
         result = digests[plan]
         if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
-            return WorkspaceFile(result.sha256, result.md5, result.size)
+            return WorkspaceFile.of(result.sha256, result.md5, result.size)
         known = _readable(graph, path, path, result)
         return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
@@ -596,17 +626,17 @@ def _assemble(
             _unreadable(graph, path, f"{path}/{relpath}", found)
             return None
         files.append((relpath, real, found))
-    files.sort(key=lambda item: item[0])
-    sha256 = _manifest_sha256((rel, found.sha256) for rel, _, found in files)
-    size = sum(found.size for _, _, found in files)
-    return WorkspaceFile(sha256, functools.partial(_files_tree_md5, files, lazy), size)
+    files.sort(key=_first)
+    sha256 = _manifest_sha256([(rel, found.sha256) for rel, _, found in files])
+    size = sum([found.size for _, _, found in files])
+    return WorkspaceFile.of(sha256, functools.partial(_files_tree_md5, files, lazy), size)
 
 
 def _file(path: str, found: Found, lazy: LazyMd5) -> WorkspaceFile:
     if isinstance(found, WorkspaceFile):
         return found
     md5 = found.md5 if found.md5 is not None else functools.partial(lazy.md5, path)
-    return WorkspaceFile(found.sha256, md5, found.size)
+    return WorkspaceFile.of(found.sha256, md5, found.size)
 
 
 def _files_tree_md5(files: list[tuple[str, str, Found]], lazy: LazyMd5) -> str:

@@ -14,6 +14,8 @@ leaving it is a ``path-escape`` issue); hidden folders are not searched.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -62,17 +64,23 @@ def _beside(root: Path, artifacts: Iterable[str], listings: Listings) -> Iterato
     """Signatures beside artifacts, found as ``os.path.isfile`` finds them, from one listing
     of each folder (a name the listing proves absent is not looked up)."""
     base = os.path.realpath(root)
-    for path in artifacts:
-        if path == ".":
-            continue
-        folder, _, name = path.rpartition("/")
+    for folder, names in _by_folder(artifacts):
         parent = os.path.join(base, folder) if folder else base
-        if listings.may_be_dir(parent, name) and _is_file(
-            listings, os.path.join(parent, name), SIGNATURE_NAME
-        ):
-            yield f"{path}/{SIGNATURE_NAME}", path
-        if _is_file(listings, parent, f"{name}{SIGNATURE_SUFFIX}"):
-            yield f"{path}{SIGNATURE_SUFFIX}", path
+        prefix = f"{folder}/" if folder else ""
+        for name in listings.may_be_dirs(parent, names):
+            if _is_file(listings, os.path.join(parent, name), SIGNATURE_NAME):
+                yield f"{prefix}{name}/{SIGNATURE_NAME}", f"{prefix}{name}"
+        signatures = [name + SIGNATURE_SUFFIX for name in names]
+        for signature in listings.unproven(parent, signatures):
+            if os.path.isfile(os.path.join(parent, signature)):
+                yield f"{prefix}{signature}", f"{prefix}{signature[: -len(SIGNATURE_SUFFIX)]}"
+
+
+def _by_folder(artifacts: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """(folder, names) of each run of artifacts in one folder, in order (``.`` left out)."""
+    split = (path.rpartition("/") for path in artifacts if path != ".")
+    for folder, parts in itertools.groupby(split, key=operator.itemgetter(0)):
+        yield folder, [name for _, _, name in parts]
 
 
 def _is_file(listings: Listings, folder: str, name: str) -> bool:
