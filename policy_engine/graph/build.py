@@ -50,7 +50,7 @@ def building(graph: ProvenanceGraph, context: BuildContext) -> Iterator[str]:
 
     What a builder made stays (the graph): later builders' garbage collections do
     not walk it again (see :mod:`.collector`). The attestations' reading starts first
-    (their pool, when one is used, reads them while DVC loads); it is stopped, its
+    (other processes, when used, read them while DVC loads); it is stopped, its
     workers reaped, when the build ends, fails or is closed early.
     """
     with kept_built(), reading_started(context) as context:
