@@ -64,7 +64,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "a model signature `mlpolicy attest` has just written"
     ),
     ("policy_engine/produce/models.py", "_count", "json.loads"): "the same signature",
-    ("policy_engine/supplychain/halves.py", "_collect", "os.fdopen"): (
+    ("policy_engine/forked.py", "collect", "os.fdopen"): (
         "the pipe from a child this process forked: results it computed, not a file"
     ),
 }

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "keys",
         "gpgkeys",
         "files",
+        "forked",
         "inputs",
         "schemas",
         "config",

@@ -51,7 +51,7 @@ def building(graph: ProvenanceGraph, context: BuildContext) -> Iterator[str]:
     The cyclic garbage collector is paused throughout (see :mod:`.collector`), and
     what a builder made stays (the graph): once the collector runs again, it does
     not walk the graph built. The attestations' reading starts first
-    (their pool, when one is used, reads them while DVC loads); it is stopped, its
+    (other processes, when used, read them while DVC loads); it is stopped, its
     workers reaped, when the build ends, fails or is closed early.
     """
     with paused_gc(), kept_built(), reading_started(context) as context:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -24,9 +27,14 @@ from securesystemslib.signer import CryptoSigner
 
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations import SEARCH_SUFFIXES
-from policy_engine.graph.builders.attestations.dispatch import Display, find_files
+from policy_engine.graph.builders.attestations.dispatch import (
+    Display,
+    FileResult,
+    Found,
+    find_files,
+)
 from policy_engine.graph.builders.attestations.envelopes import b64decode, pae
-from policy_engine.graph.builders.attestations.pool import load_files
+from policy_engine.graph.builders.attestations.pool import Unit, load_files
 from policy_engine.graph.model import SignatureStatus
 from policy_engine.keys import Keyring
 
@@ -404,3 +412,95 @@ def test_pool_results_equal_serial_results_in_order(
     assert [[x.file for x in r.statements] for r in pooled][-1] == [
         f"att/z.intoto.jsonl#{n}" for n in range(1, 6)
     ]
+
+
+def _read_in_background(
+    found: list[Found], keyring: Keyring, root: Path, workers: int
+) -> list[FileResult]:
+    from policy_engine.graph.builders.attestations import pool
+
+    reading = pool.Reading(found, keyring, root, workers, background=True)
+    try:
+        return list(reading.results())
+    finally:
+        reading.close()
+
+
+def _summary(results: list[FileResult]) -> list[tuple[object, ...]]:
+    return [
+        (
+            r.file,
+            [x.attestation for x in r.links],
+            r.statements,
+            r.issues,
+            r.notes,
+            r.error,
+        )
+        for r in results
+    ]
+
+
+def _fail_in_child(how: str) -> None:
+    if how == "raises":
+        raise RuntimeError("child only")
+    if how == "crashes":
+        os._exit(3)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("children", [1, 2, 3])
+@pytest.mark.parametrize("failing", [None, "raises", "crashes", "killed"])
+def test_forked_readers_give_the_results_read_here_even_when_one_fails(
+    tmp_path: Path,
+    ids: dict[str, Identity],
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+    children: int,
+    failing: str | None,
+) -> None:
+    """Read in the background, the files go to forked children in shares; a share whose
+    child fails in any way is read here: the results are those of reading here alone."""
+    from policy_engine.graph.builders.attestations import pool
+
+    monkeypatch.setattr(pool, "SPLIT_BYTES", 0)  # the bundle is read in runs of 2 lines
+    monkeypatch.setattr(pool, "LINES_PER_TASK", 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # earlier tests may leave threads
+    for i in range(12):
+        write_json(tmp_path / "att" / f"s{i:02d}.link", metablock(link(f"s{i}"), [ids["alice"]]))
+    write_lines(
+        tmp_path / "att" / "z.intoto.jsonl",
+        [dsse(statement(SUBJECT), [ids["bob"]]) for _ in range(5)],
+    )
+    write_json(tmp_path / "att" / "bad.link", metablock(link("bad"), [ids["mallory"]]))
+    (tmp_path / "att" / "broken.json").write_text("{not json")
+    found = find_files(tmp_path, [tmp_path / "att"])
+    serial = load_files(found, keyring, tmp_path, workers=1)
+    parent, last, read = os.getpid(), found[-1], pool._read
+
+    def reads(units: list[Unit], keyring: Keyring, root: Path) -> list[tuple[int, FileResult]]:
+        assert os.getpid() != parent  # read by a child
+        if failing is not None and units[-1][1] == last:
+            _fail_in_child(failing)
+        return read(units, keyring, root)
+
+    monkeypatch.setattr(pool, "_read", reads)
+    forked = _read_in_background(found, keyring, tmp_path, children)
+    assert _summary(forked) == _summary(serial)
+    assert [r.file for r in forked] == [f.file for f in found]
+    assert any(r.error for r in forked)  # a broken file: its error, as read here
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every child reaped
+
+
+def test_forked_readers_are_shared_the_work_in_order() -> None:
+    from policy_engine.graph.builders.attestations import pool
+
+    whole = [(i, Found(Path(f"{i}.link"), f"{i}.link", False), None) for i in range(10)]
+    lines = [(10, Found(Path("b.jsonl"), "b.jsonl", False), (n, b"")) for n in range(3)]
+    units: list[Unit] = [*whole, *lines]
+    for count in (1, 2, 3, 50):
+        shares = pool._shares(units, count)
+        assert [u for share in shares for u in share] == units
+        assert 0 < len(shares) <= count and all(shares)
+    assert [len(share) for share in pool._shares(units, 3)] == [11, 1, 1]  # by work: lines weigh
+    assert [len(share) for share in pool._shares(whole, 3)] == [4, 3, 3]

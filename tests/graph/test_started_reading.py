@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import threading
 from pathlib import Path
 
@@ -23,12 +23,25 @@ def alice(tmp_path_factory: pytest.TempPathFactory) -> Identity:
     return identity(CryptoSigner.generate_ed25519(), tmp_path_factory.mktemp("keys"), "alice")
 
 
+FORKED: list[int] = []  # the children forked by the test running
+
+
 @pytest.fixture
 def repo(tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch) -> BuildContext:
-    """Twelve signed links and a bad one, read by a pool of two forked workers."""
+    """Twelve signed links and a bad one, read by two forked children."""
     monkeypatch.setenv("MLPOLICY_WORKERS", "2")
-    # earlier tests may leave threads; a spawned pool would leave its resource tracker
+    # earlier tests may leave threads: forking is then refused
     monkeypatch.setattr(threading, "active_count", lambda: 1)
+    FORKED.clear()
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            FORKED.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
     for i in range(12):
         write_json(tmp_path / "att" / f"s{i:02d}.link", metablock(link(f"s{i}"), [alice]))
     write_json(tmp_path / "att" / "z.link", metablock(link("z"), []))
@@ -36,26 +49,31 @@ def repo(tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch) -> Bu
     return BuildContext(tmp_path, keyring, (tmp_path / "att",), now=NOW, hash_cache=False)
 
 
+def running() -> list[int]:
+    """The children forked that still exist (running, or ended but not reaped)."""
+    return [pid for pid in FORKED if Path(f"/proc/{pid}").exists()]
+
+
 def children_while(seen: list[int], error: Exception | None = None) -> Builder:
     """A builder that records how many child processes run, then raises ``error`` if any."""
 
     def builder(graph: ProvenanceGraph, context: BuildContext) -> None:
-        seen.append(len(multiprocessing.active_children()))
+        seen.append(len(running()))
         if error is not None:
             raise error
 
     return builder
 
 
-def test_links_are_read_by_the_pool_while_the_first_builder_runs(
+def test_links_are_read_by_forked_children_while_the_first_builder_runs(
     repo: BuildContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
     first = ("dvc", children_while(seen))
     monkeypatch.setattr(build, "BUILDERS", (first, ("attestations", build_attestations)))
     graph = build.build_graph(repo)
-    assert seen == [2]  # the pool's workers were at work during the first builder
-    assert multiprocessing.active_children() == []
+    assert seen == [2]  # the children were at work during the first builder
+    assert running() == []
     serial = ProvenanceGraph(str(repo.root))
     monkeypatch.setenv("MLPOLICY_WORKERS", "1")
     build_attestations(serial, repo)
@@ -64,7 +82,7 @@ def test_links_are_read_by_the_pool_while_the_first_builder_runs(
     assert [a.file for a in graph.attestations()][-1] == "att/z.link"
 
 
-def test_a_failing_builder_leaves_no_worker_behind(
+def test_a_failing_builder_leaves_no_child_behind(
     repo: BuildContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
@@ -73,10 +91,10 @@ def test_a_failing_builder_leaves_no_worker_behind(
     with pytest.raises(InputError, match="unreadable"):
         build.build_graph(repo)
     assert seen == [2]
-    assert multiprocessing.active_children() == []
+    assert running() == []
 
 
-def test_a_build_closed_early_leaves_no_worker_behind(
+def test_a_build_closed_early_leaves_no_child_behind(
     repo: BuildContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
@@ -86,7 +104,7 @@ def test_a_build_closed_early_leaves_no_worker_behind(
     assert next(steps) == "dvc"
     steps.close()
     assert seen == [2]
-    assert multiprocessing.active_children() == []
+    assert running() == []
 
 
 def test_a_missing_attestation_path_is_reported_after_the_builders_before(
@@ -101,7 +119,7 @@ def test_a_missing_attestation_path_is_reported_after_the_builders_before(
     monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
     with pytest.raises(InputError, match="attestation path not found"):
         build.build_graph(missing)
-    assert multiprocessing.active_children() == []
+    assert running() == []
 
 
 @pytest.mark.parametrize(
@@ -127,5 +145,5 @@ def test_on_two_cpus_one_worker_reads_while_the_first_builder_runs(
     monkeypatch.setattr(build, "BUILDERS", (first, ("attestations", build_attestations)))
     graph = build.build_graph(repo)
     assert seen == [1]  # the first builder keeps the other CPU
-    assert multiprocessing.active_children() == []
+    assert running() == []
     assert len(list(graph.attestations())) == 13  # the bad link is kept, unsigned

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from policy_engine import forked
 from policy_engine.supplychain import halves
 
 ITEMS = list(range(20))
@@ -94,7 +95,7 @@ def test_no_fork(forking: None, monkeypatch: pytest.MonkeyPatch, reason: str) ->
     elif reason == "one worker":
         monkeypatch.setenv("MLPOLICY_WORKERS", "1")
     elif reason == "in a child":
-        monkeypatch.setattr(halves, "_IN_CHILD", True)
+        monkeypatch.setattr(forked, "_IN_CHILD", True)
     elif reason == "busy":
         monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 0.5, 0.5))
     elif reason == "one cpu":

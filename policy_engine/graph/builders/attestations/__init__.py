@@ -47,7 +47,7 @@ def build_attestations(graph: ProvenanceGraph, context: BuildContext) -> None:
 @contextmanager
 def reading_started(context: BuildContext) -> Iterator[BuildContext]:
     """``context`` with its attestations' reading started (``started``), stopped on exit
-    whatever happens (the pool's workers reaped); see :func:`.builder.start_reading`."""
+    whatever happens (the reading processes reaped); see :func:`.builder.start_reading`."""
     from policy_engine.graph.builders.attestations.builder import start_reading
 
     started = start_reading(context, background=True)  # the other builders run meanwhile

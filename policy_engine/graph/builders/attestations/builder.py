@@ -101,10 +101,11 @@ class Started:
 def start_reading(
     context: BuildContext, workers: int | None = None, background: bool = False
 ) -> Started:
-    """Find the attestation files and start reading them: a pool, when one is used, reads
+    """Find the attestation files and start reading them: other processes, when used, read
     them while the builders before the attestation builder run (``graph.build.building``).
 
-    ``background``: the other builders run meanwhile, so the pool leaves them a CPU.
+    ``background``: the other builders run meanwhile, so the readers leave them a CPU (and
+    are forked children that need nothing of this process; see :mod:`.pool`).
     No builder writes into the repository (nor changes the attestation folders), so the
     files found before the pipelines load are the files the attestation builder would find.
     """

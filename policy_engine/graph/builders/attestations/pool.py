@@ -1,8 +1,16 @@
-"""Reading many attestations with a pool of processes; results in file order.
+"""Reading many attestations with processes beside this one; results in file order.
 
-Signature verification is CPU-bound, so threads would not help. On Linux,
-when this process runs no other thread, workers are forked (they start at
-once, with everything imported); otherwise they are spawned, which re-imports
+Signature verification is CPU-bound, so threads would not help. When this
+process works on something else meanwhile (``background``: the build's other
+builders, see ``graph.build.building``), on Linux with no other thread, the
+files are read by forked children (:mod:`policy_engine.forked`), one per
+worker, each holding its share of the files from the start and reading it with
+no help from this process (a pool fed by this process's threads would wait for
+the interpreter while the builders hold it), then sending its results pickled
+in one piece; they are taken when the attestation builder asks, and a share
+whose child failed in any way is read here. Otherwise a pool of processes
+reads them: on Linux, with no other thread, its workers are forked (they start
+at once, with everything imported); else they are spawned, which re-imports
 the program's main module: a script calling the API must then guard its entry
 point (``if __name__ == "__main__":``), and if the pool cannot start, files are
 read in this process. Each worker receives the trusted keys and the root once,
@@ -10,14 +18,18 @@ then tasks: a batch of small files, or a run of lines of a large JSON-Lines
 bundle (one file may hold thousands of attestations). Links come back without
 their signed bytes (see :func:`.dispatch.load_file`).
 
-Below :data:`PARALLEL_MIN_ITEMS` (files, counting a large bundle by its lines),
-with one worker, or with ``MLPOLICY_WORKERS=1``, everything runs in this
-process. Either way the results are the same list, in the same order: one
-:class:`FileResult` per file, its parts merged in line order.
+``MLPOLICY_WORKERS`` is the number of reading processes (children or pool
+workers); unset, a CPU each, less the CPU this process keeps busy in the
+background. Below :data:`PARALLEL_MIN_ITEMS` (files, counting a large bundle
+by its lines), with one worker in the foreground, or with ``MLPOLICY_WORKERS=1``
+in the foreground, everything runs in this process. Either way the results are
+the same list, in the same order: one :class:`FileResult` per file, its parts
+merged in line order.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import sys
@@ -29,8 +41,9 @@ from contextlib import closing
 from itertools import groupby
 from pathlib import Path
 
-from policy_engine import inputs
+from policy_engine import forked, inputs
 from policy_engine.errors import InputError
+from policy_engine.forked import Child
 from policy_engine.graph.builders import configured_workers, cpu_count
 from policy_engine.graph.builders.attestations.confine import Normaliser
 from policy_engine.graph.builders.attestations.dispatch import (
@@ -47,6 +60,7 @@ FILES_PER_TASK = 256
 LINES_PER_TASK = 512
 SPLIT_BYTES = 256 * 1024
 Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines or None)
+Read = tuple[int, FileResult]  # (file index, the result of one unit)
 _WORKER: dict[str, object] = {}
 
 
@@ -79,10 +93,10 @@ def iter_files(
 
 
 class Reading:
-    """Files whose reading has begun: a pool (when one is used) is at work on them at once.
+    """Files whose reading has begun: children or a pool (when used) are at work at once.
 
-    :meth:`results` gives them in order; :meth:`close` stops the pool and reaps its
-    workers, whether the results were taken or not (call it in every case).
+    :meth:`results` gives them in order; :meth:`close` stops the children or the pool
+    and reaps them, whether the results were taken or not (call it in every case).
     """
 
     def __init__(
@@ -93,8 +107,8 @@ class Reading:
         workers: int | None = None,
         background: bool = False,
     ) -> None:
-        """``background``: this process works on something else meanwhile, so the pool
-        takes one CPU fewer, and a pool of one worker is worth starting."""
+        """``background``: this process works on something else meanwhile, so the readers
+        take one CPU fewer, one reader is worth starting, and they are forked children."""
         self._units = _units(found)
         self._keyring, self._root = keyring, root
         items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
@@ -102,15 +116,14 @@ class Reading:
             workers = default_workers(items, beside=1 if background else 0)
         self._pool: ProcessPoolExecutor | None = None
         self._batches: Iterator[list[tuple[int, FileResult]]] = iter(())
+        self._children: list[tuple[list[Unit], Child[list[Read]] | None]] = []
         least = 1 if background and items >= PARALLEL_MIN_ITEMS else 2
-        if workers >= least and len(self._units) > 1:
-            fork = sys.platform.startswith("linux") and threading.active_count() == 1
-            context = multiprocessing.get_context("fork" if fork else "spawn")
-            self._pool = ProcessPoolExecutor(workers, context, _start, (keyring, root))
-            try:  # every task is submitted now: the workers start at once
-                self._batches = self._pool.map(_load_units, _tasks(self._units))
-            except BrokenProcessPool:
-                self.close()  # everything is read in this process
+        if workers < least or len(self._units) < 2:
+            return
+        if background and forked.can_fork():
+            self._children = [(share, self._fork(share)) for share in _shares(self._units, workers)]
+        else:
+            self._start_pool(workers)
 
     def results(self) -> Generator[FileResult, None, None]:
         """One :class:`FileResult` per file, in file order (the pool is closed at the end)."""
@@ -121,13 +134,35 @@ class Reading:
             self.close()
 
     def close(self) -> None:
-        """Stop the pool, cancelling what it has not begun, and wait for its workers to end."""
+        """Stop the pool, cancelling what it has not begun, and wait for its workers to end;
+        stop and reap the forked readers whose results were not taken."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        for _, child in self._children:
+            if child is not None:
+                child.abandon()
+        self._children = []
 
-    def _stream(self) -> Iterator[tuple[int, FileResult]]:
-        """(file index, result) per unit, in order: from the pool, then here if it broke."""
+    def _fork(self, share: list[Unit]) -> Child[list[Read]] | None:
+        """A child reading ``share`` alone (None: not forked; it is read here)."""
+        return forked.start(functools.partial(_read, share, self._keyring, self._root))
+
+    def _start_pool(self, workers: int) -> None:
+        fork = sys.platform.startswith("linux") and threading.active_count() == 1
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        self._pool = ProcessPoolExecutor(workers, context, _start, (self._keyring, self._root))
+        try:  # every task is submitted now: the workers start at once
+            self._batches = self._pool.map(_load_units, _tasks(self._units))
+        except BrokenProcessPool:
+            self.close()  # everything is read in this process
+
+    def _stream(self) -> Iterator[Read]:
+        """(file index, result) per unit, in order: from the children or the pool, and here
+        what a failed child or a broken pool left."""
+        if self._children:
+            yield from self._from_children()
+            return
         done = 0
         try:
             for batch in self._batches:
@@ -137,9 +172,39 @@ class Reading:
         except BrokenProcessPool:
             pass  # the rest is read in this process
         self.close()
+        yield from self._here(self._units[done:])
+
+    def _from_children(self) -> Iterator[Read]:
+        """Each child's results in turn; a share whose child failed is read here."""
+        for share, child in self._children:
+            read = child.collect() if child is not None else None
+            yield from self._here(share) if read is None else read
+        self._children = []
+
+    def _here(self, units: list[Unit]) -> Iterator[Read]:
+        """``units`` read in this process."""
         normaliser = Normaliser(self._root)
-        for index, each, lines in self._units[done:]:
+        for index, each, lines in units:
             yield index, load_file(each, self._keyring, normaliser, lines)
+
+
+def _shares(units: list[Unit], count: int) -> list[list[Unit]]:
+    """``units`` in ``count`` runs (or fewer) of about equal work, a run of lines as a task."""
+    work = [1 if unit[2] is None else LINES_PER_TASK for unit in units]
+    goal, running = sum(work) / count, 0
+    shares: list[list[Unit]] = [[]]
+    for unit, weight in zip(units, work, strict=True):
+        if running >= goal * len(shares) and len(shares) < count:
+            shares.append([])
+        shares[-1].append(unit)
+        running += weight
+    return shares
+
+
+def _read(units: list[Unit], keyring: Keyring, root: Path) -> list[Read]:
+    """What a forked reader computes: ``units`` read as a worker of the pool reads them."""
+    _start(keyring, root)
+    return _load_units(units)
 
 
 def _units(found: Sequence[Found]) -> list[Unit]:
@@ -184,7 +249,7 @@ def _start(keyring: Keyring, root: Path) -> None:
     _WORKER["normaliser"] = Normaliser(root)
 
 
-def _load_units(units: list[Unit]) -> list[tuple[int, FileResult]]:
+def _load_units(units: list[Unit]) -> list[Read]:
     keyring, normaliser = _WORKER["keyring"], _WORKER["normaliser"]
     assert isinstance(keyring, Keyring) and isinstance(normaliser, Normaliser)
     return [(i, load_file(f, keyring, normaliser, lines, proofs=False)) for i, f, lines in units]

@@ -1,0 +1,103 @@
+"""Work done by a forked child, its result sent back pickled through a pipe, in one piece.
+
+Decoding, parsing and signature checking let no other thread run, so a second
+CPU needs a second process. On Linux, when this process runs no other thread
+(forking with threads is unsafe) and is not itself such a child, :func:`start`
+forks a child, with everything imported and every input in memory, that
+computes on its own (this process never feeds it: it cannot be starved by this
+process holding the interpreter), pickles its result once, writes it to a pipe
+and exits at once (no ``finally`` or buffer of this process run twice).
+
+:meth:`Child.collect` reads the result when this process wants it; None means
+the child failed in any way (an exception, a crash, a kill, unreadable bytes):
+the caller then computes the same work itself, so that what it reports (results,
+errors, diagnostics) is what it would have been without a child. A child whose
+result is not wanted is stopped and reaped by :meth:`Child.abandon`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
+
+_IN_CHILD = False
+
+
+def can_fork() -> bool:
+    """Linux, this process runs no other thread, and it is not itself a forked child."""
+    single = threading.active_count() == 1
+    return single and not _IN_CHILD and sys.platform.startswith("linux")
+
+
+class Child(Generic[R]):
+    """A forked child computing one result (see the module doc)."""
+
+    def __init__(self, pid: int, read: int) -> None:
+        self.pid, self._read = pid, read
+        self._done = False
+
+    def collect(self) -> R | None:
+        """The child's result, once it has ended; None when it failed."""
+        self._done = True
+        try:
+            with os.fdopen(self._read, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            _, status = os.waitpid(self.pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        try:
+            result: R = pickle.loads(data)
+        except Exception:  # a damaged message is a failed child
+            return None
+        return result
+
+    def abandon(self) -> None:
+        """Stop the child and reap it, if its result was not collected (else nothing)."""
+        if self._done:
+            return
+        self._done = True
+        os.close(self._read)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def start(compute: Callable[[], R]) -> Child[R] | None:
+    """A child forked to compute ``compute()``; None when no child could be forked
+    (:func:`can_fork` false, or the fork failed): the caller computes it itself."""
+    if not can_fork():
+        return None
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return None
+    if pid:
+        os.close(write)
+        return Child(pid, read)
+    _child(compute, read, write)  # never returns
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _child(compute: Callable[[], R], read: int, write: int) -> None:
+    """Compute, send, and leave at once: no parent's ``finally``, no buffers flushed twice."""
+    global _IN_CHILD
+    status = 1
+    try:
+        _IN_CHILD = True
+        os.close(read)
+        data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write, "wb") as pipe:
+            pipe.write(data)
+        status = 0
+    finally:
+        os._exit(status)
