@@ -49,9 +49,8 @@ class OutputLedger:
 
     def duplicates(self) -> Iterator[Issue]:
         """One ``duplicate-output`` issue per path claimed more than once."""
-        for path, claims in sorted(self._claims.items()):
-            if len(claims) > 1:
-                yield _duplicate(path, claims)
+        for path in sorted(path for path, claims in self._claims.items() if len(claims) > 1):
+            yield _duplicate(path, self._claims[path])
 
     def link_contained(self, graph: ProvenanceGraph) -> None:
         """Give each unproduced, undeclared artifact inside a stage's output that producer."""
