@@ -123,12 +123,17 @@ class Normaliser:
             folder = self._seen[folder_raw, base] = self._ordinary(folder_raw, base)
         if isinstance(folder, PathEscape) or folder.endswith("/"):
             return None
-        joined = name if folder == "." else f"{folder}/{name}"
-        return joined if _within(self._real(joined), self._real_root) else None
+        parent = "" if folder == "." else folder
+        if not _within(self._real_in(parent, name), self._real_root):
+            return None
+        return f"{parent}/{name}" if parent else name
 
     def _real(self, joined: str) -> str:
         """``os.path.realpath`` of ``joined`` under the real root, folders resolved once."""
-        parent, name = posixpath.split(joined)
+        return self._real_in(*posixpath.split(joined))
+
+    def _real_in(self, parent: str, name: str) -> str:
+        """:meth:`_real` of ``name`` in folder ``parent`` (``""``: the root)."""
         missing, folder = [], parent
         while folder not in self._folders:
             missing.append(folder)
