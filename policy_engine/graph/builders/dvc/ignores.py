@@ -7,8 +7,9 @@ ignore trie, with ``realpath`` s), then DVC's ``DvcIgnorePatterns._ignore``
 walks the path's prefixes: the first prefix folder that is ignored decides,
 otherwise the full path does. At 100,000 outputs, that is a large part of a
 load. :class:`OutputIgnores` gives the same answer with each folder judged
-once: DVC's ``_get_trie_pattern`` of the folder, and DVC's own pattern match
-of each of its prefix folders. A path then costs DVC's match of itself alone,
+once: DVC's ``_get_trie_pattern`` of the folder (its parent's, for a folder
+with no ``.dvcignore`` of its own, as DVC's trie stores it), and DVC's own
+pattern match of each of its prefix folders. A path then costs DVC's match of itself alone,
 as a file and as a folder, and only when the two differ is the disk asked which
 it is, as ``is_ignored`` decides (the tests compare it with ``is_ignored`` path
 by path, on generated ``.dvcignore`` s).
@@ -27,11 +28,16 @@ class OutputIgnores:
     """DVC's ``is_ignored(fs, path, ignore_subrepos=False)`` for paths of one project."""
 
     def __init__(self, repo: Repo) -> None:
+        from dvc.ignore import DvcIgnore
+
+        self.own_file = DvcIgnore.DVCIGNORE_FILE
         self.ignore = repo.dvcignore
         self.fs = repo.fs
         self.root = self.ignore.root_dir
+        self.inside = os.path.join(self.root, "")  # what the path of a folder inside starts with
         # folder -> (its patterns, its path from theirs + "/"), or whether all in it is ignored
         self._folders: dict[str, tuple[Any, str] | bool] = {}
+        self._patterns: dict[str, Any] = {}  # folder -> DVC's patterns for it
 
     def __call__(self, path: str) -> bool:
         """Whether DVC's ``.dvcignore`` handling ignores ``path`` (absolute).
@@ -70,7 +76,7 @@ class OutputIgnores:
         ``_ignore`` asks each of its prefixes as a folder, a prefix ignored
         deciding for all; what is left to a name is the match of its own path.
         """
-        pattern = self.ignore._get_trie_pattern(dirname, None, False)  # None outside the project
+        pattern = self._pattern(dirname)
         if not pattern:
             return False
         base = pattern.dirname.rstrip(pattern.sep) + pattern.sep
@@ -83,3 +89,22 @@ class OutputIgnores:
             if pattern.find_matching_pattern("/".join(parts[:i]), True)[0]:
                 return True
         return pattern, "/".join(parts) + "/"
+
+    def _pattern(self, dirname: str) -> Any:
+        """DVC's ``_get_trie_pattern(dirname, None, False)`` (None outside the project).
+
+        DVC gives a folder with no ``.dvcignore`` of its own its parent's patterns
+        (``_update_trie`` stores the parent's for it): for such a folder inside
+        the project, the parent's are asked of DVC once, and the folder costs one
+        ``lstat``. Any other folder is asked of DVC.
+        """
+        if dirname not in self._patterns:
+            parent = os.path.dirname(dirname)
+            own = os.path.join(dirname, self.own_file)
+            if dirname.startswith(self.inside) and not os.path.lexists(own):
+                if parent not in self._patterns:
+                    self._patterns[parent] = self.ignore._get_trie_pattern(parent, None, False)
+                self._patterns[dirname] = self._patterns[parent]
+            else:
+                self._patterns[dirname] = self.ignore._get_trie_pattern(dirname, None, False)
+        return self._patterns[dirname]
