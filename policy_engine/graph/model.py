@@ -458,10 +458,12 @@ class ProvenanceGraph:
         data = {"kind": kind, "digest": dict(digest), "source": source}
         self.g.add_edge(u, v, key=kind.value, **data)
         self.flow.add_edge(u, v, **data)
-        artifact = u if kind is EdgeKind.INPUT else v
-        self.g.nodes[artifact]["claims"].extend(
-            DigestClaim(algorithm, value, source) for algorithm, value in sorted(digest.items())
-        )
+        claims = self.g.nodes[u if kind is EdgeKind.INPUT else v]["claims"]
+        if len(digest) == 1:  # most edges: one claim, nothing to sort
+            ((algorithm, value),) = digest.items()
+            claims.append(DigestClaim(algorithm, value, source))
+        else:
+            claims.extend(DigestClaim(a, value, source) for a, value in sorted(digest.items()))
 
     def add_input(self, path: str, step: str, digest: Mapping[str, str], source: SourceRef) -> None:
         """Record that ``step`` consumed ``path`` with the given (possibly empty) digests."""

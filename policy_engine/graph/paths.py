@@ -72,7 +72,8 @@ class Normaliser:
     stat), so a path costs no system call of its own; a name its folder's
     listing lacks is asked of the file system once (``lstat``), and nothing
     below a missing one is asked at all. A symlink is resolved by
-    ``os.path.realpath``.
+    ``os.path.realpath``. A path ``folder/name`` with a plain name is its
+    folder's answer (found once) joined with the name.
     """
 
     def __init__(self, root: Path) -> None:
@@ -92,6 +93,10 @@ class Normaliser:
         return result
 
     def _normalise(self, raw: str, base: str) -> str | PathEscape:
+        named = self._named(raw, base)
+        return named if named is not None else self._ordinary(raw, base)
+
+    def _ordinary(self, raw: str, base: str) -> str | PathEscape:
         try:
             joined = _lexical(raw, base)
             if joined != "." and not _within(self._real(joined), self._real_root):
@@ -100,9 +105,35 @@ class Normaliser:
             return exc
         return joined
 
+    def _named(self, raw: str, base: str) -> str | None:
+        """``raw`` as ``folder/name``: the folder normalised once (and remembered), the name
+        joined to it: what :func:`_lexical` gives when the name is a plain one.
+
+        None when ``raw`` is not that (no folder; a name that is empty, ``.``, ``..``
+        or holds ``\\`` or ``:``; a path no file can have), or the folder or the
+        path is refused: the whole path then goes the usual way, for its message.
+        """
+        folder_raw, _, name = raw.rpartition("/")
+        if not folder_raw or name in ("", ".", "..") or "\\" in name or ":" in name:
+            return None
+        if unusable_path(raw) is not None:
+            return None
+        folder = self._seen.get((folder_raw, base))
+        if folder is None:
+            folder = self._seen[folder_raw, base] = self._ordinary(folder_raw, base)
+        if isinstance(folder, PathEscape) or folder.endswith("/"):
+            return None
+        parent = "" if folder == "." else folder
+        if not _within(self._real_in(parent, name), self._real_root):
+            return None
+        return f"{parent}/{name}" if parent else name
+
     def _real(self, joined: str) -> str:
         """``os.path.realpath`` of ``joined`` under the real root, folders resolved once."""
-        parent, name = posixpath.split(joined)
+        return self._real_in(*posixpath.split(joined))
+
+    def _real_in(self, parent: str, name: str) -> str:
+        """:meth:`_real` of ``name`` in folder ``parent`` (``""``: the root)."""
         missing, folder = [], parent
         while folder not in self._folders:
             missing.append(folder)

@@ -3,7 +3,9 @@
 Patterns are drawn from what gitignore syntax offers (globs, ``**``, anchored
 ``/`` patterns, folder-only ``name/``, negations ``!``, escapes), in the
 repository's ``.dvcignore`` and in a subfolder's; paths are files, folders and
-paths with nothing on disk, at several depths.
+paths with nothing on disk, at several depths. A third ``.dvcignore`` sits two
+levels down, and names carry the characters patterns give a meaning to (spaces,
+``[``, ``*``, ``?``, ``!``, ``#``, ``\\``) and non-ASCII ones.
 """
 
 from __future__ import annotations
@@ -12,23 +14,31 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy_engine.graph.builders.dvc.ignores import OutputIgnores
 from policy_engine.graph.builders.dvc.repo import open_read_only
 
-NAMES = ["a", "b", "x.tmp", "keep.tmp", "log", ".git", ".hg", "data.csv", "deep"]
+NAMES = [
+    "a", "b", "x.tmp", "keep.tmp", "log", ".git", ".hg", "data.csv", "deep",
+    "a b", "[x]", "q?", "x*", "!n", "#h", "back\\slash", "été",
+]  # fmt: skip
 PATTERNS = st.sampled_from(
     [
         "*.tmp", "!keep.tmp", "a/", "/a", "b", "!b", "log/", "!log/", "**/deep", "a/**",
         "a/*.csv", "!a/data.csv", "/b/", "*", "!*.csv", "\\!b", "deep/x.tmp", ".git", "#c",
+        "/a/deep/", "a/**/x.tmp", "**/log/", "deep/**", "*/log", "[x]", "\\[x\\]", "a b",
+        "!a b", "é*", "\\#h", "x\\*", "\\!n", "q?", "!deep/", "a/b/", "**",
     ]
 )  # fmt: skip
 PATHS = st.lists(st.sampled_from(NAMES), min_size=1, max_size=4).map("/".join)
 
 
-def build(root: Path, top: list[str], sub: list[str], files: list[str], dirs: list[str]) -> None:
+def build(
+    root: Path, top: list[str], sub: list[str], files: list[str], dirs: list[str], deep: list[str]
+) -> None:
     from dvc.repo import Repo
 
     Repo.init(os.fspath(root), no_scm=True).close()
@@ -40,15 +50,17 @@ def build(root: Path, top: list[str], sub: list[str], files: list[str], dirs: li
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             if not (root / name).parent.is_file():
                 (root / name).write_text("")
-    (root / "a").mkdir(exist_ok=True)
-    if not (root / "a").is_file():
-        (root / "a" / ".dvcignore").write_text("\n".join(sub) + "\n")
+    for folder, patterns in (("a", sub), ("a/deep", deep)):
+        if not (root / folder).is_file() and not (root / folder).parent.is_file():
+            (root / folder).mkdir(exist_ok=True)
+            (root / folder / ".dvcignore").write_text("\n".join(patterns) + "\n")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     top=st.lists(PATTERNS, max_size=5),
     sub=st.lists(PATTERNS, max_size=3),
+    deep=st.lists(PATTERNS, max_size=3),
     files=st.lists(PATHS, max_size=6),
     dirs=st.lists(PATHS, max_size=4),
     asked=st.lists(PATHS, min_size=1, max_size=12),
@@ -58,17 +70,65 @@ def test_same_answer_as_dvc(
     sub: list[str],
     files: list[str],
     dirs: list[str],
+    deep: list[str],
     asked: list[str],
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         try:
-            build(root, top, sub, files, dirs)
+            build(root, top, sub, files, dirs, deep)
         except OSError:
             return  # a file where the tree needs a folder: no such tree
         with open_read_only(root) as repo:
             ignores = OutputIgnores(repo)
-            for name in [*asked, *files, *dirs, ".", "a/.dvcignore", "../out"] * 2:
+            extra = [".", "a/.dvcignore", "a/deep/.dvcignore", "../out", "a/deep/log/x.tmp"]
+            for name in [*asked, *files, *dirs, *extra] * 2:
                 path = os.path.join(repo.root_dir, name)
                 expected = repo.dvcignore.is_ignored(repo.fs, path, ignore_subrepos=False)
-                assert ignores(path) == expected, (name, top, sub)
+                assert ignores(path) == expected, (name, top, sub, deep)
+
+
+CASES = {  # .dvcignore files, paths on disk (folders end with /), paths asked
+    "negated inside an ignored folder": (
+        {".dvcignore": "log/\n!log/keep.tmp\n!log/in/\n"},
+        ["log/keep.tmp", "log/in/x", "log2/keep.tmp"],
+        ["log/keep.tmp", "log/in/x", "log/in", "log2/keep.tmp", "log"],
+    ),
+    "nested files, anchored and dir-only": (
+        {
+            ".dvcignore": "/top\n*.bin\n",
+            "a/.dvcignore": "/x/\n!keep.bin\n",
+            "a/x/.dvcignore": "z\n",
+        },
+        ["top/f", "a/top/f", "a/x/f", "a/keep.bin", "a/y/keep.bin", "a/x/y/z", "a/q/x/f"],
+        ["top/f", "a/top/f", "a/x/f", "a/x", "a/keep.bin", "a/y/keep.bin", "a/x/y/z", "a/q/x/f"],
+    ),
+    "double stars and special names": (
+        {".dvcignore": "**/deep/**\n!**/deep/**/ok\n\\[x\\]\nsp ace/\n\\#h\n"},
+        ["deep/ok", "a/deep/b/ok", "a/deep/b/no", "[x]/f", "sp ace/f", "#h/f", "été/[x]"],
+        ["deep/ok", "a/deep/b/ok", "a/deep/b/no", "[x]/f", "sp ace/f", "#h/f", "été/[x]", "x"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_answer_as_dvc_on_chosen_trees(tmp_path: Path, case: str) -> None:
+    from dvc.repo import Repo
+
+    ignore_files, present, asked = CASES[case]
+    Repo.init(os.fspath(tmp_path), no_scm=True).close()
+    for name in present:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    for name, text in ignore_files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with open_read_only(tmp_path) as repo:
+        ignores = OutputIgnores(repo)
+        answers = []
+        for name in asked * 2:
+            path = os.path.join(repo.root_dir, name)
+            expected = repo.dvcignore.is_ignored(repo.fs, path, ignore_subrepos=False)
+            assert ignores(path) == expected, name
+            answers.append(expected)
+    assert True in answers and False in answers  # the cases are not all one answer

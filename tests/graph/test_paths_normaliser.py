@@ -126,3 +126,31 @@ def test_absolute_paths_are_those_pathlib_calls_absolute(root: Path, raw: str) -
     text = raw.replace("\\", "/")
     absolute = PurePosixPath(text).is_absolute() or bool(PureWindowsPath(raw).drive)
     assert ours(Normaliser(root), raw).startswith("escape: absolute") == absolute
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a/" * 2000 + "x",  # deep, under the length limit: no recursion per folder
+        "a/" * 2100 + "x",  # over it: no file can have it
+        "a/b/x\0y",
+        "a/b/x\\y",
+        "a/b/C:x",
+        "a/b/.",
+        "a/b/..",
+        "a/b/",
+        "a/./b/../b/c.csv",
+        "out/../a/x",
+        "./x",
+        "a/up/../../x",
+    ],
+)
+@pytest.mark.parametrize("base", ["", "a", "a/b", "out"])
+def test_a_name_joined_to_its_folder_is_the_whole_path_normalised(
+    root: Path, raw: str, base: str
+) -> None:
+    normaliser = Normaliser(root)
+    folder = raw.rpartition("/")[0]
+    assert ours(normaliser, folder, base) == reference(root, folder, base)  # the folder first
+    assert ours(normaliser, raw, base) == reference(root, raw, base)
+    assert ours(Normaliser(root), raw, base) == reference(root, raw, base)  # and alone

@@ -62,7 +62,7 @@ class _Loader:
         from dvc.output import _merge_data
 
         self.folder = os.path.dirname(os.path.abspath(dvcfile.path))
-        self.root = os.path.abspath(dvcfile.repo.root_dir)
+        self.root_prefix = os.path.abspath(dvcfile.repo.root_dir) + os.sep
         self.merge_params, self.merge_data = _merge_params, _merge_data
         self.is_dvc_file = is_valid_filename
         self.ignored = OutputIgnores(dvcfile.repo)
@@ -103,27 +103,33 @@ class _Loader:
             if key not in data:
                 continue
             for path, flags in self.merge_data(data[key]).items():
-                item = self.item(path, wdir, locked)
-                if self.ignored(os.path.join(wdir, path)):
+                full = self.checked(path, wdir)
+                if self.ignored(full):
                     raise _Exotic(path)  # DVC refuses an output .dvcignore ignores
                 yield Item(
-                    path=item.path,
+                    path=path,
                     local=True,
-                    digest=item.digest,
+                    digest=_digest(locked.get(path) if locked else None),
                     metric=key == "metrics",
                     plot=key == "plots",  # DVC: its plot props, or True: truthy either way
-                    annotations=_annotations(flags),
+                    annotations=_annotations(flags) if flags else {},  # no flag: DVC's is empty
                 )
 
     def item(self, path: Any, wdir: str, locked: Locked) -> Item:
-        """A local path dependency or output and the digest ``fill_from_lock`` gives it."""
+        """A local path dependency and the digest ``fill_from_lock`` gives it."""
+        self.checked(path, wdir)
+        return Item(path=path, local=True, digest=_digest(locked.get(path) if locked else None))
+
+    def checked(self, path: Any, wdir: str) -> str:
+        """The absolute normal path of ``path`` from ``wdir``, if DVC reads it as a plain
+        local path of the project (else :class:`_Exotic`)."""
         _plain_path(path)
         if self.is_dvc_file(path):
             raise _Exotic(path)  # DVC refuses a DVC file as a dependency or output
         full = os.path.normpath(os.path.join(wdir, path))
-        if not full.startswith(self.root + os.sep):
+        if not full.startswith(self.root_prefix):
             raise _Exotic(path)  # outside the project: DVC names its hash otherwise
-        return Item(path=path, local=True, digest=_digest(locked.get(path) if locked else None))
+        return full
 
 
 def _annotations(flags: Mapping[str, Any]) -> dict[str, Any]:

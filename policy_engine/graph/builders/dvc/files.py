@@ -116,13 +116,19 @@ def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
     ``.dvcignore`` filter, as ``DvcIgnoreFilter.walk`` does, given only the
     file names that are DVC files: it judges each name alone, so the DVC files
     it keeps are those it keeps of the whole listing, and the others (a
-    folder of 20,000 links) are not matched against its patterns.
+    folder of 20,000 links) are not matched against its patterns. A folder with
+    neither DVC files nor subfolders is not filtered at all: nothing is left to
+    judge, and what the filter learns of a folder (its ``.dvcignore``, nested
+    projects) only serves that folder and those below it.
     """
-    from dvc.dvcfile import is_valid_filename
+    from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
 
+    endings = (DVC_FILE_SUFFIX, PROJECT_FILE)  # what every name DVC's test accepts ends with
     fs, scm, sep, ignore = repo.fs, repo.scm, repo.fs.sep, repo.dvcignore
     for root, dirs, files in fs.walk(repo.root_dir, followlinks=False):
-        names = [name for name in files if is_valid_filename(name)]
+        names = [name for name in files if name.endswith(endings) and is_valid_filename(name)]
+        if not names and not dirs:
+            continue
         dirs[:], names = ignore(root, dirs, names)
         for name in names:
             if not scm.is_ignored(f"{root}{sep}{name}"):

@@ -49,22 +49,26 @@ class OutputLedger:
 
     def duplicates(self) -> Iterator[Issue]:
         """One ``duplicate-output`` issue per path claimed more than once."""
-        for path, claims in sorted(self._claims.items()):
-            if len(claims) > 1:
-                yield _duplicate(path, claims)
+        for path in sorted(path for path, claims in self._claims.items() if len(claims) > 1):
+            yield _duplicate(path, self._claims[path])
 
     def link_contained(self, graph: ProvenanceGraph) -> None:
         """Give each unproduced, undeclared artifact inside a stage's output that producer."""
-        for artifact in sorted(graph.artifacts(), key=lambda a: a.path):
-            node = graph.artifact_id(artifact.path)
-            if graph.flow.in_degree(node) or graph.origin(artifact.path) is not None:
-                continue
-            holder = self._holder(artifact.path)
+        producers = graph.flow.pred  # what links here adds only edges into the artifact linked
+        unproduced = [
+            artifact.path
+            for artifact in graph.artifacts()
+            if not producers[graph.artifact_id(artifact.path)]
+            and graph.origin(artifact.path) is None
+        ]
+        for path in sorted(unproduced):
+            holder = self._holder(path)
+            node = graph.artifact_id(path)
             if holder is None or graph.flow.has_edge(node, graph.step_id(holder.claimer)):
                 continue  # nothing holds it, or its holder reads it (not a product of it)
             what = f"{holder.source.what} `{holder.path}`, which holds it"
             source = SourceRef(holder.source.file, holder.source.line, what)
-            graph.add_output(holder.claimer, artifact.path, {}, source)
+            graph.add_output(holder.claimer, path, {}, source)
 
     def _holder(self, path: str) -> OutputClaim | None:
         """The closest output containing ``path``, if it is one stage's alone."""

@@ -95,13 +95,15 @@ class ProjectReader:
         if stage.name in file.lock:
             self.params.check(stage, name, SourceRef(lock, lock_line))
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")  # one per stage
+        role = f"stage `{name}` dep"
         for dep in path_deps(stage):
-            path = self.path(dep, stage, definition, f"stage `{name}` dep")
+            path = self.path(dep, stage, definition, role)
             if path is not None:
                 self.graph.add_input(path, name, dict(dep.digest), source)
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
+        role = f"stage `{name}` out"
         for out in local(stage.outs):
-            path = self.path(out, stage, definition, f"stage `{name}` out")
+            path = self.path(out, stage, definition, role)
             if path is not None:
                 digest = dict(out.digest)
                 self.graph.add_output(name, path, digest, source)
