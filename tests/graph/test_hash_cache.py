@@ -382,3 +382,19 @@ def test_a_file_key_is_the_named_tuple_of_the_status(repo: Path) -> None:
     key = FileKey.of(info)
     fields = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
     assert type(key) is FileKey and key == FileKey(*fields) and key.ctime_ns == info.st_ctime_ns
+
+
+def test_the_table_of_the_earlier_layout_is_dropped_when_opened(
+    repo: Path, cache_dir: Path
+) -> None:
+    cache_dir.mkdir()
+    with sqlite3.connect(cache_dir / FILE_NAME) as old:
+        old.execute("CREATE TABLE hashes_v1 (path TEXT PRIMARY KEY, sha256 TEXT)")
+        old.execute("INSERT INTO hashes_v1 VALUES (?, ?)", (str(repo / "model.pkl"), "0" * 64))
+    old.close()
+    build(repo)
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    assert "hashes_v1" not in tables
+    assert any(name.startswith("folders_") for name in tables)

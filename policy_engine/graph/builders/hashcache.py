@@ -19,6 +19,9 @@ packed as 64-bit integers and their digests as one hexadecimal text each, so a
 run reads every folder under its repository in one query over that range of the
 folder index, and unpacks a folder's keys in one call.
 
+A cache written by an earlier version (one row per file, ``hashes_v1``) loses
+that table when opened: its files are hashed once more.
+
 The cache is a convenience, never a source of truth: when it is missing,
 corrupt, locked or unwritable, it is ignored and files are hashed; an entry whose
 key differs, or a row that is not well-formed, is ignored too.
@@ -43,6 +46,7 @@ _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE} (folder TEXT PRIMARY KEY, names TEXT, keys BLOB, "
     "sha256 TEXT, md5 TEXT)"
 )
+_RETIRED = ("hashes_v1",)  # tables of earlier layouts, dropped when the cache is opened
 _BATCH = 500
 _HEX_DIGITS = "0123456789abcdef"
 _NOT_HEX = str.maketrans("", "", _HEX_DIGITS)  # what remains of a text once its digits go
@@ -180,6 +184,8 @@ class HashCache:
             location.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             connection = sqlite3.connect(location, timeout=1.0, check_same_thread=False)
             connection.execute(_SCHEMA)
+            for table in _RETIRED:
+                connection.execute(f"DROP TABLE IF EXISTS {table}")
         except (sqlite3.Error, OSError):
             return None
         return cls(connection)
