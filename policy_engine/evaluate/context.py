@@ -14,6 +14,7 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph import tracking
+from policy_engine.graph.bulk import node_attributes
 from policy_engine.graph.model import (
     Attestation,
     Evidence,
@@ -79,7 +80,7 @@ class EvalContext:
 
     @cached_property
     def steps_by_stage(self) -> dict[str, list[Step]]:
-        steps = sorted(self.graph.steps(), key=lambda s: s.name)
+        steps = sorted(self.steps.values(), key=lambda s: s.name)
         return {
             stage: [s for s in steps if any(step_in_set(s, ss) for ss in sets)]
             for stage, sets in self.policy.stages.items()
@@ -108,12 +109,14 @@ class EvalContext:
 
     @cached_property
     def steps(self) -> dict[str, Step]:
-        return {s.name: s for s in self.graph.steps()}
+        steps: dict[str, Step] = self.lineage.nodes[NodeKind.STEP]  # by node id
+        return {s.name: s for s in steps.values()}
 
     @cached_property
     def attestations(self) -> dict[str, Attestation]:
         """Attestations by id (their ``file``), in a stable order."""
-        return {a.file: a for a in sorted(self.graph.attestations(), key=lambda a: a.file)}
+        found: dict[str, Attestation] = self.lineage.nodes[NodeKind.ATTESTATION]
+        return {a.file: a for a in sorted(found.values(), key=lambda a: a.file)}
 
     @cached_property
     def runs(self) -> dict[str, Run]:
@@ -137,7 +140,7 @@ class EvalContext:
         """The sha256 of each artifact's bytes at hand (``graph.workspace``), by path."""
         return {
             attrs["data"].path: attrs["workspace"].sha256
-            for _, attrs in self.graph.g.nodes(data=True)
+            for attrs in node_attributes(self.graph.g).values()
             if attrs["kind"] is NodeKind.ARTIFACT and attrs["workspace"] is not None
         }
 

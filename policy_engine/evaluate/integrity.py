@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from policy_engine.evaluate.context import EvalContext
 from policy_engine.evaluate.findings import Finding, Kind
 from policy_engine.evaluate.intoto_findings import problem_findings
+from policy_engine.graph.bulk import node_attributes
 from policy_engine.graph.model import (
     DigestClaim,
     Evidence,
@@ -121,7 +122,7 @@ def _suspects(ctx: EvalContext) -> list[str]:
     """The artifacts, sorted, whose known digests may disagree: one pass over the graph."""
     return sorted(
         attrs["data"].path
-        for _, attrs in ctx.graph.g.nodes(data=True)
+        for attrs in node_attributes(ctx.graph.g).values()
         if attrs["kind"] is NodeKind.ARTIFACT and _may_disagree(attrs["claims"], attrs["workspace"])
     )
 
@@ -135,8 +136,8 @@ def _may_disagree(claims: list[DigestClaim], current: WorkspaceFile | None) -> b
     (alone, it could disagree with nothing).
     """
     seen: dict[str, str] = {}
-    for claim in claims:
-        if seen.setdefault(claim.algorithm, claim.value) != claim.value:
+    for algorithm, value, _ in claims:
+        if seen.setdefault(algorithm, value) != value:
             return True
     if current is None:
         return False

@@ -14,10 +14,12 @@ import heapq
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import networkx as nx
 
 from policy_engine import globs
+from policy_engine.graph.bulk import adjacency, node_attributes
 from policy_engine.graph.model import Attestation, EdgeKind, Evidence, NodeKind, ProvenanceGraph
 
 _FIRST = 10  # how many upstream artifacts a failure shows
@@ -90,9 +92,18 @@ class Lineage:
         return self.graph.flow
 
     @cached_property
+    def nodes(self) -> dict[NodeKind, dict[str, Any]]:
+        """{kind: {node id: its data}}, in graph order: one pass over the nodes, for every
+        question about the nodes of one kind (read-only)."""
+        found: dict[NodeKind, dict[str, Any]] = {kind: {} for kind in NodeKind}
+        for node, attrs in node_attributes(self.graph.g).items():
+            found[attrs["kind"]][node] = attrs["data"]
+        return found
+
+    @cached_property
     def links_by_step(self) -> dict[str, list[Attestation]]:
         index: dict[str, list[Attestation]] = {}
-        for att in self.graph.attestations():
+        for att in self.nodes[NodeKind.ATTESTATION].values():
             index.setdefault(att.step_name, []).append(att)
         return index
 
@@ -117,23 +128,20 @@ class Lineage:
     def broken(self) -> dict[tuple[str, str], BrokenEdge]:
         """Every broken input and output edge, keyed by its (source, target) node ids."""
         found: dict[tuple[str, str], BrokenEdge] = {}
-        edges = ((u, v, data) for u, out in self.full.adjacency() for v, data in out.items())
-        for u, v, data in edges:  # in the order of ``edges(data=True)``, without its view
-            if data["kind"] is EdgeKind.OUTPUT and data["digest"]:
-                continue  # the producer recorded a digest (what _check_output asks first)
-            if data["kind"] is EdgeKind.OUTPUT:
-                step, artifact = (
-                    self.graph.g.nodes[u]["data"].name,
-                    self.graph.g.nodes[v]["data"].path,
-                )
-                problem = self._check_output(artifact, step)
-            else:
-                artifact, step = self.paths[u], self.graph.g.nodes[v]["data"].name
-                if self._agrees(u, artifact, step, data["digest"]):
-                    continue  # what _check_input finds, without building its records
-                problem = self._check_input(artifact, step)
-            if problem is not None:
-                found[(u, v)] = problem
+        nodes = node_attributes(self.graph.g)
+        for u, out in adjacency(self.full)[0].items():  # in the order of ``edges(data=True)``
+            for v, data in out.items():
+                if data["kind"] is EdgeKind.OUTPUT:
+                    if data["digest"]:
+                        continue  # the producer recorded a digest (what _check_output asks first)
+                    problem = self._check_output(nodes[v]["data"].path, nodes[u]["data"].name)
+                else:
+                    artifact, step = nodes[u]["data"].path, nodes[v]["data"].name
+                    if self._agrees(u, artifact, step, data["digest"]):
+                        continue  # what _check_input finds, without building its records
+                    problem = self._check_input(artifact, step)
+                if problem is not None:
+                    found[(u, v)] = problem
         return found
 
     def _agrees(self, node: str, artifact: str, step: str, digest: Mapping[str, str]) -> bool:
@@ -141,14 +149,15 @@ class Lineage:
         ``step`` valid, which recorded ``digest`` for it: the same digests compared, as
         (algorithm, value) pairs, without sources (``tests/evaluate/test_lineage_passes.py``)."""
         links = self.links_by_step.get
-        consumed = _pairs(
-            [digest, *(a.materials[artifact] for a in links(step, ()) if artifact in a.materials)]
-        )
-        producers = self.full.pred[node]
-        if not consumed or not producers:
-            return bool(consumed)  # no digest: broken; no producer: a declared source, valid
+        materials = [a.materials[artifact] for a in links(step, ()) if artifact in a.materials]
+        producers = adjacency(self.full)[1][node]
+        if not producers:  # a declared source: valid unless nothing recorded a digest
+            return bool(digest) or any(materials)
+        consumed = _pairs([digest, *materials])
+        if not consumed:
+            return False  # no digest: broken
         made: list[Mapping[str, str]] = []
-        nodes = self.graph.g.nodes
+        nodes = node_attributes(self.graph.g)
         for producer, edge in producers.items():
             name = nodes[producer]["data"].name
             made.append(edge["digest"])
@@ -220,7 +229,7 @@ class Lineage:
         """
         key = (sources, valid_only)
         if key not in self._reached:
-            successors = dict(self.full.adjacency())  # plain dicts: no view per node visited
+            successors = adjacency(self.full)[0]  # plain dicts: no view per node visited
             seen = _downstream(successors, sources, self.broken if valid_only else {})
             paths = self.paths
             self._reached[key] = frozenset(paths[n] for n in seen if n in paths)
@@ -229,11 +238,7 @@ class Lineage:
     @cached_property
     def paths(self) -> dict[str, str]:
         """{node id: artifact path} of every artifact of the graph (one pass)."""
-        return {
-            node: attrs["data"].path
-            for node, attrs in self.graph.g.nodes(data=True)
-            if attrs["kind"] is NodeKind.ARTIFACT
-        }
+        return {node: artifact.path for node, artifact in self.nodes[NodeKind.ARTIFACT].items()}
 
     @cached_property
     def declared_sources(self) -> frozenset[str]:

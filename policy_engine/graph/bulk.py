@@ -53,6 +53,13 @@ def node_attributes(g: nx.DiGraph[str]) -> dict[str, dict[str, Any]]:
     return _dicts(g)[0]
 
 
+def adjacency(g: nx.DiGraph[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The graph's own successor and predecessor dicts (what ``g.succ[n]`` and ``g.pred[n]``
+    read), without a view made per node looked at: read them, never change them."""
+    _, succ, pred = _dicts(g)
+    return succ, pred
+
+
 _FACTORIES = (
     "node_attr_dict_factory",
     "adjlist_outer_dict_factory",

@@ -77,9 +77,13 @@ class Evidence(NamedTuple):
     source: str | None = None
 
 
-@dataclass(frozen=True)
-class DigestClaim:
-    """A source's claim about an artifact's bytes, e.g. ``md5`` from ``dvc.lock``."""
+class DigestClaim(NamedTuple):
+    """A source's claim about an artifact's bytes, e.g. ``md5`` from ``dvc.lock``.
+
+    A named tuple: a repository has one per digest of every declared and attested
+    file (hundreds of thousands), and a tuple is one small object where a frozen
+    dataclass is two, set field by field.
+    """
 
     algorithm: str
     value: str
@@ -505,7 +509,9 @@ class ProvenanceGraph:
 
     # -- queries ----------------------------------------------------------
     def _of_kind(self, kind: NodeKind) -> Iterator[tuple[str, Any]]:
-        for node, attrs in self.g.nodes(data=True):
+        from policy_engine.graph.bulk import node_attributes  # the graph's own dict: no view
+
+        for node, attrs in node_attributes(self.g).items():
             if attrs["kind"] is kind:
                 yield node, attrs["data"]
 
@@ -621,17 +627,16 @@ class _Insertion:
     ) -> None:
         """An edge per path of ``table`` (into ``node`` for materials), a claim per digest."""
         into, key, nodes, known = kind is EdgeKind.MATERIAL, kind.value, self.nodes, self.known
-        edges, artifact_id = self.edges, ProvenanceGraph.artifact_id
+        add_edge, artifact_id = self.edges.append, ProvenanceGraph.artifact_id
         for path, digest in sorted(table.items()):
             artifact = artifact_id(path)
-            attrs = nodes.get(artifact) or known.get(artifact)
+            attrs = known.get(artifact) or nodes.get(artifact)  # attributes are never empty
             if attrs is None:
                 attrs = nodes[artifact] = _artifact_attributes(path)
             data = {"kind": kind, "digest": dict(digest), "source": ref}
-            edges.append((artifact, node, key, data) if into else (node, artifact, key, data))
-            claims = attrs["claims"]
-            for algorithm, value in sorted(digest.items()):
-                claims.append(DigestClaim(algorithm, value, ref))
+            add_edge((artifact, node, key, data) if into else (node, artifact, key, data))
+            pairs = digest.items() if len(digest) < 2 else sorted(digest.items())
+            attrs["claims"] += [DigestClaim(algorithm, value, ref) for algorithm, value in pairs]
 
     def apply(self) -> None:
         """Nodes, then edges, in bulk (:mod:`policy_engine.graph.bulk`)."""

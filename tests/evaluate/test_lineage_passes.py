@@ -8,7 +8,14 @@ import networkx as nx
 import pytest
 
 from policy_engine.evaluate.lineage import Lineage
-from policy_engine.graph.model import Attestation, EdgeKind, ProvenanceGraph, SourceRef, Step
+from policy_engine.graph.model import (
+    Attestation,
+    EdgeKind,
+    NodeKind,
+    ProvenanceGraph,
+    SourceRef,
+    Step,
+)
 
 
 def random_graph(seed: int) -> ProvenanceGraph:
@@ -113,3 +120,34 @@ def test_reachability_equals_networkx_search_over_valid_edges(seed: int) -> None
             seen = {n for layer in nx.bfs_layers(flow, first) for n in layer} if first else set()
             expected = {lineage.paths[n] for n in seen if n in lineage.paths}
             assert lineage.reached(sources, valid_only=valid_only) == expected
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_nodes_by_kind_are_the_graphs_queries(seed: int) -> None:
+    graph = linked_graph(seed)
+    graph.add_artifact("only/a/node.bin")
+    nodes = Lineage(graph).nodes
+    assert list(nodes[NodeKind.STEP].values()) == list(graph.steps())
+    assert list(nodes[NodeKind.ATTESTATION].values()) == list(graph.attestations())
+    assert list(nodes[NodeKind.ARTIFACT].values()) == list(graph.artifacts())
+    assert list(nodes[NodeKind.ARTIFACT]) == [graph.artifact_id(a.path) for a in graph.artifacts()]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "material"),
+    [({}, None), ({}, {}), ({}, {"sha256": "a"}), ({"md5": "m"}, None), ({"md5": "m"}, {})],
+)
+def test_inputs_of_declared_sources(recorded: dict[str, str], material: dict | None) -> None:
+    """No producer: valid when the step or one of its links recorded any digest of it."""
+    graph = ProvenanceGraph("/r")
+    graph.add_step(Step("train", SourceRef("dvc.yaml", 1)))
+    graph.add_input("data/raw.csv", "train", recorded, SourceRef("dvc.lock"))
+    if material is not None:
+        att = Attestation(
+            "train.link", "link", "metablock", "train", materials={"data/raw.csv": material}
+        )
+        graph.add_attestation(att, SourceRef(att.file))
+    lineage, node = Lineage(graph), graph.artifact_id("data/raw.csv")
+    valid = lineage._check_input("data/raw.csv", "train") is None
+    assert lineage._agrees(node, "data/raw.csv", "train", recorded) is valid
+    assert valid is bool(recorded or material)

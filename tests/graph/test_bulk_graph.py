@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine.graph.bulk import add_edges, add_nodes
+from policy_engine.graph.bulk import add_edges, add_nodes, adjacency
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "é", "a b", ""])
 ATTRS = st.dictionaries(st.sampled_from(["kind", "data", "claims"]), st.integers(0, 3), max_size=2)
@@ -100,3 +100,20 @@ class _Ordered(nx.MultiDiGraph):  # type: ignore[type-arg]
 def test_other_factories_are_refused() -> None:
     with pytest.raises(TypeError, match="plain dicts"):
         add_nodes(_Ordered(), [("a", {})])
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges=st.lists(EDGES, max_size=12))
+def test_adjacency_is_what_the_views_read(
+    edges: list[tuple[str, str, str, dict[str, Any]]],
+) -> None:
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    for u, v, key, data in edges:
+        g.add_edge(u, v, key=key, **data)
+    succ, pred = adjacency(g)
+    assert list(succ) == list(g.succ) and list(pred) == list(g.pred)
+    for n in g:
+        assert succ[n] == dict(g.succ[n]) and list(succ[n]) == list(g.succ[n])
+        assert pred[n] == dict(g.pred[n]) and list(pred[n]) == list(g.pred[n])
+    flow: nx.DiGraph[str] = nx.DiGraph(g)
+    assert adjacency(flow)[0] == {n: dict(flow.succ[n]) for n in flow}

@@ -157,3 +157,13 @@ def test_empty_batch_adds_nothing() -> None:
     before = _snapshot(graph)
     graph.add_attestations([])
     assert _snapshot(graph) == before
+
+
+def test_a_digest_claim_keeps_its_fields_equality_hash_and_repr() -> None:
+    source = SourceRef("dvc.lock", 3, "out")
+    claim = DigestClaim("md5", "ab", source)
+    assert (claim.algorithm, claim.value, claim.source) == ("md5", "ab", source)
+    assert claim == DigestClaim(algorithm="md5", value="ab", source=source)
+    assert claim != DigestClaim("md5", "ab", SourceRef("dvc.lock", 4, "out"))
+    assert hash(claim) == hash(DigestClaim("md5", "ab", SourceRef("dvc.lock", 3, "out")))
+    assert repr(claim) == f"DigestClaim(algorithm='md5', value='ab', source={source!r})"
