@@ -1,4 +1,4 @@
-"""Adding many nodes and edges to a networkx ``MultiDiGraph`` at once, as its own calls add them.
+"""Adding many nodes and edges to a networkx ``(Multi)DiGraph`` at once, as its own calls add them.
 
 ``add_nodes_from`` given ``(node, attributes)`` pairs tries each pair as a node
 first (a ``TypeError`` per pair), and a multigraph's ``add_edges_from`` calls
@@ -6,7 +6,8 @@ first (a ``TypeError`` per pair), and a multigraph's ``add_edges_from`` calls
 Here new nodes and edges between nodes without an edge yet are written into the
 graph's dicts as those calls write them (``_node``, ``_succ``, ``_pred``, with
 the plain dicts a ``MultiDiGraph``'s factories make; an edge's key dict shared
-by ``_succ`` and ``_pred``), and anything else goes through networkx's own call.
+by ``_succ`` and ``_pred``; a ``DiGraph``'s attribute dict likewise), and anything
+else goes through networkx's own call (or, for a ``DiGraph``, its own update).
 ``tests/graph/test_bulk_graph.py`` checks the graphs are the same.
 """
 
@@ -45,6 +46,24 @@ def add_edges(
             g.add_edge(u, v, key=key, **data)
         else:
             out[v] = pred[v][u] = {key: data}
+    _clear_cache(g)
+
+
+def add_simple_edges(g: nx.DiGraph[str], edges: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+    """``g.add_edge(u, v, **data)`` for each edge of a ``DiGraph``, in order; ``u`` and ``v`` exist.
+
+    ``data`` becomes a new edge's attribute dict itself (``add_edge`` copies it);
+    an edge already there has its dict updated, as ``add_edge`` does.
+    """
+    if g.is_multigraph():
+        raise TypeError("add_simple_edges adds the edges of a DiGraph; a multigraph's: add_edges")
+    _, succ, pred = _dicts(g)
+    for u, v, data in edges:
+        out = succ[u]
+        if v in out:
+            out[v].update(data)
+        else:
+            out[v] = pred[v][u] = data
     _clear_cache(g)
 
 

@@ -405,7 +405,7 @@ class ProvenanceGraph:
     def add_artifact(self, path: str) -> str:
         node = self.artifact_id(path)
         if node not in self.g:
-            self.g.add_node(node, **_artifact_attributes(path))
+            self.g.add_node(node, **artifact_attributes(path))
             self.flow.add_node(node)
         return node
 
@@ -441,14 +441,7 @@ class ProvenanceGraph:
     def add_step(self, step: Step) -> str:
         node = self.step_id(step.name)
         if node in self.g:
-            self.issues.append(
-                Issue(
-                    "duplicate-step",
-                    step.name,
-                    f"step `{step.name}` is defined twice",
-                    (Evidence("defined at", str(step.source)),),
-                )
-            )
+            self.issues.append(duplicate_step(step))
             return node
         self.g.add_node(node, kind=NodeKind.STEP, data=step)
         self.flow.add_node(node)
@@ -462,12 +455,7 @@ class ProvenanceGraph:
         data = {"kind": kind, "digest": dict(digest), "source": source}
         self.g.add_edge(u, v, key=kind.value, **data)
         self.flow.add_edge(u, v, **data)
-        claims = self.g.nodes[u if kind is EdgeKind.INPUT else v]["claims"]
-        if len(digest) == 1:  # most edges: one claim, nothing to sort
-            ((algorithm, value),) = digest.items()
-            claims.append(DigestClaim(algorithm, value, source))
-        else:
-            claims.extend(DigestClaim(a, value, source) for a, value in sorted(digest.items()))
+        self.g.nodes[u if kind is EdgeKind.INPUT else v]["claims"] += digest_claims(digest, source)
 
     def add_input(self, path: str, step: str, digest: Mapping[str, str], source: SourceRef) -> None:
         """Record that ``step`` consumed ``path`` with the given (possibly empty) digests."""
@@ -632,7 +620,7 @@ class _Insertion:
             artifact = artifact_id(path)
             attrs = known.get(artifact) or nodes.get(artifact)  # attributes are never empty
             if attrs is None:
-                attrs = nodes[artifact] = _artifact_attributes(path)
+                attrs = nodes[artifact] = artifact_attributes(path)
             data = {"kind": kind, "digest": dict(digest), "source": ref}
             add_edge((artifact, node, key, data) if into else (node, artifact, key, data))
             pairs = digest.items() if len(digest) < 2 else sorted(digest.items())
@@ -648,6 +636,20 @@ class _Insertion:
         add_edges(self.graph.g, self.edges)
 
 
-def _artifact_attributes(path: str) -> dict[str, Any]:
+def duplicate_step(step: Step) -> Issue:
+    """The issue of a step added when one of its name is already in the graph."""
+    message = f"step `{step.name}` is defined twice"
+    return Issue("duplicate-step", step.name, message, (Evidence("defined at", str(step.source)),))
+
+
+def digest_claims(digest: Mapping[str, str], source: SourceRef) -> list[DigestClaim]:
+    """A flow edge's claims on its artifact: one per digest, by algorithm."""
+    if len(digest) == 1:  # most edges: one claim, nothing to sort
+        ((algorithm, value),) = digest.items()
+        return [DigestClaim(algorithm, value, source)]
+    return [DigestClaim(a, value, source) for a, value in sorted(digest.items())]
+
+
+def artifact_attributes(path: str) -> dict[str, Any]:
     """A new artifact node's attributes (see :meth:`ProvenanceGraph.add_artifact`)."""
     return {"kind": NodeKind.ARTIFACT, "data": Artifact(path), "claims": [], "workspace": None}

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine.graph.bulk import add_edges, add_nodes, adjacency
+from policy_engine.graph.bulk import add_edges, add_nodes, add_simple_edges, adjacency
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "é", "a b", ""])
 ATTRS = st.dictionaries(st.sampled_from(["kind", "data", "claims"]), st.integers(0, 3), max_size=2)
@@ -62,6 +62,31 @@ def test_same_graph_as_networkx(
     add_edges(bulk, [(u, v, key, dict(data)) for u, v, key, data in edges])
     assert _snapshot(bulk) == _snapshot(reference)
     assert _shared_key_dicts(bulk)
+
+
+@settings(max_examples=200, deadline=None)
+@given(before_edges=st.lists(EDGES, max_size=4), edges=st.lists(EDGES, max_size=10))
+def test_same_digraph_as_networkx(
+    before_edges: list[tuple[str, str, str, dict[str, int]]],
+    edges: list[tuple[str, str, str, dict[str, int]]],
+) -> None:
+    reference: nx.DiGraph[str] = nx.DiGraph()
+    bulk: nx.DiGraph[str] = nx.DiGraph()
+    for g in (reference, bulk):
+        for u, v, _, data in before_edges:
+            g.add_edge(u, v, **data)
+        g.add_nodes_from(end for u, v, _, _ in edges for end in (u, v))
+    for u, v, _, data in edges:  # an edge again updates its data
+        reference.add_edge(u, v, **data)
+    add_simple_edges(bulk, [(u, v, dict(data)) for u, v, _, data in edges])
+    assert _snapshot(bulk) == _snapshot(reference)
+    succ, pred = vars(bulk)["_succ"], vars(bulk)["_pred"]
+    assert all(succ[u][v] is pred[v][u] for u in succ for v in succ[u])
+
+
+def test_a_multigraph_is_refused_simple_edges() -> None:
+    with pytest.raises(TypeError, match="multigraph"):
+        add_simple_edges(nx.MultiDiGraph(), [])
 
 
 def test_nodes_of_a_digraph() -> None:

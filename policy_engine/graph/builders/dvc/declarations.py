@@ -19,6 +19,7 @@ from policy_engine.graph.model import Declaration, SourceRef
 if TYPE_CHECKING:
     from policy_engine.graph.builders.dvc.files import DvcFile
     from policy_engine.graph.builders.dvc.records import Item
+    from policy_engine.graph.flows import Flows
 
 
 def declare_sections(reading: Reading, file: DvcFile) -> None:
@@ -43,11 +44,12 @@ def declare_sections(reading: Reading, file: DvcFile) -> None:
         declare(raw, "plots", (TOP, "plots"), plot_id, {})
 
 
-def declare_out(reading: Reading, out: Item, path: str, source: SourceRef) -> None:
-    """A stage's or ``.dvc`` file's output listed as metrics or plots, or annotated."""
+def declare_out(into: Flows, out: Item, path: str, source: SourceRef) -> None:
+    """A stage's or ``.dvc`` file's output listed as metrics or plots, or annotated
+    (declared ``into`` the graph, or what adds a file's stages to it)."""
     role = "metrics" if out.metric else "plots" if out.plot else "out"
     if role != "out" or out.annotations:
-        reading.graph.add_declaration(path, _declaration(role, source, "", out.annotations))
+        into.add_declaration(path, _declaration(role, source, "", out.annotations))
 
 
 def plot_files(plots: tuple[Any, ...]) -> Iterator[tuple[str, str]]:

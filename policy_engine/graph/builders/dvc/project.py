@@ -24,6 +24,7 @@ from policy_engine.graph.builders.dvc.manifests import Entries, Manifests
 from policy_engine.graph.builders.dvc.params import ParamsFiles
 from policy_engine.graph.builders.dvc.records import Item, StageRecord
 from policy_engine.graph.builders.dvc.repo import open_read_only
+from policy_engine.graph.flows import FlowInsertion, Flows
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef, Step
 
 if TYPE_CHECKING:
@@ -68,18 +69,20 @@ class ProjectReader:
             for stage in file.stages:
                 self.add_source(stage, file)
             return
+        stages = FlowInsertion(self.graph)  # the file's steps and edges, added at once
         for stage in file.stages:
-            self.add_stage(stage, file)
+            self.add_stage(stage, file, stages)
+        stages.apply()
         check_lock(self.reading, file)
         declare_sections(self.reading, file)
 
-    def add_stage(self, stage: StageRecord, file: DvcFile) -> None:
+    def add_stage(self, stage: StageRecord, file: DvcFile, into: Flows) -> None:
         """A step, with an edge per path dependency and output carrying the lock's digest."""
         lines, dvcfile = self.reading.lines, self.reading.rel(file.path)
         name = address(dvcfile, stage.name)
         group = stage.name.split("@")[0]  # a foreach/matrix stage is defined at its group
         definition = SourceRef(dvcfile, lines.line(file.path, "stages", group), "dvc.yaml stage")
-        self.graph.add_step(
+        into.add_step(
             Step(
                 name=name,
                 source=definition,
@@ -99,16 +102,16 @@ class ProjectReader:
         for dep in path_deps(stage):
             path = self.path(dep, stage, definition, role)
             if path is not None:
-                self.graph.add_input(path, name, dict(dep.digest), source)
+                into.add_input(path, name, dict(dep.digest), source)
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
         role = f"stage `{name}` out"
         for out in local(stage.outs):
             path = self.path(out, stage, definition, role)
             if path is not None:
                 digest = dict(out.digest)
-                self.graph.add_output(name, path, digest, source)
-                self.claim(out, path, OutputClaim(path, name, STAGE, digest, source))
-                declare_out(self.reading, out, path, definition)
+                into.add_output(name, path, digest, source)
+                self.claim(out, path, OutputClaim(path, name, STAGE, digest, source), into)
+                declare_out(into, out, path, definition)
 
     def add_source(self, record: StageRecord, file: DvcFile) -> None:
         """A ``.dvc`` file: its outputs are sources, with the digests and origin it records."""
@@ -125,14 +128,14 @@ class ProjectReader:
             for algorithm, value in digest.items():
                 self.graph.add_claim(path, DigestClaim(algorithm, value, source))
             self.graph.set_origin(path, origin)
-            self.claim(out, path, OutputClaim(path, rel, SOURCE, digest, source))
-            declare_out(self.reading, out, path, source)
+            self.claim(out, path, OutputClaim(path, rel, SOURCE, digest, source), self.graph)
+            declare_out(self.graph, out, path, source)
         self.check_checksum(stage, rel)
 
     def path(self, item: Item, stage: StageRecord, declared: SourceRef, role: str) -> str | None:
         return self.reading.repo_path(item.path, stage.wdir, declared, role)
 
-    def claim(self, out: Item, path: str, claim: OutputClaim) -> None:
+    def claim(self, out: Item, path: str, claim: OutputClaim, into: Flows) -> None:
         """Record the claim, and the files of a directory output when its manifest is at hand.
 
         A stage's files get OUTPUT edges from it with the manifest's digests; a
@@ -141,11 +144,11 @@ class ProjectReader:
         self.reading.ledger.add(claim)
         self.outputs.append(path)
         found = self.manifests.files(out, path, claim.source)
-        files = None if found is None else self.add_files(claim, *found)
+        files = None if found is None else self.add_files(claim, *found, into)
         self.reading.record(self.caches.cached(path, claim.digest, claim.source, files))
 
     def add_files(
-        self, claim: OutputClaim, algorithm: str, entries: Entries
+        self, claim: OutputClaim, algorithm: str, entries: Entries, into: Flows
     ) -> tuple[CachedObject, ...]:
         """The files of a directory output, from its manifest; where DVC keeps each one."""
         what = f"{claim.source.what} `{claim.path}` manifest"
@@ -153,7 +156,7 @@ class ProjectReader:
         files: list[CachedObject] = []
         for file_path, value in entries:
             if claim.kind == STAGE:
-                self.graph.add_output(claim.claimer, file_path, {algorithm: value}, source)
+                into.add_output(claim.claimer, file_path, {algorithm: value}, source)
             else:
                 self.graph.add_claim(file_path, DigestClaim(algorithm, value, source))
             cached = self.caches.cached(file_path, {algorithm: value}, source)
