@@ -73,7 +73,9 @@ class Normaliser:
     listing lacks is asked of the file system once (``lstat``), and nothing
     below a missing one is asked at all. A symlink is resolved by
     ``os.path.realpath``. A path ``folder/name`` with a plain name is its
-    folder's answer (found once) joined with the name.
+    folder's answer (found once) joined with the name; once a folder is found
+    inside the root, a name its listing holds as no symlink is answered from
+    that listing alone.
     """
 
     def __init__(self, root: Path) -> None:
@@ -82,6 +84,9 @@ class Normaliser:
         self._folders: dict[str, str | None] = {"": self._real_root}  # None: missing
         self._listings: dict[str, dict[str, bool] | bool] = {}  # name -> symlink; False: unlistable
         self._seen: dict[tuple[str, str], str | PathEscape] = {}
+        # (folder as written, base) -> (its repository path, the listing of its real folder),
+        # for a folder that exists inside the root: a listed plain name in it is no symlink
+        self._inside: dict[tuple[str, str], tuple[str, dict[str, bool]]] = {}
 
     def __call__(self, raw: str, base: str = "") -> str:
         """``normalise(root, raw, base)``; raises :class:`PathEscape` as it does."""
@@ -118,6 +123,9 @@ class Normaliser:
             return None
         if unusable_path(raw) is not None:
             return None
+        inside = self._inside.get((folder_raw, base))
+        if inside is not None and inside[1].get(name) is False:  # the answer below, at once
+            return f"{inside[0]}/{name}" if inside[0] else name
         folder = self._seen.get((folder_raw, base))
         if folder is None:
             folder = self._seen[folder_raw, base] = self._ordinary(folder_raw, base)
@@ -126,7 +134,18 @@ class Normaliser:
         parent = "" if folder == "." else folder
         if not _within(self._real_in(parent, name), self._real_root):
             return None
+        self._note_inside(folder_raw, base, parent)
         return f"{parent}/{name}" if parent else name
+
+    def _note_inside(self, folder_raw: str, base: str, parent: str) -> None:
+        """Remember ``parent``'s listing when its real folder is inside the root: a plain
+        name listed there as no symlink is then ``parent/name``, inside the root too."""
+        real_parent, root = self._folders[parent], self._real_root
+        if real_parent is None or root == os.sep:  # missing; or every path starts with ``/``
+            return
+        listing = self._listings.get(real_parent)
+        if isinstance(listing, dict) and _within(real_parent, root):
+            self._inside[folder_raw, base] = (parent, listing)
 
     def _real(self, joined: str) -> str:
         """``os.path.realpath`` of ``joined`` under the real root, folders resolved once."""

@@ -154,3 +154,32 @@ def test_a_name_joined_to_its_folder_is_the_whole_path_normalised(
     assert ours(normaliser, folder, base) == reference(root, folder, base)  # the folder first
     assert ours(normaliser, raw, base) == reference(root, raw, base)
     assert ours(Normaliser(root), raw, base) == reference(root, raw, base)  # and alone
+
+
+FOLDERS = ["a/b", "a/in", "a/up/a/b", "out", "unread", "unread/in", "gone", "a/b/gone", "file"]
+LEAVES = ["c.csv", "x.csv", "gone", "in", "out", "file", "b", "later", "c.csv"]
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+@pytest.mark.parametrize("base", ["", "a", "unread"])
+def test_names_in_a_folder_seen_before(root: Path, folder: str, base: str) -> None:
+    """After a folder's first name, its other names take the folder's remembered listing:
+    symlinks, missing names, a name made after the listing and repeats keep realpath's answer."""
+    normaliser = Normaliser(root)
+    for leaf in LEAVES:
+        raw = f"{folder}/{leaf}"
+        assert ours(normaliser, raw, base) == reference(root, raw, base)
+    made = root / "a" / "b" / "made-late"
+    made.symlink_to(root.parent / "outside")  # not in the listing remembered
+    try:
+        for raw in ("a/b/made-late", "made-late"):
+            assert ours(normaliser, raw, base) == reference(root, raw, base)
+    finally:
+        made.unlink()
+
+
+@pytest.mark.parametrize("raw", ["usr/bin/env", "usr/bin/nothing-here", "etc/hostname", "tmp/x"])
+def test_the_file_system_root_as_repository(raw: str) -> None:
+    normaliser = Normaliser(Path("/"))
+    for _ in range(2):
+        assert ours(normaliser, raw) == reference(Path("/"), raw)

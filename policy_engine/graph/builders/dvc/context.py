@@ -48,7 +48,8 @@ class Reading:
     def __post_init__(self) -> None:
         self.root_dir = os.path.abspath(self.root)  # as DVC makes its paths absolute
         self._rel: dict[str, str] = {}
-        self._paths: dict[tuple[str, str], str | PathEscape] = {}
+        # folder -> (its repository path, raw path -> repository path or why it escapes)
+        self._paths: dict[str, tuple[str, dict[str, str | PathEscape]]] = {}
         self._normalise = Normaliser(self.root)  # each folder's symlinks looked up once
 
     def rel(self, path: str) -> str:
@@ -63,14 +64,17 @@ class Reading:
         None, and a ``path-escape`` issue, when it leaves the repository.
         Normalised once per (raw, folder): pipelines repeat their paths.
         """
-        key = (raw, folder)
-        if key not in self._paths:
+        known = self._paths.get(folder)
+        if known is None:
             base = self.rel(folder)
+            known = self._paths[folder] = ("" if base == "." else base, {})
+        found = known[1].get(raw)
+        if found is None:
             try:
-                self._paths[key] = self._normalise(raw, "" if base == "." else base)
+                found = self._normalise(raw, known[0])
             except PathEscape as exc:
-                self._paths[key] = exc
-        found = self._paths[key]
+                found = exc
+            known[1][raw] = found
         if isinstance(found, PathEscape):
             message = f"DVC {role}: {found}"
             evidence = (Evidence("declared in", str(declared)),)
