@@ -20,15 +20,17 @@ if TYPE_CHECKING:
     import networkx as nx
 
 
-def add_nodes(g: nx.DiGraph[str], nodes: Iterable[tuple[str, dict[str, Any]]]) -> None:
+def add_nodes(
+    g: nx.DiGraph[str], nodes: Iterable[tuple[str, dict[str, Any]]], *, given: bool = False
+) -> None:
     """``g.add_nodes_from(nodes)`` (a ``DiGraph`` or ``MultiDiGraph``); a new node keeps a
-    copy of its attribute dict."""
+    copy of its attribute dict, or with ``given`` the dict itself (the caller's no more)."""
     known, succ, pred = _dicts(g)
     for node, attrs in nodes:
         if node in known:
             known[node].update(attrs)
         else:
-            succ[node], pred[node], known[node] = {}, {}, dict(attrs)
+            succ[node], pred[node], known[node] = {}, {}, attrs if given else dict(attrs)
     _clear_cache(g)
 
 

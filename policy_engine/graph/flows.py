@@ -88,8 +88,8 @@ class FlowInsertion:
     def apply(self) -> None:
         """The new nodes (in both graphs), then the edges, in the order they came."""
         g, flow = self.graph.g, self.graph.flow
-        add_nodes(g, self.nodes.items())
-        add_nodes(flow, ((node, {}) for node in self.nodes))
+        add_nodes(g, self.nodes.items(), given=True)  # dicts made here, used nowhere else
+        add_nodes(flow, ((node, {}) for node in self.nodes), given=True)
         add_edges(g, self.edges)
         add_simple_edges(flow, self.flows)
         self.nodes, self.edges, self.flows = {}, [], []

@@ -108,6 +108,13 @@ def test_new_node_attributes_are_a_copy() -> None:
     assert g.nodes["n"]["claims"] is attrs["claims"]  # a shallow copy, as networkx makes
 
 
+def test_given_node_attributes_are_kept() -> None:
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    attrs: dict[str, Any] = {"claims": []}
+    add_nodes(g, [("n", attrs), ("n", {"late": 1})], given=True)  # a known node: updated
+    assert g.nodes["n"] is attrs and attrs == {"claims": [], "late": 1}
+
+
 def test_converted_graph_cache_is_cleared() -> None:
     g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     g.__networkx_cache__["backend"] = {"stale": True}
