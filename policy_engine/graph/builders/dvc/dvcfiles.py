@@ -98,20 +98,33 @@ def _parsed(file: Any) -> Any:
 
 def fast_schema(schema: Any) -> Any:
     """DVC's ``schema``; for ``dvc.yaml``, the same schema with its per-stage part compiled once;
-    for ``dvc.lock``, the same schema with plain lock items checked directly.
+    for ``dvc.lock``, the same schema with plain lock stages and items checked directly.
 
     DVC's ``dvc.yaml`` schema checks each stage with ``either_or``, which compiles
     a voluptuous schema (the stage's, or a ``foreach``'s) for every stage it
     checks: most of the validation's time. Here each is compiled once and
-    chosen as ``either_or`` chooses. A lock's items (path, digest, size) are
-    most of a lock's validation: see :func:`_lock_item`. The data and errors
-    are DVC's.
+    chosen as ``either_or`` chooses, and a plain stage (:func:`_plain_stage`)
+    is given back as DVC's schema gives it. A lock's stages and items (path,
+    digest, size) are most of a lock's validation: see :func:`_lock_stage` and
+    :func:`_lock_item`. The data and errors are DVC's.
     """
     from dvc.schema import COMPILED_LOCKFILE_SCHEMA, COMPILED_MULTI_STAGE_SCHEMA
 
     if schema is COMPILED_MULTI_STAGE_SCHEMA:
         return _multi_stage_schema()
     return _lockfile_schema() if schema is COMPILED_LOCKFILE_SCHEMA else schema
+
+
+def _checked(schema: Any, data: Any) -> Any:
+    """``schema(data)``, its errors raised as a schema nested in a mapping or list raises them."""
+    import voluptuous as vol
+
+    try:
+        return schema(data)
+    except vol.MultipleInvalid as exc:
+        if isinstance(data, dict):
+            raise
+        raise exc.errors[0] from None  # not a mapping: DVC's nested schema raises it unwrapped
 
 
 @functools.cache
@@ -123,12 +136,35 @@ def _multi_stage_schema() -> Any:
     stage, foreach = vol.Schema(STAGE_DEFINITION), vol.Schema(FOREACH_IN)
 
     def either_or(data: Any) -> Any:  # dvc.schema.either_or, as SINGLE_PIPELINE_STAGE_SCHEMA has it
-        chosen = stage
         if isinstance(data, Mapping) and {FOREACH_KWD, DO_KWD} & data.keys():
-            chosen = foreach
-        return chosen(data)
+            return foreach(data)
+        plain = _plain_stage(data)
+        return stage(data) if plain is None else plain
 
     return vol.Schema({**MULTI_STAGE_SCHEMA, STAGES: {str: either_or}})
+
+
+_STAGE_LISTS = frozenset(("deps", "outs"))
+
+
+def _plain_stage(data: Any) -> dict[str, Any] | None:
+    """A plain ``dvc.yaml`` stage as DVC's ``STAGE_DEFINITION`` gives it back; None: not plain.
+
+    Plain: a dict with a text ``cmd`` and, besides, only ``deps`` and ``outs``
+    lists of texts. DVC's schema gives it back as new dicts and lists, keys
+    in the same order (tested).
+    """
+    if type(data) is not dict or type(data.get("cmd")) is not str:
+        return None
+    stage = {}
+    for key, value in data.items():
+        if key == "cmd":
+            stage[key] = value
+        elif key in _STAGE_LISTS and type(value) is list and all(type(v) is str for v in value):
+            stage[key] = list(value)
+        else:
+            return None
+    return stage
 
 
 _PLAIN_ITEM_TYPES = {"path": str, "md5": str, "hash": str, "size": int, "nfiles": int}
@@ -136,7 +172,7 @@ _PLAIN_ITEM_TYPES = {"path": str, "md5": str, "hash": str, "size": int, "nfiles"
 
 @functools.cache
 def _lockfile_schema() -> Any:
-    """DVC's ``LOCKFILE_SCHEMA``, its deps and outs items checked by :func:`_lock_item`."""
+    """DVC's ``LOCKFILE_SCHEMA``, its stages checked by :func:`_lock_stage`."""
     import voluptuous as vol
     from dvc.schema import DATA_SCHEMA, LOCK_FILE_STAGE_SCHEMA, LOCKFILE_SCHEMA, STAGES
     from dvc.stage.params import StageParams
@@ -147,39 +183,80 @@ def _lockfile_schema() -> Any:
         StageParams.PARAM_DEPS: [item],
         StageParams.PARAM_OUTS: [item],
     }
-    return vol.Schema({**LOCKFILE_SCHEMA, STAGES: {str: stage}})
+    return vol.Schema({**LOCKFILE_SCHEMA, STAGES: {str: _lock_stage(vol.Schema(stage))}})
 
 
-def _lock_item(data_schema: Any) -> Any:
-    """DVC's ``DATA_SCHEMA`` check of a lock item; a plain one is accepted as it is.
+def _lock_stage(stage_schema: Any) -> Any:
+    """DVC's ``LOCK_FILE_STAGE_SCHEMA`` check of a lock stage; a plain one is given back directly.
+
+    Plain: a dict with a text ``cmd`` and, besides, only ``deps`` and ``outs``
+    lists of plain items (:func:`_plain_item`) and ``params`` mapping texts to
+    mappings keyed by texts. DVC's schema gives such a stage back as new dicts
+    and lists, keys in the same order, params' values themselves (tested); any
+    other stage is checked by DVC's schema itself.
+    """
+
+    def lock_stage(data: Any) -> Any:
+        plain = _plain_lock_stage(data)
+        return _checked(stage_schema, data) if plain is None else plain
+
+    return lock_stage
+
+
+def _plain_lock_stage(data: Any) -> dict[str, Any] | None:
+    """The stage :func:`_lock_stage` gives back for plain ``data``; None: not plain."""
+    if type(data) is not dict or type(data.get("cmd")) is not str:
+        return None
+    stage: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "cmd":
+            stage[key] = value
+        elif key in _STAGE_LISTS and type(value) is list and all(map(_plain_item, value)):
+            stage[key] = [dict(item) for item in value]
+        elif key == "params" and _plain_params(value):
+            stage[key] = {name: dict(values) for name, values in value.items()}
+        else:
+            return None
+    return stage
+
+
+def _plain_params(params: Any) -> bool:
+    """Whether ``params`` maps texts to dicts keyed by texts (DVC's ``{str: {str: object}}``)."""
+    if type(params) is not dict:
+        return False
+    for name, values in params.items():
+        if type(name) is not str or type(values) is not dict:
+            return False
+        if not all(type(key) is str for key in values):
+            return False
+    return True
+
+
+def _plain_item(data: Any) -> bool:
+    """Whether DVC's ``DATA_SCHEMA`` gives lock item ``data`` back as it is.
 
     Plain: only ``path``, ``md5``, ``hash``, ``size``, ``nfiles`` keys, of
     exactly the types DVC's schema takes unchanged (text; an ``md5`` of three
     characters or more, in lower case, as DVC's ``CHECKSUM_SCHEMA`` keeps it;
-    integers that are not booleans), with a ``path``. DVC's schema gives such
-    an item back equal, as a new dict (tested); any other item is checked by
-    DVC's schema itself.
+    integers that are not booleans), with a ``path``.
+    """
+    if type(data) is not dict or "path" not in data:
+        return False
+    for key, value in data.items():
+        if type(value) is not _PLAIN_ITEM_TYPES.get(key):
+            return False
+    md5 = data.get("md5")
+    return md5 is None or (len(md5) >= 3 and md5 == md5.lower())
+
+
+def _lock_item(data_schema: Any) -> Any:
+    """DVC's ``DATA_SCHEMA`` check of a lock item; a plain one (:func:`_plain_item`) as it is.
+
+    DVC's schema gives a plain item back equal, as a new dict (tested); any
+    other item is checked by DVC's schema itself.
     """
 
-    import voluptuous as vol
-
-    def checked(data: Any) -> Any:
-        try:
-            return data_schema(data)
-        except vol.MultipleInvalid as exc:
-            if isinstance(data, dict):
-                raise
-            raise exc.errors[0] from None  # not a mapping: DVC's list raises it unwrapped
-
     def lock_item(data: Any) -> Any:
-        if type(data) is not dict or "path" not in data:
-            return checked(data)
-        for key, value in data.items():
-            if type(value) is not _PLAIN_ITEM_TYPES.get(key):
-                return checked(data)
-        md5 = data.get("md5")
-        if md5 is not None and (len(md5) < 3 or md5 != md5.lower()):
-            return checked(data)
-        return dict(data)
+        return dict(data) if _plain_item(data) else _checked(data_schema, data)
 
     return lock_item

@@ -5,7 +5,9 @@ Python safe loader (YAML 1.2): at scale, most of a build. Here the text is
 composed by libyaml (PyYAML's C parser) and constructed with the YAML 1.2 core
 schema as DVC's parser reads it (``true``/``false`` only, ``0o`` octal,
 underscores in numbers, no sexagesimal numbers); the same composed nodes give
-the lines of the keys (:mod:`.lines`). What this parser would not give exactly
+the lines of the keys (:mod:`.lines`). Plain scalars' tags are resolved as
+their data is built, from the node's style, not in a callback per composed
+node. What this parser would not give exactly
 as DVC's does is left to DVC (:func:`parse` returns None): directives, tags,
 merge keys, timestamps, duplicate keys, several documents, any syntax error
 (DVC then reports it its own way), text libyaml and ruamel break differently.
@@ -31,7 +33,8 @@ from policy_engine.inputs import AliasBombError, check_aliases
 _BASE: Any = getattr(yaml, "CSafeLoader", None)
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
-_SEQ, _MAP = _TAG + "seq", _TAG + "map"
+# Every node's tag as composed: resolved when its data is built (:func:`_scalar_data`)
+_UNRESOLVED = "tag:mlpolicy,unresolved"
 _ScalarNode, _SequenceNode = yaml.ScalarNode, yaml.SequenceNode
 # Text this parser leaves to DVC: a directive, a tag or a merge key where a node may
 # start (over-matching only costs speed), line breaks YAML 1.1 and 1.2 read differently.
@@ -125,58 +128,69 @@ def construct(loader: Any, node: yaml.Node, anchored: bool = True) -> Any:
     ``construct_document``.
     """
     try:
-        return _build(node, {}) if anchored else _tree(node)
+        return _build(node, {}, loader.tags) if anchored else _tree(node, loader.tags)
     except RecursionError:
         return loader.construct_document(node)
 
 
-def _tree(node: yaml.Node) -> Any:
+def _tree(node: yaml.Node, tags: dict[str, str]) -> Any:
     """:func:`_build` of a tree: every node met once (a text without anchors)."""
     kind = type(node)
     if kind is _ScalarNode:
-        tag = node.tag
-        if tag == _STR:
-            return node.value
-        convert = _SCALARS.get(tag)
-        if convert is None:
-            raise _Unsupported(tag)
-        return convert(node.value)
+        return _scalar_data(node, tags)
     if kind is _SequenceNode:
-        return [_tree(child) for child in node.value]
+        return [_tree(child, tags) for child in node.value]
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        name = _tree(key_node)
-        if not isinstance(name, Hashable):
+        name = _tree(key_node, tags)
+        if type(name) is not str and not isinstance(name, Hashable):
             raise _Unsupported("unhashable key")
         if name in mapping:
             raise _Unsupported("duplicate keys")  # DVC's parser refuses them
-        mapping[name] = _tree(value_node)
+        mapping[name] = _tree(value_node, tags)
     return mapping
 
 
-def _build(node: yaml.Node, built: dict[int, Any]) -> Any:
+def _build(node: yaml.Node, built: dict[int, Any], tags: dict[str, str]) -> Any:
     key = id(node)
     if key in built:
         return built[key]
     if isinstance(node, yaml.ScalarNode):
-        convert = _SCALARS.get(node.tag)
-        if convert is None:
-            raise _Unsupported(node.tag)
-        built[key] = value = convert(node.value)
+        built[key] = value = _scalar_data(node, tags)
         return value
     if isinstance(node, yaml.SequenceNode):
         built[key] = items = list[Any]()
-        items.extend(_build(child, built) for child in node.value)
+        items.extend(_build(child, built, tags) for child in node.value)
         return items
     built[key] = mapping = dict[Any, Any]()
     for key_node, value_node in node.value:
-        name = _build(key_node, built)
+        name = _build(key_node, built, tags)
         if not isinstance(name, Hashable):
             raise _Unsupported("unhashable key")
         if name in mapping:
             raise _Unsupported("duplicate keys")  # DVC's parser refuses them
-        mapping[name] = _build(value_node, built)
+        mapping[name] = _build(value_node, built, tags)
     return mapping
+
+
+def _scalar_data(node: Any, tags: dict[str, str]) -> Any:  # node: a yaml.ScalarNode
+    """A scalar's data: a quoted or block scalar (libyaml's style not ``''``) is text;
+    a plain one's tag is resolved by the table, once per distinct text (``tags``).
+    A tagged scalar is refused (:func:`parse` leaves texts with tags to DVC)."""
+    value: str = node.value
+    if node.tag is not _UNRESOLVED:
+        raise _Unsupported(node.tag)
+    if node.style:
+        return value
+    tag = tags.get(value)
+    if tag is None:
+        tag = tags[value] = _resolve_plain(_Loader.yaml_implicit_resolvers, value)
+    if tag == _STR:
+        return value
+    convert = _SCALARS.get(tag)
+    if convert is None:
+        raise _Unsupported(tag)
+    return convert(value)
 
 
 def _int(text: str) -> int:
@@ -211,6 +225,15 @@ def _unsupported(loader: Any, node: yaml.Node) -> Any:
     raise _Unsupported(node.tag)
 
 
+def _unresolved(loader: Any, node: yaml.Node) -> Any:
+    """PyYAML's construction of a node composed with the :data:`_UNRESOLVED` tag."""
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar_data(node, loader.tags)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_yaml_seq(node)
+    return loader.construct_yaml_map(node)
+
+
 def _resolve_plain(resolvers: dict[Any, Any], value: str) -> str:
     for tag, pattern in resolvers.get(value[:1], ()):
         if pattern.match(value):
@@ -219,7 +242,8 @@ def _resolve_plain(resolvers: dict[Any, Any], value: str) -> str:
 
 
 class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, untyped
-    """libyaml's composer with DVC's YAML 1.2 resolution; mappings without duplicate keys."""
+    """libyaml's composer, tags resolved as data is built (:func:`_scalar_data`), DVC's YAML 1.2
+    resolution; mappings without duplicate keys."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
 
@@ -227,16 +251,10 @@ class _Loader(_BASE or yaml.SafeLoader):  # type: ignore[misc]  # a C class, unt
         super().__init__(stream)
         self.tags: dict[str, str] = {}
 
-    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
-        """A plain scalar's tag by the table; any other node's default tag (no path resolvers)."""
-        if kind is not _ScalarNode:
-            return _SEQ if kind is _SequenceNode else _MAP
-        if not implicit[0]:
-            return _STR
-        tag = self.tags.get(value)  # keys and many values repeat: resolved once each
-        if tag is None:
-            tag = self.tags[value] = _resolve_plain(self.yaml_implicit_resolvers, value)
-        return tag
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        """:data:`_UNRESOLVED`: a node's tag is resolved when its data is built (an untagged
+        node's, as texts with tags are left to DVC), not once per node as it is composed."""
+        return _UNRESOLVED
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
@@ -260,4 +278,5 @@ _Loader.add_constructor(_TAG + "float", _scalar(_float))
 _Loader.add_constructor(_TAG + "bool", _scalar(_SCALARS[_TAG + "bool"]))
 for _tag in ("timestamp", "binary", "set", "omap", "pairs", "merge", "value"):
     _Loader.add_constructor(_TAG + _tag, _unsupported)
+_Loader.add_constructor(_UNRESOLVED, _unresolved)
 _Loader.add_constructor(None, _unsupported)  # any other tag
