@@ -167,6 +167,8 @@ def test_a_text_exit_is_printed_and_is_status_1(capsys: pytest.CaptureFixture[st
 
 
 HEAVY = ("dvc", "in_toto", "networkx", "mlflow", "sqlalchemy", "dulwich")
+TEST_RESULT_TYPE = "https://in-toto.io/attestation/test-result/v0.1"
+SCHEMAS = "policy_engine.schemas.predicates"
 
 
 def test_validate_of_a_policy_reading_an_mlflow_store_imports_no_heavy_library(
@@ -218,3 +220,30 @@ def test_a_syntax_error_hides_no_error_after_it(repo: Path) -> None:
     assert result.exit_code == 2
     assert "error[E001]" in result.stderr
     assert "error[E101]: unknown role `ml_teem`" in result.stderr
+
+
+def test_validate_of_conditions_on_unknown_predicate_types_imports_no_schemas(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "p.policy"
+    policy.write_text(
+        'policy "p"\nkey team from "keys/team.pub"\nrole evaluators = team\n'
+        'control EV-01 "Evaluated" {\n  severity high\n  stage model_training\n'
+        "  require every artifact of kind model is attested with"
+        ' "https://x/eval/v1" by evaluators where acc >= 0.9\n}\n'
+    )
+    (tmp_path / "keys").mkdir()
+    shutil.copy(COMPLIANT / "keys" / "ml-engineer.pub", tmp_path / "keys" / "team.pub")
+    out = run_module(["validate", "--repo", str(tmp_path), str(policy)], (*HEAVY, SCHEMAS))
+    assert out.strip().endswith("0 []"), out
+    known = policy.read_text().replace("https://x/eval/v1", TEST_RESULT_TYPE)
+    policy.write_text(known)  # a type with a schema: its fields are checked against it
+    out = run_module(["validate", "--repo", str(tmp_path), str(policy)], (SCHEMAS,))
+    assert "`acc` is not a field" in out and f"0 ['{SCHEMAS}']" in out, out
+
+
+def test_the_predicate_types_with_a_schema_are_the_schemas_types() -> None:
+    from policy_engine.schemas.predicates import SCHEMAS
+    from policy_engine.schemas.types import SCHEMA_TYPES
+
+    assert frozenset(SCHEMAS) == SCHEMA_TYPES

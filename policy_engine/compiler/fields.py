@@ -14,14 +14,19 @@ from policy_engine.compiler.context import CompileContext
 from policy_engine.compiler.walk import atoms, conditions
 from policy_engine.diagnostics import Span
 from policy_engine.language import ast
-from policy_engine.schemas.predicates import SCHEMAS
+from policy_engine.schemas.types import SCHEMA_TYPES
 
 
 def schema_fields(predicate_type: str) -> frozenset[str] | None:
-    """The top-level field names (and aliases) of a known predicate type; None if unknown."""
-    model = SCHEMAS.get(predicate_type)
-    if model is None:
+    """The top-level field names (and aliases) of a known predicate type; None if unknown.
+
+    The schemas (pydantic models) are imported only for a known type.
+    """
+    if predicate_type not in SCHEMA_TYPES:
         return None
+    from policy_engine.schemas.predicates import SCHEMAS
+
+    model = SCHEMAS[predicate_type]
     names = {name for name in model.model_fields}
     names |= {f.alias for f in model.model_fields.values() if f.alias}
     return frozenset(names)

@@ -16,19 +16,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-BASE = "https://mlpolicy.dev/attestation"
-TEST_RESULT = "https://in-toto.io/attestation/test-result/v0.1"
-SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
-
-# Statement types that sign their subjects: a producer's statement about the bytes it
-# made (globs over the predicate type). Other statements are evidence; a policy adds
-# types with `signatures from statements of type "..."`.
-SIGNATURE_TYPES = (
-    "https://slsa.dev/provenance/*",
-    "https://in-toto.io/attestation/link/*",
-    "https://model_signing/signature/*",
-    "https://model_signing/Digests/*",
+from policy_engine.schemas.types import (
+    BASE,
+    SIGNATURE_TYPES,
+    SLSA_PROVENANCE_V1,
+    TEST_RESULT,
 )
+from policy_engine.schemas.types import evidence_type as _type
+
+__all__ = [
+    "BASE",
+    "SCHEMAS",
+    "SIGNATURE_TYPES",
+    "SLSA_PROVENANCE_V1",
+    "TEST_RESULT",
+    "schema_problem",
+]
 
 
 class Evidence(BaseModel):
@@ -197,10 +200,6 @@ class InTotoTestResult(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
     result: Literal["PASSED", "WARNED", "FAILED"]
     configuration: list[dict[Any, Any]] = []
-
-
-def _type(name: str) -> str:
-    return f"{BASE}/{name}/v1"
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {
