@@ -388,9 +388,8 @@ def test_invalid_json_in_a_searched_folder_fails_closed(tmp_path: Path, keyring:
 
 
 # -- many files: a pool of processes gives the same results -------------------------------------
-def test_pool_results_equal_serial_results_in_order(
-    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _many_files(tmp_path: Path, ids: dict[str, Identity], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve links, a bundle of five statements read in runs of 2 lines, a bad signature."""
     from policy_engine.graph.builders.attestations import pool
 
     monkeypatch.setattr(pool, "SPLIT_BYTES", 0)  # the bundle is read in runs of 2 lines
@@ -402,6 +401,12 @@ def test_pool_results_equal_serial_results_in_order(
         [dsse(statement(SUBJECT), [ids["bob"]]) for _ in range(5)],
     )
     write_json(tmp_path / "att" / "bad.link", metablock(link("bad"), [ids["mallory"]]))
+
+
+def test_pool_results_equal_serial_results_in_order(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_files(tmp_path, ids, monkeypatch)
     found = find_files(tmp_path, [tmp_path / "att"])
     serial = load_files(found, keyring, tmp_path, workers=1)
     pooled = load_files(found, keyring, tmp_path, workers=2)
@@ -462,16 +467,8 @@ def test_forked_readers_give_the_results_read_here_even_when_one_fails(
     child fails in any way is read here: the results are those of reading here alone."""
     from policy_engine.graph.builders.attestations import pool
 
-    monkeypatch.setattr(pool, "SPLIT_BYTES", 0)  # the bundle is read in runs of 2 lines
-    monkeypatch.setattr(pool, "LINES_PER_TASK", 2)
+    _many_files(tmp_path, ids, monkeypatch)
     monkeypatch.setattr(threading, "active_count", lambda: 1)  # earlier tests may leave threads
-    for i in range(12):
-        write_json(tmp_path / "att" / f"s{i:02d}.link", metablock(link(f"s{i}"), [ids["alice"]]))
-    write_lines(
-        tmp_path / "att" / "z.intoto.jsonl",
-        [dsse(statement(SUBJECT), [ids["bob"]]) for _ in range(5)],
-    )
-    write_json(tmp_path / "att" / "bad.link", metablock(link("bad"), [ids["mallory"]]))
     (tmp_path / "att" / "broken.json").write_text("{not json")
     found = find_files(tmp_path, [tmp_path / "att"])
     serial = load_files(found, keyring, tmp_path, workers=1)
