@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from policy_engine import inputs
 from policy_engine.errors import InputError
@@ -38,18 +37,18 @@ FILES = (".mlpolicy.toml", "pyproject.toml")
 MAX_CONFIG_BYTES = 512 * 1024
 
 
-class Config(BaseModel):
-    """The settings a repository may give; every one optional."""
+@dataclass(frozen=True)
+class Config:
+    """The settings a repository gave (:class:`~policy_engine.schemas.config.ConfigFile`
+    checks the file), or the defaults. A plain record, so that a repository without a
+    configuration file costs no schema library at start-up."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     policy: tuple[str, ...] = ()
     attestations: tuple[str, ...] = ()
-    fail_on: Literal["info", "low", "medium", "high", "critical"] | None = Field(
-        default=None, alias="fail-on"
-    )
-    silence: tuple[str, ...] = Field(default=(), max_length=100)
-    dvc_cache: bool = Field(default=True, alias="dvc-cache")
-    source: str | None = Field(default=None, exclude=True)  # the file it came from
+    fail_on: str | None = None
+    silence: tuple[str, ...] = ()
+    dvc_cache: bool = True
+    source: str | None = None  # the file it came from
 
 
 def load_config(repo: Path) -> Config:
@@ -75,8 +74,12 @@ def _table(document: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def _validate(table: dict[str, Any], name: str) -> Config:
+    from pydantic import ValidationError
+
+    from policy_engine.schemas.config import ConfigFile
+
     try:
-        config = Config.model_validate({**table, "source": name})
+        config = Config(**ConfigFile.model_validate(table).model_dump(), source=name)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])

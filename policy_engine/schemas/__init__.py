@@ -1,1 +1,2 @@
-"""Schemas of evidence documents: the ML evidence predicate types and what each must hold."""
+"""Schemas of external documents: the ML evidence predicate types and what each must hold,
+and the configuration file."""

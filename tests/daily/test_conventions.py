@@ -15,11 +15,17 @@ from policy_engine.cli.main import COMMANDS, main
 from policy_engine.cli.style import color_enabled, colorize
 from policy_engine.config import MAX_CONFIG_BYTES, load_config
 from policy_engine.errors import InputError
+from tests.cliprobe import run_module
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PACK_ONLY = (
     'policy "p"\nimport "@mlpolicy/mlsecops.policy" with data_team = t, ml_team = t,\n'
     '  ops_team = t, security_team = t\nkey k from "k.pub"\nrole t = k\n'
+)
+UNDECLARED_STAGE = (
+    'policy "p"\nkey k from "k.pub"\nrole t = k\ncontrol DP-01 "Signed data" {\n'
+    "  severity high\n  stage data_preparation\n  require every artifact of kind data"
+    " produced by steps in data_preparation is signed by t\n}\n"
 )
 
 
@@ -41,6 +47,20 @@ def test_warnings_are_silenced_by_code_in_the_configuration(pack_repo: Path) -> 
     (pack_repo / ".mlpolicy.toml").write_text('silence = ["W206"]\n')
     result = mlpolicy("validate", "--repo", pack_repo)
     assert result.exit_code == 0 and "W206" not in result.output
+
+
+def test_the_configuration_schema_is_imported_only_for_a_configuration_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.policy").write_text(UNDECLARED_STAGE)
+    shutil.copy(FIXTURES / "keys" / "ml-engineer.pub", tmp_path / "k.pub")
+    modules = ("pydantic", "policy_engine.schemas.config")
+    out = run_module(["validate", "--repo", str(tmp_path)], modules)
+    assert "0 []" in out.splitlines() and "W206" in out, out
+    (tmp_path / ".mlpolicy.toml").write_text('silence = ["W206"]\n')
+    out = run_module(["validate", "--repo", str(tmp_path)], modules)
+    assert f"0 {sorted(modules)}" in out.splitlines() and "W206" not in out, out
 
 
 def test_quiet_prints_no_warnings(pack_repo: Path) -> None:
