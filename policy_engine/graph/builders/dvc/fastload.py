@@ -10,6 +10,12 @@ files and keys), ``_merge_data`` (output specs and flags),
 ``Annotation``, ``is_valid_filename`` and the ``.dvcignore`` check an output
 gets (:mod:`.ignores`). A lock item's digest is read as ``fill_from_lock`` reads it.
 
+A plain stage definition (:func:`plain_definition`: no ``vars``, ``foreach``,
+``matrix`` or ``do``, no ``${`` anywhere, only texts, numbers, booleans and
+nulls in dicts and lists) is what DVC's resolver gives back, as a copy,
+without its walk: interpolation checks and resolution of every text, which
+change and track nothing for such a stage (tested against ``resolve_one``).
+
 The fast path covers the plain case, and gives up (None) on anything else, so
 that the stage is loaded by DVC itself (:func:`.records.from_stage`): a path
 that is absolute, has a scheme or a colon (URLs, ``ds://``, drive letters),
@@ -21,6 +27,7 @@ ignores; a lock item with cloud versions, a file list, another hash than
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +36,7 @@ from policy_engine.graph.builders.dvc.records import Item, ParamsFile, StageReco
 
 if TYPE_CHECKING:
     from dvc.dvcfile import ProjectFile
+    from dvc.parsing import DataResolver
 
 OUT_KEYS = ("outs", "metrics", "plots")  # the order DVC's loader reads them in
 Locked = dict[str, Mapping[str, Any]] | None  # a lock entry's deps or outs by path; None: no entry
@@ -45,12 +53,73 @@ def stage_records(
     """The records of the stages ``names`` of pipeline ``dvcfile`` (resolved by DVC)."""
     loader = _Loader(dvcfile)
     for name in names:
-        data = dvcfile.resolver.resolve_one(name)[name]
+        data = resolve_one(dvcfile.resolver, name)
         entry = lock.get(name)
         try:
             yield loader.record(name, data, entry if isinstance(entry, Mapping) else {})
         except _Exotic:
             yield from_stage(dvcfile.stages[name])
+
+
+def resolve_one(resolver: DataResolver, name: str) -> Any:
+    """DVC's ``resolver.resolve_one(name)[name]``: a plain stage's (:func:`plain_definition`)
+    copied, any other's resolved by DVC."""
+    data = plain_definition(resolver, name)
+    if data is None:
+        return resolver.resolve_one(name)[name]
+    resolver.track_vars(name, defaultdict(dict))  # DVC tracks no variable for it
+    return data
+
+
+def plain_definition(resolver: DataResolver, name: str) -> dict[str, Any] | None:
+    """A copy of stage ``name``'s definition, if DVC's resolver gives it back unchanged; else None.
+
+    Unchanged: a stage that is not generated (no ``@`` in its name, no ``foreach``
+    or ``matrix``), a dict without ``vars`` or ``do``, whose ``wdir`` is empty or
+    a text, holding only dicts, lists, and texts without ``${`` (nothing to
+    interpolate, no ``\\${`` to unescape), integers, floats, booleans and nulls.
+    DVC's resolver would check, copy and resolve each of them to itself.
+    """
+    from dvc.parsing import EntryDefinition
+
+    entry = resolver.definitions.get(name) if "@" not in name else None
+    if entry is None or type(entry) is not EntryDefinition:
+        return None  # generated (foreach, matrix), or not a stage: DVC's resolver answers
+    definition = entry.definition
+    if type(definition) is not dict or not _PLAIN_STAGE_KEYS.isdisjoint(definition):
+        return None
+    wdir = definition.get("wdir")
+    if wdir and type(wdir) is not str:
+        return None  # DVC's resolver fails on it
+    try:
+        copy: dict[str, Any] = _plain_copy(definition)
+    except (_Templated, RecursionError):
+        return None
+    return copy
+
+
+_PLAIN_STAGE_KEYS = frozenset(("vars", "foreach", "matrix", "do"))
+_PLAIN_SCALARS = frozenset((int, float, bool, type(None)))
+
+
+class _Templated(Exception):
+    """Data DVC's resolver would read as more than itself."""
+
+
+def _plain_copy(data: Any) -> Any:
+    """``data`` copied (new dicts and lists), if plain (see :func:`plain_definition`)."""
+    kind = type(data)
+    if kind is str:
+        if "${" in data:
+            raise _Templated(data)
+        return data
+    if kind is list:
+        return [_plain_copy(item) for item in data]
+    if kind is dict:
+        return {_plain_copy(key): _plain_copy(value) for key, value in data.items()}
+    if kind not in _PLAIN_SCALARS:
+        raise _Templated(data)  # dates, sets, tuples...: left to DVC
+    return data
 
 
 class _Loader:
