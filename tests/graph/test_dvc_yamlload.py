@@ -236,6 +236,12 @@ CONSTRUCTED = [
     "{[1, 2]: x}\n",
     "{a: 1, a: 2}\n",
     "x: 2001-12-14\n",
+    "{{a: 1}: x}\n",  # a mapping as a key
+    "- [x, {k: [1, {a: 1, b: 2, a: 3}]}]\n",  # duplicate keys deep in a sequence
+    "{1: a, 0x1: b}\n",  # one key from two texts
+    "{true: a, 1: b}\n",  # keys equal in Python, not in YAML
+    "{.nan: a, .nan: b}\n",  # keys equal in YAML, not in Python
+    "a: [{p: 1, q: [2, {r: s}]}, t, [u, [v]]]\nb: {c: {d: {e: ''}}}\n",
 ]
 
 
