@@ -194,6 +194,8 @@ def _scalar_data(node: Any, tags: dict[str, str]) -> Any:  # node: a yaml.Scalar
 
 
 def _int(text: str) -> int:
+    if text.isdigit():  # most: decimal digits only (the pattern's are ASCII), read as they are
+        return int(text)
     digits = text.replace("_", "")
     sign = -1 if digits[0] == "-" else 1
     digits = digits.lstrip("+-")
