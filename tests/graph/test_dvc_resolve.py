@@ -126,7 +126,7 @@ PLAIN: dict[str, Any] = {
     "odd-top": {"cmd": "x", 1: "top int key"},
     "shared": {"cmd": "x", "outs": SHARED, "deps": SHARED},  # as a YAML alias gives it
 }
-TEMPLATED: dict[str, Any] = {
+TEMPLATED: dict[Any, Any] = {
     "in-cmd": {"cmd": "echo ${x}", "outs": ["o"]},
     "exact": {"cmd": "x", "meta": {"lr": "${lr}", "names": "${names}", "d": "${d}"}},
     "top-key": {"cmd": "x", "${top}": "DVC leaves it: this path too"},
@@ -159,6 +159,7 @@ TEMPLATED: dict[str, Any] = {
     "grid": {"matrix": {"m": [1, 2]}, "cmd": "echo ${item.m}"},
     "a@b": {"cmd": "plain, but named as a generated stage"},
     "each@a": {"cmd": "named as a member of each"},
+    7: {"cmd": "a name that is not a text"},
 }
 
 

@@ -82,7 +82,7 @@ def plain_definition(resolver: DataResolver, name: str) -> dict[str, Any] | None
     """
     from dvc.parsing import EntryDefinition
 
-    entry = resolver.definitions.get(name) if "@" not in name else None
+    entry = resolver.definitions.get(name) if type(name) is str and "@" not in name else None
     if entry is None or type(entry) is not EntryDefinition:
         return None  # generated (foreach, matrix), or not a stage: DVC's resolver answers
     definition = entry.definition
