@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policy_engine.graph.builders.dvc.caches import CachedObject
+from policy_engine.graph.builders.dvc.caches import CachedOutputs
 from policy_engine.graph.builders.dvc.errors import relative
 from policy_engine.graph.builders.dvc.ledger import OutputLedger
 from policy_engine.graph.builders.dvc.lines import LineIndex
@@ -38,12 +38,7 @@ class Reading:
     lines: LineIndex = field(default_factory=LineIndex)
     ledger: OutputLedger = field(default_factory=OutputLedger)
     cache_repo: Path | None = None  # whose DVC cache holds missing outputs (None: root's)
-    cached: dict[str, list[CachedObject]] = field(default_factory=dict)  # by artifact path
-
-    def record(self, cached: CachedObject | None) -> None:
-        """Remember where DVC keeps an output's bytes, for the cache builder."""
-        if cached is not None:
-            self.cached.setdefault(cached.path, []).append(cached)
+    cached: CachedOutputs = field(default_factory=CachedOutputs)  # for the cache builder
 
     def __post_init__(self) -> None:
         self.root_dir = os.path.abspath(self.root)  # as DVC makes its paths absolute

@@ -145,7 +145,7 @@ class ProjectReader:
         self.outputs.append(path)
         found = self.manifests.files(out, path, claim.source)
         files = None if found is None else self.add_files(claim, *found, into)
-        self.reading.record(self.caches.cached(path, claim.digest, claim.source, files))
+        self.reading.cached.add(self.caches, path, claim.digest, claim.source, files)
 
     def add_files(
         self, claim: OutputClaim, algorithm: str, entries: Entries, into: Flows
@@ -160,7 +160,7 @@ class ProjectReader:
             else:
                 self.graph.add_claim(file_path, DigestClaim(algorithm, value, source))
             cached = self.caches.cached(file_path, {algorithm: value}, source)
-            self.reading.record(cached)
+            self.reading.cached.add(self.caches, file_path, {algorithm: value}, source)
             files += [cached] if cached is not None else []
         return tuple(files)
 
