@@ -103,8 +103,7 @@ class _Loader:
             if key not in data:
                 continue
             for path, flags in self.merge_data(data[key]).items():
-                full = self.checked(path, wdir)
-                if self.ignored(full):
+                if self.ignored.normal(self.checked(path, wdir)):
                     raise _Exotic(path)  # DVC refuses an output .dvcignore ignores
                 yield Item(
                     path=path,

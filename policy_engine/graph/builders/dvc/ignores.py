@@ -47,7 +47,12 @@ class OutputIgnores:
         """
         if os.sep != "/":  # DVC first makes a Windows path posix: leave it all to DVC
             return bool(self.ignore.is_ignored(self.fs, path, ignore_subrepos=False))
-        path = os.path.abspath(path)
+        return self.normal(os.path.abspath(path))
+
+    def normal(self, path: str) -> bool:
+        """:meth:`__call__` of a path already absolute and normal (``os.path.abspath``'s own)."""
+        if os.sep != "/":
+            return self(path)
         if path == self.root:
             return False  # neither DVC's is_ignored_file nor is_ignored_dir ignores the root
         dirname, basename = os.path.split(path)
