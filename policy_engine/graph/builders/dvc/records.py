@@ -12,7 +12,8 @@ tests check that both give equal records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,14 @@ def digest_of(item: Output) -> dict[str, str]:
     if info and info.name and isinstance(info.value, str):
         return {info.name: info.value}
     return {}
+
+
+def out_paths(stages: Iterable[StageRecord]) -> Iterator[str]:
+    """The absolute normal path of each local output of ``stages`` (what DVC's walk skips)."""
+    for stage in stages:
+        for out in stage.outs:
+            if out.local:
+                yield os.path.normpath(os.path.join(stage.wdir, out.path))
 
 
 def from_stage(stage: Stage, keep: bool = False) -> StageRecord:
