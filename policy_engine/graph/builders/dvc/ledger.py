@@ -21,6 +21,7 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from policy_engine.graph.bulk import adjacency
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
 
 STAGE, SOURCE, STALE = "stage", "source", "stale"
@@ -54,7 +55,7 @@ class OutputLedger:
 
     def link_contained(self, graph: ProvenanceGraph) -> None:
         """Give each unproduced, undeclared artifact inside a stage's output that producer."""
-        producers = graph.flow.pred  # what links here adds only edges into the artifact linked
+        _, producers = adjacency(graph.flow)  # links add only edges into the artifact linked
         unproduced = [
             artifact.path
             for artifact in graph.artifacts()
