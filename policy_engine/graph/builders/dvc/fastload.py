@@ -68,13 +68,14 @@ class _Loader:
 
     def __init__(self, dvcfile: ProjectFile) -> None:
         from dvc.dependency import _merge_params
-        from dvc.dvcfile import is_valid_filename
+        from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
         from dvc.output import _merge_data
 
         self.folder = os.path.dirname(os.path.abspath(dvcfile.path))
         self.root_prefix = os.path.abspath(dvcfile.repo.root_dir) + os.sep
         self.merge_params, self.merge_data = _merge_params, _merge_data
         self.is_dvc_file = is_valid_filename
+        self.dvc_endings = (DVC_FILE_SUFFIX, PROJECT_FILE)  # what every name it accepts ends with
         self.ignored = OutputIgnores(dvcfile.repo)
         self.outs_found: set[str] = set()  # the absolute normal paths of the records' outputs
 
@@ -141,7 +142,7 @@ class _Loader:
         """The absolute normal path of ``path`` from ``wdir``, if DVC reads it as a plain
         local path of the project (else :class:`_Exotic`)."""
         _plain_path(path)
-        if self.is_dvc_file(path):
+        if path.endswith(self.dvc_endings) and self.is_dvc_file(path):
             raise _Exotic(path)  # DVC refuses a DVC file as a dependency or output
         full = os.path.normpath(os.path.join(wdir, path))
         if not full.startswith(self.root_prefix):
