@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from policy_engine.graph.bulk import adjacency
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
@@ -28,9 +28,11 @@ STAGE, SOURCE, STALE = "stage", "source", "stale"
 _LABELS = {STAGE: "stage", SOURCE: "DVC file", STALE: "stale lock entry"}
 
 
-@dataclass(frozen=True)
-class OutputClaim:
-    """``claimer`` (a step, a ``.dvc`` file or a stale lock entry) says it produces ``path``."""
+class OutputClaim(NamedTuple):
+    """``claimer`` (a step, a ``.dvc`` file or a stale lock entry) says it produces ``path``.
+
+    A named tuple, as :class:`~policy_engine.graph.model.DigestClaim`: one per output.
+    """
 
     path: str
     claimer: str
