@@ -133,4 +133,9 @@ def _unmatched(matchers: Matchers, path: str) -> bool:
     """No rule matches ``path`` nor ``path/``: all DVC's ``_find_matching_pattern`` tries of
     ``path`` as a file (``path``) or as a folder (``path``, ``path/``) fail."""
     folder = path + "/"
-    return not any(match(path) or match(folder) for match in matchers)
+    for match in matchers:  # a loop, not ``any``: asked of every output
+        if match(path) or match(folder):
+            break
+    else:
+        return True
+    return False
