@@ -56,6 +56,7 @@ class FlowInsertion:
         self.nodes: dict[str, dict[str, Any]] = {}  # new nodes, in the order they came
         self.edges: list[tuple[str, str, str, dict[str, Any]]] = []  # the multigraph's
         self.flows: list[tuple[str, str, dict[str, Any]]] = []  # the flow graph's
+        self._last_step: tuple[str | None, str] = (None, "")  # a step and its node, made an end
 
     def add_step(self, step: Step) -> str:
         """:meth:`ProvenanceGraph.add_step`: a step defined twice is a ``duplicate-step`` issue."""
@@ -69,7 +70,7 @@ class FlowInsertion:
     def add_input(self, path: str, step: str, digest: Mapping[str, str], source: SourceRef) -> None:
         """:meth:`ProvenanceGraph.add_input`."""
         artifact, attrs = self._artifact(path)
-        self._edge(artifact, self._end(ProvenanceGraph.step_id(step)), _INPUT, digest, source)
+        self._edge(artifact, self._step_end(step), _INPUT, digest, source)
         attrs["claims"] += digest_claims(digest, source)
 
     def add_output(
@@ -77,7 +78,7 @@ class FlowInsertion:
     ) -> None:
         """:meth:`ProvenanceGraph.add_output`."""
         artifact, attrs = self._artifact(path)
-        self._edge(self._end(ProvenanceGraph.step_id(step)), artifact, _OUTPUT, digest, source)
+        self._edge(self._step_end(step), artifact, _OUTPUT, digest, source)
         attrs["claims"] += digest_claims(digest, source)
 
     def add_declaration(self, path: str, declaration: Declaration) -> None:
@@ -104,6 +105,12 @@ class FlowInsertion:
             if attrs is None:
                 attrs = self.nodes[node] = artifact_attributes(path)
         return node, attrs
+
+    def _step_end(self, step: str) -> str:
+        """:meth:`_end` of ``step``'s node; a stage's edges come together, so the last is kept."""
+        if self._last_step[0] != step:
+            self._last_step = (step, self._end(ProvenanceGraph.step_id(step)))
+        return self._last_step[1]
 
     def _end(self, node: str) -> str:
         """An edge's end that no call added: networkx's ``add_edge`` adds it bare."""

@@ -90,11 +90,16 @@ class Normaliser:
 
     def __call__(self, raw: str, base: str = "") -> str:
         """``normalise(root, raw, base)``; raises :class:`PathEscape` as it does."""
+        result = self.answer(raw, base)
+        if isinstance(result, PathEscape):
+            raise PathEscape(*result.args)
+        return result
+
+    def answer(self, raw: str, base: str = "") -> str | PathEscape:
+        """What :meth:`__call__` returns, or the :class:`PathEscape` it would raise."""
         result = self._seen.get((raw, base))
         if result is None:
             result = self._seen[raw, base] = self._normalise(raw, base)
-        if isinstance(result, PathEscape):
-            raise PathEscape(*result.args)
         return result
 
     def _normalise(self, raw: str, base: str) -> str | PathEscape:

@@ -77,14 +77,17 @@ def both_records(repo: Any, path: Path, root: Path) -> tuple[Any, Any]:
     from dvc.dvcfile import load_file
 
     from policy_engine.graph.builders.dvc.files import load_file as our_load_file
-    from policy_engine.graph.builders.dvc.records import from_stage
+    from policy_engine.graph.builders.dvc.records import from_stage, out_paths
 
     try:
         theirs: Any = [from_stage(stage) for stage in load_file(repo, str(path)).stages.values()]
     except Exception as exc:  # the same error both ways
         theirs = (type(exc).__name__, str(exc))
     try:
-        ours: Any = list(our_load_file(repo, str(path), root).stages)
+        file = our_load_file(repo, str(path), root)
+        ours: Any = list(file.stages)
     except Exception as exc:
         ours = (type(exc).__name__, str(exc))
+    else:  # the outputs' paths our loader found as it read them: those of DVC's stages
+        assert isinstance(theirs, tuple) or file.outs == set(out_paths(theirs))
     return theirs, ours

@@ -149,3 +149,33 @@ def test_the_cache_repo_is_part_of_the_build_context(tmp_path: Path) -> None:
     assert context.cache_repo is None
     other = BuildContext(tmp_path, Keyring({}), cache_repo=tmp_path / "head")
     assert other.cache_repo == tmp_path / "head"
+
+
+def test_cached_outputs_are_the_objects_cached_gives_in_order(tmp_path: Path) -> None:
+    from policy_engine.graph.builders.dvc.caches import CachedOutputs
+
+    caches = DvcCaches({"md5": FolderOdb(tmp_path)})  # type: ignore[dict-item]
+    legacy = DvcCaches({})  # no cache for either hash name: objects without a location
+    files = (CachedObject("d/x", "md5", "ab" * 16, None, LOCK),)
+    given = [
+        (caches, "a", {"md5": "0" * 32}, None),
+        (legacy, "a", {"md5-dos2unix": "1" * 32}, None),
+        (caches, "d", {"md5": "2" * 32 + ".dir"}, files),
+        (caches, "b", {"md5": "3" * 32, "md5-dos2unix": "4" * 32}, None),
+        (caches, "c", {}, None),  # no digest: nothing the cache could hold
+        (caches, "c", {"md5": ""}, None),
+        (caches, "c", {"etag": "x"}, None),
+    ]
+    lazy = CachedOutputs()
+    eager: dict[str, list[CachedObject]] = {}
+    for owner, path, digest, held in given:
+        lazy.add(owner, path, digest, LOCK, held)
+        cached = owner.cached(path, digest, LOCK, held)
+        if cached is not None:
+            eager.setdefault(path, []).append(cached)
+    assert list(lazy) == list(eager) == ["a", "d", "b"]
+    assert len(lazy) == 3
+    assert lazy == eager
+    assert lazy["a"][1].location is None and lazy["d"][0].files == files
+    with pytest.raises(KeyError):
+        lazy["c"]

@@ -77,6 +77,11 @@ EXOTIC: dict[str, Any] = {
     "url": {"cmd": "get", "deps": ["https://example.com/data.csv"], "outs": ["u.csv"]},
     "outside": {"cmd": "up", "deps": ["../../elsewhere.csv"], "outs": ["o.csv"]},
     "absolute": {"cmd": "abs", "deps": ["/etc/hostname"], "outs": ["a.csv"]},
+    "near": {  # names ending as DVC files do, which DVC takes as plain paths (the fast path)
+        "cmd": "near",
+        "deps": ["mydvc.yaml", "x.dvc.txt", "sub/../back.dvcx"],
+        "outs": ["sub/olddvc.yaml", "n/.dvc.yaml", "dvc.yaml.d/o", "n/./m/../near.csv"],
+    },
 }
 LOCK_OVERRIDES = {  # entries rewritten after DVC wrote the lock
     "bydict@x": {"outs": [{"path": "d/x.txt", "md5": "0" * 32, "size": 1}]},  # DVC 2: no hash
@@ -175,6 +180,7 @@ def test_exotic_stages_are_left_to_dvc(tmp_path: Path, fallbacks: list[str]) -> 
     (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     records = compare(root)
     assert {"url", "outside", "absolute"} <= set(fallbacks)
+    assert "near" not in fallbacks
     by_name = {record.name: record for record in records}
     assert not by_name["url"].deps[0].local
 

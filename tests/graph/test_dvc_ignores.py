@@ -80,12 +80,13 @@ def test_same_answer_as_dvc(
         except OSError:
             return  # a file where the tree needs a folder: no such tree
         with open_read_only(root) as repo:
-            ignores = OutputIgnores(repo)
+            ignores, fresh = OutputIgnores(repo), OutputIgnores(repo)  # fresh: normal paths only
             extra = [".", "a/.dvcignore", "a/deep/.dvcignore", "../out", "a/deep/log/x.tmp"]
             for name in [*asked, *files, *dirs, *extra] * 2:
                 path = os.path.join(repo.root_dir, name)
                 expected = repo.dvcignore.is_ignored(repo.fs, path, ignore_subrepos=False)
                 assert ignores(path) == expected, (name, top, sub, deep)
+                assert fresh.normal(os.path.abspath(path)) == expected, (name, top, sub, deep)
 
 
 CASES = {  # .dvcignore files, paths on disk (folders end with /), paths asked

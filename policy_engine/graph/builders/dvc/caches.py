@@ -25,7 +25,7 @@ checks their md5.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +103,48 @@ class DvcCaches:
                 location = self.object_path(hash_name, value)
                 return CachedObject(path, hash_name, value, location, source, files)
         return None
+
+
+Pending = tuple[DvcCaches, Mapping[str, str], SourceRef, "tuple[CachedObject, ...] | None"]
+
+
+class CachedOutputs(Mapping[str, list[CachedObject]]):
+    """The cache objects of the outputs recorded, by artifact path, each list made when read.
+
+    :meth:`DvcCaches.cached` of what :meth:`add` was given, in the order given (an
+    output without a cacheable digest left out). The cache builder reads those of
+    outputs missing from the workspace: the others' objects are never made.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, list[Pending]] = {}
+
+    def add(
+        self,
+        caches: DvcCaches,
+        path: str,
+        digest: Mapping[str, str],
+        source: SourceRef,
+        files: tuple[CachedObject, ...] | None = None,
+    ) -> None:
+        """Record that ``caches`` hold ``path``'s bytes as ``digest`` (if one of HASH_NAMES)."""
+        for name in HASH_NAMES:
+            if digest.get(name):
+                self._pending.setdefault(path, []).append((caches, digest, source, files))
+                return
+
+    def __getitem__(self, path: str) -> list[CachedObject]:
+        made = (
+            caches.cached(path, digest, source, files)
+            for caches, digest, source, files in self._pending[path]
+        )
+        return [cached for cached in made if cached is not None]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pending)
+
+    def __len__(self) -> int:
+        return len(self._pending)
 
 
 def _local(repo: Repo, hash_name: str) -> HashFileDB | None:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policy_engine.graph.builders.dvc.caches import CachedObject
+from policy_engine.graph.builders.dvc.caches import CachedOutputs
 from policy_engine.graph.builders.dvc.errors import relative
 from policy_engine.graph.builders.dvc.ledger import OutputLedger
 from policy_engine.graph.builders.dvc.lines import LineIndex
@@ -38,18 +38,12 @@ class Reading:
     lines: LineIndex = field(default_factory=LineIndex)
     ledger: OutputLedger = field(default_factory=OutputLedger)
     cache_repo: Path | None = None  # whose DVC cache holds missing outputs (None: root's)
-    cached: dict[str, list[CachedObject]] = field(default_factory=dict)  # by artifact path
-
-    def record(self, cached: CachedObject | None) -> None:
-        """Remember where DVC keeps an output's bytes, for the cache builder."""
-        if cached is not None:
-            self.cached.setdefault(cached.path, []).append(cached)
+    cached: CachedOutputs = field(default_factory=CachedOutputs)  # for the cache builder
 
     def __post_init__(self) -> None:
         self.root_dir = os.path.abspath(self.root)  # as DVC makes its paths absolute
         self._rel: dict[str, str] = {}
-        # folder -> (its repository path, raw path -> repository path or why it escapes)
-        self._paths: dict[str, tuple[str, dict[str, str | PathEscape]]] = {}
+        self._bases: dict[str, str] = {}  # folder -> its repository path ("" for the root)
         self._normalise = Normaliser(self.root)  # each folder's symlinks looked up once
 
     def rel(self, path: str) -> str:
@@ -64,17 +58,11 @@ class Reading:
         None, and a ``path-escape`` issue, when it leaves the repository.
         Normalised once per (raw, folder): pipelines repeat their paths.
         """
-        known = self._paths.get(folder)
-        if known is None:
-            base = self.rel(folder)
-            known = self._paths[folder] = ("" if base == "." else base, {})
-        found = known[1].get(raw)
-        if found is None:
-            try:
-                found = self._normalise(raw, known[0])
-            except PathEscape as exc:
-                found = exc
-            known[1][raw] = found
+        base = self._bases.get(folder)
+        if base is None:
+            rel = self.rel(folder)
+            base = self._bases[folder] = "" if rel == "." else rel
+        found = self._normalise.answer(raw, base)
         if isinstance(found, PathEscape):
             message = f"DVC {role}: {found}"
             evidence = (Evidence("declared in", str(declared)),)

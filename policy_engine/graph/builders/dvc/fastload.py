@@ -32,7 +32,13 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.graph.builders.dvc.ignores import OutputIgnores
-from policy_engine.graph.builders.dvc.records import Item, ParamsFile, StageRecord, from_stage
+from policy_engine.graph.builders.dvc.records import (
+    Item,
+    ParamsFile,
+    StageRecord,
+    from_stage,
+    out_paths,
+)
 
 if TYPE_CHECKING:
     from dvc.dvcfile import ProjectFile
@@ -49,16 +55,20 @@ class _Exotic(Exception):
 
 def stage_records(
     dvcfile: ProjectFile, names: list[str], lock: Mapping[str, Any]
-) -> Iterator[StageRecord]:
-    """The records of the stages ``names`` of pipeline ``dvcfile`` (resolved by DVC)."""
+) -> tuple[tuple[StageRecord, ...], set[str]]:
+    """The records of the stages ``names`` of pipeline ``dvcfile`` (resolved by DVC), and
+    their outputs' paths as :func:`.records.out_paths` gives them (each found once)."""
     loader = _Loader(dvcfile)
+    records: list[StageRecord] = []
     for name in names:
         data = resolve_one(dvcfile.resolver, name)
         entry = lock.get(name)
         try:
-            yield loader.record(name, data, entry if isinstance(entry, Mapping) else {})
+            records.append(loader.record(name, data, entry if isinstance(entry, Mapping) else {}))
         except _Exotic:
-            yield from_stage(dvcfile.stages[name])
+            records.append(from_stage(dvcfile.stages[name]))
+            loader.outs_found.update(out_paths(records[-1:]))
+    return tuple(records), loader.outs_found
 
 
 def resolve_one(resolver: DataResolver, name: str) -> Any:
@@ -127,14 +137,16 @@ class _Loader:
 
     def __init__(self, dvcfile: ProjectFile) -> None:
         from dvc.dependency import _merge_params
-        from dvc.dvcfile import is_valid_filename
+        from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
         from dvc.output import _merge_data
 
         self.folder = os.path.dirname(os.path.abspath(dvcfile.path))
         self.root_prefix = os.path.abspath(dvcfile.repo.root_dir) + os.sep
         self.merge_params, self.merge_data = _merge_params, _merge_data
         self.is_dvc_file = is_valid_filename
+        self.dvc_endings = (DVC_FILE_SUFFIX, PROJECT_FILE)  # what every name it accepts ends with
         self.ignored = OutputIgnores(dvcfile.repo)
+        self.outs_found: set[str] = set()  # the absolute normal paths of the records' outputs
 
     def record(self, name: str, data: Mapping[str, Any], entry: Mapping[str, Any]) -> StageRecord:
         """DVC's ``load_stage`` of resolved ``data`` with lock ``entry``, as a record."""
@@ -142,7 +154,9 @@ class _Loader:
         locked = _by_path(entry.get("deps")) if entry else None  # DVC fills from a lock entry
         deps = tuple(self.item(path, wdir, locked) for path in data.get("deps") or ())
         params = self.params(data.get("params") or [], entry)
-        outs = tuple(self.outs(data, wdir, _by_path(entry.get("outs")) if entry else None))
+        found: list[str] = []  # the outputs' paths, kept once the stage is read
+        outs = tuple(self.outs(data, wdir, _by_path(entry.get("outs")) if entry else None, found))
+        self.outs_found.update(found)
         return StageRecord(
             name=name,
             cmd=data.get("cmd"),
@@ -166,15 +180,19 @@ class _Loader:
             files.append(ParamsFile(path, tuple(keys), values))
         return tuple(files)
 
-    def outs(self, data: Mapping[str, Any], wdir: str, locked: Locked) -> Iterator[Item]:
-        """DVC's ``load_from_pipeline`` for ``outs``, ``metrics`` and ``plots``, in that order."""
+    def outs(
+        self, data: Mapping[str, Any], wdir: str, locked: Locked, found: list[str]
+    ) -> Iterator[Item]:
+        """DVC's ``load_from_pipeline`` for ``outs``, ``metrics`` and ``plots``, in that order
+        (each one's absolute normal path put in ``found``)."""
         for key in OUT_KEYS:
             if key not in data:
                 continue
             for path, flags in self.merge_data(data[key]).items():
                 full = self.checked(path, wdir)
-                if self.ignored(full):
+                if self.ignored.normal(full):
                     raise _Exotic(path)  # DVC refuses an output .dvcignore ignores
+                found.append(full)
                 yield Item(
                     path=path,
                     local=True,
@@ -193,7 +211,7 @@ class _Loader:
         """The absolute normal path of ``path`` from ``wdir``, if DVC reads it as a plain
         local path of the project (else :class:`_Exotic`)."""
         _plain_path(path)
-        if self.is_dvc_file(path):
+        if path.endswith(self.dvc_endings) and self.is_dvc_file(path):
             raise _Exotic(path)  # DVC refuses a DVC file as a dependency or output
         full = os.path.normpath(os.path.join(wdir, path))
         if not full.startswith(self.root_prefix):

@@ -45,7 +45,7 @@ from policy_engine.graph.builders.dvc.errors import input_error, relative
 from policy_engine.graph.builders.dvc.fastload import stage_records
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.params import read_params_text
-from policy_engine.graph.builders.dvc.records import StageRecord, from_stage
+from policy_engine.graph.builders.dvc.records import StageRecord, from_stage, out_paths
 from policy_engine.graph.paths import PathEscape, normalise
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class DvcFile:
     artifacts: Mapping[str, Any] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
     plots: tuple[Any, ...] = ()
+    outs: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # out_paths
 
     @property
     def lock_path(self) -> str:
@@ -92,12 +93,7 @@ def load_files(repo: Repo, root: Path, lines: LineIndex | None = None) -> list[D
         except Exception as exc:  # DVC's parse, schema, interpolation or plugin errors
             raise input_error(exc, repo.root_dir, path) from exc
         files.append(file)
-        outs.update(
-            os.path.normpath(os.path.join(stage.wdir, out.path))
-            for stage in file.stages
-            for out in stage.outs
-            if out.local
-        )
+        outs.update(file.outs)
     return sorted(files, key=lambda file: file.path)
 
 
@@ -147,19 +143,20 @@ def load_file(repo: Repo, path: str, root: Path, lines: LineIndex | None = None)
     dvcfile = dvcfiles.load_file(repo, path, lines)
     if not isinstance(dvcfile, ProjectFile):
         stages = tuple(from_stage(stage, keep=True) for stage in dvcfile.stages.values())
-        return DvcFile(path, stages, pipeline=False)
+        return DvcFile(path, stages, pipeline=False, outs=frozenset(out_paths(stages)))
     confine_vars(dvcfile.contents, root, relative(os.path.abspath(root), path))
     lock = lock_contents(dvcfile).get("stages") or {}  # before the stages, which read it
     check_expansion(dvcfile.resolver, path)
-    names = dvcfile.resolver.get_keys()
+    stages, outs = stage_records(dvcfile, dvcfile.resolver.get_keys(), lock)
     return DvcFile(
         path,
-        tuple(stage_records(dvcfile, names, lock)),
+        stages,
         pipeline=True,
         lock=lock,
         artifacts=dvcfile.artifacts or {},
         metrics=tuple(dvcfile.metrics or ()),
         plots=tuple(dvcfile.plots or ()),
+        outs=frozenset(outs),
     )
 
 

@@ -12,16 +12,22 @@ with no ``.dvcignore`` of its own, as DVC's trie stores it), and DVC's own
 pattern match of each of its prefix folders. A path then costs DVC's match of itself alone,
 as a file and as a folder, and only when the two differ is the disk asked which
 it is, as ``is_ignored`` decides (the tests compare it with ``is_ignored`` path
-by path, on generated ``.dvcignore`` s).
+by path, on generated ``.dvcignore`` s). Most paths match no rule at all: each
+of DVC's compiled rules is first tried on the path and on the path with ``/``
+(what DVC's match of a file and of a folder try), and when none matches, both
+of DVC's answers are "not ignored" without asking them.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
+
+Matchers = tuple[Callable[[str], Any], ...]  # the ``match`` of each of DVC's compiled rules
 
 
 class OutputIgnores:
@@ -35,8 +41,9 @@ class OutputIgnores:
         self.fs = repo.fs
         self.root = self.ignore.root_dir
         self.inside = os.path.join(self.root, "")  # what the path of a folder inside starts with
-        # folder -> (its patterns, its path from theirs + "/"), or whether all in it is ignored
-        self._folders: dict[str, tuple[Any, str] | bool] = {}
+        # folder -> (its patterns, its path from theirs + "/", their rules' matchers),
+        # or whether all in it is ignored
+        self._folders: dict[str, tuple[Any, str, Matchers] | bool] = {}
         self._patterns: dict[str, Any] = {}  # folder -> DVC's patterns for it
 
     def __call__(self, path: str) -> bool:
@@ -47,7 +54,12 @@ class OutputIgnores:
         """
         if os.sep != "/":  # DVC first makes a Windows path posix: leave it all to DVC
             return bool(self.ignore.is_ignored(self.fs, path, ignore_subrepos=False))
-        path = os.path.abspath(path)
+        return self.normal(os.path.abspath(path))
+
+    def normal(self, path: str) -> bool:
+        """:meth:`__call__` of a path already absolute and normal (``os.path.abspath``'s own)."""
+        if os.sep != "/":
+            return self(path)
         if path == self.root:
             return False  # neither DVC's is_ignored_file nor is_ignored_dir ignores the root
         dirname, basename = os.path.split(path)
@@ -56,7 +68,9 @@ class OutputIgnores:
         folder = self._folders[dirname]
         if isinstance(folder, bool):
             return folder
-        pattern, prefix = folder
+        pattern, prefix, matchers = folder
+        if _unmatched(matchers, prefix + basename):
+            return False  # DVC's match as a file and as a folder: (False, []) both
         as_file = pattern._find_matching_pattern(prefix + basename, False)[0]
         as_dir = pattern._find_matching_pattern(prefix + basename, True)[0]
         if as_file == as_dir:
@@ -67,7 +81,7 @@ class OutputIgnores:
             return bool(as_dir)
         return True  # nothing there: DVC ignores it if either way of asking does
 
-    def _folder(self, dirname: str) -> tuple[Any, str] | bool:
+    def _folder(self, dirname: str) -> tuple[Any, str, Matchers] | bool:
         """What DVC's ``matches`` decides of ``dirname`` for every name in it: all ignored
         (True), none (False), or the patterns and the prefix a name is matched with.
 
@@ -81,14 +95,14 @@ class OutputIgnores:
             return False
         base = pattern.dirname.rstrip(pattern.sep) + pattern.sep
         if dirname == pattern.dirname:
-            return pattern, ""
+            return pattern, "", _matchers(pattern)
         if not dirname.startswith(base):
             return False
         parts = dirname[len(base) :].split("/")  # as DVC's ``_ignore`` splits the path
         for i in range(1, len(parts) + 1):
             if pattern.find_matching_pattern("/".join(parts[:i]), True)[0]:
                 return True
-        return pattern, "/".join(parts) + "/"
+        return pattern, "/".join(parts) + "/", _matchers(pattern)
 
     def _pattern(self, dirname: str) -> Any:
         """DVC's ``_get_trie_pattern(dirname, None, False)`` (None outside the project).
@@ -108,3 +122,20 @@ class OutputIgnores:
             else:
                 self._patterns[dirname] = self.ignore._get_trie_pattern(dirname, None, False)
         return self._patterns[dirname]
+
+
+def _matchers(pattern: Any) -> Matchers:
+    """The ``match`` of each regex DVC's ``_find_matching_pattern`` tries (its ``ignore_spec``)."""
+    return tuple(regex.match for regex, *_ in pattern.ignore_spec)
+
+
+def _unmatched(matchers: Matchers, path: str) -> bool:
+    """No rule matches ``path`` nor ``path/``: all DVC's ``_find_matching_pattern`` tries of
+    ``path`` as a file (``path``) or as a folder (``path``, ``path/``) fail."""
+    folder = path + "/"
+    for match in matchers:  # a loop, not ``any``: asked of every output
+        if match(path) or match(folder):
+            break
+    else:
+        return True
+    return False

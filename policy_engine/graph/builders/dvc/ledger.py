@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from policy_engine.graph.bulk import adjacency
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
 
 STAGE, SOURCE, STALE = "stage", "source", "stale"
 _LABELS = {STAGE: "stage", SOURCE: "DVC file", STALE: "stale lock entry"}
 
 
-@dataclass(frozen=True)
-class OutputClaim:
-    """``claimer`` (a step, a ``.dvc`` file or a stale lock entry) says it produces ``path``."""
+class OutputClaim(NamedTuple):
+    """``claimer`` (a step, a ``.dvc`` file or a stale lock entry) says it produces ``path``.
+
+    A named tuple, as :class:`~policy_engine.graph.model.DigestClaim`: one per output.
+    """
 
     path: str
     claimer: str
@@ -54,7 +57,7 @@ class OutputLedger:
 
     def link_contained(self, graph: ProvenanceGraph) -> None:
         """Give each unproduced, undeclared artifact inside a stage's output that producer."""
-        producers = graph.flow.pred  # what links here adds only edges into the artifact linked
+        _, producers = adjacency(graph.flow)  # links add only edges into the artifact linked
         unproduced = [
             artifact.path
             for artifact in graph.artifacts()

@@ -33,12 +33,13 @@ def check_lock(reading: Reading, file: DvcFile) -> None:
     defined = {stage.name: stage for stage in file.stages}
     for name, stage in defined.items():
         name_line = reading.lines.line(file.path, "stages", name.split("@")[0])
-        defined_at = str(SourceRef(dvcfile, name_line))
+        defined_at = SourceRef(dvcfile, name_line)
         entry = file.lock.get(name)
         if entry is None:
-            reading.graph.issues.append(_never_run(address(dvcfile, name), lock, defined_at))
+            issue = _never_run(address(dvcfile, name), lock, str(defined_at))
+            reading.graph.issues.append(issue)
             continue
-        locked_at = str(SourceRef(lock, reading.lines.line(file.lock_path, "stages", name)))
+        locked_at = SourceRef(lock, reading.lines.line(file.lock_path, "stages", name))
         found = list(differences(stage, entry, defined_at, locked_at))
         if found:
             reading.graph.issues.append(_mismatch(address(dvcfile, name), lock, found))
@@ -48,22 +49,24 @@ def check_lock(reading: Reading, file: DvcFile) -> None:
 
 
 def differences(
-    stage: StageRecord, entry: Mapping[str, Any], defined_at: str, locked_at: str
+    stage: StageRecord, entry: Mapping[str, Any], defined: SourceRef, locked: SourceRef
 ) -> Iterator[tuple[str, Evidence]]:
     """(aspect, evidence) of each way ``entry`` differs from ``stage``, as DVC compares them."""
     if entry.get("cmd") != stage.cmd:  # DVC's own test for a changed command
-        yield "cmd", Evidence("cmd in dvc.yaml", _text(stage.cmd), defined_at)
-        yield "cmd", Evidence("cmd in dvc.lock", _text(entry.get("cmd")), locked_at)
+        yield "cmd", Evidence("cmd in dvc.yaml", _text(stage.cmd), str(defined))
+        yield "cmd", Evidence("cmd in dvc.lock", _text(entry.get("cmd")), str(locked))
     sides = (
         ("dep", [dep.path for dep in stage.deps], _paths(entry.get("deps"))),
         ("out", [out.path for out in stage.outs], _paths(entry.get("outs"))),
         ("params", _param_keys(stage.params), _locked_params(stage.params, entry.get("params"))),
     )
-    for aspect, declared, locked in sides:
-        for item in sorted(set(declared) - set(locked)):
-            yield aspect, Evidence(f"{aspect} only in dvc.yaml", item, defined_at)
-        for item in sorted(set(locked) - set(declared)):
-            yield aspect, Evidence(f"{aspect} only in dvc.lock", item, locked_at)
+    for aspect, in_yaml, in_lock in sides:
+        if in_yaml == in_lock:
+            continue  # the same list: the same set (most stages)
+        for item in sorted(set(in_yaml) - set(in_lock)):
+            yield aspect, Evidence(f"{aspect} only in dvc.yaml", item, str(defined))
+        for item in sorted(set(in_lock) - set(in_yaml)):
+            yield aspect, Evidence(f"{aspect} only in dvc.lock", item, str(locked))
 
 
 def _paths(items: Any) -> list[str]:

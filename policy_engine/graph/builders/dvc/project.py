@@ -100,13 +100,19 @@ class ProjectReader:
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")  # one per stage
         role = f"stage `{name}` dep"
         for dep in path_deps(stage):
-            path = self.path(dep, stage, definition, role)
+            path = self.reading.repo_path(dep.path, stage.wdir, definition, role)
             if path is not None:
                 into.add_input(path, name, dict(dep.digest), source)
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
-        role = f"stage `{name}` out"
+        self.add_outputs(stage, name, definition, source, into)
+
+    def add_outputs(
+        self, stage: StageRecord, name: str, definition: SourceRef, source: SourceRef, into: Flows
+    ) -> None:
+        """Step ``name``'s OUTPUT edges, claims and declarations (``source``: the lock's)."""
+        repo_path, role = self.reading.repo_path, f"stage `{name}` out"
         for out in local(stage.outs):
-            path = self.path(out, stage, definition, role)
+            path = repo_path(out.path, stage.wdir, definition, role)
             if path is not None:
                 digest = dict(out.digest)
                 into.add_output(name, path, digest, source)
@@ -120,7 +126,7 @@ class ProjectReader:
         source = SourceRef(rel, None, "dvc import out" if stage.is_import else "dvc add out")
         origin = origin_of(stage, source)
         for out in local(record.outs):
-            path = self.path(out, record, source, f"file `{rel}` out")
+            path = self.reading.repo_path(out.path, record.wdir, source, f"file `{rel}` out")
             if path is None:
                 continue
             digest = dict(out.digest)
@@ -132,9 +138,6 @@ class ProjectReader:
             declare_out(self.graph, out, path, source)
         self.check_checksum(stage, rel)
 
-    def path(self, item: Item, stage: StageRecord, declared: SourceRef, role: str) -> str | None:
-        return self.reading.repo_path(item.path, stage.wdir, declared, role)
-
     def claim(self, out: Item, path: str, claim: OutputClaim, into: Flows) -> None:
         """Record the claim, and the files of a directory output when its manifest is at hand.
 
@@ -145,7 +148,7 @@ class ProjectReader:
         self.outputs.append(path)
         found = self.manifests.files(out, path, claim.source)
         files = None if found is None else self.add_files(claim, *found, into)
-        self.reading.record(self.caches.cached(path, claim.digest, claim.source, files))
+        self.reading.cached.add(self.caches, path, claim.digest, claim.source, files)
 
     def add_files(
         self, claim: OutputClaim, algorithm: str, entries: Entries, into: Flows
@@ -160,7 +163,7 @@ class ProjectReader:
             else:
                 self.graph.add_claim(file_path, DigestClaim(algorithm, value, source))
             cached = self.caches.cached(file_path, {algorithm: value}, source)
-            self.reading.record(cached)
+            self.reading.cached.add(self.caches, file_path, {algorithm: value}, source)
             files += [cached] if cached is not None else []
         return tuple(files)
 

@@ -12,9 +12,11 @@ tests check that both give equal records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from dvc.output import Output
@@ -29,9 +31,16 @@ _KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class Item:
-    """A dependency or output of a stage, as DVC reads it."""
+_NO_ANNOTATIONS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Item(NamedTuple):
+    """A dependency or output of a stage, as DVC reads it.
+
+    A named tuple, as :class:`~policy_engine.graph.model.DigestClaim`: a pipeline
+    has one per dependency and output (hundreds of thousands), and a tuple is made
+    at once where a frozen dataclass is set field by field.
+    """
 
     path: str  # as written (DVC's ``def_path``)
     local: bool  # a path in the file system (not ``s3://``, ``ds://``, ...)
@@ -39,7 +48,7 @@ class Item:
     kind: str = PATH  # a dependency's kind: PATH, REPO, DATASET or DB
     metric: bool = False
     plot: bool = False
-    annotations: Mapping[str, Any] = field(default_factory=dict)  # DVC's ``annot.to_dict()``
+    annotations: Mapping[str, Any] = _NO_ANNOTATIONS  # DVC's ``annot.to_dict()``
     files: Any = None  # a cloud-versioned directory's file list from the lock
 
     @property
@@ -83,6 +92,14 @@ def digest_of(item: Output) -> dict[str, str]:
     if info and info.name and isinstance(info.value, str):
         return {info.name: info.value}
     return {}
+
+
+def out_paths(stages: Iterable[StageRecord]) -> Iterator[str]:
+    """The absolute normal path of each local output of ``stages`` (what DVC's walk skips)."""
+    for stage in stages:
+        for out in stage.outs:
+            if out.local:
+                yield os.path.normpath(os.path.join(stage.wdir, out.path))
 
 
 def from_stage(stage: Stage, keep: bool = False) -> StageRecord:
