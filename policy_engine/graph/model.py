@@ -566,8 +566,11 @@ _LINK_SIDES = (
 class _Insertion:
     """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added.
 
-    Claims go straight onto their artifact's ``claims`` list (a new node keeps that
-    list: ``bulk.add_nodes`` copies the attribute dict, not its values), in the
+    Each attestation is a star: its node with the edges into it (materials, signers)
+    and out of it (its step, products, subjects), each end's ``{key: data}`` built
+    once (an edge's ``digest`` is the attestation's own mapping, read-only as every
+    fact). Claims go straight onto their artifact's ``claims`` list (a new node keeps
+    that list: ``bulk.add_nodes`` copies the attribute dict, not its values), in the
     order adding the attestations one by one gives.
     """
 
@@ -577,26 +580,29 @@ class _Insertion:
         self.graph = graph
         self.known = node_attributes(graph.g)  # the nodes in the graph
         self.nodes: dict[str, dict[str, Any]] = {}  # new nodes (and attestations), in order
-        self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.stars: list[tuple[str, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = []
 
     def _has(self, node: str) -> bool:
         return node in self.nodes or node in self.known
 
     def attestation(self, att: Attestation, source: SourceRef) -> None:
-        graph, node = self.graph, ProvenanceGraph.attestation_id(att.file)
+        node = "attestation:" + att.file  # ProvenanceGraph.attestation_id, inline
         self.nodes[node] = {"kind": NodeKind.ATTESTATION, "data": att}
-        step = ProvenanceGraph.step_id(att.step_name)
-        if step in graph.g:
-            self.edges.append((node, step, EdgeKind.ATTESTS.value, {"kind": EdgeKind.ATTESTS}))
-        for field_name, kind, role in _LINK_SIDES:
-            table: Mapping[str, Mapping[str, str]] = getattr(att, field_name)
-            if table:
-                ref = SourceRef(source.file, source.line, f"link `{att.step_name}` {role}")
-                self._digest_edges(node, kind, table, ref)
+        into: dict[str, dict[str, Any]] = {}
+        out: dict[str, dict[str, Any]] = {}
+        step = "step:" + att.step_name  # ProvenanceGraph.step_id
+        if step in self.known:
+            out[step] = {"attests": {"kind": EdgeKind.ATTESTS}}
+        if att.materials:
+            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` material")
+            self._digest_edges(into, EdgeKind.MATERIAL, att.materials, ref)
+        if att.products:
+            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` product")
+            self._digest_edges(out, EdgeKind.PRODUCT, att.products, ref)
         if att.subjects:
             what = f"statement `{att.predicate_type}` subject"
             ref = SourceRef(source.file, source.line, what)
-            self._digest_edges(node, EdgeKind.SUBJECT, att.subjects, ref)
+            self._digest_edges(out, EdgeKind.SUBJECT, att.subjects, ref)
         for keyid in sorted(att.signers):
             principal = ProvenanceGraph.principal_id(keyid)
             if not self._has(principal):
@@ -604,36 +610,41 @@ class _Insertion:
                     "kind": NodeKind.PRINCIPAL,
                     "data": Principal(keyid, keyid),
                 }
-            self.edges.append((principal, node, EdgeKind.SIGNED.value, {"kind": EdgeKind.SIGNED}))
+            into[principal] = {"signed": {"kind": EdgeKind.SIGNED}}
+        self.stars.append((node, into, out))
 
     def _digest_edges(
         self,
-        node: str,
+        ends: dict[str, dict[str, Any]],
         kind: EdgeKind,
         table: Mapping[str, Mapping[str, str]],
         ref: SourceRef,
     ) -> None:
-        """An edge per path of ``table`` (into ``node`` for materials), a claim per digest."""
-        into, key, nodes, known = kind is EdgeKind.MATERIAL, kind.value, self.nodes, self.known
-        add_edge, artifact_id = self.edges.append, ProvenanceGraph.artifact_id
+        """An edge per path of ``table`` into ``ends``, a claim per digest on its artifact."""
+        key, nodes, known, claim = kind.value, self.nodes, self.known, _new_claim
         for path, digest in sorted(table.items()):
-            artifact = artifact_id(path)
+            artifact = "artifact:" + path  # ProvenanceGraph.artifact_id, inline
             attrs = known.get(artifact) or nodes.get(artifact)  # attributes are never empty
             if attrs is None:
                 attrs = nodes[artifact] = artifact_attributes(path)
-            data = {"kind": kind, "digest": dict(digest), "source": ref}
-            add_edge((artifact, node, key, data) if into else (node, artifact, key, data))
-            pairs = digest.items() if len(digest) < 2 else sorted(digest.items())
-            attrs["claims"] += [DigestClaim(algorithm, value, ref) for algorithm, value in pairs]
+            ends[artifact] = {key: {"kind": kind, "digest": digest, "source": ref}}
+            if len(digest) == 1:  # most: one claim, made as a plain tuple is (no sorting)
+                ((algorithm, value),) = digest.items()
+                attrs["claims"].append(claim(DigestClaim, (algorithm, value, ref)))
+            else:
+                attrs["claims"] += digest_claims(digest, ref)
 
     def apply(self) -> None:
         """Nodes, then edges, in bulk (:mod:`policy_engine.graph.bulk`)."""
-        from policy_engine.graph.bulk import add_edges, add_nodes
+        from policy_engine.graph.bulk import add_nodes, add_stars
 
-        add_nodes(self.graph.g, self.nodes.items())
+        add_nodes(self.graph.g, self.nodes.items(), given=True)  # every dict made here
         artifacts = (n for n, attrs in self.nodes.items() if attrs["kind"] is NodeKind.ARTIFACT)
         add_nodes(self.graph.flow, ((n, {}) for n in artifacts))
-        add_edges(self.graph.g, self.edges)
+        add_stars(self.graph.g, self.stars)
+
+
+_new_claim = tuple.__new__  # DigestClaim(a, v, s) is this, through a Python-level __new__
 
 
 def duplicate_step(step: Step) -> Issue:

@@ -34,7 +34,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
@@ -110,6 +110,7 @@ class Reading:
         """``background``: this process works on something else meanwhile, so the readers
         take one CPU fewer, one reader is worth starting, and they are forked children."""
         self._units = _units(found)
+        self._whole = all(unit[2] is None for unit in self._units)  # no bundle split in runs
         self._keyring, self._root = keyring, root
         items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
         if workers is None:
@@ -128,8 +129,11 @@ class Reading:
     def results(self) -> Generator[FileResult, None, None]:
         """One :class:`FileResult` per file, in file order (the pool is closed at the end)."""
         try:
-            for _, parts in groupby(self._stream(), key=lambda r: r[0]):
-                yield merge([r for _, r in parts])
+            if self._whole:  # a result per file: nothing to merge
+                yield from (result for _, result in self._stream())
+            else:
+                for _, parts in groupby(self._stream(), key=lambda r: r[0]):
+                    yield merge([r for _, r in parts])
         finally:
             self.close()
 
@@ -252,4 +256,21 @@ def _start(keyring: Keyring, root: Path) -> None:
 def _load_units(units: list[Unit]) -> list[Read]:
     keyring, normaliser = _WORKER["keyring"], _WORKER["normaliser"]
     assert isinstance(keyring, Keyring) and isinstance(normaliser, Normaliser)
-    return [(i, load_file(f, keyring, normaliser, lines, proofs=False)) for i, f, lines in units]
+    reads = [(i, load_file(f, keyring, normaliser, lines, proofs=False)) for i, f, lines in units]
+    return _lighter(reads)
+
+
+def _lighter(reads: list[Read]) -> list[Read]:
+    """``reads``, made lighter to send and to take in: equal digests of links become one
+    dict (pickled, and unpickled, once: the links of one step by several keys name the
+    same bytes), and each link's signers are computed (and sent) by the reader."""
+    digests: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    for _, result in reads:
+        for link in result.links:
+            attestation = link.attestation
+            for table in (attestation.materials, attestation.products):
+                if isinstance(table, dict):  # as links are read; another mapping is sent as is
+                    for path, digest in table.items():
+                        table[path] = digests.setdefault(tuple(digest.items()), digest)
+            attestation.signers  # noqa: B018 - computed once, here (a cached property)
+    return reads
