@@ -570,8 +570,9 @@ class _Insertion:
     and out of it (its step, products, subjects), each end's ``{key: data}`` built
     once (an edge's ``digest`` is the attestation's own mapping, read-only as every
     fact). Claims go straight onto their artifact's ``claims`` list (a new node keeps
-    that list: ``bulk.add_nodes`` copies the attribute dict, not its values), in the
-    order adding the attestations one by one gives.
+    its attribute dict, made here), in the order adding the attestations one by one
+    gives. A table equal to the one before it (the links of one step by several keys)
+    reuses its sorted rows: the same artifacts, the same digests.
     """
 
     def __init__(self, graph: ProvenanceGraph) -> None:
@@ -580,7 +581,9 @@ class _Insertion:
         self.graph = graph
         self.known = node_attributes(graph.g)  # the nodes in the graph
         self.nodes: dict[str, dict[str, Any]] = {}  # new nodes (and attestations), in order
+        self.artifacts: list[str] = []  # the new artifacts, in order (for the flow graph)
         self.stars: list[tuple[str, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = []
+        self.last: dict[EdgeKind, tuple[Mapping[str, Mapping[str, str]], list[_Row]]] = {}
 
     def _has(self, node: str) -> bool:
         return node in self.nodes or node in self.known
@@ -621,12 +624,8 @@ class _Insertion:
         ref: SourceRef,
     ) -> None:
         """An edge per path of ``table`` into ``ends``, a claim per digest on its artifact."""
-        key, nodes, known, claim = kind.value, self.nodes, self.known, _new_claim
-        for path, digest in sorted(table.items()):
-            artifact = "artifact:" + path  # ProvenanceGraph.artifact_id, inline
-            attrs = known.get(artifact) or nodes.get(artifact)  # attributes are never empty
-            if attrs is None:
-                attrs = nodes[artifact] = artifact_attributes(path)
+        key, claim = kind.value, _new_claim
+        for artifact, attrs, digest in self._rows(kind, table):
             ends[artifact] = {key: {"kind": kind, "digest": digest, "source": ref}}
             if len(digest) == 1:  # most: one claim, made as a plain tuple is (no sorting)
                 ((algorithm, value),) = digest.items()
@@ -634,16 +633,33 @@ class _Insertion:
             else:
                 attrs["claims"] += digest_claims(digest, ref)
 
+    def _rows(self, kind: EdgeKind, table: Mapping[str, Mapping[str, str]]) -> list[_Row]:
+        """(artifact node, its attributes, digest) per path of ``table``, sorted by path; the
+        artifacts added when new."""
+        last = self.last.get(kind)
+        if last is not None and last[0] == table:
+            return last[1]
+        nodes, known, rows = self.nodes, self.known, []
+        for path, digest in sorted(table.items()):
+            artifact = "artifact:" + path  # ProvenanceGraph.artifact_id, inline
+            attrs = known.get(artifact) or nodes.get(artifact)  # attributes are never empty
+            if attrs is None:
+                attrs = nodes[artifact] = artifact_attributes(path)
+                self.artifacts.append(artifact)
+            rows.append((artifact, attrs, digest))
+        self.last[kind] = (table, rows)
+        return rows
+
     def apply(self) -> None:
         """Nodes, then edges, in bulk (:mod:`policy_engine.graph.bulk`)."""
         from policy_engine.graph.bulk import add_nodes, add_stars
 
         add_nodes(self.graph.g, self.nodes.items(), given=True)  # every dict made here
-        artifacts = (n for n, attrs in self.nodes.items() if attrs["kind"] is NodeKind.ARTIFACT)
-        add_nodes(self.graph.flow, ((n, {}) for n in artifacts))
+        add_nodes(self.graph.flow, ((n, {}) for n in self.artifacts))
         add_stars(self.graph.g, self.stars)
 
 
+_Row = tuple[str, dict[str, Any], Mapping[str, str]]
 _new_claim = tuple.__new__  # DigestClaim(a, v, s) is this, through a Python-level __new__
 
 

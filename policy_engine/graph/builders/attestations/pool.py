@@ -53,6 +53,8 @@ from policy_engine.graph.builders.attestations.dispatch import (
     load_file,
     merge,
 )
+from policy_engine.graph.builders.attestations.links import LoadedLink
+from policy_engine.graph.model import Attestation
 from policy_engine.keys import Keyring
 
 PARALLEL_MIN_ITEMS = 1000
@@ -60,7 +62,8 @@ FILES_PER_TASK = 256
 LINES_PER_TASK = 512
 SPLIT_BYTES = 256 * 1024
 Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines or None)
-Read = tuple[int, FileResult]  # (file index, the result of one unit)
+Sent = FileResult | Attestation  # a result, or a file's one link alone (see :func:`_lighter`)
+Read = tuple[int, Sent]  # (file index, the result of one unit)
 _WORKER: dict[str, object] = {}
 
 
@@ -116,7 +119,7 @@ class Reading:
         if workers is None:
             workers = default_workers(items, beside=1 if background else 0)
         self._pool: ProcessPoolExecutor | None = None
-        self._batches: Iterator[list[tuple[int, FileResult]]] = iter(())
+        self._batches: Iterator[list[Read]] = iter(())
         self._children: list[tuple[list[Unit], Child[list[Read]] | None]] = []
         least = 1 if background and items >= PARALLEL_MIN_ITEMS else 2
         if workers < least or len(self._units) < 2:
@@ -128,12 +131,18 @@ class Reading:
 
     def results(self) -> Generator[FileResult, None, None]:
         """One :class:`FileResult` per file, in file order (the pool is closed at the end)."""
+        with closing(self.sent()) as sent:
+            yield from (full(result) for result in sent)
+
+    def sent(self) -> Generator[Sent, None, None]:
+        """As :meth:`results`, but a file whose result is one link and nothing else (no
+        issue, note or signed bytes) given as that link's attestation, as it was sent."""
         try:
             if self._whole:  # a result per file: nothing to merge
                 yield from (result for _, result in self._stream())
             else:
                 for _, parts in groupby(self._stream(), key=lambda r: r[0]):
-                    yield merge([r for _, r in parts])
+                    yield merge([full(r) for _, r in parts])
         finally:
             self.close()
 
@@ -260,10 +269,18 @@ def _load_units(units: list[Unit]) -> list[Read]:
     return _lighter(reads)
 
 
-def _lighter(reads: list[Read]) -> list[Read]:
-    """``reads``, made lighter to send and to take in: equal digests of links become one
-    dict (pickled, and unpickled, once: the links of one step by several keys name the
-    same bytes), and each link's signers are computed (and sent) by the reader."""
+def full(result: Sent) -> FileResult:
+    """The :class:`FileResult` of what was sent (a bare attestation: its file's one link)."""
+    if isinstance(result, FileResult):
+        return result
+    return FileResult(result.file, links=[LoadedLink(result, None)])
+
+
+def _lighter(reads: list[tuple[int, FileResult]]) -> list[Read]:
+    """``reads``, made lighter to send and to take in: a file whose result is one link and
+    nothing else is sent as the link's attestation; equal digests of links become one dict
+    (pickled, and unpickled, once: the links of one step by several keys name the same
+    bytes); each link's signers are computed (and sent) by the reader."""
     digests: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
     for _, result in reads:
         for link in result.links:
@@ -273,4 +290,14 @@ def _lighter(reads: list[Read]) -> list[Read]:
                     for path, digest in table.items():
                         table[path] = digests.setdefault(tuple(digest.items()), digest)
             attestation.signers  # noqa: B018 - computed once, here (a cached property)
-    return reads
+    return [(index, _bare(result)) for index, result in reads]
+
+
+def _bare(result: FileResult) -> Sent:
+    """The attestation of a file's one link when that is all its result holds, else the result."""
+    if len(result.links) != 1 or result.layouts or result.statements or result.notes:
+        return result
+    link = result.links[0]
+    if result.issues or link.issues or link.proof is not None or result.error is not None:
+        return result
+    return link.attestation if link.attestation.file == result.file else result
