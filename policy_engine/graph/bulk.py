@@ -57,8 +57,9 @@ def add_stars(
 ) -> None:
     """Each star's edges, in order: ``(node, into, out)``, where ``into`` maps each
     predecessor ``u`` of ``node`` to its ``{key: data}`` and ``out`` each successor ``v``
-    likewise: ``g.add_edge(u, node, key=key, **data)`` for each of ``into``, then
-    ``g.add_edge(node, v, ...)`` for each of ``out``; ``node`` and the ends exist.
+    likewise (one key at least): ``g.add_edge(u, node, key=key, **data)`` for each of
+    ``into``, then ``g.add_edge(node, v, ...)`` for each of ``out``; ``node`` and the ends
+    exist.
 
     A node with no edge yet takes ``into`` and ``out`` themselves as its adjacency (the
     ``{key: data}`` dicts shared with the other ends, the data dicts not copied: the
