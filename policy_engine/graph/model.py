@@ -68,6 +68,15 @@ class SourceRef:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where} ({self.what})" if self.what else where
 
+    @classmethod
+    def of(cls, file: str, line: int | None, what: str) -> SourceRef:
+        """``SourceRef(file, line, what)``, its fields set at once (a frozen dataclass's
+        ``__init__`` sets each through ``object.__setattr__``): for the many a build makes."""
+        ref = object.__new__(cls)
+        fields = ref.__dict__
+        fields["file"], fields["line"], fields["what"] = file, line, what
+        return ref
+
 
 class Evidence(NamedTuple):
     """One fact behind a finding: what it is, its value, and where it was read."""
@@ -585,9 +594,6 @@ class _Insertion:
         self.stars: list[tuple[str, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = []
         self.last: dict[EdgeKind, tuple[Mapping[str, Mapping[str, str]], list[_Row]]] = {}
 
-    def _has(self, node: str) -> bool:
-        return node in self.nodes or node in self.known
-
     def attestation(self, att: Attestation, source: SourceRef) -> None:
         node = "attestation:" + att.file  # ProvenanceGraph.attestation_id, inline
         self.nodes[node] = {"kind": NodeKind.ATTESTATION, "data": att}
@@ -597,18 +603,18 @@ class _Insertion:
         if step in self.known:
             out[step] = {"attests": {"kind": EdgeKind.ATTESTS}}
         if att.materials:
-            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` material")
+            ref = SourceRef.of(source.file, source.line, f"link `{att.step_name}` material")
             self._digest_edges(into, EdgeKind.MATERIAL, att.materials, ref)
         if att.products:
-            ref = SourceRef(source.file, source.line, f"link `{att.step_name}` product")
+            ref = SourceRef.of(source.file, source.line, f"link `{att.step_name}` product")
             self._digest_edges(out, EdgeKind.PRODUCT, att.products, ref)
         if att.subjects:
             what = f"statement `{att.predicate_type}` subject"
             ref = SourceRef(source.file, source.line, what)
             self._digest_edges(out, EdgeKind.SUBJECT, att.subjects, ref)
         for keyid in sorted(att.signers):
-            principal = ProvenanceGraph.principal_id(keyid)
-            if not self._has(principal):
+            principal = "principal:" + keyid  # ProvenanceGraph.principal_id
+            if principal not in self.known and principal not in self.nodes:
                 self.nodes[principal] = {
                     "kind": NodeKind.PRINCIPAL,
                     "data": Principal(keyid, keyid),

@@ -162,7 +162,7 @@ def _read_links(graph: ProvenanceGraph, reading: Reading) -> list[Sent]:
 def _add_links(graph: ProvenanceGraph, results: list[Sent]) -> None:
     """The links of ``results``, in order, in one bulk insertion."""
     links = _links(results)
-    graph.add_attestations((att, SourceRef(att.file, None, "in-toto link")) for att in links)
+    graph.add_attestations((att, SourceRef.of(att.file, None, "in-toto link")) for att in links)
 
 
 def _links(results: list[Sent]) -> Iterator[Attestation]:

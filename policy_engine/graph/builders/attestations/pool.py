@@ -16,7 +16,9 @@ point (``if __name__ == "__main__":``), and if the pool cannot start, files are
 read in this process. Each worker receives the trusted keys and the root once,
 then tasks: a batch of small files, or a run of lines of a large JSON-Lines
 bundle (one file may hold thousands of attestations). Links come back without
-their signed bytes (see :func:`.dispatch.load_file`).
+their signed bytes (see :func:`.dispatch.load_file`), made light to send (see
+:func:`_lighter`): :meth:`Reading.sent` gives them so, :meth:`Reading.results`
+as :class:`FileResult` s.
 
 ``MLPOLICY_WORKERS`` is the number of reading processes (children or pool
 workers); unset, a CPU each, less the CPU this process keeps busy in the
