@@ -51,6 +51,34 @@ def add_edges(
     _clear_cache(g)
 
 
+def add_stars(
+    g: nx.MultiDiGraph[str],
+    stars: Iterable[tuple[str, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]],
+) -> None:
+    """Each star's edges, in order: ``(node, into, out)``, where ``into`` maps each
+    predecessor ``u`` of ``node`` to its ``{key: data}`` and ``out`` each successor ``v``
+    likewise (one key at least): ``g.add_edge(u, node, key=key, **data)`` for each of
+    ``into``, then ``g.add_edge(node, v, ...)`` for each of ``out``; ``node`` and the ends
+    exist.
+
+    A node with no edge yet takes ``into`` and ``out`` themselves as its adjacency (the
+    ``{key: data}`` dicts shared with the other ends, the data dicts not copied: the
+    caller's no more); a node with edges already has them added one at a time.
+    """
+    _, succ, pred = _dicts(g)
+    for node, into, out in stars:
+        if succ[node] or pred[node] or node in into or node in out:
+            add_edges(g, [(u, node, k, d) for u, keys in into.items() for k, d in keys.items()])
+            add_edges(g, [(node, v, k, d) for v, keys in out.items() for k, d in keys.items()])
+            continue
+        pred[node], succ[node] = into, out
+        for u, keys in into.items():
+            succ[u][node] = keys
+        for v, keys in out.items():
+            pred[v][node] = keys
+    _clear_cache(g)
+
+
 def add_simple_edges(g: nx.DiGraph[str], edges: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
     """``g.add_edge(u, v, **data)`` for each edge of a ``DiGraph``, in order; ``u`` and ``v`` exist.
 

@@ -68,6 +68,15 @@ class SourceRef:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where} ({self.what})" if self.what else where
 
+    @classmethod
+    def of(cls, file: str, line: int | None, what: str) -> SourceRef:
+        """``SourceRef(file, line, what)``, its fields set at once (a frozen dataclass's
+        ``__init__`` sets each through ``object.__setattr__``): for the many a build makes."""
+        ref = object.__new__(cls)
+        fields = ref.__dict__
+        fields["file"], fields["line"], fields["what"] = file, line, what
+        return ref
+
 
 class Evidence(NamedTuple):
     """One fact behind a finding: what it is, its value, and where it was read."""
@@ -566,9 +575,13 @@ _LINK_SIDES = (
 class _Insertion:
     """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added.
 
-    Claims go straight onto their artifact's ``claims`` list (a new node keeps that
-    list: ``bulk.add_nodes`` copies the attribute dict, not its values), in the
-    order adding the attestations one by one gives.
+    Each attestation is a star: its node with the edges into it (materials, signers)
+    and out of it (its step, products, subjects), each end's ``{key: data}`` built
+    once (an edge's ``digest`` is the attestation's own mapping, read-only as every
+    fact). Claims go straight onto their artifact's ``claims`` list (a new node keeps
+    its attribute dict, made here), in the order adding the attestations one by one
+    gives. A table equal to the one before it (the links of one step by several keys)
+    reuses its sorted rows: the same artifacts, the same digests.
     """
 
     def __init__(self, graph: ProvenanceGraph) -> None:
@@ -577,63 +590,83 @@ class _Insertion:
         self.graph = graph
         self.known = node_attributes(graph.g)  # the nodes in the graph
         self.nodes: dict[str, dict[str, Any]] = {}  # new nodes (and attestations), in order
-        self.edges: list[tuple[str, str, str, dict[str, Any]]] = []
-
-    def _has(self, node: str) -> bool:
-        return node in self.nodes or node in self.known
+        self.artifacts: list[str] = []  # the new artifacts, in order (for the flow graph)
+        self.stars: list[tuple[str, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = []
+        self.last: dict[EdgeKind, tuple[Mapping[str, Mapping[str, str]], list[_Row]]] = {}
 
     def attestation(self, att: Attestation, source: SourceRef) -> None:
-        graph, node = self.graph, ProvenanceGraph.attestation_id(att.file)
+        node = "attestation:" + att.file  # ProvenanceGraph.attestation_id, inline
         self.nodes[node] = {"kind": NodeKind.ATTESTATION, "data": att}
-        step = ProvenanceGraph.step_id(att.step_name)
-        if step in graph.g:
-            self.edges.append((node, step, EdgeKind.ATTESTS.value, {"kind": EdgeKind.ATTESTS}))
-        for field_name, kind, role in _LINK_SIDES:
-            table: Mapping[str, Mapping[str, str]] = getattr(att, field_name)
-            if table:
-                ref = SourceRef(source.file, source.line, f"link `{att.step_name}` {role}")
-                self._digest_edges(node, kind, table, ref)
+        into: dict[str, dict[str, Any]] = {}
+        out: dict[str, dict[str, Any]] = {}
+        step = "step:" + att.step_name  # ProvenanceGraph.step_id
+        if step in self.known:
+            out[step] = {"attests": {"kind": EdgeKind.ATTESTS}}
+        if att.materials:
+            ref = SourceRef.of(source.file, source.line, f"link `{att.step_name}` material")
+            self._digest_edges(into, EdgeKind.MATERIAL, att.materials, ref)
+        if att.products:
+            ref = SourceRef.of(source.file, source.line, f"link `{att.step_name}` product")
+            self._digest_edges(out, EdgeKind.PRODUCT, att.products, ref)
         if att.subjects:
             what = f"statement `{att.predicate_type}` subject"
             ref = SourceRef(source.file, source.line, what)
-            self._digest_edges(node, EdgeKind.SUBJECT, att.subjects, ref)
+            self._digest_edges(out, EdgeKind.SUBJECT, att.subjects, ref)
         for keyid in sorted(att.signers):
-            principal = ProvenanceGraph.principal_id(keyid)
-            if not self._has(principal):
+            principal = "principal:" + keyid  # ProvenanceGraph.principal_id
+            if principal not in self.known and principal not in self.nodes:
                 self.nodes[principal] = {
                     "kind": NodeKind.PRINCIPAL,
                     "data": Principal(keyid, keyid),
                 }
-            self.edges.append((principal, node, EdgeKind.SIGNED.value, {"kind": EdgeKind.SIGNED}))
+            into[principal] = {"signed": {"kind": EdgeKind.SIGNED}}
+        self.stars.append((node, into, out))
 
     def _digest_edges(
         self,
-        node: str,
+        ends: dict[str, dict[str, Any]],
         kind: EdgeKind,
         table: Mapping[str, Mapping[str, str]],
         ref: SourceRef,
     ) -> None:
-        """An edge per path of ``table`` (into ``node`` for materials), a claim per digest."""
-        into, key, nodes, known = kind is EdgeKind.MATERIAL, kind.value, self.nodes, self.known
-        add_edge, artifact_id = self.edges.append, ProvenanceGraph.artifact_id
+        """An edge per path of ``table`` into ``ends``, a claim per digest on its artifact."""
+        key, claim = kind.value, _new_claim
+        for artifact, attrs, digest in self._rows(kind, table):
+            ends[artifact] = {key: {"kind": kind, "digest": digest, "source": ref}}
+            if len(digest) == 1:  # most: one claim, made as a plain tuple is (no sorting)
+                ((algorithm, value),) = digest.items()
+                attrs["claims"].append(claim(DigestClaim, (algorithm, value, ref)))
+            else:
+                attrs["claims"] += digest_claims(digest, ref)
+
+    def _rows(self, kind: EdgeKind, table: Mapping[str, Mapping[str, str]]) -> list[_Row]:
+        """(artifact node, its attributes, digest) per path of ``table``, sorted by path; the
+        artifacts added when new."""
+        last = self.last.get(kind)
+        if last is not None and last[0] == table:
+            return last[1]
+        nodes, known, rows = self.nodes, self.known, []
         for path, digest in sorted(table.items()):
-            artifact = artifact_id(path)
+            artifact = "artifact:" + path  # ProvenanceGraph.artifact_id, inline
             attrs = known.get(artifact) or nodes.get(artifact)  # attributes are never empty
             if attrs is None:
                 attrs = nodes[artifact] = artifact_attributes(path)
-            data = {"kind": kind, "digest": dict(digest), "source": ref}
-            add_edge((artifact, node, key, data) if into else (node, artifact, key, data))
-            pairs = digest.items() if len(digest) < 2 else sorted(digest.items())
-            attrs["claims"] += [DigestClaim(algorithm, value, ref) for algorithm, value in pairs]
+                self.artifacts.append(artifact)
+            rows.append((artifact, attrs, digest))
+        self.last[kind] = (table, rows)
+        return rows
 
     def apply(self) -> None:
         """Nodes, then edges, in bulk (:mod:`policy_engine.graph.bulk`)."""
-        from policy_engine.graph.bulk import add_edges, add_nodes
+        from policy_engine.graph.bulk import add_nodes, add_stars
 
-        add_nodes(self.graph.g, self.nodes.items())
-        artifacts = (n for n, attrs in self.nodes.items() if attrs["kind"] is NodeKind.ARTIFACT)
-        add_nodes(self.graph.flow, ((n, {}) for n in artifacts))
-        add_edges(self.graph.g, self.edges)
+        add_nodes(self.graph.g, self.nodes.items(), given=True)  # every dict made here
+        add_nodes(self.graph.flow, ((n, {}) for n in self.artifacts))
+        add_stars(self.graph.g, self.stars)
+
+
+_Row = tuple[str, dict[str, Any], Mapping[str, str]]
+_new_claim = tuple.__new__  # DigestClaim(a, v, s) is this, through a Python-level __new__
 
 
 def duplicate_step(step: Step) -> Issue:

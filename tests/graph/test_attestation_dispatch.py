@@ -34,7 +34,7 @@ from policy_engine.graph.builders.attestations.dispatch import (
     find_files,
 )
 from policy_engine.graph.builders.attestations.envelopes import b64decode, pae
-from policy_engine.graph.builders.attestations.pool import Unit, load_files
+from policy_engine.graph.builders.attestations.pool import Read, Unit, load_files
 from policy_engine.graph.model import SignatureStatus
 from policy_engine.keys import Keyring
 
@@ -419,6 +419,46 @@ def test_pool_results_equal_serial_results_in_order(
     ]
 
 
+def test_readers_send_a_lone_link_bare_and_equal_digests_once(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    """What a reader sends is lighter, never different: a file whose result is one link
+    and nothing else goes as the link's attestation (signers computed); equal digests of
+    links are one dict; a file with issues, statements, an error or signed bytes, and a
+    link of a bundle, go as they were read."""
+    from policy_engine.graph.builders.attestations import pool
+    from policy_engine.graph.builders.attestations.confine import Normaliser
+    from policy_engine.graph.builders.attestations.dispatch import load_file
+
+    sha = {"sha256": "ab" * 32}
+    for i in range(3):  # the same step by two keys: equal tables
+        for who in ("alice", "bob"):
+            document = link(f"s{i}", {"data/raw.csv": sha}, {f"out/{i}.bin": dict(sha)})
+            write_json(tmp_path / "att" / f"s{i}.{who}.link", metablock(document, [ids[who]]))
+    escape = link("t", {"../outside": sha})  # an issue: path-escape
+    write_json(tmp_path / "att" / "t.mallory.link", metablock(escape, [ids["mallory"]]))
+    write_lines(tmp_path / "att" / "u.intoto.jsonl", [metablock(link("u"), [ids["alice"]])])
+    write_json(tmp_path / "att" / "v.json", dsse(statement(SUBJECT), [ids["bob"]]))
+    (tmp_path / "att" / "w.json").write_text("{not json")
+    found = find_files(tmp_path, [tmp_path / "att"])
+    normaliser = Normaliser(tmp_path)
+
+    def read() -> list[tuple[int, FileResult]]:
+        return [(i, load_file(f, keyring, normaliser, proofs=False)) for i, f in enumerate(found)]
+
+    sent = pool._lighter(read())
+    assert [pool.full(result) for _, result in sent] == [result for _, result in read()]
+    bare = [result for _, result in sent if not isinstance(result, FileResult)]
+    assert [a.file for a in bare] == [
+        f"att/s{i}.{w}.link" for i in range(3) for w in ("alice", "bob")
+    ]
+    assert all(vars(a)["signers"] == a.signers for a in bare)  # computed before sending
+    digests = {id(d) for a in bare for table in (a.materials, a.products) for d in table.values()}
+    assert len(digests) == 1  # one sha256 everywhere: one dict
+    with_proof = load_file(found[0], keyring, normaliser)  # signed bytes kept: sent whole
+    assert pool._lighter([(0, with_proof)]) == [(0, with_proof)]
+
+
 def _read_in_background(
     found: list[Found], keyring: Keyring, root: Path, workers: int
 ) -> list[FileResult]:
@@ -474,7 +514,7 @@ def test_forked_readers_give_the_results_read_here_even_when_one_fails(
     serial = load_files(found, keyring, tmp_path, workers=1)
     parent, last, read = os.getpid(), found[-1], pool._read
 
-    def reads(units: list[Unit], keyring: Keyring, root: Path) -> list[tuple[int, FileResult]]:
+    def reads(units: list[Unit], keyring: Keyring, root: Path) -> list[Read]:
         assert os.getpid() != parent  # read by a child
         if failing is not None and units[-1][1] == last:
             _fail_in_child(failing)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine.graph.bulk import add_edges, add_nodes, add_simple_edges, adjacency
+from policy_engine.graph.bulk import add_edges, add_nodes, add_simple_edges, add_stars, adjacency
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "é", "a b", ""])
 ATTRS = st.dictionaries(st.sampled_from(["kind", "data", "claims"]), st.integers(0, 3), max_size=2)
@@ -82,6 +82,61 @@ def test_same_digraph_as_networkx(
     assert _snapshot(bulk) == _snapshot(reference)
     succ, pred = vars(bulk)["_succ"], vars(bulk)["_pred"]
     assert all(succ[u][v] is pred[v][u] for u in succ for v in succ[u])
+
+
+STAR = st.tuples(
+    NAMES,
+    st.dictionaries(
+        NAMES, st.dictionaries(st.sampled_from(["material", "signed"]), ATTRS, min_size=1)
+    ),
+    st.dictionaries(
+        NAMES, st.dictionaries(st.sampled_from(["product", "attests"]), ATTRS, min_size=1)
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before_edges=st.lists(EDGES, max_size=4), stars=st.lists(STAR, max_size=4))
+def test_stars_are_the_edges_networkx_adds(
+    before_edges: list[tuple[str, str, str, dict[str, int]]],
+    stars: list[tuple[str, dict[str, dict[str, dict[str, int]]], dict[str, Any]]],
+) -> None:
+    """A node with no edge yet takes its star whole; one with edges (earlier ones, an
+    earlier star's, its own loop) has them added one at a time: the same graph."""
+    reference: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    bulk: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    ends = [n for node, into, out in stars for n in (node, *into, *out)]
+    for g in (reference, bulk):
+        for u, v, key, data in before_edges:
+            g.add_edge(u, v, key=key, **data)
+        g.add_nodes_from(ends)
+    for node, into, out in stars:
+        for u, keys in into.items():
+            for key, data in keys.items():
+                reference.add_edge(u, node, key=key, **data)
+        for v, keys in out.items():
+            for key, data in keys.items():
+                reference.add_edge(node, v, key=key, **data)
+    add_stars(bulk, [(node, _copied(into), _copied(out)) for node, into, out in stars])
+    assert _snapshot(bulk) == _snapshot(reference)
+    assert _shared_key_dicts(bulk)
+
+
+def _copied(ends: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, dict[str, int]]]:
+    return {end: {key: dict(data) for key, data in keys.items()} for end, keys in ends.items()}
+
+
+def test_a_new_node_keeps_its_star() -> None:
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    g.add_nodes_from(["n", "u", "v"])
+    into, out = {"u": {"material": {"kind": 1}}}, {"v": {"product": {"kind": 2}}}
+    add_stars(g, [("n", into, out)])
+    succ, pred = adjacency(g)
+    assert pred["n"] is into and succ["n"] is out and succ["u"]["n"] is into["u"]
+    assert list(g.edges(keys=True, data=True)) == [
+        ("n", "v", "product", {"kind": 2}),
+        ("u", "n", "material", {"kind": 1}),
+    ]
 
 
 def test_a_multigraph_is_refused_simple_edges() -> None:

@@ -8,10 +8,12 @@ order, including for repeated paths, shared artifacts and hostile path names.
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, fields
 from datetime import datetime, timezone
 from typing import Any
 
 import networkx as nx
+import pytest
 
 from policy_engine.graph.model import (
     Artifact,
@@ -167,3 +169,18 @@ def test_a_digest_claim_keeps_its_fields_equality_hash_and_repr() -> None:
     assert claim != DigestClaim("md5", "ab", SourceRef("dvc.lock", 4, "out"))
     assert hash(claim) == hash(DigestClaim("md5", "ab", SourceRef("dvc.lock", 3, "out")))
     assert repr(claim) == f"DigestClaim(algorithm='md5', value='ab', source={source!r})"
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "what"),
+    [("a.link", None, "link `s` product"), ("b.jsonl", 3, ""), ("", 0, "x")],
+)
+def test_a_source_ref_made_at_once_is_the_dataclass_s(
+    file: str, line: int | None, what: str
+) -> None:
+    made, reference = SourceRef.of(file, line, what), SourceRef(file, line, what)
+    assert made == reference and hash(made) == hash(reference)
+    assert (repr(made), str(made), vars(made)) == (repr(reference), str(reference), vars(reference))
+    assert type(made) is SourceRef and fields(made) == fields(reference)
+    with pytest.raises(FrozenInstanceError):
+        made.line = 4  # type: ignore[misc]

@@ -253,3 +253,26 @@ def test_a_sublayout_stands_for_its_step(
     assert sublayout.steps[0].signers == {ids["f2"].keyid}
     assert graph.issues == []
     assert json.loads((tmp_path / "train.link").read_text())["signed"]["name"] == "train"
+
+
+def test_links_sent_bare_by_other_processes_count_for_a_layout(
+    tmp_path: Path, ids: dict[str, Identity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Links read by a pool come without their signed bytes (a lone link as its bare
+    attestation): their files are read again for the layout, which judges as read here."""
+    import threading
+
+    keyring = Keyring({name: ids[name].public for name in ("owner", "f1", "f2")})
+    write_json(tmp_path / "root.layout", metablock(layout(ids), [ids["owner"]]))
+    write_json(tmp_path / "links" / "train.f1.link", train_link([ids["f1"]]))
+    write_json(tmp_path / "links" / "train.f2.link", train_link([ids["f2"]]))
+    write_json(tmp_path / "links" / "train.out.link", train_link([ids["outsider"]]))
+    monkeypatch.setenv("MLPOLICY_WORKERS", "1")
+    here, here_graph = load_layout(tmp_path, keyring, tmp_path)
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # a forked pool
+    pooled, pooled_graph = load_layout(tmp_path, keyring, tmp_path)
+    assert pooled == here and pooled.steps[0].satisfied
+    assert pooled_graph.issues == here_graph.issues
+    assert pooled_graph.layout_problems == here_graph.layout_problems
+    assert list(pooled_graph.attestations()) == list(here_graph.attestations())

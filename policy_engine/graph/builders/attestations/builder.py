@@ -22,6 +22,7 @@ it added could bridge a broken chain. Other predicates are kept as evidence only
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -39,7 +40,7 @@ from policy_engine.graph.builders.attestations.dispatch import (
 from policy_engine.graph.builders.attestations.layoutrules import layout_problems
 from policy_engine.graph.builders.attestations.layouts import LoadedLayout
 from policy_engine.graph.builders.attestations.links import LoadedLink
-from policy_engine.graph.builders.attestations.pool import Reading
+from policy_engine.graph.builders.attestations.pool import Reading, Sent
 from policy_engine.graph.builders.attestations.resources import Resource
 from policy_engine.graph.builders.attestations.subjects import Resolver
 from policy_engine.graph.builders.attestations.thresholds import expiry_issues, settle
@@ -131,24 +132,25 @@ def build_attestations(
 def _build(graph: ProvenanceGraph, context: BuildContext, started: Started) -> None:
     found = started.files()
     with paused_gc():  # what is read stays in the graph: no garbage worth a collection
-        results = _read_links(graph, started.reading)
+        sent = _read_links(graph, started.reading)
+    results = [result for result in sent if isinstance(result, FileResult)]  # the others: a link
     for result in results:
         graph.issues.extend(result.issues)
         graph.notes.extend(result.notes)
     layouts = [layout for r in results for layout in r.layouts]
     if layouts:
-        _settle_layouts(graph, context, layouts, _with_proofs(found, results, context))
+        _settle_layouts(graph, context, layouts, _with_proofs(found, sent, context))
     resolver = Resolver(graph, context.root)
     pending = [_by_name(graph, resolver, s) for r in results for s in r.statements]
     context.deferred.setdefault(_DEFERRED, []).extend(pending)
 
 
-def _read_links(graph: ProvenanceGraph, reading: Reading) -> list[FileResult]:
-    """Every file's result, in order, its links added in bulk as the files are read."""
-    results: list[FileResult] = []
-    with closing(reading.results()) as stream:
+def _read_links(graph: ProvenanceGraph, reading: Reading) -> list[Sent]:
+    """Every file's result as sent, in order, its links added in bulk as the files are read."""
+    results: list[Sent] = []
+    with closing(reading.sent()) as stream:
         for result in stream:
-            if result.error is not None:
+            if isinstance(result, FileResult) and result.error is not None:
                 raise InputError(*result.error)
             results.append(result)
             if len(results) % _LINKS_PER_INSERT == 0:
@@ -157,10 +159,19 @@ def _read_links(graph: ProvenanceGraph, reading: Reading) -> list[FileResult]:
     return results
 
 
-def _add_links(graph: ProvenanceGraph, results: list[FileResult]) -> None:
+def _add_links(graph: ProvenanceGraph, results: list[Sent]) -> None:
     """The links of ``results``, in order, in one bulk insertion."""
-    atts = (link.attestation for result in results for link in result.links)
-    graph.add_attestations((att, SourceRef(att.file, None, "in-toto link")) for att in atts)
+    links = _links(results)
+    graph.add_attestations((att, SourceRef.of(att.file, None, "in-toto link")) for att in links)
+
+
+def _links(results: list[Sent]) -> Iterator[Attestation]:
+    """The attestations of the links of ``results``, in order."""
+    for result in results:
+        if isinstance(result, Attestation):
+            yield result
+        else:
+            yield from (link.attestation for link in result.links)
 
 
 def _settle_layouts(
@@ -212,14 +223,14 @@ def _layout_step(layout: Layout, step: LayoutStep) -> Step:
 
 
 def _with_proofs(
-    found: list[Found], results: list[FileResult], context: BuildContext
+    found: list[Found], results: list[Sent], context: BuildContext
 ) -> list[FileResult]:
     """The results, with files whose links lost their signed bytes read again (for layouts)."""
     normaliser = Normaliser(context.root)
     return [
-        load_file(each, context.keyring, normaliser)
-        if any(link.proof is None for link in result.links)
-        else result
+        result
+        if isinstance(result, FileResult) and all(link.proof is not None for link in result.links)
+        else load_file(each, context.keyring, normaliser)
         for each, result in zip(found, results, strict=True)
     ]
 

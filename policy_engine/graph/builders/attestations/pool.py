@@ -16,7 +16,9 @@ point (``if __name__ == "__main__":``), and if the pool cannot start, files are
 read in this process. Each worker receives the trusted keys and the root once,
 then tasks: a batch of small files, or a run of lines of a large JSON-Lines
 bundle (one file may hold thousands of attestations). Links come back without
-their signed bytes (see :func:`.dispatch.load_file`).
+their signed bytes (see :func:`.dispatch.load_file`), made light to send (see
+:func:`_lighter`): :meth:`Reading.sent` gives them so, :meth:`Reading.results`
+as :class:`FileResult` s.
 
 ``MLPOLICY_WORKERS`` is the number of reading processes (children or pool
 workers); unset, a CPU each, less the CPU this process keeps busy in the
@@ -34,7 +36,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
@@ -53,6 +55,8 @@ from policy_engine.graph.builders.attestations.dispatch import (
     load_file,
     merge,
 )
+from policy_engine.graph.builders.attestations.links import LoadedLink
+from policy_engine.graph.model import Attestation
 from policy_engine.keys import Keyring
 
 PARALLEL_MIN_ITEMS = 1000
@@ -60,7 +64,8 @@ FILES_PER_TASK = 256
 LINES_PER_TASK = 512
 SPLIT_BYTES = 256 * 1024
 Unit = tuple[int, Found, tuple[int, bytes] | None]  # (file index, file, lines or None)
-Read = tuple[int, FileResult]  # (file index, the result of one unit)
+Sent = FileResult | Attestation  # a result, or a file's one link alone (see :func:`_lighter`)
+Read = tuple[int, Sent]  # (file index, the result of one unit)
 _WORKER: dict[str, object] = {}
 
 
@@ -110,12 +115,13 @@ class Reading:
         """``background``: this process works on something else meanwhile, so the readers
         take one CPU fewer, one reader is worth starting, and they are forked children."""
         self._units = _units(found)
+        self._whole = all(unit[2] is None for unit in self._units)  # no bundle split in runs
         self._keyring, self._root = keyring, root
         items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
         if workers is None:
             workers = default_workers(items, beside=1 if background else 0)
         self._pool: ProcessPoolExecutor | None = None
-        self._batches: Iterator[list[tuple[int, FileResult]]] = iter(())
+        self._batches: Iterator[list[Read]] = iter(())
         self._children: list[tuple[list[Unit], Child[list[Read]] | None]] = []
         least = 1 if background and items >= PARALLEL_MIN_ITEMS else 2
         if workers < least or len(self._units) < 2:
@@ -127,9 +133,18 @@ class Reading:
 
     def results(self) -> Generator[FileResult, None, None]:
         """One :class:`FileResult` per file, in file order (the pool is closed at the end)."""
+        with closing(self.sent()) as sent:
+            yield from (full(result) for result in sent)
+
+    def sent(self) -> Generator[Sent, None, None]:
+        """As :meth:`results`, but a file whose result is one link and nothing else (no
+        issue, note or signed bytes) given as that link's attestation, as it was sent."""
         try:
-            for _, parts in groupby(self._stream(), key=lambda r: r[0]):
-                yield merge([r for _, r in parts])
+            if self._whole:  # a result per file: nothing to merge
+                yield from (result for _, result in self._stream())
+            else:
+                for _, parts in groupby(self._stream(), key=lambda r: r[0]):
+                    yield merge([full(r) for _, r in parts])
         finally:
             self.close()
 
@@ -252,4 +267,39 @@ def _start(keyring: Keyring, root: Path) -> None:
 def _load_units(units: list[Unit]) -> list[Read]:
     keyring, normaliser = _WORKER["keyring"], _WORKER["normaliser"]
     assert isinstance(keyring, Keyring) and isinstance(normaliser, Normaliser)
-    return [(i, load_file(f, keyring, normaliser, lines, proofs=False)) for i, f, lines in units]
+    reads = [(i, load_file(f, keyring, normaliser, lines, proofs=False)) for i, f, lines in units]
+    return _lighter(reads)
+
+
+def full(result: Sent) -> FileResult:
+    """The :class:`FileResult` of what was sent (a bare attestation: its file's one link)."""
+    if isinstance(result, FileResult):
+        return result
+    return FileResult(result.file, links=[LoadedLink(result, None)])
+
+
+def _lighter(reads: list[tuple[int, FileResult]]) -> list[Read]:
+    """``reads``, made lighter to send and to take in: a file whose result is one link and
+    nothing else is sent as the link's attestation; equal digests of links become one dict
+    (pickled, and unpickled, once: the links of one step by several keys name the same
+    bytes); each link's signers are computed (and sent) by the reader."""
+    digests: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+    for _, result in reads:
+        for link in result.links:
+            attestation = link.attestation
+            for table in (attestation.materials, attestation.products):
+                if isinstance(table, dict):  # as links are read; another mapping is sent as is
+                    for path, digest in table.items():
+                        table[path] = digests.setdefault(tuple(digest.items()), digest)
+            attestation.signers  # noqa: B018 - computed once, here (a cached property)
+    return [(index, _bare(result)) for index, result in reads]
+
+
+def _bare(result: FileResult) -> Sent:
+    """The attestation of a file's one link when that is all its result holds, else the result."""
+    if len(result.links) != 1 or result.layouts or result.statements or result.notes:
+        return result
+    link = result.links[0]
+    if result.issues or link.issues or link.proof is not None or result.error is not None:
+        return result
+    return link.attestation if link.attestation.file == result.file else result
