@@ -137,9 +137,7 @@ def _every(
     """A finding per subject whose verdict fails; those the screen passes are not evaluated."""
     kind = rule.selector.subject
     holding = surely_holding(rule.predicate, kind, subjects, ctx)
-    for subject in subjects:
-        if subject in holding:
-            continue
+    for subject in [s for s in subjects if s not in holding]:
         verdict = evaluate_predicate(rule.predicate, Subject(kind, subject), ctx)
         if not verdict.holds:
             found = _finding(control, rule, subject, verdict.message, verdict.kind, verdict)

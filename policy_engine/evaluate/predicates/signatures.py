@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from itertools import chain
+from operator import methodcaller
+from typing import TypeVar
 
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
@@ -12,6 +14,8 @@ from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need
 from policy_engine.evaluate.predicates.registry import evaluates, screens
 from policy_engine.graph.model import Attestation, Evidence, SignatureStatus
+
+T = TypeVar("T")
 
 
 @evaluates(ir.SignedBy)
@@ -73,22 +77,29 @@ def signed_by_screen(
     (bytes not at hand, other algorithms, folders signed file by file, attestations)."""
     if kind != "artifacts":
         return set()
-    current, by_key = ctx.current_sha256, dict[str, set[str]]()
+    current = ctx.current_sha256.items()
+    by_key: dict[str, set[tuple[str, str]]] = {}
     for att in ctx.attestations.values():
         keys = att.signers & pred.role.keyids
         if keys:
             tables = (att.products, att.subjects) if ctx.signs(att) else (att.products,)
-            signed = {
-                path
-                for table in tables
-                for path, digest in table.items()
-                if path in current and digest.get("sha256") == current[path]
-            }
+            signed: set[tuple[str, str]] = set()
+            for table in tables:  # (path, sha256) pairs that are also current: compared in C
+                signed |= current & zip(table, map(_SHA256, table.values()), strict=True)
             for key in keys:
                 by_key.setdefault(key, set()).update(signed)
-    enough = max(pred.threshold, 1)
-    signers = Counter(chain.from_iterable(by_key.values()))
-    return {path for path, count in signers.items() if count >= enough}
+    return {path for path, _ in _in_at_least(max(pred.threshold, 1), list(by_key.values()))}
+
+
+_SHA256 = methodcaller("get", "sha256")
+
+
+def _in_at_least(count: int, sets: list[set[T]]) -> set[T]:
+    """The items that are in at least ``count`` (>= 1) of the ``sets``."""
+    if count == len(sets):
+        return set.intersection(*sets)
+    counted = Counter(chain.from_iterable(sets))
+    return {item for item, times in counted.items() if times >= count}
 
 
 def _directory_signed_by(
