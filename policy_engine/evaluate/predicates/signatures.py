@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from itertools import chain
-from operator import methodcaller
 from typing import TypeVar
 
 from policy_engine.compiler import ir
@@ -77,21 +76,23 @@ def signed_by_screen(
     (bytes not at hand, other algorithms, folders signed file by file, attestations)."""
     if kind != "artifacts":
         return set()
-    current = ctx.current_sha256.items()
-    by_key: dict[str, set[tuple[str, str]]] = {}
+    current, by_key = ctx.current_sha256.get, dict[str, set[str]]()
     for att in ctx.attestations.values():
         keys = att.signers & pred.role.keyids
         if keys:
             tables = (att.products, att.subjects) if ctx.signs(att) else (att.products,)
-            signed: set[tuple[str, str]] = set()
-            for table in tables:  # (path, sha256) pairs that are also current: compared in C
-                signed |= current & zip(table, map(_SHA256, table.values()), strict=True)
+            signed = {
+                path
+                for table in tables
+                for path, digest in table.items()
+                if digest.get("sha256") == current(path, _ABSENT)  # never equal when absent
+            }
             for key in keys:
                 by_key.setdefault(key, set()).update(signed)
-    return {path for path, _ in _in_at_least(max(pred.threshold, 1), list(by_key.values()))}
+    return _in_at_least(max(pred.threshold, 1), list(by_key.values()))
 
 
-_SHA256 = methodcaller("get", "sha256")
+_ABSENT = object()
 
 
 def _in_at_least(count: int, sets: list[set[T]]) -> set[T]:
