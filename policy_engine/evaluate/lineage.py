@@ -53,8 +53,8 @@ def _downstream(
 ) -> set[str]:
     """The nodes at the end of a path of at least one edge from ``sources``, over edges not
     in ``skip``: what networkx's breadth-first search over a restricted view of the graph
-    finds, without the view's filtering of every edge (``tests/evaluate/test_lineage_passes``).
-    Each node's new successors are taken as one set difference, not edge by edge."""
+    finds, without the view's filtering of every edge (``tests/evaluate/test_lineage_passes``);
+    the edges skipped are looked up by their source node, without a pair made per edge."""
     cut: dict[str, set[str]] = {}
     for u, v in skip:
         cut.setdefault(u, set()).add(v)
@@ -63,11 +63,11 @@ def _downstream(
     while layer:
         following: list[str] = []
         for u in layer:
-            fresh = succ[u].keys() - seen
-            if u in cut:
-                fresh -= cut[u]
-            seen |= fresh
-            following += fresh
+            blocked = cut.get(u, ())
+            for v in succ[u]:
+                if v not in seen and v not in blocked:
+                    seen.add(v)
+                    following.append(v)
         layer = following
     return seen
 
@@ -128,22 +128,25 @@ class Lineage:
 
     @cached_property
     def broken(self) -> dict[tuple[str, str], BrokenEdge]:
-        """Every broken input and output edge, keyed by its (source, target) node ids."""
+        """Every broken input and output edge, keyed by its (source, target) node ids.
+
+        Every edge of the flow has a step at one end: the edges are visited step by
+        step (its inputs, then its outputs), not node by node over every artifact.
+        """
         found: dict[tuple[str, str], BrokenEdge] = {}
-        nodes = node_attributes(self.graph.g)
-        for u, out in self._flow[0].items():  # in the order of ``edges(data=True)``
-            for v, data in out.items():
-                if data["kind"] is EdgeKind.OUTPUT:
-                    if data["digest"]:
-                        continue  # the producer recorded a digest (what _check_output asks first)
-                    problem = self._check_output(nodes[v]["data"].path, nodes[u]["data"].name)
-                else:
-                    artifact, step = nodes[u]["data"].path, nodes[v]["data"].name
-                    if self._agrees(u, artifact, step, data["digest"]):
-                        continue  # what _check_input finds, without building its records
-                    problem = self._check_input(artifact, step)
-                if problem is not None:
-                    found[(u, v)] = problem
+        succ, pred = self._flow
+        paths = self.paths
+        for node, step in self.nodes[NodeKind.STEP].items():
+            for u, data in pred.get(node, {}).items():
+                if not self._agrees(u, paths[u], step.name, data["digest"]):
+                    problem = self._check_input(paths[u], step.name)
+                    if problem is not None:
+                        found[(u, node)] = problem
+            for v, data in succ.get(node, {}).items():
+                if not data["digest"]:  # else the producer recorded one (_check_output's test)
+                    problem = self._check_output(paths[v], step.name)
+                    if problem is not None:
+                        found[(node, v)] = problem
         return found
 
     def _agrees(self, node: str, artifact: str, step: str, digest: Mapping[str, str]) -> bool:
