@@ -50,15 +50,19 @@ def _downstream(
     succ: Mapping[str, Mapping[str, Any]],
     sources: Iterable[str],
     skip: Iterable[tuple[str, str]],
-) -> set[str]:
-    """The nodes at the end of a path of at least one edge from ``sources``, over edges not
-    in ``skip``: what networkx's breadth-first search over a restricted view of the graph
-    finds, without the view's filtering of every edge (``tests/evaluate/test_lineage_passes``);
-    the edges skipped are looked up by their source node, without a pair made per edge."""
+    paths: Mapping[str, str],
+) -> frozenset[str]:
+    """The ``paths`` of the nodes at the end of a path of at least one edge from
+    ``sources``, over edges not in ``skip``: what networkx's breadth-first search over a
+    restricted view of the graph finds, without the view's filtering of every edge
+    (``tests/evaluate/test_lineage_passes``); the edges skipped are looked up by their
+    source node, without a pair made per edge, and paths are taken as nodes are found."""
     cut: dict[str, set[str]] = {}
     for u, v in skip:
         cut.setdefault(u, set()).add(v)
     seen: set[str] = set()
+    found: list[str] = []
+    path_of = paths.get
     layer = [s for s in sources if s in succ]
     while layer:
         following: list[str] = []
@@ -68,8 +72,11 @@ def _downstream(
                 if v not in seen and v not in blocked:
                     seen.add(v)
                     following.append(v)
+                    path = path_of(v)
+                    if path is not None:
+                        found.append(path)
         layer = following
-    return seen
+    return frozenset(found)
 
 
 def _values(digests: Iterable[Mapping[str, str]]) -> dict[str, set[str]]:
@@ -250,8 +257,8 @@ class Lineage:
         key = (sources, valid_only)
         if key not in self._reached:
             successors = self._flow[0]  # plain dicts: no view per node visited
-            seen = _downstream(successors, sources, self.broken if valid_only else ())
-            self._reached[key] = frozenset(map(self.paths.__getitem__, seen & self.paths.keys()))
+            skip = self.broken if valid_only else ()
+            self._reached[key] = _downstream(successors, sources, skip, self.paths)
         return self._reached[key]
 
     @cached_property
