@@ -166,7 +166,8 @@ class Lineage:
             return bool(digest) or any(a.materials.get(artifact) for a in links)
         consumed = set(digest.items())
         for att in links:
-            consumed.update(att.materials.get(artifact, {}).items())
+            if artifact in att.materials:
+                consumed.update(att.materials[artifact].items())
         if not consumed:
             return False  # no digest: broken
         produced = self._produced(artifact, producers)
@@ -185,7 +186,8 @@ class Lineage:
         for producer, edge in producers.items():
             produced.update(edge["digest"].items())
             for att in links.get(steps[producer].name, ()):
-                produced.update(att.products.get(artifact, {}).items())
+                if artifact in att.products:
+                    produced.update(att.products[artifact].items())
         return produced
 
     @cached_property
