@@ -137,9 +137,9 @@ def _every(
     """A finding per subject whose verdict fails; those the screen passes are not evaluated."""
     kind = rule.selector.subject
     holding = surely_holding(rule.predicate, kind, subjects, ctx)
-    for subject in subjects:
-        if subject in holding:
-            continue
+    if isinstance(holding, (set, frozenset)) and holding.issuperset(subjects):
+        return  # every subject surely holds (checked in one call)
+    for subject in [s for s in subjects if s not in holding]:
         verdict = evaluate_predicate(rule.predicate, Subject(kind, subject), ctx)
         if not verdict.holds:
             found = _finding(control, rule, subject, verdict.message, verdict.kind, verdict)

@@ -11,7 +11,7 @@ computed once for all artifacts, not searched per artifact.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -47,27 +47,36 @@ def _digests(
 
 
 def _downstream(
-    succ: Mapping[str, Iterable[str]], sources: Iterable[str], skip: Container[tuple[str, str]]
-) -> set[str]:
-    """The nodes at the end of a path of at least one edge from ``sources``, over edges not
-    in ``skip``: what networkx's breadth-first search over a restricted view of the graph
-    finds, without the view's filtering of every edge (``tests/evaluate/test_lineage_passes``)."""
+    succ: Mapping[str, Mapping[str, Any]],
+    sources: Iterable[str],
+    skip: Iterable[tuple[str, str]],
+    paths: Mapping[str, str],
+) -> frozenset[str]:
+    """The ``paths`` of the nodes at the end of a path of at least one edge from
+    ``sources``, over edges not in ``skip``: what networkx's breadth-first search over a
+    restricted view of the graph finds, without the view's filtering of every edge
+    (``tests/evaluate/test_lineage_passes``); the edges skipped are looked up by their
+    source node, without a pair made per edge, and paths are taken as nodes are found."""
+    cut: dict[str, set[str]] = {}
+    for u, v in skip:
+        cut.setdefault(u, set()).add(v)
     seen: set[str] = set()
+    found: list[str] = []
+    path_of = paths.get
     layer = [s for s in sources if s in succ]
     while layer:
         following: list[str] = []
         for u in layer:
+            blocked = cut.get(u, ())
             for v in succ[u]:
-                if v not in seen and (u, v) not in skip:
+                if v not in seen and v not in blocked:
                     seen.add(v)
                     following.append(v)
+                    path = path_of(v)
+                    if path is not None:
+                        found.append(path)
         layer = following
-    return seen
-
-
-def _pairs(digests: Iterable[Mapping[str, str]]) -> set[tuple[str, str]]:
-    """Every (algorithm, value) of the digests."""
-    return {pair for digest in digests for pair in digest.items()}
+    return frozenset(found)
 
 
 def _values(digests: Iterable[Mapping[str, str]]) -> dict[str, set[str]]:
@@ -126,45 +135,65 @@ class Lineage:
 
     @cached_property
     def broken(self) -> dict[tuple[str, str], BrokenEdge]:
-        """Every broken input and output edge, keyed by its (source, target) node ids."""
+        """Every broken input and output edge, keyed by its (source, target) node ids.
+
+        Every edge of the flow has a step at one end: the edges are visited step by
+        step (its inputs, then its outputs), not node by node over every artifact.
+        """
         found: dict[tuple[str, str], BrokenEdge] = {}
-        nodes = node_attributes(self.graph.g)
-        for u, out in adjacency(self.full)[0].items():  # in the order of ``edges(data=True)``
-            for v, data in out.items():
-                if data["kind"] is EdgeKind.OUTPUT:
-                    if data["digest"]:
-                        continue  # the producer recorded a digest (what _check_output asks first)
-                    problem = self._check_output(nodes[v]["data"].path, nodes[u]["data"].name)
-                else:
-                    artifact, step = nodes[u]["data"].path, nodes[v]["data"].name
-                    if self._agrees(u, artifact, step, data["digest"]):
-                        continue  # what _check_input finds, without building its records
-                    problem = self._check_input(artifact, step)
-                if problem is not None:
-                    found[(u, v)] = problem
+        succ, pred = self._flow
+        paths = self.paths
+        for node, step in self.nodes[NodeKind.STEP].items():
+            for u, data in pred.get(node, {}).items():
+                if not self._agrees(u, paths[u], step.name, data["digest"]):
+                    problem = self._check_input(paths[u], step.name)
+                    if problem is not None:
+                        found[(u, node)] = problem
+            for v, data in succ.get(node, {}).items():
+                if not data["digest"]:  # else the producer recorded one (_check_output's test)
+                    problem = self._check_output(paths[v], step.name)
+                    if problem is not None:
+                        found[(node, v)] = problem
         return found
 
     def _agrees(self, node: str, artifact: str, step: str, digest: Mapping[str, str]) -> bool:
         """Whether :meth:`_check_input` finds the input edge of ``artifact`` (``node``) into
         ``step`` valid, which recorded ``digest`` for it: the same digests compared, as
         (algorithm, value) pairs, without sources (``tests/evaluate/test_lineage_passes.py``)."""
-        links = self.links_by_step.get
-        materials = [a.materials[artifact] for a in links(step, ()) if artifact in a.materials]
-        producers = adjacency(self.full)[1][node]
+        links = self.links_by_step.get(step, ())
+        producers = self._flow[1][node]
         if not producers:  # a declared source: valid unless nothing recorded a digest
-            return bool(digest) or any(materials)
-        consumed = _pairs([digest, *materials])
+            return bool(digest) or any(a.materials.get(artifact) for a in links)
+        consumed = set(digest.items())
+        for att in links:
+            if artifact in att.materials:
+                consumed.update(att.materials[artifact].items())
         if not consumed:
             return False  # no digest: broken
-        made: list[Mapping[str, str]] = []
-        nodes = node_attributes(self.graph.g)
-        for producer, edge in producers.items():
-            name = nodes[producer]["data"].name
-            made.append(edge["digest"])
-            made += [a.products[artifact] for a in links(name, ()) if artifact in a.products]
-        produced = _pairs(made)
+        produced = self._produced(artifact, producers)
+        if consumed == produced:
+            return True  # every algorithm in common, and every value agrees
         common = {a for a, _ in consumed} & {a for a, _ in produced}
         return bool(common) and {a for a, _ in consumed & produced} == common
+
+    def _produced(
+        self, artifact: str, producers: Mapping[str, Mapping[str, Any]]
+    ) -> set[tuple[str, str]]:
+        """Every (algorithm, value) the ``producers`` (node id: edge data) and their links
+        recorded for ``artifact``."""
+        produced: set[tuple[str, str]] = set()
+        steps, links = self.nodes[NodeKind.STEP], self.links_by_step
+        for producer, edge in producers.items():
+            produced.update(edge["digest"].items())
+            for att in links.get(steps[producer].name, ()):
+                if artifact in att.products:
+                    produced.update(att.products[artifact].items())
+        return produced
+
+    @cached_property
+    def _flow(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The flow's successor and predecessor dicts (read-only)."""
+        return adjacency(self.full)
 
     def _check_output(self, artifact: str, step: str) -> BrokenEdge | None:
         if any(d for d, _ in self._recorded(artifact, step, EdgeKind.OUTPUT)):
@@ -229,10 +258,9 @@ class Lineage:
         """
         key = (sources, valid_only)
         if key not in self._reached:
-            successors = adjacency(self.full)[0]  # plain dicts: no view per node visited
-            seen = _downstream(successors, sources, self.broken if valid_only else {})
-            paths = self.paths
-            self._reached[key] = frozenset(paths[n] for n in seen if n in paths)
+            successors = self._flow[0]  # plain dicts: no view per node visited
+            skip = self.broken if valid_only else ()
+            self._reached[key] = _downstream(successors, sources, skip, self.paths)
         return self._reached[key]
 
     @cached_property

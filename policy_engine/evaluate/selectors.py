@@ -109,6 +109,9 @@ FILTERS: dict[str, dict[type, Check]] = {
 }
 
 
+_NAMED = ("artifacts", "steps")  # kinds whose ``matching`` filter is _matching, on the subject
+
+
 def universe(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     """Every subject of the selection's kind (steps: pipeline or recorded ones)."""
     if selector.subject == "artifacts":
@@ -128,6 +131,9 @@ def select(selector: ir.Selector, ctx: EvalContext) -> list[str]:
     if selector not in ctx.selections:
         subjects = list(universe(selector, ctx))
         for f in selector.filters:  # one filter at a time over the subjects still selected
+            if type(f) is ir.Matching and selector.subject in _NAMED:
+                subjects = list(filter(globs.matcher(f.globs), subjects))  # as _matching, in C
+                continue
             check = FILTERS[selector.subject][type(f)]
             subjects = [s for s in subjects if check(f, s, ctx)]
         ctx.selections[selector] = subjects

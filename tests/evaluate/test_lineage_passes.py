@@ -151,3 +151,22 @@ def test_inputs_of_declared_sources(recorded: dict[str, str], material: dict | N
     valid = lineage._check_input("data/raw.csv", "train") is None
     assert lineage._agrees(node, "data/raw.csv", "train", recorded) is valid
     assert valid is bool(recorded or material)
+
+
+def test_broken_edges_are_every_edge_checked_one_by_one() -> None:
+    """The pass step by step finds what checking each edge of the flow, by its kind, finds."""
+    kinds = set()
+    for seed in range(20):
+        graph = linked_graph(seed)
+        lineage = Lineage(graph)
+        expected = {}
+        for u, v, data in lineage.full.edges(data=True):
+            if data["kind"] is EdgeKind.INPUT:
+                problem = lineage._check_input(lineage.paths[u], graph.g.nodes[v]["data"].name)
+            else:
+                problem = lineage._check_output(lineage.paths[v], graph.g.nodes[u]["data"].name)
+            if problem is not None:
+                expected[(u, v)] = problem
+                kinds.add(data["kind"])
+        assert lineage.broken == expected, seed
+    assert kinds == {EdgeKind.INPUT, EdgeKind.OUTPUT}  # both kinds of edge were found broken

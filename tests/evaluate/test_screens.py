@@ -20,7 +20,7 @@ import yaml
 from policy_engine.compiler import compile_modules, ir
 from policy_engine.evaluate import evaluate
 from policy_engine.evaluate.context import EvalContext, Subject
-from policy_engine.evaluate.predicates import registry
+from policy_engine.evaluate.predicates import registry, signatures
 from policy_engine.evaluate.selectors import select
 from policy_engine.graph.model import (
     Attestation,
@@ -262,3 +262,35 @@ def test_a_screen_passing_a_failing_subject_would_be_caught(
         lax[ir.SignedBy] = lambda pred, kind, subjects, ctx: set(subjects)
         patch.setattr(registry, "SCREENS", lax)
         assert evaluate(policy, graph, NOW).findings != honest.findings
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_items_in_at_least_count_sets_are_counted_exactly(seed: int) -> None:
+    rng = random.Random(seed)
+    sets = [set(rng.sample(range(12), rng.randint(0, 12))) for _ in range(rng.randint(1, 4))]
+    for count in range(1, len(sets) + 2):
+        expected = {i for i in range(12) if sum(i in s for s in sets) >= count}
+        assert signatures._in_at_least(count, sets) == expected, (sets, count)
+
+
+def test_a_null_digest_does_not_sign_bytes_not_at_hand(
+    tmp_path: Path, key_dir: Callable[[Path], Path]
+) -> None:
+    """A hostile product digest (``null``) must not equal the absence of current bytes."""
+    key_dir(tmp_path)
+    policy = _compile(POLICY, "screens.policy", tmp_path)
+    keyids = [policy.keys[name].keyid for name in ("alice", "bob")]
+    graph = ProvenanceGraph("/repo")
+    graph.add_step(Step("s00", SourceRef("dvc.yaml", 1)))
+    graph.add_output("s00", "out/gone.bin", {}, SourceRef("dvc.lock", 1))
+    graph.add_output("s00", "out/here.bin", {}, SourceRef("dvc.lock", 1))
+    graph.set_workspace("out/here.bin", WorkspaceFile("sha-here", "md5-here", 1))
+    products = {"out/gone.bin": {"sha256": None}, "out/here.bin": {"sha256": "sha-here"}}
+    for n, keyid in enumerate(keyids):
+        graph.add_attestation(_link("s00", n, [keyid], products, {}), SourceRef(f"{n}.link"))
+    rule = policy.controls[0].rules[0]
+    ctx = EvalContext(policy, graph, NOW)
+    subjects = select(rule.selector, ctx)
+    assert signatures.signed_by_screen(rule.predicate, "artifacts", subjects, ctx) == {
+        "out/here.bin"
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from itertools import chain
+from typing import TypeVar
 
 from policy_engine.compiler import ir
 from policy_engine.evaluate.context import FROM_LOCK, EvalContext, Subject
@@ -12,6 +13,8 @@ from policy_engine.evaluate.findings import Kind, Verdict
 from policy_engine.evaluate.predicates.common import key_names, need
 from policy_engine.evaluate.predicates.registry import evaluates, screens
 from policy_engine.graph.model import Attestation, Evidence, SignatureStatus
+
+T = TypeVar("T")
 
 
 @evaluates(ir.SignedBy)
@@ -73,7 +76,7 @@ def signed_by_screen(
     (bytes not at hand, other algorithms, folders signed file by file, attestations)."""
     if kind != "artifacts":
         return set()
-    current, by_key = ctx.current_sha256, dict[str, set[str]]()
+    current, by_key = ctx.current_sha256.get, dict[str, set[str]]()
     for att in ctx.attestations.values():
         keys = att.signers & pred.role.keyids
         if keys:
@@ -82,13 +85,22 @@ def signed_by_screen(
                 path
                 for table in tables
                 for path, digest in table.items()
-                if path in current and digest.get("sha256") == current[path]
+                if digest.get("sha256") == current(path, _ABSENT)  # never equal when absent
             }
             for key in keys:
                 by_key.setdefault(key, set()).update(signed)
-    enough = max(pred.threshold, 1)
-    signers = Counter(chain.from_iterable(by_key.values()))
-    return {path for path, count in signers.items() if count >= enough}
+    return _in_at_least(max(pred.threshold, 1), list(by_key.values()))
+
+
+_ABSENT = object()
+
+
+def _in_at_least(count: int, sets: list[set[T]]) -> set[T]:
+    """The items that are in at least ``count`` (>= 1) of the ``sets``."""
+    if count == len(sets):
+        return set.intersection(*sets)
+    counted = Counter(chain.from_iterable(sets))
+    return {item for item, times in counted.items() if times >= count}
 
 
 def _directory_signed_by(
@@ -215,7 +227,8 @@ def performed_by_screen(
 
 
 def _performed(pred: ir.PerformedBy, links: list[Attestation], ctx: EvalContext) -> bool:
-    if not links or any(_link_problem(att, pred.role, ctx) for att in links):
+    keyids = pred.role.keyids  # _link_problem finds none: signed, by keys of the role only
+    if not links or not all(att.signers and att.signers <= keyids for att in links):
         return False
     return len(frozenset().union(*(att.signers for att in links))) >= pred.threshold
 
