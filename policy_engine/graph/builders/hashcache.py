@@ -167,10 +167,15 @@ class Folder:
             return []
         if packed != self.blob:
             return []
-        sha256, new = self.sha256, tuple.__new__
-        if self.md5 == _NO_MD5 * len(keys):  # all hashed without their md5: at once
+        sha256, md5, new = self.sha256, self.md5, tuple.__new__
+        if md5 == _NO_MD5 * len(keys):  # all hashed without their md5: at once
             return [
                 new(FileDigests, (sha256[64 * i : 64 * i + 64], None, key[0]))
+                for i, key in enumerate(keys)
+            ]
+        if "-" not in md5:  # all hashed with their md5: at once
+            return [
+                new(FileDigests, (sha256[64 * i : 64 * i + 64], md5[32 * i : 32 * i + 32], key[0]))
                 for i, key in enumerate(keys)
             ]
         return [self._found(i, key[0]) for i, key in enumerate(keys)]
@@ -233,13 +238,14 @@ class HashCache:
         """
         if self._db is None:
             return {}
+        runs = list(_runs(keys))
         try:
-            folders = self._folders({path.rpartition(os.sep)[0] for path in keys}, root)
+            folders = self._folders({run[0] for run in runs}, root)
         except (sqlite3.Error, ValueError):  # ValueError: a root that is not UTF-8
             self.close()
             return {}
         found: dict[str, FileDigests] = {}
-        for folder, paths, names, files in _runs(keys):
+        for folder, paths, names, files in runs:
             cached = folders.get(folder)
             if cached is None:
                 continue

@@ -164,9 +164,7 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     finally:
         if cache is not None:
             cache.close()
-    graph.set_workspaces(
-        (path, _assemble(graph, path, plan, digests, lazy)) for path, plan in plans.items()
-    )
+    graph.set_workspaces(_workspaces(graph, plans, digests, lazy))
 
 
 def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
@@ -570,6 +568,8 @@ def _size(keys: dict[str, FileKey], path: str) -> int:
 
 
 def _keys(paths: list[str], known: dict[str, FileKey]) -> dict[str, FileKey]:
+    if len(known) == len(paths) and known.keys() == set(paths):
+        return known  # every file stat-ed already (a build's plans): as they are
     keys = {path: known[path] for path in paths if path in known}
     for path in paths:
         if path in keys:
@@ -622,6 +622,22 @@ def _workspace_file(
 Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a test's hasher's
 
 
+def _workspaces(
+    graph: ProvenanceGraph,
+    plans: dict[str, Plan],
+    digests: dict[str, FileDigests | WorkspaceFile | OSError],
+    lazy: LazyMd5,
+) -> Iterator[tuple[str, WorkspaceFile | None]]:
+    """(artifact, its digests) of each plan, from the digests of its files."""
+    of = WorkspaceFile.of
+    for path, plan in plans.items():
+        result = digests.get(plan) if type(plan) is str else None
+        if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
+            yield path, of(result.sha256, result.md5, result.size)
+        else:
+            yield path, _assemble(graph, path, plan, digests, lazy)
+
+
 def _assemble(
     graph: ProvenanceGraph,
     path: str,
@@ -630,10 +646,7 @@ def _assemble(
     lazy: LazyMd5,
 ) -> WorkspaceFile | None:
     if not isinstance(plan, DirectoryPlan):
-        result = digests[plan]
-        if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
-            return WorkspaceFile.of(result.sha256, result.md5, result.size)
-        known = _readable(graph, path, path, result)
+        known = _readable(graph, path, path, digests[plan])
         return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
     for relpath, real in plan.entries:
