@@ -398,3 +398,79 @@ def test_the_table_of_the_earlier_layout_is_dropped_when_opened(
     db.close()
     assert "hashes_v1" not in tables
     assert any(name.startswith("folders_") for name in tables)
+
+
+def folder_cache(repo: Path, md5s: list[str | None]) -> tuple[HashCache, dict[str, FileKey]]:
+    """A cache holding the five files of ``repo/data``, the i-th with md5 ``md5s[i]``."""
+    paths = [str(repo / "data" / f"{i}.bin") for i in range(5)]
+    keys = {path: FileKey.of(os.stat(path)) for path in paths}
+    cache = HashCache.open(repo)
+    assert cache is not None
+    for i, path in enumerate(reversed(paths)):  # remembered out of order: stored by name
+        cache.remember(path, keys[path], FileDigests(f"{4 - i:064x}", md5s[4 - i], 1000 + 4 - i))
+    cache.commit()
+    return cache, keys
+
+
+@pytest.mark.parametrize(
+    "md5s", [[None] * 5, ["b" * 32] * 5, [None, "c" * 32, None, "d" * 32, None]]
+)
+@pytest.mark.parametrize("changed", [None, 0, 2, 4])
+@pytest.mark.parametrize("field", FileKey._fields)
+def test_a_whole_folder_asked_at_once_gives_what_each_file_asked_alone_gives(
+    repo: Path, cache_dir: Path, md5s: list[str | None], changed: int | None, field: str
+) -> None:
+    cache, keys = folder_cache(repo, md5s)
+    paths = list(keys)
+    if changed is not None:  # one field of one file's key moved: that file alone misses
+        key = keys[paths[changed]]
+        keys[paths[changed]] = key._replace(**{field: getattr(key, field) + 1})
+    alone = {}
+    for path, key in keys.items():
+        alone.update(cache.hits({path: key}, str(repo)))
+    expected = {
+        path: FileDigests(f"{i:064x}", md5s[i], 1000 + i)
+        for i, path in enumerate(paths)
+        if i != changed
+    }
+    assert cache.hits(keys, str(repo)) == alone == expected == cache.hits(keys)
+    cache.close()
+
+
+def test_a_folder_asked_in_part_or_out_of_order_or_with_a_huge_key_is_looked_up_by_name(
+    repo: Path, cache_dir: Path
+) -> None:
+    cache, keys = folder_cache(repo, [None] * 5)
+    paths = list(keys)
+    expected = {path: FileDigests(f"{i:064x}", None, 1000 + i) for i, path in enumerate(paths)}
+    backwards = dict(reversed(keys.items()))
+    assert cache.hits(backwards, str(repo)) == expected
+    part = {path: keys[path] for path in paths[1:4]}
+    assert cache.hits(part, str(repo)) == {path: expected[path] for path in part}
+    huge = dict(keys)
+    huge[paths[1]] = keys[paths[1]]._replace(mtime_ns=1 << 70)  # cannot be packed: a miss
+    assert cache.hits(huge, str(repo)) == {p: d for p, d in expected.items() if p != paths[1]}
+    cache.close()
+
+
+def test_a_row_of_names_in_another_order_is_still_trusted_by_name(
+    repo: Path, cache_dir: Path
+) -> None:
+    cache, keys = folder_cache(repo, ["b" * 32] * 5)
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:  # as an earlier version wrote it
+        _, names, packed, sha256, md5 = db.execute("SELECT * FROM folders_v2").fetchone()
+        count = len(names.split("/"))
+        order = list(reversed(range(count)))
+        db.execute(
+            "UPDATE folders_v2 SET names = ?, keys = ?, sha256 = ?, md5 = ?",
+            (
+                "/".join(names.split("/")[i] for i in order),
+                b"".join(packed[40 * i : 40 * i + 40] for i in order),
+                "".join(sha256[64 * i : 64 * i + 64] for i in order),
+                "".join(md5[32 * i : 32 * i + 32] for i in order),
+            ),
+        )
+    db.close()
+    expected = {path: FileDigests(f"{i:064x}", "b" * 32, 1000 + i) for i, path in enumerate(keys)}
+    assert cache.hits(keys, str(repo)) == expected
+    cache.close()

@@ -112,3 +112,31 @@ def test_names_in_bulk_are_answered_as_one_by_one(
         assert bulk.may_be_dirs(where, names) == [n for n in names if single.may_be_dir(where, n)]
     only_listed = ["a.bin", "sub"]  # all listed: no name needs the case test
     assert Listings().unproven(folder, only_listed) == only_listed
+
+
+UNLISTED = ["a.bin.sig", "0.bin.sig", "missing", "MODEL.SIG.sig"]
+
+
+@pytest.mark.parametrize("folds_case", [False, True])
+@pytest.mark.parametrize(
+    "odd", [None, "", ".", "..", "sub/x", "x\0", "ü.sig", "a.bin", "-", "/", "x/"]
+)
+def test_unlisted_names_in_bulk_are_answered_as_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folds_case: bool, odd: str | None
+) -> None:
+    folder = _folder(tmp_path)
+    if folds_case:
+        monkeypatch.setattr(listing.os.path, "lexists", lambda path: True)
+    names = UNLISTED if odd is None else [*UNLISTED[:2], odd, *UNLISTED[2:]]
+    bulk, single = Listings(), Listings()
+    assert bulk.unproven(folder, names) == [n for n in names if not single.absent(folder, n)]
+    assert bulk.unproven(folder, []) == []
+
+
+def test_a_symlink_loop_is_left_to_the_file_system_in_bulk(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    os.symlink("loop", os.path.join(folder, "loop"))  # its type cannot be looked at
+    names = ["a.bin", "loop", "sub", "linked", "missing"]
+    bulk, single = Listings(), Listings()
+    assert bulk.may_be_dirs(folder, names) == [n for n in names if single.may_be_dir(folder, n)]
+    assert "loop" in bulk.may_be_dirs(folder, names)

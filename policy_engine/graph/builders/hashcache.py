@@ -14,10 +14,12 @@ without it; reading it with its md5 later replaces its entry. A path that is not
 valid UTF-8 (a hostile file name), or whose key does not fit 64 bits, is never
 stored nor looked up.
 
-The files of one folder are one row (:class:`Folder`): their names, their keys
-packed as 64-bit integers and their digests as one hexadecimal text each, so a
-run reads every folder under its repository in one query over that range of the
-folder index, and unpacks a folder's keys in one call.
+The files of one folder are one row (:class:`Folder`): their names (sorted),
+their keys packed as 64-bit integers and their digests as one hexadecimal text
+each, so a run reads every folder under its repository in one query over that
+range of the folder index. A run that asks for all of a folder's files, in
+that order (as a walk of the folder or sorted artifacts ask), compares their
+keys at once, packed, with the row's; otherwise each file is looked up by name.
 
 A cache written by an earlier version (one row per file, ``hashes_v1``) loses
 that table when opened: its files are hashed once more.
@@ -31,12 +33,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import sqlite3
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from policy_engine.files import cache_dir
 
@@ -98,13 +101,19 @@ def _packing(count: int) -> struct.Struct:
 
 
 class Folder:
-    """The cached files of one folder: their names, keys (5 integers each) and digests."""
+    """The cached files of one folder: their names, keys (5 integers each) and digests.
 
-    __slots__ = ("index", "keys", "md5", "sha256")
+    The keys stay packed as read: a run that asks for exactly the folder's files,
+    in its order, compares them all at once (:meth:`all_digests`); a name's index and
+    the unpacked keys are made only for lookups by name (:meth:`digests`).
+    """
 
-    def __init__(self, names: list[str], keys: tuple[int, ...], sha256: str, md5: str) -> None:
-        self.index = {name: i for i, name in enumerate(names)}
-        self.keys, self.sha256, self.md5 = keys, sha256, md5
+    __slots__ = ("_index", "_keys", "blob", "md5", "names", "sha256")
+
+    def __init__(self, names: list[str], blob: bytes, sha256: str, md5: str) -> None:
+        self.names, self.blob, self.sha256, self.md5 = names, blob, sha256, md5
+        self._index: dict[str, int] | None = None
+        self._keys: tuple[int, ...] = ()
 
     @classmethod
     def parse(cls, row: Row) -> Folder | None:
@@ -130,37 +139,70 @@ class Folder:
             or md5.translate(_NOT_HEX_OR_NONE)
         ):
             return None
-        return cls(listed, _packing(count).unpack(keys), sha256, md5)
+        return cls(listed, keys, sha256, md5)
 
     def digests(self, name: str, key: FileKey) -> FileDigests | None:
         """The digests of file ``name`` when cached with that ``key``, else None."""
-        i = self.index.get(name)
-        if i is None or self.keys[5 * i : 5 * i + 5] != key:
+        if self._index is None:
+            self._index = {name: i for i, name in enumerate(self.names)}
+            self._keys = _packing(len(self.names)).unpack(self.blob)
+        i = self._index.get(name)
+        if i is None or self._keys[5 * i : 5 * i + 5] != key:
             return None
+        return self._found(i, key[0])
+
+    def _found(self, i: int, size: int) -> FileDigests | None:
         sha256, md5 = self.sha256[64 * i : 64 * i + 64], self.md5[32 * i : 32 * i + 32]
         if md5 == _NO_MD5:
-            return tuple.__new__(FileDigests, (sha256, None, key[0]))
-        return None if "-" in md5 else tuple.__new__(FileDigests, (sha256, md5, key[0]))
+            return tuple.__new__(FileDigests, (sha256, None, size))
+        return None if "-" in md5 else tuple.__new__(FileDigests, (sha256, md5, size))
+
+    def all_digests(self, names: list[str], keys: list[FileKey]) -> list[FileDigests | None]:
+        """The digests of the files ``names`` (with their ``keys``) when they are exactly
+        this folder's files, in its order, and no key changed (one comparison of the packed
+        keys); else an empty list."""
+        if names != self.names:
+            return []
+        try:
+            packed = _packing(len(keys)).pack(*itertools.chain.from_iterable(keys))
+        except struct.error:  # a key beyond 64 bits is never cached
+            return []
+        if packed != self.blob:
+            return []
+        sha256, md5, new = self.sha256, self.md5, tuple.__new__
+        if md5 == _NO_MD5 * len(keys):  # all hashed without their md5: at once
+            return [
+                new(FileDigests, (sha256[64 * i : 64 * i + 64], None, key[0]))
+                for i, key in enumerate(keys)
+            ]
+        if "-" not in md5:  # all hashed with their md5: at once
+            return [
+                new(FileDigests, (sha256[64 * i : 64 * i + 64], md5[32 * i : 32 * i + 32], key[0]))
+                for i, key in enumerate(keys)
+            ]
+        return [self._found(i, key[0]) for i, key in enumerate(keys)]
 
     def entries(self) -> dict[str, Entry]:
         """Each file's (key, sha256, md5 or ``-``), by name."""
+        keys = _packing(len(self.names)).unpack(self.blob)
         return {
             name: (
-                self.keys[5 * i : 5 * i + 5],
+                keys[5 * i : 5 * i + 5],
                 self.sha256[64 * i : 64 * i + 64],
                 self.md5[32 * i : 32 * i + 32],
             )
-            for name, i in self.index.items()
+            for i, name in enumerate(self.names)
         }
 
 
 def _row(folder: str, entries: dict[str, Entry]) -> Row:
-    """The row of ``folder`` holding ``entries``."""
-    values = list(entries.values())
+    """The row of ``folder`` holding ``entries``, sorted by name (the order a run asks in)."""
+    names = sorted(entries)
+    values = [entries[name] for name in names]
     keys = [number for key, _, _ in values for number in key]
     return (
         folder,
-        "/".join(entries),
+        "/".join(names),
         _packing(len(values)).pack(*keys),
         "".join(sha256 for _, sha256, _ in values),
         "".join(md5 for _, _, md5 in values),
@@ -198,19 +240,22 @@ class HashCache:
         """
         if self._db is None:
             return {}
+        runs = list(_runs(keys))
         try:
-            folders = self._folders({path.rpartition(os.sep)[0] for path in keys}, root)
+            folders = self._folders({run[0] for run in runs}, root)
         except (sqlite3.Error, ValueError):  # ValueError: a root that is not UTF-8
             self.close()
             return {}
         found: dict[str, FileDigests] = {}
-        last, cached = None, None
-        for path, key in keys.items():  # a folder's files mostly follow one another
-            folder, _, name = path.rpartition(os.sep)
-            if folder != last:
-                last, cached = folder, folders.get(folder)
-            if cached is not None and (digests := cached.digests(name, key)) is not None:
-                found[path] = digests
+        for folder, paths, names, files in runs:
+            cached = folders.get(folder)
+            if cached is None:
+                continue
+            digests = cached.all_digests(names, files) or list(map(cached.digests, names, files))
+            if None in digests:
+                found.update((p, d) for p, d in zip(paths, digests, strict=True) if d is not None)
+            else:  # every file a hit, the common case: at once
+                found.update(zip(paths, cast(list[FileDigests], digests), strict=True))
         return found
 
     def _folders(self, wanted: set[str], root: str | None) -> dict[str, Folder]:
@@ -278,6 +323,26 @@ class HashCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
+
+
+def _runs(keys: dict[str, FileKey]) -> Iterator[tuple[str, list[str], list[str], list[FileKey]]]:
+    """(folder, paths, names, keys) of each run of ``keys`` in one folder, in order."""
+    last: str | None = None
+    paths: list[str] = []
+    names: list[str] = []
+    files: list[FileKey] = []
+    sep = os.sep
+    for path, key in keys.items():  # a folder's files mostly follow one another
+        folder, _, name = path.rpartition(sep)
+        if folder != last:
+            if last is not None:
+                yield last, paths, names, files
+            last, paths, names, files = folder, [], [], []
+        paths.append(path)
+        names.append(name)
+        files.append(key)
+    if last is not None:
+        yield last, paths, names, files
 
 
 def _is_under(folder: str, root: str) -> bool:

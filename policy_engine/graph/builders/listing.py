@@ -67,6 +67,8 @@ class Listings:
         entries = self.entries(folder)
         if entries is None:
             return names
+        if entries.keys().isdisjoint(names) and _all_plain_ascii(names):  # the common case
+            return [] if self._exact(folder, entries) else names
         kept = [name for name in names if name in entries or not _plain_ascii(name)]
         return kept if len(kept) == len(names) or self._exact(folder, entries) else names
 
@@ -87,7 +89,11 @@ class Listings:
         entries = self.entries(folder)
         if entries is None:
             return names
-        return [name for name in names if (e := entries.get(name)) is None or _may_be_dir(e)]
+        get = entries.get
+        try:  # a listed entry's type is known without a status, unless it is a symlink
+            return [name for name in names if (e := get(name)) is None or e.is_dir()]
+        except OSError:  # a symlink whose target cannot be looked at: the file system decides
+            return [name for name in names if (e := get(name)) is None or _may_be_dir(e)]
 
 
 def _may_be_dir(entry: os.DirEntry[str]) -> bool:
@@ -97,9 +103,23 @@ def _may_be_dir(entry: os.DirEntry[str]) -> bool:
         return True
 
 
+_SPECIAL = frozenset(("", ".", ".."))  # names no listing holds
+
+
 def _plain_ascii(name: str) -> bool:
     """Whether ``name`` is one ASCII name a listing could hold (not ``.``, ``..``, a path)."""
-    return name.isascii() and name not in ("", ".", "..") and "/" not in name and "\0" not in name
+    return name.isascii() and name not in _SPECIAL and "/" not in name and "\0" not in name
+
+
+def _all_plain_ascii(names: list[str]) -> bool:
+    """Whether every one of ``names`` (at least one) is :func:`_plain_ascii`, checked at once."""
+    joined = "/".join(names)
+    return (
+        joined.isascii()
+        and "\0" not in joined
+        and joined.count("/") == len(names) - 1
+        and _SPECIAL.isdisjoint(names)
+    )
 
 
 def _tells_case_apart(folder: str, entries: Entries) -> bool:

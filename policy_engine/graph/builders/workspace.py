@@ -48,7 +48,7 @@ import operator
 import os
 import stat
 import threading
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,9 +164,7 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     finally:
         if cache is not None:
             cache.close()
-    graph.set_workspaces(
-        (path, _assemble(graph, path, plan, digests, lazy)) for path, plan in plans.items()
-    )
+    graph.set_workspaces(_workspaces(graph, plans, digests, lazy))
 
 
 def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
@@ -203,7 +201,7 @@ class LazyMd5:
 
     def __init__(
         self,
-        wanted: Container[str] | Callable[[], Container[str]] | None = None,
+        wanted: Collection[str] | Callable[[], Collection[str]] | None = None,
         root: Path | None = None,
         cached: bool = False,
     ) -> None:
@@ -215,13 +213,18 @@ class LazyMd5:
 
     def needs(self, path: str) -> bool:
         """Whether ``path``'s md5 is computed in its first read."""
+        wanted = self.wanted()
+        return wanted is None or path in wanted
+
+    def wanted(self) -> Collection[str] | None:
+        """The paths whose md5 is computed in their first read (None: every path)."""
         wanted = self._wanted
         if callable(wanted):
             with self._lock:  # hashing threads ask at once
                 if callable(self._wanted):
                     self._wanted = self._wanted()
             wanted = self._wanted
-        return wanted is None or path in wanted
+        return wanted
 
     def defer(self, first: dict[str, str]) -> None:
         """Leave pending the md5 of each path of ``first`` (path -> the sha256 first read)."""
@@ -425,11 +428,16 @@ def _directory_files(
     while stack:
         directory, prefix = stack.pop()
         for entry in _listing(directory, ignore):
-            relpath = prefix + entry.name
             if entry.is_file(follow_symlinks=False):  # the common case, at once
-                real, kind, info = entry.path, "file", _lstat(entry, entry.path)
-            else:
-                real, kind, info = _classify(root, entry)
+                real = entry.path
+                try:
+                    keys[real] = key_of(entry.stat(follow_symlinks=False))
+                except OSError:
+                    keys.pop(real, None)  # hashing it reports it
+                yield prefix + entry.name, real
+                continue
+            relpath = prefix + entry.name
+            real, kind, info = _classify(root, entry)
             if kind == "file":
                 if info is not None:
                     keys[real] = key_of(info)
@@ -529,23 +537,29 @@ def _digests(
     lazy = lazy or LazyMd5()
     keys = _keys(unique, known or {})
     hits = cache.hits(keys, root) if cache is not None else {}
-    needs = lazy.needs
-    done: dict[str, FileDigests | WorkspaceFile | OSError] = {
-        path: found for path, found in hits.items() if found.md5 is not None or not needs(path)
-    }
+    done: dict[str, FileDigests | WorkspaceFile | OSError] = dict(hits)
+    wanted = lazy.wanted() if any(found.md5 is None for found in hits.values()) else ()
+    if wanted is None or wanted:  # a hit without the md5 its file needs is read again
+        for path, found in hits.items():
+            if found.md5 is None and (wanted is None or path in wanted):
+                del done[path]
     todo = [path for path in unique if path not in done]
     if todo:
         todo.sort(key=lambda p: _size(keys, p), reverse=True)
         total = sum(_size(keys, p) for p in todo)
         shown = Progress("hashing", len(todo), total) if progress else None
         with shown or contextlib.nullcontext():
-            done.update(_hash_all(todo, hasher, cache, shown, workers, lazy))
+            hashed = _hash_all(todo, hasher, cache, shown, workers, lazy)
+        done.update(hashed)
         if cache is not None:
             cache.commit()
-    lazy.defer(
-        {p: f.sha256 for p, f in done.items() if isinstance(f, FileDigests) and f.md5 is None}
-    )
+    lazy.defer(_without_md5(done))
     return done
+
+
+def _without_md5(found: Mapping[str, object]) -> dict[str, str]:
+    """path -> sha256 of the files of ``found`` read or cached without their md5."""
+    return {p: f.sha256 for p, f in found.items() if type(f) is FileDigests and f.md5 is None}
 
 
 def _size(keys: dict[str, FileKey], path: str) -> int:
@@ -554,6 +568,8 @@ def _size(keys: dict[str, FileKey], path: str) -> int:
 
 
 def _keys(paths: list[str], known: dict[str, FileKey]) -> dict[str, FileKey]:
+    if len(known) == len(paths) and known.keys() == set(paths):
+        return known  # every file stat-ed already (a build's plans): as they are
     keys = {path: known[path] for path in paths if path in known}
     for path in paths:
         if path in keys:
@@ -606,6 +622,22 @@ def _workspace_file(
 Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a test's hasher's
 
 
+def _workspaces(
+    graph: ProvenanceGraph,
+    plans: dict[str, Plan],
+    digests: dict[str, FileDigests | WorkspaceFile | OSError],
+    lazy: LazyMd5,
+) -> Iterator[tuple[str, WorkspaceFile | None]]:
+    """(artifact, its digests) of each plan, from the digests of its files."""
+    of = WorkspaceFile.of
+    for path, plan in plans.items():
+        result = digests.get(plan) if type(plan) is str else None
+        if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
+            yield path, of(result.sha256, result.md5, result.size)
+        else:
+            yield path, _assemble(graph, path, plan, digests, lazy)
+
+
 def _assemble(
     graph: ProvenanceGraph,
     path: str,
@@ -614,10 +646,7 @@ def _assemble(
     lazy: LazyMd5,
 ) -> WorkspaceFile | None:
     if not isinstance(plan, DirectoryPlan):
-        result = digests[plan]
-        if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
-            return WorkspaceFile.of(result.sha256, result.md5, result.size)
-        known = _readable(graph, path, path, result)
+        known = _readable(graph, path, path, digests[plan])
         return None if known is None else _file(plan, known, lazy)
     files: list[tuple[str, str, Found]] = []
     for relpath, real in plan.entries:

@@ -102,9 +102,8 @@ def _under(root: Path, paths: Iterable[Path]) -> Iterator[tuple[str, str]]:
 def _walk(directory: Path) -> Iterator[Path]:
     for current, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(SIGNATURE_SUFFIX):
-                yield Path(current, name)
+        for name in sorted(name for name in filenames if name.endswith(SIGNATURE_SUFFIX)):
+            yield Path(current, name)
 
 
 def _model_of(root: Path, signature: str) -> tuple[str, str] | None:
