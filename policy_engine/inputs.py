@@ -107,17 +107,34 @@ def read_bytes(
         raise InputError(f"{what} is not a regular file", file) from None
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", file) from None
-    with open(fd, "rb", closefd=True) as handle:
+    try:  # on the descriptor itself: a file object for one read costs more than the read
         size = os.fstat(fd).st_size
         too_large = size > limit
         # The size stat gave and a byte more (a buffer of the limit costs more than the
         # read); a file that grew since is read on, up to the limit.
-        data = b"" if too_large else handle.read(size + 1)
+        data = b"" if too_large else _read_up_to(fd, size + 1)
         if size < len(data) <= limit:
-            data += handle.read(limit + 1 - len(data))
+            data += _read_up_to(fd, limit + 1 - len(data))
+    finally:
+        os.close(fd)
     if too_large or len(data) > limit:
         raise InputError(f"{what} is larger than {limit} bytes", file)
     return data
+
+
+_CHUNK = 1 << 20
+
+
+def _read_up_to(fd: int, count: int) -> bytes:
+    """``count`` bytes read from ``fd``, fewer only at its end (as a buffered file reads)."""
+    parts: list[bytes] = []
+    while count > 0:
+        part = os.read(fd, min(count, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        count -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def read_text(

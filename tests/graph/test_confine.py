@@ -65,3 +65,27 @@ def test_same_result_as_the_reference(root: Path, parts: list[str], absolute: bo
 )
 def test_known_cases(root: Path, raw: str, expected: str) -> None:
     assert ours(Normaliser(root), raw) == expected
+
+
+def test_an_equal_table_after_one_without_issues_shares_its_result(root: Path) -> None:
+    """The links of one step by two keys: the second table is answered by the first's dict;
+    another role, another normaliser, another table or an issue means confining again."""
+    from policy_engine.graph.builders.attestations.confine import confined
+    from policy_engine.graph.model import Issue
+
+    normaliser, issues = Normaliser(root), list[Issue]()
+    table = {"a/b/c.csv": {"sha256": "ab"}, "a/./d": {"sha256": "cd"}}
+    where = ("s.a.link", "link", "s")
+    first = confined(normaliser, table, where, "product", issues)
+    assert first == {"a/b/c.csv": {"sha256": "ab"}, "a/d": {"sha256": "cd"}}
+    assert confined(normaliser, dict(table), where, "product", issues) is first
+    assert confined(normaliser, dict(table), where, "material", issues) is not first
+    other = confined(Normaliser(root), dict(table), where, "product", issues)
+    assert other == first and other is not first
+    assert confined(normaliser, dict(table), where, "product", issues) is not first
+    escaping = {**table, "out/file": {"sha256": "ef"}}
+    for _ in range(2):  # an issue each time: confined again, and remembered never
+        assert confined(normaliser, escaping, where, "product", issues) == first
+    assert [issue.code for issue in issues] == ["path-escape", "path-escape"]
+    changed = {**table, "a/./d": {"sha256": "ee"}}
+    assert confined(normaliser, changed, where, "product", issues)["a/d"] == {"sha256": "ee"}

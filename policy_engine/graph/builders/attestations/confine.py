@@ -4,10 +4,16 @@ Paths are normalised as :func:`policy_engine.graph.paths.normalise` does (by its
 :class:`~policy_engine.graph.paths.Normaliser`, each folder resolved once); absolute
 paths, ``..`` leaving the repository and symlinks resolving outside it are
 ``path-escape`` issues, and the path is left out of the attestation.
+
+The links of one step signed by several keys name the same artifacts: a table
+equal to the one confined just before with the same normaliser, which raised no
+issue, is answered by that call's result (the same dict: tables are not changed
+once made), without normalising its paths again.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +21,11 @@ from policy_engine.graph.model import Evidence, Issue
 from policy_engine.graph.paths import Normaliser, PathEscape, shown
 
 __all__ = ["Normaliser", "confined"]  # the normaliser's home is graph.paths
+
+# (normaliser, table, result) of the last call that raised no issue, for each role (the
+# normaliser weakly held: its folders are not kept alive by this)
+_Last = tuple["weakref.ref[Normaliser]", Mapping[str, Any], dict[str, dict[str, str]]]
+_last: dict[str, _Last] = {}
 
 
 def confined(
@@ -27,16 +38,34 @@ def confined(
     """Normalise the paths of ``artifacts`` (path -> digests) named in ``role`` of a document.
 
     ``where`` is (file, kind, name), e.g. ``("a.link", "link", "train")``. Escapes
-    and paths named twice with different digests become ``issues``.
+    and paths named twice with different digests become ``issues``. The result is
+    shared with an equal table confined just before (see the module docstring).
     """
+    last = _last.get(role)
+    if last is not None and last[0]() is normalise_path and last[1] == artifacts:
+        return last[2]
+    count = len(issues)
+    kept = _confined(normalise_path, artifacts, where, role, issues)
+    if len(issues) == count:
+        _last[role] = (weakref.ref(normalise_path), artifacts, kept)
+    return kept
+
+
+def _confined(
+    normalise_path: Normaliser,
+    artifacts: Mapping[str, Any],
+    where: tuple[str, str, str],
+    role: str,
+    issues: list[Issue],
+) -> dict[str, dict[str, str]]:
     _, kind, name = where
+    answer = normalise_path.answer
     kept: dict[str, dict[str, str]] = {}
     for raw, named in sorted(artifacts.items()):
         digest = dict(named)
-        try:
-            path = normalise_path(raw)
-        except PathEscape as exc:
-            message = f"{kind} `{name}` {role}: {exc}"
+        path = answer(raw)
+        if isinstance(path, PathEscape):
+            message = f"{kind} `{name}` {role}: {path}"
             issues.append(Issue("path-escape", shown(raw), message, _evidence(where, role, raw)))
             continue
         if kept.setdefault(path, digest) != digest:
