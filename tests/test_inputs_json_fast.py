@@ -207,3 +207,15 @@ def test_a_file_that_grows_after_stat_is_read_whole_and_bounded(
     assert inputs.read_bytes(path, "grown.json") == path.read_bytes()
     with pytest.raises(InputError, match="larger than 100 bytes"):
         inputs.read_bytes(path, "grown.json", limit=100)
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 20) - 1, 1 << 20, (5 << 19) + 3])
+def test_read_bytes_gives_the_whole_file_at_every_size(tmp_path: Path, size: int) -> None:
+    """Read on the descriptor in chunks of a mebibyte: empty, one chunk, several; a byte
+    over the limit is refused."""
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    assert inputs.read_bytes(path, "data.bin") == path.read_bytes()
+    assert inputs.read_bytes(path, "data.bin", limit=size) == path.read_bytes()
+    with pytest.raises(InputError, match="larger than"):
+        inputs.read_bytes(path, "data.bin", limit=size - 1)
