@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,15 +32,19 @@ if TYPE_CHECKING:
     from dvc.stage import Stage
 
 
-def read_project(reading: Reading, root: Path) -> list[str]:
-    """Add the DVC project at ``root``; return its outputs' repository paths."""
+def read_project(reading: Reading, root: Path) -> tuple[list[str], list[str]]:
+    """Add the DVC project at ``root``; return its outputs' repository paths, and the
+    folders DVC's walk of it listed with no subfolder (repository paths)."""
+    leaves: list[str] = []
     with open_read_only(root) as repo:
         caches = project_caches(repo, reading.root, root, reading.cache_repo)
         reading.graph.issues.extend(caches.refused)
         reader = ProjectReader(reading, caches, ParamsFiles(reading, repo))
-        for file in load_files(repo, reading.root, reading.lines):
+        for file in load_files(repo, reading.root, reading.lines, leaves):
             reader.add(file)
-    return reader.outputs
+    inside = os.path.join(reading.root_dir, "")
+    folders = [leaf[len(inside) :] for leaf in leaves if leaf.startswith(inside)]
+    return reader.outputs, folders if os.sep == "/" else []
 
 
 def _meta(stage: Stage, definition: SourceRef) -> dict[str, Any]:
