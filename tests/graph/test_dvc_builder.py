@@ -945,9 +945,12 @@ def test_search_counts_folders_listed_by_a_project_walk_without_listing_them(
     (tmp_path / "q" / "dvc.yaml").write_text("stages: {}\n")  # an orphan, never skipped
     listed: list[str] = []
     original = ProjectSearch._list
-    monkeypatch.setattr(
-        ProjectSearch, "_list", lambda self, folder: listed.append(folder) or original(self, folder)
-    )
+
+    def recorded(self: ProjectSearch, folder: str) -> tuple[list[str], list[str], bool]:
+        listed.append(folder)
+        return original(self, folder)
+
+    monkeypatch.setattr(ProjectSearch, "_list", recorded)
     search = ProjectSearch(tmp_path)
     for _ in search:
         search.listed(["p/x", "p/y/z", "q"])
