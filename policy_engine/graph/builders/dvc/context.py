@@ -73,9 +73,11 @@ class Reading:
         found: list[str | None] = []
         for raw in raws:
             path = answer(raw, base)
-            found.append(
-                self._escaped(raw, path, declared, role) if type(path) is not str else path
-            )
+            if isinstance(path, str):
+                found.append(path)
+            else:
+                self._escaped(raw, path, declared, role)
+                found.append(None)
         return found
 
     def _escaped(self, raw: str, escape: object, declared: SourceRef, role: str) -> None:
