@@ -31,6 +31,7 @@ from policy_engine.graph.model import (
 )
 
 _INPUT, _OUTPUT = EdgeKind.INPUT, EdgeKind.OUTPUT
+_KEYS = {_INPUT: _INPUT.value, _OUTPUT: _OUTPUT.value}  # an enum's ``value`` is a lookup each time
 
 
 class Flows(Protocol):
@@ -122,5 +123,5 @@ class FlowInsertion:
         self, u: str, v: str, kind: EdgeKind, digest: Mapping[str, str], source: SourceRef
     ) -> None:
         data = {"kind": kind, "digest": dict(digest), "source": source}
-        self.edges.append((u, v, kind.value, data))
+        self.edges.append((u, v, _KEYS[kind], data))
         self.flows.append((u, v, dict(data)))

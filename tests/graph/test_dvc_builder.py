@@ -935,3 +935,70 @@ def test_search_skips_hidden_folders_and_outputs_and_is_bounded(tmp_path: Path) 
     small = ProjectSearch(tmp_path, max_folders=3)
     assert list(small) == ["a"]
     assert "more than 3 folders" in small.issues[0].message
+
+
+def test_search_counts_folders_listed_by_a_project_walk_without_listing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in ("p/.dvc", "p/x", "p/y/z", "q"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "q" / "dvc.yaml").write_text("stages: {}\n")  # an orphan, never skipped
+    listed: list[str] = []
+    original = ProjectSearch._list
+
+    def recorded(self: ProjectSearch, folder: str) -> tuple[list[str], list[str], bool]:
+        listed.append(folder)
+        return original(self, folder)
+
+    monkeypatch.setattr(ProjectSearch, "_list", recorded)
+    search = ProjectSearch(tmp_path)
+    for _ in search:
+        search.listed(["p/x", "p/y/z", "q"])
+    assert listed == [".", "p", "p/y", "q"]
+    assert [issue.code for issue in search.issues] == ["orphan-pipeline"]
+    small = ProjectSearch(tmp_path, max_folders=4)
+    for _ in small:
+        small.listed(["p/x", "p/y/z"])
+    assert "more than 4 folders" in small.issues[0].message  # skipped folders still count
+
+
+def _nested_projects_repo(root: Path) -> None:
+    """Nested projects, or what looks like them, in and beside output folders."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / ".dvc").mkdir()
+    outs = [f"out/{i}/f.bin" for i in range(4)] + ["dirout", "leaf/x.bin"]
+    stages = {"s": {"cmd": "echo", "outs": outs}}
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    for out in [*outs[:4], "leaf/x.bin", "other/only.txt", "link/target/t.txt"]:
+        (root / out).parent.mkdir(parents=True, exist_ok=True)
+        (root / out).write_text("x")
+    (root / "out/1/.dvc").mkdir()  # a nested project inside an output's folder
+    (root / "out/2/.dvc").write_text("not a folder")
+    (root / "dirout/sub/.dvc").mkdir(parents=True)  # inside a directory output: pruned
+    (root / "out/3/.dvc").symlink_to(root / "link/target")  # a symlink is no project
+    (root / "other/deep/.dvc").mkdir(parents=True)
+    (root / "other/deep/dvc.yaml").write_text(yaml.safe_dump({"stages": {"t": {"cmd": "e"}}}))
+    (root / ".dvcignore").write_text("ignored\n")
+    (root / "ignored/n/.dvc").mkdir(parents=True)  # DVC's walk does not enter it; the search does
+
+
+def test_build_finds_the_projects_a_full_listing_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _nested_projects_repo(tmp_path)
+    found: list[str] = []
+    original = ProjectSearch.__iter__
+
+    def recorded(self: ProjectSearch) -> Iterator[str]:
+        for folder in original(self):
+            found.append(folder)
+            yield folder
+
+    monkeypatch.setattr(ProjectSearch, "__iter__", recorded)
+    fast = build(tmp_path)
+    fast_found, found[:] = list(found), []
+    monkeypatch.setattr(ProjectSearch, "listed", lambda self, folders: None)
+    full = build(tmp_path)
+    assert fast_found == found == [".", "ignored/n", "other/deep", "out/1"]
+    assert sorted(map(repr, fast.issues)) == sorted(map(repr, full.issues))
+    assert set(steps(fast)) == set(steps(full))

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policy_engine.graph.builders.dvc import fastload
 from policy_engine.graph.builders.dvc.dvcfiles import fast_schema
@@ -298,3 +300,41 @@ def test_output_ignores_answer_as_dvcignore_does(tmp_path: Path) -> None:
             expected = repo.dvcignore.is_ignored(repo.fs, path, ignore_subrepos=False)
             assert ignores(path) == expected, name
     assert ignores(os.path.join(repo.root_dir, "a/x.tmp"))  # the cases are not all "no"
+
+
+_PARTS = ["a", "b.bin", ".", "..", "", ".h", "..x", "x.", "...", " ", "é", "a\\b", "~"]
+
+
+@given(
+    st.lists(st.sampled_from(_PARTS), min_size=1, max_size=6),
+    st.sampled_from(["/", "/r", "/r/w", "/r/.x", "/r/a b"]),
+)
+def test_joined_is_normpath_of_join(parts: list[str], wdir: str) -> None:
+    path = "/".join(parts)
+    if path and not os.path.isabs(path):
+        assert fastload.joined(wdir, path) == os.path.normpath(os.path.join(wdir, path))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "out/s1/0.bin",
+        "a//b",
+        "a/./b",
+        "./a",
+        "a/",
+        "a/..",
+        "../a",
+        "a/../../b",
+        ".",
+        "..",
+        "a/.b",
+        "a.b/c",
+        "x/...",
+        "a\\..\\b",
+        "é/ü",
+    ],
+)
+def test_joined_of_hostile_paths(path: str) -> None:
+    for wdir in ("/", "/repo", "/repo/sub"):
+        assert fastload.joined(wdir, path) == os.path.normpath(os.path.join(wdir, path))

@@ -82,7 +82,9 @@ def build_dvc(graph: ProvenanceGraph, context: BuildContext) -> None:
     reading = Reading(graph, root, cache_repo=context.cache_repo)
     search = ProjectSearch(root)
     for folder in search:
-        search.prune(read_project(reading, root / folder))
+        outputs, leaves = read_project(reading, root / folder)
+        search.prune(outputs)
+        search.listed(leaves)
     graph.issues.extend(search.issues)
     graph.issues.extend(reading.ledger.duplicates())
     reading.ledger.link_contained(graph)

@@ -11,6 +11,7 @@ different files or projects never collide.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from policy_engine.graph.builders.dvc.errors import relative
 from policy_engine.graph.builders.dvc.ledger import OutputLedger
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
-from policy_engine.graph.paths import Normaliser, PathEscape
+from policy_engine.graph.paths import Normaliser
 
 ROOT_PIPELINE = "dvc.yaml"
 
@@ -58,14 +59,29 @@ class Reading:
         None, and a ``path-escape`` issue, when it leaves the repository.
         Normalised once per (raw, folder): pipelines repeat their paths.
         """
+        return self.repo_paths((raw,), folder, declared, role)[0]
+
+    def repo_paths(
+        self, raws: Iterable[str], folder: str, declared: SourceRef, role: str
+    ) -> list[str | None]:
+        """:meth:`repo_path` of each of ``raws``, all relative to ``folder``."""
         base = self._bases.get(folder)
         if base is None:
             rel = self.rel(folder)
             base = self._bases[folder] = "" if rel == "." else rel
-        found = self._normalise.answer(raw, base)
-        if isinstance(found, PathEscape):
-            message = f"DVC {role}: {found}"
-            evidence = (Evidence("declared in", str(declared)),)
-            self.graph.issues.append(Issue("path-escape", raw, message, evidence))
-            return None
+        answer = self._normalise.answer
+        found: list[str | None] = []
+        for raw in raws:
+            path = answer(raw, base)
+            if isinstance(path, str):
+                found.append(path)
+            else:
+                self._escaped(raw, path, declared, role)
+                found.append(None)
         return found
+
+    def _escaped(self, raw: str, escape: object, declared: SourceRef, role: str) -> None:
+        """The ``path-escape`` issue of ``raw``, which ``escape`` (a PathEscape) refused."""
+        message = f"DVC {role}: {escape}"
+        evidence = (Evidence("declared in", str(declared)),)
+        self.graph.issues.append(Issue("path-escape", raw, message, evidence))

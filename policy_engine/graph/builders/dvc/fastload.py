@@ -213,10 +213,20 @@ class _Loader:
         _plain_path(path)
         if path.endswith(self.dvc_endings) and self.is_dvc_file(path):
             raise _Exotic(path)  # DVC refuses a DVC file as a dependency or output
-        full = os.path.normpath(os.path.join(wdir, path))
+        full = joined(wdir, path)
         if not full.startswith(self.root_prefix):
             raise _Exotic(path)  # outside the project: DVC names its hash otherwise
         return full
+
+
+def joined(wdir: str, path: str) -> str:
+    """``os.path.normpath(os.path.join(wdir, path))`` of a relative, non-empty ``path`` and
+    a normal absolute ``wdir`` (``os.path.abspath``'s): on posix, a path with nothing for
+    ``normpath`` to do (no ``//``, no part starting with ``.``, no ``/`` at the end) is
+    joined as it is, without ``normpath``'s walk of its parts."""
+    if "//" in path or "/." in path or path[0] == "." or path[-1] == "/" or os.sep != "/":
+        return os.path.normpath(os.path.join(wdir, path))
+    return f"{wdir}/{path}" if wdir != "/" else f"/{path}"
 
 
 def _annotations(flags: Mapping[str, Any]) -> dict[str, Any]:

@@ -71,17 +71,20 @@ class DvcFile:
         return os.path.splitext(self.path)[0] + ".lock"
 
 
-def load_files(repo: Repo, root: Path, lines: LineIndex | None = None) -> list[DvcFile]:
+def load_files(
+    repo: Repo, root: Path, lines: LineIndex | None = None, leaves: list[str] | None = None
+) -> list[DvcFile]:
     """Every DVC file of the project at ``repo`` (in the repository at ``root``), by path.
 
     A file DVC cannot load, or that would make it read outside ``root``, raises
     :class:`InputError` naming it. The lines of the keys of the files parsed go to
-    ``lines``.
+    ``lines``; the folders the walk listed with no subfolder go to ``leaves``
+    (see :func:`_walk`).
     """
     files: list[DvcFile] = []
     outs: set[str] = set()
     stages = 0
-    for path in _walk(repo, outs):
+    for path in _walk(repo, outs, leaves):
         try:
             file = load_file(repo, path, root, lines)
             stages += len(file.stages)
@@ -104,7 +107,7 @@ def limit_error(exc: LimitError, root: Path, lines: LineIndex | None) -> InputEr
     return InputError(str(exc), f"{file}:{line}" if line else file)
 
 
-def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
+def _walk(repo: Repo, outs: set[str], leaves: list[str] | None = None) -> Iterator[str]:
     """DVC's ``collect_files`` walk: DVC files not ignored, outside the outputs in ``outs``.
 
     ``outs`` is read as the walk goes: a file's outputs added to it before the
@@ -116,6 +119,9 @@ def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
     neither DVC files nor subfolders is not filtered at all: nothing is left to
     judge, and what the filter learns of a folder (its ``.dvcignore``, nested
     projects) only serves that folder and those below it.
+
+    Each folder listed with no subfolder at all (not even a hidden one, or a
+    symlink to one) is put in ``leaves`` (absolute, as the walk names it).
     """
     from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
 
@@ -123,8 +129,11 @@ def _walk(repo: Repo, outs: set[str]) -> Iterator[str]:
     fs, scm, sep, ignore = repo.fs, repo.scm, repo.fs.sep, repo.dvcignore
     for root, dirs, files in fs.walk(repo.root_dir, followlinks=False):
         names = [name for name in files if name.endswith(endings) and is_valid_filename(name)]
-        if not names and not dirs:
-            continue
+        if not dirs:
+            if leaves is not None:
+                leaves.append(root)
+            if not names:
+                continue
         dirs[:], names = ignore(root, dirs, names)
         for name in names:
             if not scm.is_ignored(f"{root}{sep}{name}"):

@@ -21,11 +21,12 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-from policy_engine.graph.bulk import adjacency
-from policy_engine.graph.model import Evidence, Issue, ProvenanceGraph, SourceRef
+from policy_engine.graph.bulk import adjacency, node_attributes
+from policy_engine.graph.model import Evidence, Issue, NodeKind, ProvenanceGraph, SourceRef
 
 STAGE, SOURCE, STALE = "stage", "source", "stale"
 _LABELS = {STAGE: "stage", SOURCE: "DVC file", STALE: "stale lock entry"}
+ARTIFACT = NodeKind.ARTIFACT
 
 
 class OutputClaim(NamedTuple):
@@ -58,11 +59,10 @@ class OutputLedger:
     def link_contained(self, graph: ProvenanceGraph) -> None:
         """Give each unproduced, undeclared artifact inside a stage's output that producer."""
         _, producers = adjacency(graph.flow)  # links add only edges into the artifact linked
-        unproduced = [
-            artifact.path
-            for artifact in graph.artifacts()
-            if not producers[graph.artifact_id(artifact.path)]
-            and graph.origin(artifact.path) is None
+        unproduced = [  # read off the graph's own dicts, as graph.artifacts() and .origin()
+            attrs["data"].path
+            for node, attrs in node_attributes(graph.g).items()
+            if attrs["kind"] is ARTIFACT and not producers[node] and attrs.get("origin") is None
         ]
         for path in sorted(unproduced):
             holder = self._holder(path)

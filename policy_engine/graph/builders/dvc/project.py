@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,15 +32,19 @@ if TYPE_CHECKING:
     from dvc.stage import Stage
 
 
-def read_project(reading: Reading, root: Path) -> list[str]:
-    """Add the DVC project at ``root``; return its outputs' repository paths."""
+def read_project(reading: Reading, root: Path) -> tuple[list[str], list[str]]:
+    """Add the DVC project at ``root``; return its outputs' repository paths, and the
+    folders DVC's walk of it listed with no subfolder (repository paths)."""
+    leaves: list[str] = []
     with open_read_only(root) as repo:
         caches = project_caches(repo, reading.root, root, reading.cache_repo)
         reading.graph.issues.extend(caches.refused)
         reader = ProjectReader(reading, caches, ParamsFiles(reading, repo))
-        for file in load_files(repo, reading.root, reading.lines):
+        for file in load_files(repo, reading.root, reading.lines, leaves):
             reader.add(file)
-    return reader.outputs
+    inside = os.path.join(reading.root_dir, "")
+    folders = [leaf[len(inside) :] for leaf in leaves if leaf.startswith(inside)]
+    return reader.outputs, folders if os.sep == "/" else []
 
 
 def _meta(stage: Stage, definition: SourceRef) -> dict[str, Any]:
@@ -98,9 +103,10 @@ class ProjectReader:
         if stage.name in file.lock:
             self.params.check(stage, name, SourceRef(lock, lock_line))
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")  # one per stage
+        deps = list(path_deps(stage))
         role = f"stage `{name}` dep"
-        for dep in path_deps(stage):
-            path = self.reading.repo_path(dep.path, stage.wdir, definition, role)
+        paths = self.reading.repo_paths([dep.path for dep in deps], stage.wdir, definition, role)
+        for dep, path in zip(deps, paths, strict=True):
             if path is not None:
                 into.add_input(path, name, dict(dep.digest), source)
         source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
@@ -109,14 +115,29 @@ class ProjectReader:
     def add_outputs(
         self, stage: StageRecord, name: str, definition: SourceRef, source: SourceRef, into: Flows
     ) -> None:
-        """Step ``name``'s OUTPUT edges, claims and declarations (``source``: the lock's)."""
-        repo_path, role = self.reading.repo_path, f"stage `{name}` out"
-        for out in local(stage.outs):
-            path = repo_path(out.path, stage.wdir, definition, role)
-            if path is not None:
-                digest = dict(out.digest)
-                into.add_output(name, path, digest, source)
-                self.claim(out, path, OutputClaim(path, name, STAGE, digest, source), into)
+        """Step ``name``'s OUTPUT edges, claims and declarations (``source``: the lock's).
+
+        One pass per output: its repository path, its edge, its claim (with the files
+        of a directory output), its declaration if it is one.
+        """
+        outs = list(local(stage.outs))
+        role = f"stage `{name}` out"
+        paths = self.reading.repo_paths([out.path for out in outs], stage.wdir, definition, role)
+        add_output, add, caches = into.add_output, self.reading.ledger.add, self.caches
+        cached, outputs = self.reading.cached.add, self.outputs
+        for out, path in zip(outs, paths, strict=True):
+            if path is None:
+                continue
+            digest = out.digest  # the record's own: the edge copies it, claims only read it
+            add_output(name, path, digest, source)
+            claim = OutputClaim(path, name, STAGE, digest, source)
+            if out.isdir:
+                self.claim(out, path, claim, into)
+            else:  # what claim does when there is no manifest to read
+                add(claim)
+                outputs.append(path)
+                cached(caches, path, digest, source)
+            if out.metric or out.plot or out.annotations:
                 declare_out(into, out, path, definition)
 
     def add_source(self, record: StageRecord, file: DvcFile) -> None:

@@ -35,11 +35,17 @@ class ProjectSearch:
         self.max_depth = max_depth
         self.issues: list[Issue] = []
         self._pruned: set[str] = set()
+        self._leaves: set[str] = set()
         self._bounds: set[str] = set()
 
     def prune(self, paths: Iterable[str]) -> None:
         """Do not enter these repository-relative folders (outputs of a project read)."""
         self._pruned.update(paths)
+
+    def listed(self, folders: Iterable[str]) -> None:
+        """These repository-relative folders, inside a project read, have no subfolder (as a
+        walk of that project listed them): no project, no orphan, nothing to enter."""
+        self._leaves.update(folders)
 
     def __iter__(self) -> Iterator[str]:
         stack: list[tuple[str, int, bool]] = [(".", 0, False)]
@@ -52,6 +58,8 @@ class ProjectSearch:
             if visited > self.max_folders:
                 self._bounded(f"more than {self.max_folders} folders", folder)
                 return
+            if folder in self._leaves and in_project:
+                continue  # what listing it again would find: nothing to yield, note or enter
             folders, files, is_project = self._list(folder)
             if is_project:
                 yield folder
