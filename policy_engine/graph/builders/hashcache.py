@@ -287,6 +287,11 @@ class HashCache:
         """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
         self._new.append((path, key, file))
 
+    def remember_all(self, files: list[tuple[str, FileKey, FileDigests]]) -> None:
+        """:meth:`remember` each of ``files`` (path, key, digests) at once (thread-safe: one
+        list extend)."""
+        self._new.extend(files)
+
     def commit(self) -> None:
         """Write the digests remembered since the last commit into their folders' rows
         (the other files of a folder kept); failures are ignored."""
