@@ -1,10 +1,12 @@
 """Builder for the workspace: the real digests of the artifacts that exist in the repository.
 
 Every file is read once per run (a file reached through several artifacts is
-hashed once), in 1 MiB chunks into a buffer reused by each thread; files are
-hashed by one thread per CPU (hashlib releases the GIL on large buffers), the
-largest first. sha256 and md5 are chains over a file's blocks, so one file's
-digest is not split across cores. A file's md5 is fed from the same read only
+hashed once), in 1 MiB chunks into a buffer reused by each thread (a file of
+less than a chunk by one read); files are hashed by one thread per CPU (hashlib
+releases the GIL on large buffers), the largest first, each large file a task of
+its own and small ones :data:`SMALL_BATCH` to a task. sha256 and md5 are chains
+over a file's blocks, so one file's digest is not split across cores. A file's md5
+is fed from the same read only
 where a source records an md5 to compare with it (``dvc.lock``, a ``.dvc`` file,
 a ``.dir`` manifest, a link); every other md5 is pending, computed for all such
 files in one more read the first time one is asked for (:class:`LazyMd5`).
