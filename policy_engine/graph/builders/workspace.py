@@ -6,10 +6,10 @@ less than a chunk by one read); files are hashed by one thread per CPU (hashlib
 releases the GIL on large buffers), the largest first, each large file a task of
 its own and small ones :data:`SMALL_BATCH` to a task. sha256 and md5 are chains
 over a file's blocks, so one file's digest is not split across cores. A file's md5
-is fed from the same read only
-where a source records an md5 to compare with it (``dvc.lock``, a ``.dvc`` file,
-a ``.dir`` manifest, a link); every other md5 is pending, computed for all such
-files in one more read the first time one is asked for (:class:`LazyMd5`).
+is fed from the same read only where a source records an md5 to compare with it
+(``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link); every other md5 is
+pending, computed for all such files in one more read the first time one is asked
+for (:class:`LazyMd5`).
 
 A directory artifact gets a :class:`WorkspaceFile` digested over a manifest of
 the files under it, sorted by their posix path relative to the directory:
