@@ -44,6 +44,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
+_NO_FOLLOW_FLAGS = _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0)  # a final symlink is not followed
 
 PathLike = str | os.PathLike[str]
 
@@ -76,8 +77,7 @@ def open_regular(path: PathLike, follow: bool = True) -> int:
 
 def open_regular_status(path: PathLike, follow: bool = True) -> tuple[int, os.stat_result]:
     """:func:`open_regular`, with the status of the open descriptor (the one it checked)."""
-    flags = _OPEN_FLAGS | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
-    fd = os.open(path, flags)
+    fd = os.open(path, _OPEN_FLAGS if follow else _NO_FOLLOW_FLAGS)
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):

@@ -117,8 +117,9 @@ def _read_digests(fd: int, size: int, md5: bool) -> FileDigests:
     (a file of less than a chunk is read by one call); any other read goes on to EOF."""
     buffer, view = _buffer()
     total = count = os.readv(fd, (buffer,))
-    sha256 = hashlib.sha256(view[:count])
-    md5sum = hashlib.md5(view[:count], usedforsecurity=False) if md5 else None
+    chunk = view[:count]
+    sha256 = hashlib.sha256(chunk)
+    md5sum = hashlib.md5(chunk, usedforsecurity=False) if md5 else None
     while count and (count == CHUNK_BYTES or total != size):
         count = os.readv(fd, (buffer,))
         chunk = view[:count]
@@ -126,7 +127,8 @@ def _read_digests(fd: int, size: int, md5: bool) -> FileDigests:
         if md5sum is not None:
             md5sum.update(chunk)
         total += count
-    return FileDigests(sha256.hexdigest(), md5sum.hexdigest() if md5sum else None, total)
+    found = (sha256.hexdigest(), md5sum.hexdigest() if md5sum else None, total)
+    return tuple.__new__(FileDigests, found)  # the fields in order, without NamedTuple's __new__
 
 
 def _buffer() -> tuple[bytearray, memoryview]:
