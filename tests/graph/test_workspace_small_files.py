@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from policy_engine import inputs
+from policy_engine.graph.builders import progress
+from policy_engine.graph.builders import workspace as workspace_module
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
 from policy_engine.graph.builders.workspace import (
     CHUNK_BYTES,
@@ -190,3 +192,23 @@ def test_large_files_are_tasks_of_their_own_and_small_ones_are_batched() -> None
     assert [len(b) for b in batches[3:]] == [SMALL_BATCH, 2]
     assert [p for b in batches for p in b] == paths
     assert _batches([], sizes) == [] and _batches(["l0"], sizes) == [["l0"]]
+
+
+def test_progress_counts_each_file_read_and_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[progress.Progress] = []
+
+    class Recorded(progress.Progress):
+        def __enter__(self) -> progress.Progress:
+            shown.append(self)
+            return super().__enter__()
+
+    monkeypatch.setattr(workspace_module, "Progress", Recorded)
+    paths = []
+    for i in range(SMALL_BATCH + 3):
+        path = tmp_path / f"{i:04d}.bin"
+        path.write_bytes(b"x" * i)
+        paths.append(str(path))
+    _digests([*paths, str(tmp_path / "missing")], workers=2, progress=True)
+    assert [(p.done_files, p.done_bytes) for p in shown] == [(len(paths), sum(range(len(paths))))]
