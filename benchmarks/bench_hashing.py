@@ -13,6 +13,10 @@ the one-per-CPU openssl processes, warm under 2% of cold. sha256 is a chain
 over the blocks of a file: one file's digest cannot be split across cores, so
 the parallelism is across files.
 
+Many small files: ``--small-files`` files of 17 bytes, ten to a folder, each
+folder with a DVC md5 claim (so sha256 and md5 are both computed), hashed cold
+and warm, with the cost per file.
+
 With ``--repo PATH``, the hashing of an existing DVC repository's artifacts (the
 outputs and dependencies its pipeline names, e.g. the scale benchmark's
 repository of many small files) is timed cold and warm too, with the warm cost
@@ -25,7 +29,7 @@ default pool (one per CPU). Budget: 20,000 attestations within a 10 s check on
 2 cores.
 
     python benchmarks/bench_hashing.py [--gigabytes 1] [--rounds 3] [--links 20000]
-        [--statements 20000] [--repo PATH]
+        [--statements 20000] [--small-files 100000] [--repo PATH]
 """
 
 from __future__ import annotations
@@ -162,6 +166,44 @@ def bench_hashing(gigabytes: float, tmp: Path, rounds: int) -> None:
         print(f"cold / {cpus}-process openssl sha256: {cold / limit:.2f}x  (target <= 1.3x)")
         print(f"cold, md5 claimed / {cpus}-process openssl sha256: {times[CLAIMED] / limit:.2f}x")
     print(f"warm / cold: {100 * warm / cold:.2f}%  (target <= 2%)")
+
+
+def make_small_files(root: Path, count: int) -> list[str]:
+    """``count`` distinct files of 17 bytes, ten to a folder (as a pipeline's outputs)."""
+    folders = []
+    for index in range(count):
+        folder = root / "out" / f"s{index // 10:05d}"
+        if index % 10 == 0:
+            folder.mkdir(parents=True)
+            folders.append(f"out/s{index // 10:05d}")
+        (folder / f"{index % 10}.bin").write_bytes(f"{index:016d}\n".encode())
+    return folders
+
+
+def hash_small_files(root: Path, folders: list[str], cache: Path) -> float:
+    """Seconds to hash ``folders`` (each with a DVC md5 claim) through the cache at ``cache``."""
+    os.environ["MLPOLICY_CACHE_DIR"] = str(cache)
+    graph = ProvenanceGraph(str(root))
+    for folder in folders:
+        graph.add_artifact(folder)
+        graph.add_claim(folder, DigestClaim("md5", "0" * 32 + ".dir", SourceRef("dvc.lock")))
+    start = time.perf_counter()
+    build_workspace(graph, BuildContext(root, Keyring({})))
+    return time.perf_counter() - start
+
+
+def bench_small_files(count: int, tmp: Path, rounds: int) -> None:
+    root = tmp / "small"
+    folders = make_small_files(root, count)
+    runs: dict[str, list[float]] = {}
+    for index in range(rounds):
+        cache = tmp / f"small-cache-{index}"
+        runs.setdefault(COLD, []).append(hash_small_files(root, folders, cache))
+        runs.setdefault(WARM, []).append(hash_small_files(root, folders, cache))
+    cold, warm = (statistics.median(runs[label]) for label in (COLD, WARM))
+    print(f"{count} files of 17 bytes (md5 claimed); median of {rounds} rounds")
+    print(f"  {CLAIMED:38} {cold:7.3f} s  {1e6 * cold / count:6.1f} us per file")
+    print(f"  {WARM:38} {warm:7.3f} s  {1e6 * warm / count:6.1f} us per file")
 
 
 def pipeline_graph(root: Path) -> ProvenanceGraph:
@@ -315,12 +357,15 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=20_000)
     parser.add_argument("--statements", type=int, default=20_000)
     parser.add_argument("--repo", type=Path, help="also time hashing this DVC repository")
+    parser.add_argument("--small-files", type=int, default=100_000, help="0 to skip")
     arguments = parser.parse_args()
     if shutil.which("sha256sum") is None or shutil.which("xargs") is None:
         raise SystemExit("needs sha256sum and xargs (GNU coreutils / findutils)")
     with tempfile.TemporaryDirectory(prefix="mlpolicy-bench-") as tmp:
         if arguments.gigabytes > 0:
             bench_hashing(arguments.gigabytes, Path(tmp) / "hashing", max(1, arguments.rounds))
+        if arguments.small_files > 0:
+            bench_small_files(arguments.small_files, Path(tmp), max(1, arguments.rounds))
         if arguments.repo is not None:
             bench_repository(arguments.repo.resolve(), Path(tmp), max(1, arguments.rounds))
     with tempfile.TemporaryDirectory(prefix="mlpolicy-bench-") as tmp:

@@ -44,6 +44,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
+_NO_FOLLOW_FLAGS = _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0)  # a final symlink is not followed
 
 PathLike = str | os.PathLike[str]
 
@@ -71,15 +72,20 @@ def open_regular(path: PathLike, follow: bool = True) -> int:
 
     The open never blocks (a FIFO); the kind is checked on the open descriptor.
     """
-    flags = _OPEN_FLAGS | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
-    fd = os.open(path, flags)
+    return open_regular_status(path, follow)[0]
+
+
+def open_regular_status(path: PathLike, follow: bool = True) -> tuple[int, os.stat_result]:
+    """:func:`open_regular`, with the status of the open descriptor (the one it checked)."""
+    fd = os.open(path, _OPEN_FLAGS if follow else _NO_FOLLOW_FLAGS)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             raise NotRegularFile(f"not a regular file: {path}")
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, status
 
 
 def open_binary(path: PathLike, follow: bool = True) -> io.FileIO:

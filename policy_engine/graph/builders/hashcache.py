@@ -287,6 +287,11 @@ class HashCache:
         """Keep a new digest, to be written by :meth:`commit` (thread-safe: list append)."""
         self._new.append((path, key, file))
 
+    def remember_all(self, files: list[tuple[str, FileKey, FileDigests]]) -> None:
+        """:meth:`remember` each of ``files`` (path, key, digests) at once (thread-safe: one
+        list extend)."""
+        self._new.extend(files)
+
     def commit(self) -> None:
         """Write the digests remembered since the last commit into their folders' rows
         (the other files of a folder kept); failures are ignored."""
@@ -307,14 +312,17 @@ class HashCache:
         grouped: dict[str, dict[str, Entry]] = {}
         for path, key, file in new:
             folder, _, name = path.rpartition(os.sep)
-            if _storable(path) and _fits(key):
-                grouped.setdefault(folder, {})[name] = (key, file.sha256, file.md5 or _NO_MD5)
+            entries = grouped.get(folder)
+            if entries is None:
+                entries = grouped[folder] = {}
+            entries[name] = (key, file.sha256, file.md5 or _NO_MD5)
+        folders = [folder for folder in grouped if _storable(folder)]
+        cached = {row[0]: Folder.parse(row) for row in self._named(folders)}
         rows = []
-        cached = {row[0]: Folder.parse(row) for row in self._named(list(grouped))}
-        for folder, entries in grouped.items():
+        for folder in folders:
             old = cached.get(folder)
             kept = old.entries() if old is not None else {}
-            kept.update(entries)
+            kept.update(_storable_entries(grouped[folder]))
             rows.append(_row(folder, kept))
         return rows
 
@@ -350,7 +358,22 @@ def _is_under(folder: str, root: str) -> bool:
     return folder == base or folder.startswith(base + os.sep)
 
 
-def _fits(key: FileKey) -> bool:
+def _storable_entries(entries: dict[str, Entry]) -> dict[str, Entry]:
+    """The ``entries`` whose name can be stored and whose key fits: all of them, checked at
+    once (names joined, keys packed together), unless some cannot (then one by one)."""
+    try:
+        _packing(len(entries)).pack(
+            *itertools.chain.from_iterable(k for k, _, _ in entries.values())
+        )
+    except struct.error:
+        pass
+    else:
+        if _storable("".join(entries)):  # a name that is not UTF-8 spoils the joined text
+            return entries
+    return {name: entry for name, entry in entries.items() if _storable(name) and _fits(entry[0])}
+
+
+def _fits(key: tuple[int, ...]) -> bool:
     """Whether ``key`` can be packed (a time or size beyond 64 bits is never stored)."""
     try:
         _packing(1).pack(*key)

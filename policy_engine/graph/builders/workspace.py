@@ -1,13 +1,15 @@
 """Builder for the workspace: the real digests of the artifacts that exist in the repository.
 
 Every file is read once per run (a file reached through several artifacts is
-hashed once), in 1 MiB chunks into a buffer reused by each thread; files are
-hashed by one thread per CPU (hashlib releases the GIL on large buffers), the
-largest first. sha256 and md5 are chains over a file's blocks, so one file's
-digest is not split across cores. A file's md5 is fed from the same read only
-where a source records an md5 to compare with it (``dvc.lock``, a ``.dvc`` file,
-a ``.dir`` manifest, a link); every other md5 is pending, computed for all such
-files in one more read the first time one is asked for (:class:`LazyMd5`).
+hashed once), in 1 MiB chunks into a buffer reused by each thread (a file of
+less than a chunk by one read); files are hashed by one thread per CPU (hashlib
+releases the GIL on large buffers), the largest first, each large file a task of
+its own and small ones :data:`SMALL_BATCH` to a task. sha256 and md5 are chains
+over a file's blocks, so one file's digest is not split across cores. A file's md5
+is fed from the same read only where a source records an md5 to compare with it
+(``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link); every other md5 is
+pending, computed for all such files in one more read the first time one is asked
+for (:class:`LazyMd5`).
 
 A directory artifact gets a :class:`WorkspaceFile` digested over a manifest of
 the files under it, sorted by their posix path relative to the directory:
@@ -43,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import operator
 import os
@@ -97,31 +100,45 @@ def hash_file(path: str) -> WorkspaceFile:
 def hash_file_keyed(path: str, md5: bool = True) -> tuple[FileDigests, FileKey | None]:
     """As :func:`hash_file` (md5 only when ``md5``), with the file's key when it did not
     change while being read."""
-    sha256, size = hashlib.sha256(), 0
-    md5sum = hashlib.md5(usedforsecurity=False) if md5 else None
-    buffer = _buffer()
-    view = memoryview(buffer)
-    with inputs.open_binary(path, follow=False) as handle:
-        fd = handle.fileno()
-        before = os.fstat(fd)
-        while count := handle.readinto(buffer):
-            chunk = view[:count]
-            sha256.update(chunk)
-            if md5sum is not None:
-                md5sum.update(chunk)
-            size += count
-        key = FileKey.of(before)
-        stable = key == FileKey.of(os.fstat(fd)) and key.size == size
-    found = FileDigests(sha256.hexdigest(), md5sum.hexdigest() if md5sum else None, size)
+    fd, before = inputs.open_regular_status(path, follow=False)
+    try:
+        found = _read_digests(fd, before.st_size, md5)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    key = FileKey.of(before)
+    stable = key.size == found.size and key == FileKey.of(after)
     return found, key if stable else None
 
 
-def _buffer() -> bytearray:
-    """This thread's read buffer (one per thread, reused for every file it reads)."""
-    buffer: bytearray | None = getattr(_BUFFERS, "buffer", None)
-    if buffer is None or len(buffer) != CHUNK_BYTES:
-        buffer = _BUFFERS.buffer = bytearray(CHUNK_BYTES)
-    return buffer
+def _read_digests(fd: int, size: int, md5: bool) -> FileDigests:
+    """The digests of what ``fd`` reads to its end, a chunk at a time into this thread's
+    buffer. A short read ending at the ``size`` the open file's status gave is its end
+    (a file of less than a chunk is read by one call); any other read goes on to EOF."""
+    buffer, view = _buffer()
+    total = count = os.readv(fd, (buffer,))
+    chunk = view[:count]
+    sha256 = hashlib.sha256(chunk)
+    md5sum = hashlib.md5(chunk, usedforsecurity=False) if md5 else None
+    while count and (count == CHUNK_BYTES or total != size):
+        count = os.readv(fd, (buffer,))
+        chunk = view[:count]
+        sha256.update(chunk)
+        if md5sum is not None:
+            md5sum.update(chunk)
+        total += count
+    found = (sha256.hexdigest(), md5sum.hexdigest() if md5sum else None, total)
+    return tuple.__new__(FileDigests, found)  # the fields in order, without NamedTuple's __new__
+
+
+def _buffer() -> tuple[bytearray, memoryview]:
+    """This thread's read buffer and a view of it (made once per thread, reused for every
+    file it reads)."""
+    found: tuple[bytearray, memoryview] | None = getattr(_BUFFERS, "buffer", None)
+    if found is None or len(found[0]) != CHUNK_BYTES:
+        buffer = bytearray(CHUNK_BYTES)
+        found = _BUFFERS.buffer = (buffer, memoryview(buffer))
+    return found
 
 
 def build_workspace(
@@ -549,7 +566,7 @@ def _digests(
         total = sum(_size(keys, p) for p in todo)
         shown = Progress("hashing", len(todo), total) if progress else None
         with shown or contextlib.nullcontext():
-            hashed = _hash_all(todo, hasher, cache, shown, workers, lazy)
+            hashed = _hash_all(todo, hasher, cache, shown, workers, lazy, keys)
         done.update(hashed)
         if cache is not None:
             cache.commit()
@@ -562,7 +579,7 @@ def _without_md5(found: Mapping[str, object]) -> dict[str, str]:
     return {p: f.sha256 for p, f in found.items() if type(f) is FileDigests and f.md5 is None}
 
 
-def _size(keys: dict[str, FileKey], path: str) -> int:
+def _size(keys: Mapping[str, FileKey], path: str) -> int:
     key = keys.get(path)
     return key.size if key is not None else 0
 
@@ -588,26 +605,68 @@ def _hash_all(
     progress: Progress | None,
     workers: int | None,
     lazy: LazyMd5,
+    sizes: Mapping[str, FileKey] | None = None,
 ) -> dict[str, FileDigests | WorkspaceFile | OSError]:
-    def one(path: str) -> FileDigests | WorkspaceFile | OSError:
-        result: FileDigests | WorkspaceFile
-        try:
-            if hasher is not None and cache is None:
-                result = hasher(path)
-            else:
-                result, key = hash_file_keyed(path, lazy.needs(path))
-                if cache is not None and key is not None:
-                    cache.remember(path, key, result)
-        except OSError as exc:
-            return exc
-        if progress is not None:
-            progress.advance(result.size)
-        return result
+    """Hash ``paths`` (the largest first) by one thread per CPU unless ``workers`` says
+    otherwise: a file of a chunk or more is one task, smaller ones (by their key in
+    ``sizes``) go to a thread :data:`SMALL_BATCH` at a time."""
+    hash_one = functools.partial(_hash_one, hasher if cache is None else None, lazy)
+    batches = _batches(paths, sizes or {})
+    task = functools.partial(_hash_batch, hash_one, cache, progress)
+    if len(batches) <= 1:
+        results = [task(batch) for batch in batches]
+    else:
+        with ThreadPoolExecutor(max_workers=workers or cpu_count()) as pool:
+            results = list(pool.map(task, batches))
+    return dict(zip(paths, itertools.chain.from_iterable(results), strict=True))
 
-    if len(paths) <= 1:
-        return {path: one(path) for path in paths}
-    with ThreadPoolExecutor(max_workers=workers or cpu_count()) as pool:
-        return dict(zip(paths, pool.map(one, paths), strict=True))
+
+SMALL_BATCH = 256  # files of less than a chunk handed to a thread at once
+
+
+def _batches(paths: list[str], sizes: Mapping[str, FileKey]) -> list[list[str]]:
+    """``paths`` (the largest first) cut into tasks: one per file of a chunk or more, then
+    batches of :data:`SMALL_BATCH` smaller files (or files of unknown size)."""
+    small = next((i for i, p in enumerate(paths) if _size(sizes, p) < CHUNK_BYTES), len(paths))
+    batches = [[path] for path in paths[:small]]
+    batches.extend(paths[i : i + SMALL_BATCH] for i in range(small, len(paths), SMALL_BATCH))
+    return batches
+
+
+Result = tuple[FileDigests | WorkspaceFile | OSError, FileKey | None]
+
+
+def _hash_one(hasher: Hasher | None, lazy: LazyMd5, path: str) -> Result:
+    """One file's digests (``hasher``'s when given) and its key when it may be cached."""
+    try:
+        if hasher is not None:
+            return hasher(path), None
+        return hash_file_keyed(path, lazy.needs(path))
+    except OSError as exc:
+        return exc, None
+
+
+def _hash_batch(
+    hash_one: Callable[[str], Result],
+    cache: HashCache | None,
+    progress: Progress | None,
+    paths: list[str],
+) -> list[FileDigests | WorkspaceFile | OSError]:
+    """The digests of each of ``paths``, remembered in ``cache`` together."""
+    found = [hash_one(path) for path in paths]
+    if cache is not None:
+        cache.remember_all(
+            [
+                (path, key, result)
+                for path, (result, key) in zip(paths, found, strict=True)
+                if key is not None and type(result) is FileDigests
+            ]
+        )
+    if progress is not None:
+        for result, _ in found:
+            if not isinstance(result, OSError):
+                progress.advance(result.size)
+    return [result for result, _ in found]
 
 
 def _workspace_file(
