@@ -1,7 +1,8 @@
 """Workspace hashing and attestation loading at the budgeted scale, side by side.
 
 Hashing: generates a workspace of about ``--gigabytes`` GB (files of mixed
-sizes, under a temporary folder), then hashes it as ``build_workspace`` does,
+sizes, under a temporary folder; with ``--mix large``, the 200 files of 10 MB and
+one of 1 GB of the scale issue instead), then hashes it as ``build_workspace`` does,
 cold (empty hash cache) and warm (every digest cached), cold once more with a
 DVC md5 claim on every folder (so md5 is computed too), and, in the same run,
 with ``sha256sum``, ``md5sum``, one and one-per-CPU ``openssl dgst -sha256``
@@ -28,7 +29,7 @@ statements, then loads and verifies them with one process and with the
 default pool (one per CPU). Budget: 20,000 attestations within a 10 s check on
 2 cores.
 
-    python benchmarks/bench_hashing.py [--gigabytes 1] [--rounds 3] [--links 20000]
+    python benchmarks/bench_hashing.py [--gigabytes 1 | --mix large] [--rounds 3] [--links 20000]
         [--statements 20000] [--small-files 100000] [--repo PATH]
 """
 
@@ -66,18 +67,24 @@ WARM = "mlpolicy warm (cache hit)"
 CLAIMED = "mlpolicy cold, md5 claimed (sha256+md5)"
 # (share of files, smallest, largest): about a thousand files per GB, most of them small
 SIZES = ((0.7, 1 << 10, 64 << 10), (0.295, 256 << 10, 4 << 20), (0.005, 32 << 20, 96 << 20))
+# the workspace of the scale issue: 200 files of 10 MB and one of 1 GB (``--mix large``)
+LARGE = (10 << 20,) * 200 + (1 << 30,)
 
 
 # -- hashing ---------------------------------------------------------------------------
-def make_workspace(root: Path, total_bytes: int) -> list[Path]:
-    """Files of mixed sizes (mostly small, some large) adding up to about ``total_bytes``."""
+def make_workspace(root: Path, total_bytes: int, sizes: tuple[int, ...] = ()) -> list[Path]:
+    """Files of mixed sizes (mostly small, some large) adding up to about ``total_bytes``;
+    or, given ``sizes``, one file of each of those sizes."""
     rng = random.Random(0)
     files: list[Path] = []
     written = 0
     block = os.urandom(8 << 20)
-    while written < total_bytes:
-        _, low, high = rng.choices(SIZES, weights=[s[0] for s in SIZES])[0]
-        size = min(rng.randint(low, high), total_bytes - written) or 1
+    while (len(files) < len(sizes)) if sizes else (written < total_bytes):
+        if sizes:
+            size = sizes[len(files)]
+        else:
+            _, low, high = rng.choices(SIZES, weights=[s[0] for s in SIZES])[0]
+            size = min(rng.randint(low, high), total_bytes - written) or 1
         path = root / "data" / f"d{len(files) % FOLDERS:02d}" / f"f{len(files):06d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
@@ -134,10 +141,10 @@ def tools(cpus: int) -> list[tuple[str, list[str], int]]:
     return [tool for tool in found if shutil.which(tool[1][0])]
 
 
-def bench_hashing(gigabytes: float, tmp: Path, rounds: int) -> None:
+def bench_hashing(gigabytes: float, tmp: Path, rounds: int, sizes: tuple[int, ...] = ()) -> None:
     root = tmp / "repo"
     start = time.perf_counter()
-    files = make_workspace(root, int(gigabytes * 1e9))
+    files = make_workspace(root, int(gigabytes * 1e9), sizes)
     os.sync()  # written back before anything is timed
     size = sum(f.stat().st_size for f in files)
     cpus = cpu_count()
@@ -353,6 +360,12 @@ def bench_attestations(links: int, statements: int, tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gigabytes", type=float, default=1.0)
+    parser.add_argument(
+        "--mix",
+        choices=("mixed", "large"),
+        default="mixed",
+        help="mixed: about a thousand files per GB, most small; large: 200 x 10 MB + 1 x 1 GB",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--links", type=int, default=20_000)
     parser.add_argument("--statements", type=int, default=20_000)
@@ -363,7 +376,9 @@ def main() -> None:
         raise SystemExit("needs sha256sum and xargs (GNU coreutils / findutils)")
     with tempfile.TemporaryDirectory(prefix="mlpolicy-bench-") as tmp:
         if arguments.gigabytes > 0:
-            bench_hashing(arguments.gigabytes, Path(tmp) / "hashing", max(1, arguments.rounds))
+            sizes = LARGE if arguments.mix == "large" else ()
+            rounds = max(1, arguments.rounds)
+            bench_hashing(arguments.gigabytes, Path(tmp) / "hashing", rounds, sizes)
         if arguments.small_files > 0:
             bench_small_files(arguments.small_files, Path(tmp), max(1, arguments.rounds))
         if arguments.repo is not None:
