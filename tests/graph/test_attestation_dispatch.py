@@ -308,7 +308,8 @@ def test_walked_files_are_named_as_each_file_alone_would_be(tmp_path: Path) -> N
     (repo / "att" / "deep" / "er" / "b.json").write_text("{}")
     (outside / "att" / "c.link").write_text("{}")
     (outside / "att" / "in-repo.link").symlink_to(repo / "att" / "a.link")
-    (repo / "att" / "deep" / "elsewhere.link").symlink_to(outside / "att" / "c.link")
+    (repo / "att" / "deep" / "target.txt").write_text("{}")  # not a suffix searched for
+    (repo / "att" / "deep" / "elsewhere.link").symlink_to(repo / "att" / "deep" / "target.txt")
     (tmp_path / "via").symlink_to(repo / "att")  # outside as written, inside for real
     (repo / "att" / "linked").symlink_to(outside / "att")  # a symlinked folder: not entered
     sources = [repo, tmp_path / "via", outside / "att", repo / "att" / ".." / "att"]
@@ -322,6 +323,26 @@ def test_walked_files_are_named_as_each_file_alone_would_be(tmp_path: Path) -> N
         "att/deep/elsewhere.link",
         "att/deep/er/b.json",
     ]
+
+
+def test_a_found_file_linking_out_of_the_repository_is_refused_before_any_read(
+    tmp_path: Path,
+) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / "att").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "c.link").write_text('{"a": 1}')
+    (repo / "att" / "inside.link").symlink_to(repo / "att" / "real.json")
+    (repo / "att" / "real.json").write_text("{}")
+    assert [f.file for f in find_files(repo, [repo / "att"])] == ["att/inside.link"]
+    (repo / "att" / "out.link").symlink_to(outside / "c.link")
+    with pytest.raises(InputError, match="attestation file leaves the repository") as caught:
+        find_files(repo, [repo / "att"])
+    assert caught.value.location == "att/out.link"
+    # a folder given outside the repository may hold links to its own files
+    (outside / "own.link").symlink_to(outside / "c.link")
+    (repo / "att" / "out.link").unlink()
+    assert [f.file for f in find_files(repo, [outside])] == [str(outside / "c.link")]
 
 
 def test_a_file_named_explicitly_is_read_whatever_its_name(

@@ -2,7 +2,9 @@
 
 Files: every path given; under a directory (recursively, sorted, hidden folders
 and symlinked folders not entered), files ending in :data:`SEARCH_SUFFIXES`. A
-file reached twice is read once.
+file reached twice is read once. A symlinked file found there must resolve inside
+the repository or that directory: one leaving both is an ``InputError`` located
+at it, and nothing is read.
 
 Content: a whole JSON document, or JSON Lines (one document per line) when the
 name ends in ``.jsonl`` or when more JSON follows the first document. Each
@@ -96,6 +98,9 @@ def find_files(root: Path, paths: Iterable[Path]) -> list[Found]:
             raise InputError("attestation path not found", str(path))
         explicit = not path.is_dir()
         for candidate, shown_as in [(path, None)] if explicit else _walk(path, display):
+            if not explicit and os.path.islink(candidate):  # else inside ``path`` by the walk
+                file = shown_as or display(candidate)
+                inputs.confine(candidate, (root, path), file, "the attestation file")
             identity = _identity(candidate)
             if identity not in seen:
                 seen.add(identity)
