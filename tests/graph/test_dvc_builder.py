@@ -608,6 +608,16 @@ def test_vars_files_are_read_as_input_before_dvc_resolves_them(blank: Path, case
     assert message in info.value.message
 
 
+@pytest.mark.parametrize("file", ["dvc.yaml", "dvc.lock"])
+def test_an_alias_bomb_in_a_pipeline_file_is_located_at_that_file(blank: Path, file: str) -> None:
+    (blank / "dvc.yaml").write_text("stages:\n  a:\n    cmd: echo\n")
+    (blank / file).write_text(_alias_bomb())
+    with pytest.raises(InputError) as info:
+        build(blank)
+    assert info.value.location == file
+    assert "YAML aliases expand to more than" in info.value.message
+
+
 def test_folder_without_dvc_adds_nothing(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("not a DVC project\n")
     graph = build(tmp_path)

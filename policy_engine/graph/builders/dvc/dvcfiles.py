@@ -20,7 +20,7 @@ from policy_engine.errors import InputError
 from policy_engine.graph.builders.dvc.bounds import check_lock_entries
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.yamlload import parse
-from policy_engine.inputs import read_text
+from policy_engine.inputs import AliasBombError, read_text
 
 if TYPE_CHECKING:
     from dvc.dvcfile import ProjectFile, SingleStageFile
@@ -87,13 +87,17 @@ def _classes() -> tuple[type[ProjectFile], type[Any], type[SingleStageFile]]:
 def _parsed(file: Any) -> Any:
     """The :class:`.yamlload.Parsed` text of ``file``; None: DVC's parser reads it."""
     root = file.repo.root_dir
+    location = os.path.relpath(file.path, root)
     try:
-        text = read_text(file.path, os.path.relpath(file.path, root), roots=(root,))
+        text = read_text(file.path, location, roots=(root,))
     except InputError as exc:
         if exc.message.startswith(("file not found", "file is not UTF-8")):
             return None  # DVC's own reading raises its error
         raise
-    return parse(text)
+    try:
+        return parse(text)
+    except AliasBombError as exc:  # located at this file (a lock's, not its pipeline's)
+        raise InputError(f"invalid DVC file: {exc}", location) from None
 
 
 def fast_schema(schema: Any) -> Any:
