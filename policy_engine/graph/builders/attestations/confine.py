@@ -7,8 +7,9 @@ paths, ``..`` leaving the repository and symlinks resolving outside it are
 
 The links of one step signed by several keys name the same artifacts: a table
 equal to the one confined just before with the same normaliser, which raised no
-issue, is answered by that call's result (the same dict: tables are not changed
-once made), without normalising its paths again.
+issue, is answered by that call's result (the same dict, whose values are only
+ever replaced by equal ones), without normalising its paths again. Only the
+latest normaliser's (one build's) are remembered, and forgotten with it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from policy_engine.graph.paths import Normaliser, PathEscape, shown
 
 __all__ = ["Normaliser", "confined"]  # the normaliser's home is graph.paths
 
-# (normaliser, table, result) of the last call that raised no issue, for each role (the
-# normaliser weakly held: its folders are not kept alive by this)
-_Last = tuple["weakref.ref[Normaliser]", Mapping[str, Any], dict[str, dict[str, str]]]
-_last: dict[str, _Last] = {}
+# the latest normaliser (weakly held) -> role -> (table, result) of its last call without issue
+_Last = dict[str, tuple[Mapping[str, Any], dict[str, dict[str, str]]]]
+_last: weakref.WeakKeyDictionary[Normaliser, _Last] = weakref.WeakKeyDictionary()
 
 
 def confined(
@@ -41,13 +41,17 @@ def confined(
     and paths named twice with different digests become ``issues``. The result is
     shared with an equal table confined just before (see the module docstring).
     """
-    last = _last.get(role)
-    if last is not None and last[0]() is normalise_path and last[1] == artifacts:
-        return last[2]
+    remembered = _last.get(normalise_path)
+    if remembered is None:  # another normaliser: only the latest's last tables are kept
+        _last.clear()
+        remembered = _last[normalise_path] = {}
+    last = remembered.get(role)
+    if last is not None and last[0] == artifacts:
+        return last[1]
     count = len(issues)
     kept = _confined(normalise_path, artifacts, where, role, issues)
     if len(issues) == count:
-        _last[role] = (weakref.ref(normalise_path), artifacts, kept)
+        remembered[role] = (artifacts, kept)
     return kept
 
 
