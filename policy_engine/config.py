@@ -23,7 +23,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from policy_engine import inputs
 from policy_engine.errors import InputError
@@ -45,7 +45,7 @@ class Config:
 
     policy: tuple[str, ...] = ()
     attestations: tuple[str, ...] = ()
-    fail_on: str | None = None
+    fail_on: Literal["info", "low", "medium", "high", "critical"] | None = None
     silence: tuple[str, ...] = ()
     dvc_cache: bool = True
     source: str | None = None  # the file it came from

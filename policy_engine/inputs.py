@@ -106,7 +106,7 @@ def read_bytes(
     if roots:
         confine(path, roots, file)
     try:
-        fd = open_regular(path)
+        fd, status = open_regular_status(path)
     except FileNotFoundError:
         raise InputError(f"{what} not found", file) from None
     except NotRegularFile:
@@ -114,7 +114,7 @@ def read_bytes(
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", file) from None
     try:  # on the descriptor itself: a file object for one read costs more than the read
-        size = os.fstat(fd).st_size
+        size = status.st_size
         too_large = size > limit
         # The size stat gave and a byte more (a buffer of the limit costs more than the
         # read); a file that grew since is read on, up to the limit.

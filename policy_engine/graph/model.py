@@ -566,12 +566,6 @@ class ProvenanceGraph:
         return list(self.g.nodes[node].get("declarations", ())) if node in self.g else []
 
 
-_LINK_SIDES = (
-    ("materials", EdgeKind.MATERIAL, "material"),
-    ("products", EdgeKind.PRODUCT, "product"),
-)
-
-
 class _Insertion:
     """What :meth:`ProvenanceGraph.add_attestations` adds, collected in order, then added.
 

@@ -63,6 +63,21 @@ def test_the_configuration_schema_is_imported_only_for_a_configuration_file(
     assert f"0 {sorted(modules)}" in out.splitlines() and "W206" not in out, out
 
 
+def test_the_configuration_record_and_its_file_schema_agree() -> None:
+    import dataclasses
+    import typing
+
+    from policy_engine.config import Config
+    from policy_engine.schemas.config import ConfigFile
+
+    fields = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
+    assert set(fields) == set(ConfigFile.model_fields)
+    hints = typing.get_type_hints(Config)
+    for name, field in ConfigFile.model_fields.items():
+        assert fields[name].default == field.default, name
+        assert hints[name] == field.annotation, name
+
+
 def test_quiet_prints_no_warnings(pack_repo: Path) -> None:
     result = mlpolicy("--quiet", "validate", "--repo", pack_repo)
     assert result.exit_code == 0 and "warning" not in result.output

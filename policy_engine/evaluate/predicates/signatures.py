@@ -223,10 +223,10 @@ def performed_by_screen(
     """The steps for which ``performed by`` holds: each link signed by keys of the role
     only, and enough distinct keys of it over all the step's links."""
     by_step = ctx.lineage.links_by_step
-    return {step for step in subjects if _performed(pred, by_step.get(step, []), ctx)}
+    return {step for step in subjects if _performed(pred, by_step.get(step, []))}
 
 
-def _performed(pred: ir.PerformedBy, links: list[Attestation], ctx: EvalContext) -> bool:
+def _performed(pred: ir.PerformedBy, links: list[Attestation]) -> bool:
     keyids = pred.role.keyids  # _link_problem finds none: signed, by keys of the role only
     if not links or not all(att.signers and att.signers <= keyids for att in links):
         return False

@@ -605,13 +605,13 @@ def _hash_all(
     progress: Progress | None,
     workers: int | None,
     lazy: LazyMd5,
-    sizes: Mapping[str, FileKey] | None = None,
+    sizes: Mapping[str, FileKey],
 ) -> dict[str, FileDigests | WorkspaceFile | OSError]:
     """Hash ``paths`` (the largest first) by one thread per CPU unless ``workers`` says
     otherwise: a file of a chunk or more is one task, smaller ones (by their key in
     ``sizes``) go to a thread :data:`SMALL_BATCH` at a time."""
     hash_one = functools.partial(_hash_one, hasher if cache is None else None, lazy)
-    batches = _batches(paths, sizes or {})
+    batches = _batches(paths, sizes)
     task = functools.partial(_hash_batch, hash_one, cache, progress)
     if len(batches) <= 1:
         results = [task(batch) for batch in batches]
