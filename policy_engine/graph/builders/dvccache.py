@@ -24,7 +24,7 @@ cache (which is outside the repository).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from policy_engine.graph.builders.dvc.caches import DEFERRED_KEY, CachedObject
@@ -47,7 +47,7 @@ def build_dvc_cache(
 
     The others are recorded as not materialised, with the digest DVC recorded.
     """
-    recorded: dict[str, list[CachedObject]] = context.deferred.get(DEFERRED_KEY, {})
+    recorded: Mapping[str, list[CachedObject]] = context.deferred.get(DEFERRED_KEY, {})
     nodes = node_attributes(graph.g)  # one lookup per output, not two through networkx's views
     absent = [
         path

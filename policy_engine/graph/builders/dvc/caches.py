@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 HASH_NAMES = ("md5", "md5-dos2unix")  # DVC 3 digests, and DVC 2 ones as DVC reads them
 MAX_CONFIG_BYTES = 512 * 1024  # a DVC config read for the line naming the cache
 _OBJECT_ID = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
-DEFERRED_KEY = "dvc-cache"  # BuildContext.deferred: {path: [CachedObject, ...]}
+DEFERRED_KEY = "dvc-cache"  # BuildContext.deferred: CachedOutputs, path -> [CachedObject, ...]
 
 
 @dataclass(frozen=True)

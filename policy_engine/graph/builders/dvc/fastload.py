@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.graph.builders.dvc.ignores import OutputIgnores
@@ -132,19 +132,26 @@ def _plain_copy(data: Any) -> Any:
     return data
 
 
+def dvc_file_test() -> Callable[[str], bool]:
+    """DVC's test of a name (or path) being a DVC file, after a cheap look at its ending
+    (every name DVC's ``is_valid_filename`` accepts ends with one of them)."""
+    from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
+
+    endings = (DVC_FILE_SUFFIX, PROJECT_FILE)
+    return lambda name: name.endswith(endings) and is_valid_filename(name)
+
+
 class _Loader:
     """What DVC's stage loader does for one pipeline file, on plain data."""
 
     def __init__(self, dvcfile: ProjectFile) -> None:
         from dvc.dependency import _merge_params
-        from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
         from dvc.output import _merge_data
 
         self.folder = os.path.dirname(os.path.abspath(dvcfile.path))
         self.root_prefix = os.path.abspath(dvcfile.repo.root_dir) + os.sep
         self.merge_params, self.merge_data = _merge_params, _merge_data
-        self.is_dvc_file = is_valid_filename
-        self.dvc_endings = (DVC_FILE_SUFFIX, PROJECT_FILE)  # what every name it accepts ends with
+        self.is_dvc_file = dvc_file_test()
         self.ignored = OutputIgnores(dvcfile.repo)
         self.outs_found: set[str] = set()  # the absolute normal paths of the records' outputs
 
@@ -211,7 +218,7 @@ class _Loader:
         """The absolute normal path of ``path`` from ``wdir``, if DVC reads it as a plain
         local path of the project (else :class:`_Exotic`)."""
         _plain_path(path)
-        if path.endswith(self.dvc_endings) and self.is_dvc_file(path):
+        if self.is_dvc_file(path):
             raise _Exotic(path)  # DVC refuses a DVC file as a dependency or output
         full = joined(wdir, path)
         if not full.startswith(self.root_prefix):

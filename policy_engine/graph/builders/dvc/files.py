@@ -42,7 +42,7 @@ from policy_engine.graph.builders.dvc.bounds import (
     check_project_stages,
 )
 from policy_engine.graph.builders.dvc.errors import input_error, relative
-from policy_engine.graph.builders.dvc.fastload import stage_records
+from policy_engine.graph.builders.dvc.fastload import dvc_file_test, stage_records
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.params import read_params_text
 from policy_engine.graph.builders.dvc.records import StageRecord, from_stage, out_paths
@@ -123,12 +123,10 @@ def _walk(repo: Repo, outs: set[str], leaves: list[str] | None = None) -> Iterat
     Each folder listed with no subfolder at all (not even a hidden one, or a
     symlink to one) is put in ``leaves`` (absolute, as the walk names it).
     """
-    from dvc.dvcfile import DVC_FILE_SUFFIX, PROJECT_FILE, is_valid_filename
-
-    endings = (DVC_FILE_SUFFIX, PROJECT_FILE)  # what every name DVC's test accepts ends with
+    is_dvc_file = dvc_file_test()
     fs, scm, sep, ignore = repo.fs, repo.scm, repo.fs.sep, repo.dvcignore
     for root, dirs, files in fs.walk(repo.root_dir, followlinks=False):
-        names = [name for name in files if name.endswith(endings) and is_valid_filename(name)]
+        names = [name for name in files if is_dvc_file(name)]
         if not dirs:
             if leaves is not None:
                 leaves.append(root)
