@@ -227,18 +227,23 @@ def performed_by_screen(
 
 
 def _performed(pred: ir.PerformedBy, links: list[Attestation]) -> bool:
-    keyids = pred.role.keyids  # _link_problem finds none: signed, by keys of the role only
-    if not links or not all(att.signers and att.signers <= keyids for att in links):
+    keyids = pred.role.keyids
+    if not links or not all(_by_role_only(att, keyids) for att in links):
         return False
     return len(frozenset().union(*(att.signers for att in links))) >= pred.threshold
 
 
+def _by_role_only(att: Attestation, keyids: frozenset[str]) -> bool:
+    """Whether ``att`` is signed, and only by keys of the role (``_link_problem`` finds none)."""
+    return bool(att.signers) and att.signers <= keyids
+
+
 def _link_problem(att: Attestation, role: ir.Role, ctx: EvalContext) -> str | None:
+    if _by_role_only(att, role.keyids):
+        return None
     outsiders = att.signers - role.keyids
     if outsiders:
         return f"`{att.file}` is signed by {key_names(ctx, outsiders)}, not in role `{role.name}`"
-    if att.signers & role.keyids:
-        return None
     untrusted = [s.keyid[:12] for s in att.signatures if s.status is SignatureStatus.UNTRUSTED]
     if untrusted:
         keys = ", ".join(untrusted)
