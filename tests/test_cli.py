@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,46 @@ def test_the_program_reports_an_input_error_and_exits_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (1, 1), (2, 2), (256, 0)])
 def test_exit_statuses_are_pythons(code: object, status: int) -> None:
     assert _status(code) == status
+
+
+program = importlib.import_module("policy_engine.cli.main")  # the module, not the group
+
+
+class _Ended(Exception):
+    pass
+
+
+def _verb_holding(graph: object, code: int | None) -> None:
+    if code is not None:
+        sys.exit(code)
+
+
+@pytest.mark.parametrize("code", [None, 1, 2])
+def test_the_program_ends_before_freeing_what_its_verb_held(
+    monkeypatch: pytest.MonkeyPatch, code: int | None
+) -> None:
+    class Graph:
+        pass
+
+    freed: list[bool] = []
+    ends: list[tuple[int, list[bool]]] = []
+
+    def verb() -> None:
+        graph = Graph()
+        weakref.finalize(graph, freed.append, True)
+        _verb_holding(graph, code)
+
+    def end(status: int) -> None:
+        ends.append((status, list(freed)))
+        raise _Ended
+
+    monkeypatch.setattr(program, "main", verb)
+    monkeypatch.setattr(program.os, "_exit", end)
+    with pytest.raises(_Ended):
+        program.run()
+    # an exit's traceback holds the verb's frames: the graph is still there when the
+    # process ends (a verb that returns has dropped its frames already)
+    assert ends == [(code or 0, [] if code is not None else [True])]
 
 
 def test_a_text_exit_is_printed_and_is_status_1(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -104,9 +105,15 @@ def run() -> None:
     """
     try:
         main()
-        code = 0
     except SystemExit as done:
-        code = _status(done.code)
+        # ended here, while ``done`` (whose traceback holds the verb's frames, so its
+        # graph) is still bound: nothing is freed object by object
+        _end(_status(done.code))
+    _end(0)
+
+
+def _end(code: int) -> NoReturn:
+    """Flush the output, then end the process with ``code`` at once."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
