@@ -89,6 +89,7 @@ READ = [
     "a b: c d\ne: f=g@h\n",
     "k" * 1000 + ": v\n",
     "top: 1\nsection:\n  one: 1\n  two:\n    deep: 2\nlist:\n- x\n",
+    "s:\n- a: 1\n  b: 2\n- c: 3\n- d\n- e: 4\n  f:\n  - g: 5\n    h: 6\n  - i: 7\n- j: 8\n",
 ]
 
 

@@ -79,35 +79,47 @@ class _Reader:
     def read(self, lines: list[tuple[str, str, str, str, str, str]]) -> bool:
         """Place ``lines``; False at the first one outside the style.
 
-        Most lines are a key and its scalar in the innermost mapping, below the
-        levels whose keys' lines are kept: placed here directly.
+        Most lines are a key and its scalar in the innermost mapping (below the
+        levels whose keys' lines are kept), a scalar item of the innermost list,
+        or a list item's first key and scalar after the item before it: placed
+        here directly.
         """
-        keys, special, data_of = self.keys, self.special, self.data_of
-        column, into, fast = self._innermost()
+        keys, special, data_of, stack = self.keys, self.special, self.data_of, self.stack
+        column, into, fast, items = self._innermost()
         for number, (indent, dash, key, value, item, other) in enumerate(lines, self.number + 1):
-            if fast is _KEYS and value and not dash and len(indent) == column:
+            if fast is _KEYS and value and len(indent) == column and not dash:
                 name = keys[key] if key in keys else self.key(key)
                 if name in into:
                     return False  # a duplicate key: DVC's parser refuses it
                 into[name] = data_of(value) if value[0] in special else value
+                continue
+            if items is not None and value and dash and len(indent) == column - 2:
+                name = keys[key] if key in keys else self.key(key)
+                into = {name: data_of(value) if value[0] in special else value}
+                items.append(into)
+                stack[-1] = (column, into, True)  # the item before it ends
                 continue
             if fast is _ITEMS and item and len(indent) == column:
                 into.append(data_of(item) if item[0] in special else item)
                 continue
             if other or not self.place(len(indent), bool(dash or item), key, value or item, number):
                 return False
-            column, into, fast = self._innermost()
+            column, into, fast, items = self._innermost()
         self.number += len(lines)
         return True
 
-    def _innermost(self) -> tuple[int, Any, object]:
-        """The innermost block, and which of its lines :meth:`read` places directly."""
+    def _innermost(self) -> tuple[int, Any, object, list[Any] | None]:
+        """The innermost block, which of its lines :meth:`read` places directly, and the list
+        whose item it is (when it is a mapping after an item's dash)."""
         column, into, is_map = self.stack[-1]
         if self.pending is not None:
-            return column, into, None
-        if is_map:
-            return column, into, _KEYS if len(self.stack) > 2 else None
-        return column, into, _ITEMS
+            return column, into, None, None
+        if not is_map:
+            return column, into, _ITEMS, None
+        if len(self.stack) < 3:
+            return column, into, None, None
+        above, holder, holds_map = self.stack[-2]
+        return column, into, _KEYS, holder if not holds_map and above == column - 2 else None
 
     def place(self, column: int, dash: bool, key: str, value: str, number: int) -> bool:
         """Place one line at ``column`` (the column of its dash if ``dash``)."""
