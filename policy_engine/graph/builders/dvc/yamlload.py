@@ -1,7 +1,9 @@
-"""DVC's YAML files parsed once by libyaml, to the data DVC's own parser would give.
+"""DVC's YAML files parsed once (line by line, or by libyaml), to the data DVC's own parser gives.
 
 DVC parses ``dvc.yaml``, ``dvc.lock`` and ``.dvc`` files with ruamel's pure
-Python safe loader (YAML 1.2): at scale, most of a build. Here the text is
+Python safe loader (YAML 1.2): at scale, most of a build. Here a text wholly in
+the plain block style DVC writes is read line by line (:mod:`.blockyaml`), its
+scalars by the same tag resolution; any other text is
 composed by libyaml (PyYAML's C parser) and constructed with the YAML 1.2 core
 schema as DVC's parser reads it (``true``/``false`` only, ``0o`` octal,
 underscores in numbers, no sexagesimal numbers); the same composed nodes give
