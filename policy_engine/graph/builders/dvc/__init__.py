@@ -18,8 +18,9 @@ The package, in the order a build goes:
   :mod:`.blockyaml` when all of it is in the plain block style DVC writes,
   else by libyaml; aliases bounded), the lines of their keys from the same parse;
 * :mod:`.files`: each project's DVC files as DVC's index collects and loads
-  them (and DVC 1 locks, which DVC 3 no longer reads), refusing a pipeline
-  whose ``vars`` files DVC would read from outside the repository, and, with
+  them (found by DVC's walk, :mod:`.walk`, which keeps each folder's listing
+  for path confinement; and DVC 1 locks, which DVC 3 no longer reads), refusing
+  a pipeline whose ``vars`` files DVC would read from outside the repository, and, with
   :mod:`.bounds`, one that would expand to too many stages or a lock with too
   many entries;
 * :mod:`.records` and :mod:`.fastload`: each stage as a plain record, built
