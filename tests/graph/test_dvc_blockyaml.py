@@ -142,6 +142,14 @@ HOSTILE = [
     "a:\n  b: 1\n c: 2\n",
     "a: 2001-12-14\n",  # a timestamp: left to DVC
     "a: =\n",
+    "a: 'x\ry'\n",  # a CR inside quotes: folded by YAML
+    "a: 'x\x85y'\n",  # a line break for libyaml (YAML 1.1), not for DVC's parser
+    "a: 'x\u2028y'\n",
+    "a: 'x\x00y'\n",  # control characters: DVC's parser refuses the file
+    "a: 'x\x07y'\n",
+    "a: 'x\x1by'\n",
+    "a: 'x\ty'\n",
+    "a: 'caf\u00e9'\n",
     "",
     "\n",
 ]

@@ -24,10 +24,11 @@ from policy_engine.graph.builders.dvc.lines import TOP
 
 # A plain scalar in the style: ASCII word characters and ``./=+@-~``, single spaces
 # inside, no indicator first (``-`` only before one of them), not a document marker;
-# or a single-quoted text, no quote in it.
+# or a single-quoted text of printable ASCII, no quote in it (no control character:
+# YAML folds a CR, libyaml breaks lines at NEL, DVC's parser refuses the others).
 _WORD = "[A-Za-z0-9_./=+@~-]"
 _PLAIN = rf"(?!\.\.\.|---)(?:[A-Za-z0-9_./~+]|-(?={_WORD})){_WORD}*+(?: {_WORD}++)*+"
-_VALUE = rf"{_PLAIN}|'[^'\n]*'"
+_VALUE = rf"{_PLAIN}|'[ -&(-~]*'"
 # (indent, "- ", key, value, item, other): a key and maybe its value, maybe after a list
 # item's dash; a list item's scalar; or any other line (outside the style).
 _LINE = re.compile(rf"( *)(?:(- )?({_VALUE}):(?: ({_VALUE}))?|- ({_VALUE}))\n|([^\n]*\n|[^\n]+)")
