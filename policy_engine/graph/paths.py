@@ -102,6 +102,12 @@ class Normaliser:
             result = self._seen[raw, base] = self._normalise(raw, base)
         return result
 
+    def listed(self, real_folder: str, names: dict[str, bool]) -> None:
+        """Take ``names`` (each entry of the folder whose real path is ``real_folder``, and
+        whether it is a symlink, as a ``scandir`` of it says) as that folder's listing,
+        unless it was listed already."""
+        self._listings.setdefault(real_folder, names)
+
     def _normalise(self, raw: str, base: str) -> str | PathEscape:
         named = self._named(raw, base)
         return named if named is not None else self._ordinary(raw, base)

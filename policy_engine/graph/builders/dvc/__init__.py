@@ -14,11 +14,13 @@ The package, in the order a build goes:
 * :mod:`.search`: the projects (folders with ``.dvc``; several per git
   repository with ``dvc init --subdir``), found top-down and bounded;
 * :mod:`.dvcfiles` and :mod:`.yamlload`: DVC's own file classes, their YAML
-  parsed once by libyaml into the data DVC's parser gives (aliases bounded),
-  the lines of their keys from the same parse;
+  parsed once into the data DVC's parser gives (line by line by
+  :mod:`.blockyaml` when all of it is in the plain block style DVC writes,
+  else by libyaml; aliases bounded), the lines of their keys from the same parse;
 * :mod:`.files`: each project's DVC files as DVC's index collects and loads
-  them (and DVC 1 locks, which DVC 3 no longer reads), refusing a pipeline
-  whose ``vars`` files DVC would read from outside the repository, and, with
+  them (found by DVC's walk, :mod:`.walk`, which keeps each folder's listing
+  for path confinement; and DVC 1 locks, which DVC 3 no longer reads), refusing
+  a pipeline whose ``vars`` files DVC would read from outside the repository, and, with
   :mod:`.bounds`, one that would expand to too many stages or a lock with too
   many entries;
 * :mod:`.records` and :mod:`.fastload`: each stage as a plain record, built

@@ -11,7 +11,7 @@ different files or projects never collide.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,11 @@ class Reading:
         if path not in self._rel:
             self._rel[path] = relative(self.root_dir, path)
         return self._rel[path]
+
+    def listed(self, listings: Mapping[str, dict[str, bool]]) -> None:
+        """Take the listings of real folders made elsewhere (see :meth:`Normaliser.listed`)."""
+        for folder, names in listings.items():
+            self._normalise.listed(folder, names)
 
     def repo_path(self, raw: str, folder: str, declared: SourceRef, role: str) -> str | None:
         """``raw`` (relative to absolute ``folder``) as a repository path.

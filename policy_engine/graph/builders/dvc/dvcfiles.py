@@ -196,32 +196,30 @@ def _lock_stage(stage_schema: Any) -> Any:
     Plain: a dict with a text ``cmd`` and, besides, only ``deps`` and ``outs``
     lists of plain items (:func:`_plain_item`) and ``params`` mapping texts to
     mappings keyed by texts. DVC's schema gives such a stage back as new dicts
-    and lists, keys in the same order, params' values themselves (tested); any
-    other stage is checked by DVC's schema itself.
+    and lists equal to it, keys in the same order (tested): it is given back
+    itself, not copied (what a schema gives back is not kept: DVC's ``load``
+    and :mod:`.dvcfiles` keep the data they validated). Any other stage is
+    checked by DVC's schema itself.
     """
 
     def lock_stage(data: Any) -> Any:
-        plain = _plain_lock_stage(data)
-        return _checked(stage_schema, data) if plain is None else plain
+        return data if _plain_lock_stage(data) else _checked(stage_schema, data)
 
     return lock_stage
 
 
-def _plain_lock_stage(data: Any) -> dict[str, Any] | None:
-    """The stage :func:`_lock_stage` gives back for plain ``data``; None: not plain."""
+def _plain_lock_stage(data: Any) -> bool:
+    """Whether :func:`_lock_stage` gives ``data`` back as it is (plain)."""
     if type(data) is not dict or type(data.get("cmd")) is not str:
-        return None
-    stage: dict[str, Any] = {}
+        return False
     for key, value in data.items():
         if key == "cmd":
-            stage[key] = value
-        elif key in _STAGE_LISTS and type(value) is list and all(map(_plain_item, value)):
-            stage[key] = [dict(item) for item in value]
-        elif key == "params" and _plain_params(value):
-            stage[key] = {name: dict(values) for name, values in value.items()}
-        else:
-            return None
-    return stage
+            continue
+        if key in _STAGE_LISTS and type(value) is list and all(map(_plain_item, value)):
+            continue
+        if key != "params" or not _plain_params(value):
+            return False
+    return True
 
 
 def _plain_params(params: Any) -> bool:
@@ -256,11 +254,12 @@ def _plain_item(data: Any) -> bool:
 def _lock_item(data_schema: Any) -> Any:
     """DVC's ``DATA_SCHEMA`` check of a lock item; a plain one (:func:`_plain_item`) as it is.
 
-    DVC's schema gives a plain item back equal, as a new dict (tested); any
-    other item is checked by DVC's schema itself.
+    DVC's schema gives a plain item back equal, as a new dict (tested): it is
+    given back itself (see :func:`_lock_stage`); any other item is checked by
+    DVC's schema itself.
     """
 
     def lock_item(data: Any) -> Any:
-        return dict(data) if _plain_item(data) else _checked(data_schema, data)
+        return data if _plain_item(data) else _checked(data_schema, data)
 
     return lock_item

@@ -46,6 +46,7 @@ from policy_engine.graph.builders.dvc.fastload import dvc_file_test, stage_recor
 from policy_engine.graph.builders.dvc.lines import LineIndex
 from policy_engine.graph.builders.dvc.params import read_params_text
 from policy_engine.graph.builders.dvc.records import StageRecord, from_stage, out_paths
+from policy_engine.graph.builders.dvc.walk import Listings, project_walk
 from policy_engine.graph.paths import PathEscape, normalise
 
 if TYPE_CHECKING:
@@ -72,19 +73,23 @@ class DvcFile:
 
 
 def load_files(
-    repo: Repo, root: Path, lines: LineIndex | None = None, leaves: list[str] | None = None
+    repo: Repo,
+    root: Path,
+    lines: LineIndex | None = None,
+    leaves: list[str] | None = None,
+    listings: Listings | None = None,
 ) -> list[DvcFile]:
     """Every DVC file of the project at ``repo`` (in the repository at ``root``), by path.
 
     A file DVC cannot load, or that would make it read outside ``root``, raises
     :class:`InputError` naming it. The lines of the keys of the files parsed go to
     ``lines``; the folders the walk listed with no subfolder go to ``leaves``
-    (see :func:`_walk`).
+    (see :func:`_walk`), its folders' listings to ``listings`` (see :mod:`.walk`).
     """
     files: list[DvcFile] = []
     outs: set[str] = set()
     stages = 0
-    for path in _walk(repo, outs, leaves):
+    for path in _walk(repo, outs, leaves, listings):
         try:
             file = load_file(repo, path, root, lines)
             stages += len(file.stages)
@@ -107,7 +112,12 @@ def limit_error(exc: LimitError, root: Path, lines: LineIndex | None) -> InputEr
     return InputError(str(exc), f"{file}:{line}" if line else file)
 
 
-def _walk(repo: Repo, outs: set[str], leaves: list[str] | None = None) -> Iterator[str]:
+def _walk(
+    repo: Repo,
+    outs: set[str],
+    leaves: list[str] | None = None,
+    listings: Listings | None = None,
+) -> Iterator[str]:
     """DVC's ``collect_files`` walk: DVC files not ignored, outside the outputs in ``outs``.
 
     ``outs`` is read as the walk goes: a file's outputs added to it before the
@@ -121,11 +131,13 @@ def _walk(repo: Repo, outs: set[str], leaves: list[str] | None = None) -> Iterat
     projects) only serves that folder and those below it.
 
     Each folder listed with no subfolder at all (not even a hidden one, or a
-    symlink to one) is put in ``leaves`` (absolute, as the walk names it).
+    symlink to one) is put in ``leaves`` (absolute, as the walk names it), and
+    each folder's listing in ``listings`` (:func:`.walk.project_walk`).
     """
     is_dvc_file = dvc_file_test()
     fs, scm, sep, ignore = repo.fs, repo.scm, repo.fs.sep, repo.dvcignore
-    for root, dirs, files in fs.walk(repo.root_dir, followlinks=False):
+    walked = project_walk(fs, repo.root_dir, {} if listings is None else listings)
+    for root, dirs, files in walked:
         names = [name for name in files if is_dvc_file(name)]
         if not dirs:
             if leaves is not None:

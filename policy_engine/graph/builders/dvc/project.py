@@ -25,6 +25,7 @@ from policy_engine.graph.builders.dvc.manifests import Entries, Manifests
 from policy_engine.graph.builders.dvc.params import ParamsFiles
 from policy_engine.graph.builders.dvc.records import Item, StageRecord
 from policy_engine.graph.builders.dvc.repo import open_read_only
+from policy_engine.graph.builders.dvc.walk import Listings
 from policy_engine.graph.flows import FlowInsertion, Flows
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, SourceRef, Step
 
@@ -36,11 +37,14 @@ def read_project(reading: Reading, root: Path) -> tuple[list[str], list[str]]:
     """Add the DVC project at ``root``; return its outputs' repository paths, and the
     folders DVC's walk of it listed with no subfolder (repository paths)."""
     leaves: list[str] = []
+    listings: Listings = {}
     with open_read_only(root) as repo:
         caches = project_caches(repo, reading.root, root, reading.cache_repo)
         reading.graph.issues.extend(caches.refused)
         reader = ProjectReader(reading, caches, ParamsFiles(reading, repo))
-        for file in load_files(repo, reading.root, reading.lines, leaves):
+        files = load_files(repo, reading.root, reading.lines, leaves, listings)
+        reading.listed(listings)  # what DVC's walk listed is not listed again
+        for file in files:
             reader.add(file)
     inside = os.path.join(reading.root_dir, "")
     folders = [leaf[len(inside) :] for leaf in leaves if leaf.startswith(inside)]

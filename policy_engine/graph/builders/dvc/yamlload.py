@@ -1,7 +1,9 @@
-"""DVC's YAML files parsed once by libyaml, to the data DVC's own parser would give.
+"""DVC's YAML files parsed once (line by line, or by libyaml), to the data DVC's own parser gives.
 
 DVC parses ``dvc.yaml``, ``dvc.lock`` and ``.dvc`` files with ruamel's pure
-Python safe loader (YAML 1.2): at scale, most of a build. Here the text is
+Python safe loader (YAML 1.2): at scale, most of a build. Here a text wholly in
+the plain block style DVC writes is read line by line (:mod:`.blockyaml`), its
+scalars by the same tag resolution; any other text is
 composed by libyaml (PyYAML's C parser) and constructed with the YAML 1.2 core
 schema as DVC's parser reads it (``true``/``false`` only, ``0o`` octal,
 underscores in numbers, no sexagesimal numbers); the same composed nodes give
@@ -20,6 +22,7 @@ and an alias inside what it names is refused (:class:`AliasBombError`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from policy_engine.graph.builders.dvc.blockyaml import read_block
 from policy_engine.graph.builders.dvc.lines import document_lines
 from policy_engine.inputs import AliasBombError, check_aliases
 
@@ -78,6 +82,13 @@ def parse(text: str) -> Parsed | None:
     Raises :class:`AliasBombError` when aliases would expand beyond the budget,
     also for a text then left to DVC's parser.
     """
+    tags: dict[str, str] = {}
+    try:
+        block = read_block(text, functools.partial(_plain_data, tags), _typed())
+    except (_Unsupported, ValueError):  # a scalar libyaml's parse judges
+        block = None
+    if block is not None:
+        return Parsed(text, *block)
     if _BASE is None:
         return None
     loader = _Loader(text)
@@ -96,6 +107,12 @@ def parse(text: str) -> Parsed | None:
     if node is not None:
         document_lines(node, lines)
     return Parsed(text, data or {}, lines)  # DVC reads an empty (falsy) document as {}
+
+
+@functools.cache
+def _typed() -> frozenset[str]:
+    """The first characters of the plain scalars an implicit resolver may give a type."""
+    return frozenset(_Loader.yaml_implicit_resolvers)
 
 
 def left_to_dvc(text: str) -> bool:
@@ -180,8 +197,11 @@ def _scalar_data(node: Any, tags: dict[str, str]) -> Any:  # node: a yaml.Scalar
     value: str = node.value
     if node.tag is not _UNRESOLVED:
         raise _Unsupported(node.tag)
-    if node.style:
-        return value
+    return value if node.style else _plain_data(tags, value)
+
+
+def _plain_data(tags: dict[str, str], value: str) -> Any:
+    """A plain scalar's data, its tag resolved by the table once per distinct text (``tags``)."""
     tag = tags.get(value)
     if tag is None:
         tag = tags[value] = _resolve_plain(_Loader.yaml_implicit_resolvers, value)
