@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import operator
 import os
 import sqlite3
 import struct
@@ -51,9 +52,8 @@ _SCHEMA = (
 )
 _RETIRED = ("hashes_v1",)  # tables of earlier layouts, dropped when the cache is opened
 _BATCH = 500
-_HEX_DIGITS = "0123456789abcdef"
-_NOT_HEX = str.maketrans("", "", _HEX_DIGITS)  # what remains of a text once its digits go
-_NOT_HEX_OR_NONE = str.maketrans("", "", _HEX_DIGITS + "-")
+_HEX_DIGITS = b"0123456789abcdef"
+_HEX_OR_NONE = _HEX_DIGITS + b"-"
 _NO_MD5 = "-" * 32  # a file hashed without its md5
 _KEY_FORMAT = "qqQQq"  # size, mtime_ns, inode, device, ctime_ns
 _KEY_BYTES = struct.calcsize("<" + _KEY_FORMAT)
@@ -80,8 +80,12 @@ class FileKey(NamedTuple):
 
     @classmethod
     def of(cls, info: os.stat_result) -> FileKey:
-        key = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
-        return tuple.__new__(cls, key)  # the fields in order, without NamedTuple's __new__
+        return tuple.__new__(cls, key_fields(info))  # in order, without NamedTuple's __new__
+
+
+key_fields = operator.attrgetter("st_size", "st_mtime_ns", "st_ino", "st_dev", "st_ctime_ns")
+"""The fields of a status a :class:`FileKey` keeps, in order (a loop over many files makes
+``tuple.__new__(FileKey, key_fields(info))`` without a call of :meth:`FileKey.of` each)."""
 
 
 def default_path() -> Path:
@@ -135,8 +139,8 @@ class Folder:
             or len(keys) != _KEY_BYTES * count
             or len(sha256) != 64 * count
             or len(md5) != 32 * count
-            or sha256.translate(_NOT_HEX)
-            or md5.translate(_NOT_HEX_OR_NONE)
+            or _other_than(sha256, _HEX_DIGITS)
+            or _other_than(md5, _HEX_OR_NONE)
         ):
             return None
         return cls(listed, keys, sha256, md5)
@@ -193,6 +197,12 @@ class Folder:
             )
             for i, name in enumerate(self.names)
         }
+
+
+def _other_than(text: str, allowed: bytes) -> bool:
+    """Whether ``text`` holds a character not in ``allowed`` (ASCII): what is left of its
+    UTF-8 once those bytes are deleted (one pass in C; any other character leaves a byte)."""
+    return bool(text.encode("utf-8", "surrogatepass").translate(None, allowed))
 
 
 def _row(folder: str, entries: dict[str, Entry]) -> Row:

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING
 from policy_engine import inputs
 from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
-from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
+from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache, key_fields
 from policy_engine.graph.builders.listing import KEY as LISTINGS
 from policy_engine.graph.builders.listing import Entries, Listings
 from policy_engine.graph.builders.progress import Progress
@@ -317,15 +317,15 @@ class Stats:
         answers, in one pass (the paths of one folder, given one after another, look
         their folder up once)."""
         found: dict[str, str] = {}
-        keys, key_of, regular = self.keys, FileKey.of, stat.S_ISREG
-        last, entries = None, None
+        keys, regular, new = self.keys, stat.S_ISREG, tuple.__new__
+        last, get = None, _NOTHING.get
         for path in paths:
-            if path.startswith("/"):
+            if path[:1] == "/":
                 continue  # never a normalised path: left to the general case
             folder, _, name = path.rpartition("/")
             if folder != last:
-                last, entries = folder, self._listed_folder(root, folder)
-            entry = entries.get(name) if entries is not None else None
+                last, get = folder, (self._listed_folder(root, folder) or _NOTHING).get
+            entry = get(name)
             if entry is None or not entry.is_file(follow_symlinks=False):
                 continue
             try:
@@ -334,7 +334,7 @@ class Stats:
                 continue
             if regular(info.st_mode):
                 found[path] = real = entry.path
-                keys[real] = key_of(info)
+                keys[real] = new(FileKey, key_fields(info))  # FileKey.of, inline
         return found
 
     def _listed_folder(self, root: str, folder: str) -> Entries | None:
@@ -364,6 +364,9 @@ class Stats:
             real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
             self.folders[path] = real
         return real
+
+
+_NOTHING: Entries = {}  # the entries of a folder that is not listed
 
 
 def _lstat(entry: os.DirEntry[str] | None, path: str) -> os.stat_result | None:
@@ -441,14 +444,14 @@ def _directory_files(
     status the walk takes of it.
     """
     stack: list[tuple[str, str]] = [(real_dir, "")]
-    key_of = FileKey.of
+    key_of, new = FileKey.of, tuple.__new__
     while stack:
         directory, prefix = stack.pop()
         for entry in _listing(directory, ignore):
             if entry.is_file(follow_symlinks=False):  # the common case, at once
                 real = entry.path
-                try:
-                    keys[real] = key_of(entry.stat(follow_symlinks=False))
+                try:  # FileKey.of, inline
+                    keys[real] = new(FileKey, key_fields(entry.stat(follow_symlinks=False)))
                 except OSError:
                     keys.pop(real, None)  # hashing it reports it
                 yield prefix + entry.name, real
