@@ -161,17 +161,34 @@ class Folder:
             return tuple.__new__(FileDigests, (sha256, None, size))
         return None if "-" in md5 else tuple.__new__(FileDigests, (sha256, md5, size))
 
+    def same_files(self, names: list[str], keys: Iterable[int]) -> bool:
+        """Whether the files ``names`` (with their keys' integers, 5 each, in order) are
+        exactly this folder's files, in its order, and no key changed (one comparison of
+        the packed keys)."""
+        if names != self.names:
+            return False
+        try:
+            packed = _packing(len(names)).pack(*keys)
+        except struct.error:  # a key beyond 64 bits is never cached (or a key's length)
+            return False
+        return packed == self.blob
+
+    def hex_digests(self) -> tuple[list[str], list[str | None]] | None:
+        """Each file's sha256 and md5 (None where hashed without it), in order; None when
+        an md5 is neither a digest nor none (that file's entry is not trusted)."""
+        sha256, md5 = self.sha256, self.md5
+        shas = [sha256[i : i + 64] for i in range(0, len(sha256), 64)]
+        md5s: list[str | None] = [md5[i : i + 32] for i in range(0, len(md5), 32)]
+        if "-" not in md5:
+            return shas, md5s
+        md5s = [None if each == _NO_MD5 else each for each in md5s]
+        return None if any("-" in each for each in md5s if each) else (shas, md5s)
+
     def all_digests(self, names: list[str], keys: list[FileKey]) -> list[FileDigests | None]:
         """The digests of the files ``names`` (with their ``keys``) when they are exactly
         this folder's files, in its order, and no key changed (one comparison of the packed
         keys); else an empty list."""
-        if names != self.names:
-            return []
-        try:
-            packed = _packing(len(keys)).pack(*itertools.chain.from_iterable(keys))
-        except struct.error:  # a key beyond 64 bits is never cached
-            return []
-        if packed != self.blob:
+        if not self.same_files(names, itertools.chain.from_iterable(keys)):
             return []
         sha256, md5, new = self.sha256, self.md5, tuple.__new__
         if md5 == _NO_MD5 * len(keys):  # all hashed without their md5: at once
@@ -225,6 +242,7 @@ class HashCache:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db: sqlite3.Connection | None = connection
         self._new: list[tuple[str, FileKey, FileDigests]] = []
+        self._under_root: tuple[str, dict[str, Row]] | None = None  # rows read, until a commit
 
     @classmethod
     def open(cls, root: Path, path: Path | None = None) -> HashCache | None:
@@ -268,11 +286,28 @@ class HashCache:
                 found.update(zip(paths, cast(list[FileDigests], digests), strict=True))
         return found
 
+    def folder(self, folder: str, root: str) -> Folder | None:
+        """The cached row of ``folder`` under ``root`` (resolved folders), or None. The rows
+        under ``root`` are read at once, on first use, and kept for :meth:`hits`."""
+        try:
+            row = self._rows_under(root).get(folder)
+        except (sqlite3.Error, ValueError):  # ValueError: a root that is not UTF-8
+            self.close()
+            return None
+        return None if row is None else Folder.parse(row)
+
+    def _rows_under(self, root: str) -> dict[str, Row]:
+        """The rows of :meth:`_under` by folder, read once per root (until a commit)."""
+        if self._under_root is None or self._under_root[0] != root:
+            self._under_root = root, {row[0]: row for row in self._under(root)}
+        return self._under_root[1]
+
     def _folders(self, wanted: set[str], root: str | None) -> dict[str, Folder]:
         rows: list[Row] = []
         named = [folder for folder in wanted if _storable(folder)]
         if root is not None:
-            rows = [row for row in self._under(root) if row[0] in wanted]
+            under = self._rows_under(root)
+            rows = [under[folder] for folder in wanted if folder in under]
             named = [folder for folder in named if not _is_under(folder, root)]
         rows.extend(self._named(named))
         parsed = ((row[0], Folder.parse(row)) for row in rows)
@@ -280,7 +315,8 @@ class HashCache:
 
     def _under(self, root: str) -> Iterator[Row]:
         """The rows of ``root`` and of every folder under it: one range of the folder index."""
-        assert self._db is not None
+        if self._db is None:
+            return iter(())
         base = root.rstrip(os.sep)
         after = base + chr(ord(os.sep) + 1)  # the first string past every "root/..."
         query = f"SELECT * FROM {_TABLE} WHERE folder = ? OR (folder > ? AND folder < ?)"
@@ -308,6 +344,7 @@ class HashCache:
         new, self._new = self._new, []
         if self._db is None or not new:
             return
+        self._under_root = None  # rows change
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")  # no other writer between read and write

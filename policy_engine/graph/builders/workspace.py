@@ -55,7 +55,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from policy_engine import inputs
 from policy_engine.graph.builders import cpu_count
@@ -156,19 +156,14 @@ def build_workspace(
 
 def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None) -> None:
     root = os.path.realpath(context.root)
-    ignores = DvcIgnores(root)
     stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
-    paths = sorted(a.path for a in graph.artifacts())
-    listed = stats.listed_files(root, paths)
-    plans: dict[str, Plan] = {}
-    for path in paths:
-        plan = listed.get(path) or plan_artifact(graph, root, path, ignores, stats)
-        if plan is not None:
-            plans[path] = plan
+    plans: dict[str, Plan | WorkspaceFile] = {}
     cached = hasher is None and context.hash_cache
     lazy = LazyMd5(functools.partial(md5_wanted, graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
     try:
+        folders = CachedFolders(cache, root, lazy) if cache is not None else None
+        plans.update(_plans(graph, root, stats, folders))
         digests = _digests(
             _files_of(plans.values()),
             hasher,
@@ -184,15 +179,84 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     graph.set_workspaces(_workspaces(graph, plans, digests, lazy))
 
 
-def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
+def _plans(
+    graph: ProvenanceGraph, root: str, stats: Stats, cached: CachedFolders | None
+) -> dict[str, Plan | WorkspaceFile]:
+    """The plan of each artifact that exists (or its digests, from ``cached``), by path."""
+    ignores = DvcIgnores(root)
+    paths = sorted(a.path for a in graph.artifacts())
+    listed = stats.listed_files(root, paths)
+    plans: dict[str, Plan | WorkspaceFile] = {}
+    for path in paths:
+        plan = listed.get(path) or _plan(graph, root, path, ignores, stats, cached)
+        if plan is not None:
+            plans[path] = plan
+    return plans
+
+
+class CachedFolders:
+    """Folder artifacts digested from the hash cache at once, no object made per file.
+
+    A folder whose entries (as DVC keeps them) are all regular files, exactly the
+    files of its cached row, in order and with their keys unchanged (one
+    comparison of their packed keys), gets its digests from that row. Any other
+    folder is walked and its files hashed or looked up one by one; so is one some
+    source records an md5 of (``md5_claimed``) while the row lacks one of its files'.
+    """
+
+    def __init__(self, cache: HashCache, root: str, lazy: LazyMd5) -> None:
+        self._cache, self._root, self._lazy = cache, root, lazy
+
+    def digests(
+        self, graph: ProvenanceGraph, path: str, real: str, entries: list[os.DirEntry[str]]
+    ) -> WorkspaceFile | None:
+        """The digests of artifact ``path``, the folder ``real`` listed as ``entries``; None
+        when they are not all known from its row."""
+        row = self._cache.folder(real, self._root) if entries else None
+        if row is None or not all([e.is_file(follow_symlinks=False) for e in entries]):
+            return None
+        names = list(map(_name, entries))
+        try:
+            keys = list(itertools.chain.from_iterable(map(_entry_key, entries)))
+        except OSError:
+            return None  # a file gone: the walk reports it
+        found = row.hex_digests() if row.same_files(names, keys) else None
+        if found is None:
+            return None
+        shas, md5s = found
+        reals = list(map(_path, entries))
+        if None in md5s:
+            if _md5_claimed(graph.claims(path)):
+                return None  # read again for the md5 a source records
+            self._lazy.defer(
+                {p: sha for p, sha, md5 in zip(reals, shas, md5s, strict=True) if not md5}
+            )
+        sha256 = _manifest_sha256(zip(names, shas, strict=True))
+        md5 = functools.partial(_row_tree_md5, names, reals, md5s, self._lazy)
+        return WorkspaceFile.of(sha256, md5, sum(keys[::5]))
+
+
+def _entry_key(entry: os.DirEntry[str]) -> tuple[int, ...]:
+    key: tuple[int, ...] = key_fields(entry.stat(follow_symlinks=False))
+    return key
+
+
+def _row_tree_md5(names: list[str], reals: list[str], md5s: list[str | None], lazy: LazyMd5) -> str:
+    """DVC's digest of a folder from its cached md5s, the pending ones computed now."""
+    return tree_md5(
+        zip(names, [md5 or lazy.md5(p) for p, md5 in zip(reals, md5s, strict=True)], strict=True)
+    )
+
+
+def md5_wanted(graph: ProvenanceGraph, plans: Mapping[str, Plan | WorkspaceFile]) -> set[str]:
     """The files whose md5 a recorded digest is compared with: the files of each artifact
     some source (``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link) records an
     md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
     wanted: set[str] = set()
     for path, claims in graph.artifact_claims():
         plan = plans.get(path) if claims else None
-        if plan is None or not _md5_claimed(claims):
-            continue
+        if plan is None or isinstance(plan, WorkspaceFile) or not _md5_claimed(claims):
+            continue  # (digests known at once have every md5 a source records)
         if isinstance(plan, DirectoryPlan):
             wanted.update(real for _, real in plan.entries)
         else:
@@ -389,9 +453,22 @@ def plan_artifact(
     ``ignores`` (made for ``root`` when None) decides which files a directory
     holds; ``stats`` (a new one when None) keeps the files' keys.
     """
+    found = _plan(graph, root, path, ignores or DvcIgnores(root), stats or Stats(), None)
+    return cast(Plan | None, found)  # with no cached folders, never digests
+
+
+def _plan(
+    graph: ProvenanceGraph,
+    root: str,
+    path: str,
+    ignores: DvcIgnores,
+    stats: Stats,
+    cached: CachedFolders | None,
+) -> Plan | WorkspaceFile | None:
+    """:func:`plan_artifact`; or, for a folder of files unchanged since ``cached`` knew
+    them, its digests at once."""
     if path == ".":
         return None  # the repository itself is not an artifact we hash
-    stats = stats or Stats()
     real, info = stats.resolve(root, path)
     if not _inside(root, real):
         _escape(graph, path, path, real)
@@ -403,9 +480,13 @@ def plan_artifact(
         return real
     if not stat.S_ISDIR(info.st_mode):
         return None
-    ignore = (ignores or DvcIgnores(root)).of(real)
+    ignore = ignores.of(real)
     try:
-        files = _directory_files(graph, root, path, real, ignore, stats.keys)
+        entries = _listing(real, ignore)
+        known = cached.digests(graph, path, real, entries) if cached is not None else None
+        if known is not None:
+            return known
+        files = _directory_files(graph, root, path, real, ignore, stats.keys, entries)
         return DirectoryPlan(tuple(files))
     except OSError as exc:
         _unreadable(graph, path, path, exc)
@@ -434,38 +515,42 @@ def _directory_files(
     real_dir: str,
     ignore: IgnoreFilter | None,
     keys: dict[str, FileKey],
-) -> Iterator[tuple[str, str]]:
+    listed: list[os.DirEntry[str]] | None = None,
+) -> list[tuple[str, str]]:
     """Walk a directory like DVC does: (path relative to it, resolved path) of each file.
 
     Entries ``ignore`` drops are left out; symlinked files are followed when
     they stay inside the root; symlinked directories are not entered (as
     ``os.walk`` does, so no cycles); FIFOs, sockets and devices are skipped.
     Each file's key (for the hash cache) is put in ``keys``, from the one
-    status the walk takes of it.
+    status the walk takes of it. ``listed`` is ``real_dir``'s :func:`_listing` when taken.
     """
-    stack: list[tuple[str, str]] = [(real_dir, "")]
+    files: list[tuple[str, str]] = []
+    add, stack = files.append, [(real_dir, "")]
     key_of, new = FileKey.of, tuple.__new__
     while stack:
         directory, prefix = stack.pop()
-        for entry in _listing(directory, ignore):
+        entries = listed if listed is not None and not prefix else _listing(directory, ignore)
+        for entry in entries:
             if entry.is_file(follow_symlinks=False):  # the common case, at once
                 real = entry.path
                 try:  # FileKey.of, inline
                     keys[real] = new(FileKey, key_fields(entry.stat(follow_symlinks=False)))
                 except OSError:
                     keys.pop(real, None)  # hashing it reports it
-                yield prefix + entry.name, real
+                add((prefix + entry.name, real))
                 continue
             relpath = prefix + entry.name
             real, kind, info = _classify(root, entry)
             if kind == "file":
                 if info is not None:
                     keys[real] = key_of(info)
-                yield relpath, real
+                add((relpath, real))
             elif kind == "dir":
                 stack.append((real, f"{relpath}/"))
             elif kind == "escape":
                 _escape(graph, artifact, f"{artifact}/{relpath}", real)
+    return files
 
 
 def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[str]]:
@@ -484,8 +569,8 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
     return [e for e in entries if e.name in kept]
 
 
-_name = operator.attrgetter("name")
-_first = operator.itemgetter(0)
+_name, _path = operator.attrgetter("name"), operator.attrgetter("path")
+_first, _second = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_result | None]:
@@ -505,12 +590,12 @@ def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_res
     return (real, "file", info) if stat.S_ISREG(info.st_mode) else (real, "other", None)
 
 
-def _files_of(plans: Iterable[Plan]) -> list[str]:
+def _files_of(plans: Iterable[Plan | WorkspaceFile]) -> list[str]:
     files: dict[str, None] = {}
     for plan in plans:
         if isinstance(plan, DirectoryPlan):
-            files.update((real, None) for _, real in plan.entries)
-        else:
+            files.update(dict.fromkeys(map(_second, plan.entries)))
+        elif isinstance(plan, str):
             files[plan] = None
     return list(files)
 
@@ -558,12 +643,12 @@ def _digests(
     keys = _keys(unique, known or {})
     hits = cache.hits(keys, root) if cache is not None else {}
     done: dict[str, FileDigests | WorkspaceFile | OSError] = dict(hits)
-    wanted = lazy.wanted() if any(found.md5 is None for found in hits.values()) else ()
+    wanted = lazy.wanted() if None in map(_second, hits.values()) else ()  # an md5 missing
     if wanted is None or wanted:  # a hit without the md5 its file needs is read again
         for path, found in hits.items():
             if found.md5 is None and (wanted is None or path in wanted):
                 del done[path]
-    todo = [path for path in unique if path not in done]
+    todo = [] if len(done) == len(unique) else [path for path in unique if path not in done]
     if todo:
         todo.sort(key=lambda p: _size(keys, p), reverse=True)
         total = sum(_size(keys, p) for p in todo)
@@ -686,7 +771,7 @@ Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a 
 
 def _workspaces(
     graph: ProvenanceGraph,
-    plans: dict[str, Plan],
+    plans: dict[str, Plan | WorkspaceFile],
     digests: dict[str, FileDigests | WorkspaceFile | OSError],
     lazy: LazyMd5,
 ) -> Iterator[tuple[str, WorkspaceFile | None]]:
@@ -696,6 +781,8 @@ def _workspaces(
         result = digests.get(plan) if type(plan) is str else None
         if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
             yield path, of(result.sha256, result.md5, result.size)
+        elif isinstance(plan, WorkspaceFile):
+            yield path, plan  # known at once (CachedFolders)
         else:
             yield path, _assemble(graph, path, plan, digests, lazy)
 
