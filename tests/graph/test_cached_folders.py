@@ -41,6 +41,7 @@ class Watch:
         self.read: list[str] = []
         self.known: list[str] = []
         hash_keyed, digests = workspace.hash_file_keyed, CachedFolders.digests
+        files = CachedFolders.files
 
         def reading(path: str, md5: bool = True) -> tuple[FileDigests, FileKey | None]:
             self.read.append(os.path.basename(path))
@@ -52,8 +53,14 @@ class Watch:
                 self.known.append(str(args[1]))
             return found
 
+        def knowing_files(self_: CachedFolders, *args: object) -> dict[str, WorkspaceFile]:
+            found = files(self_, *args)  # type: ignore[arg-type]
+            self.known.extend(found)
+            return found
+
         monkeypatch.setattr(workspace, "hash_file_keyed", reading)
         monkeypatch.setattr(CachedFolders, "digests", knowing)
+        monkeypatch.setattr(CachedFolders, "files", knowing_files)
 
 
 def build(root: Path, md5_claimed: bool = False, cache: bool = True) -> WorkspaceFile:
@@ -200,3 +207,63 @@ def test_a_cache_that_fails_when_read_is_ignored(
     warm = build(repo)
     assert watch.known == [] and sorted(watch.read) == sorted(NAMES)  # hashed, as with no cache
     assert facts(warm) == truth
+
+
+def file_artifacts(root: Path, claimed: bool = False, cache: bool = True) -> dict[str, object]:
+    """The digests (sha256, md5, size) of each file of ``root/data`` as a file artifact."""
+    graph = ProvenanceGraph(str(root))
+    for name in NAMES:
+        graph.add_artifact(f"data/{name}")
+        if claimed:
+            claim = DigestClaim("md5", "0" * 32, SourceRef("dvc.lock"))
+            graph.add_claim(f"data/{name}", claim)
+    build_workspace(graph, BuildContext(root, Keyring({}), hash_cache=cache))
+    return {name: graph.workspace(f"data/{name}") for name in NAMES}
+
+
+@pytest.mark.parametrize("claimed_first", [False, True])
+@pytest.mark.parametrize("claimed", [False, True])
+def test_the_file_artifacts_of_a_folder_known_at_once_have_the_digests_of_their_files(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, claimed_first: bool, claimed: bool
+) -> None:
+    truth = file_artifacts(repo, cache=False)
+    file_artifacts(repo, claimed_first)
+    watch = Watch(monkeypatch)
+    warm = file_artifacts(repo, claimed)
+    again = claimed and not claimed_first  # the md5s the row lacks are read
+    assert sorted(watch.read) == (sorted(NAMES) if again else [])
+    assert watch.known == ([] if again else [f"data/{name}" for name in sorted(NAMES)])
+    assert warm == truth  # the pending md5s computed (in one more read) when compared
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "not-all", "link", "key"])
+def test_file_artifacts_not_exactly_a_cached_row_are_looked_up_one_by_one(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    file_artifacts(repo)
+    data = repo / "data"
+    if change == "edit":
+        (data / "c.csv").write_bytes(b"changed")
+    elif change == "add":  # the row gains a file no artifact names
+        build(repo)
+    elif change == "link":
+        (data / "c.csv").unlink()
+        (data / "c.csv").symlink_to(data / "a.bin")
+    elif change == "key":
+        edit_row(cache_dir, 2, 1)
+    truth = file_artifacts(repo, cache=False)
+    graph = ProvenanceGraph(str(repo))
+    names = NAMES[1:] if change == "not-all" else NAMES
+    for name in names:
+        graph.add_artifact(f"data/{name}")
+    if change == "add":
+        (data / "new.bin").write_bytes(b"new")
+        graph.add_artifact("data/new.bin")
+        build(repo)  # cached as part of the folder
+        os.remove(data / "new.bin")
+    watch = Watch(monkeypatch)
+    build_workspace(graph, BuildContext(repo, Keyring({})))
+    assert watch.read == (["c.csv"] if change in ("edit", "key") else [])
+    assert watch.known == []
+    found = {name: graph.workspace(f"data/{name}") for name in names}
+    assert found == {name: truth[name] for name in names}  # pending md5s computed

@@ -15,7 +15,10 @@ everywhere else the caller asks the file system, as ``os.path`` would.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import os
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -94,6 +97,17 @@ class Listings:
             return [name for name in names if (e := get(name)) is None or e.is_dir()]
         except OSError:  # a symlink whose target cannot be looked at: the file system decides
             return [name for name in names if (e := get(name)) is None or _may_be_dir(e)]
+
+
+def by_folder(paths: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """(folder, names) of each run of repository paths in one folder, in order (``.`` left
+    out): sorted paths give each folder's names together, sorted (most often in one run)."""
+    split = (path.rpartition("/") for path in paths if path != ".")
+    for folder, parts in itertools.groupby(split, key=_FOLDER):
+        yield folder, list(map(_NAME, parts))
+
+
+_FOLDER, _NAME = operator.itemgetter(0), operator.itemgetter(2)
 
 
 def _may_be_dir(entry: os.DirEntry[str]) -> bool:

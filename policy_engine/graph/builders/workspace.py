@@ -62,7 +62,7 @@ from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache, key_fields
 from policy_engine.graph.builders.listing import KEY as LISTINGS
-from policy_engine.graph.builders.listing import Entries, Listings
+from policy_engine.graph.builders.listing import Entries, Listings, by_folder
 from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
@@ -185,8 +185,11 @@ def _plans(
     """The plan of each artifact that exists (or its digests, from ``cached``), by path."""
     ignores = DvcIgnores(root)
     paths = sorted(a.path for a in graph.artifacts())
-    listed = stats.listed_files(root, paths)
     plans: dict[str, Plan | WorkspaceFile] = {}
+    if cached is not None:
+        plans.update(cached.files(graph, stats, paths))
+        paths = [path for path in paths if path not in plans] if plans else paths
+    listed = stats.listed_files(root, paths)
     for path in paths:
         plan = listed.get(path) or _plan(graph, root, path, ignores, stats, cached)
         if plan is not None:
@@ -195,27 +198,58 @@ def _plans(
 
 
 class CachedFolders:
-    """Folder artifacts digested from the hash cache at once, no object made per file.
+    """Artifacts digested from the hash cache a folder at a time, no object made per file.
 
-    A folder whose entries (as DVC keeps them) are all regular files, exactly the
-    files of its cached row, in order and with their keys unchanged (one
-    comparison of their packed keys), gets its digests from that row. Any other
-    folder is walked and its files hashed or looked up one by one; so is one some
-    source records an md5 of (``md5_claimed``) while the row lacks one of its files'.
+    A folder artifact whose entries (as DVC keeps them) are all regular files, or
+    the file artifacts of one folder, that are exactly the files of the folder's
+    cached row, in order and with their keys unchanged (one comparison of their
+    packed keys), get their digests from that row. Any others are walked and
+    their files hashed or looked up one by one; so are those some source records
+    an md5 of (``md5_claimed``) while the row lacks one of their files'.
     """
 
     def __init__(self, cache: HashCache, root: str, lazy: LazyMd5) -> None:
         self._cache, self._root, self._lazy = cache, root, lazy
 
-    def digests(
-        self, graph: ProvenanceGraph, path: str, real: str, entries: list[os.DirEntry[str]]
-    ) -> WorkspaceFile | None:
-        """The digests of artifact ``path``, the folder ``real`` listed as ``entries``; None
-        when they are not all known from its row."""
-        row = self._cache.folder(real, self._root) if entries else None
-        if row is None or not all([e.is_file(follow_symlinks=False) for e in entries]):
+    def files(
+        self, graph: ProvenanceGraph, stats: Stats, paths: list[str]
+    ) -> dict[str, WorkspaceFile]:
+        """The digests of the file artifacts of ``paths`` (sorted) known at once: where the
+        artifacts of a folder are exactly its cached row's files, all listed regular files
+        (their status taken from the listing, as :meth:`Stats.listed_files` takes it)."""
+        known: dict[str, WorkspaceFile] = {}
+        for folder, names in by_folder(paths):
+            entries = stats.listed_folder(self._root, folder) if folder else None
+            found = self._folder_files(graph, folder, names, entries) if entries else None
+            if found is not None:
+                known.update(found)
+        return known
+
+    def _folder_files(
+        self, graph: ProvenanceGraph, folder: str, names: list[str], listing: Entries
+    ) -> Iterator[tuple[str, WorkspaceFile]] | None:
+        """(path, digests) of the artifacts ``names`` of repository ``folder``, or None."""
+        found = list(map(listing.get, names))
+        if None in found:
             return None
-        names = list(map(_name, entries))
+        entries = cast(list[os.DirEntry[str]], found)
+        if not all([e.is_file(follow_symlinks=False) for e in entries]):
+            return None
+        known = self._known(os.path.dirname(entries[0].path), names, entries)
+        paths = [f"{folder}/{name}" for name in names]
+        if known is None or not self._md5s_pending(graph, paths, known):
+            return None
+        reals, shas, md5s, sizes = known
+        lazy = self._lazy.md5
+        md5 = [m or functools.partial(lazy, p) for p, m in zip(reals, md5s, strict=True)]
+        return zip(paths, map(WorkspaceFile.of, shas, md5, sizes), strict=True)
+
+    def _known(self, real: str, names: list[str], entries: list[os.DirEntry[str]]) -> Known | None:
+        """(resolved paths, sha256s, md5s, sizes) of the files ``names`` of the folder
+        ``real``, listed as ``entries``, when exactly its cached row's and unchanged."""
+        row = self._cache.folder(real, self._root)
+        if row is None:
+            return None
         try:
             keys = list(itertools.chain.from_iterable(map(_entry_key, entries)))
         except OSError:
@@ -223,17 +257,38 @@ class CachedFolders:
         found = row.hex_digests() if row.same_files(names, keys) else None
         if found is None:
             return None
-        shas, md5s = found
-        reals = list(map(_path, entries))
-        if None in md5s:
-            if _md5_claimed(graph.claims(path)):
-                return None  # read again for the md5 a source records
-            self._lazy.defer(
-                {p: sha for p, sha, md5 in zip(reals, shas, md5s, strict=True) if not md5}
-            )
+        return list(map(_path, entries)), found[0], found[1], keys[::5]
+
+    def digests(
+        self, graph: ProvenanceGraph, path: str, real: str, entries: list[os.DirEntry[str]]
+    ) -> WorkspaceFile | None:
+        """The digests of artifact ``path``, the folder ``real`` listed as ``entries``; None
+        when they are not all known from its row."""
+        if not entries or not all([e.is_file(follow_symlinks=False) for e in entries]):
+            return None
+        names = list(map(_name, entries))
+        known = self._known(real, names, entries)
+        if known is None or not self._md5s_pending(graph, [path], known):
+            return None
+        reals, shas, md5s, sizes = known
         sha256 = _manifest_sha256(zip(names, shas, strict=True))
         md5 = functools.partial(_row_tree_md5, names, reals, md5s, self._lazy)
-        return WorkspaceFile.of(sha256, md5, sum(keys[::5]))
+        return WorkspaceFile.of(sha256, md5, sum(sizes))
+
+    def _md5s_pending(self, graph: ProvenanceGraph, paths: list[str], known: Known) -> bool:
+        """Whether the md5s a row lacks may be left pending (:class:`LazyMd5`): when no
+        source records an md5 of the artifacts ``paths`` (else they are read again)."""
+        reals, shas, md5s, _ = known
+        if None not in md5s:
+            return True
+        if any(_md5_claimed(graph.claims(path)) for path in paths):
+            return False
+        self._lazy.defer({p: sha for p, sha, md5 in zip(reals, shas, md5s, strict=True) if not md5})
+        return True
+
+
+Known = tuple[list[str], list[str], list[str | None], list[int]]
+"""The files of a folder known from the cache: resolved paths, sha256s, md5s, sizes."""
 
 
 def _entry_key(entry: os.DirEntry[str]) -> tuple[int, ...]:
@@ -388,7 +443,7 @@ class Stats:
                 continue  # never a normalised path: left to the general case
             folder, _, name = path.rpartition("/")
             if folder != last:
-                last, get = folder, (self._listed_folder(root, folder) or _NOTHING).get
+                last, get = folder, (self.listed_folder(root, folder) or _NOTHING).get
             entry = get(name)
             if entry is None or not entry.is_file(follow_symlinks=False):
                 continue
@@ -401,7 +456,8 @@ class Stats:
                 keys[real] = new(FileKey, key_fields(info))  # FileKey.of, inline
         return found
 
-    def _listed_folder(self, root: str, folder: str) -> Entries | None:
+    def listed_folder(self, root: str, folder: str) -> Entries | None:
+        """The listing of repository ``folder`` (taken once) when it resolves inside ``root``."""
         listed = self._listed
         if folder not in listed:
             listed[folder] = self._folder_entries(root, folder)
