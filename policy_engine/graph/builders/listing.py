@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
+    from policy_engine.graph.model import ProvenanceGraph
 
 KEY = "listing.folders"
+PATHS = "listing.artifact-paths"
 Entries = dict[str, os.DirEntry[str]]
 
 
@@ -97,6 +99,16 @@ class Listings:
             return [name for name in names if (e := get(name)) is None or e.is_dir()]
         except OSError:  # a symlink whose target cannot be looked at: the file system decides
             return [name for name in names if (e := get(name)) is None or _may_be_dir(e)]
+
+
+def artifact_paths(graph: ProvenanceGraph, context: BuildContext) -> list[str]:
+    """Every artifact's path, sorted: made once per build and kept while the graph gains no
+    node (a node is never removed, so the same count is the same artifacts). Read it only."""
+    count = len(graph.g)
+    kept: tuple[int, list[str]] | None = context.deferred.get(PATHS)
+    if kept is None or kept[0] != count:
+        kept = context.deferred[PATHS] = (count, sorted(a.path for a in graph.artifacts()))
+    return kept[1]
 
 
 def by_folder(paths: Iterable[str]) -> Iterator[tuple[str, list[str]]]:

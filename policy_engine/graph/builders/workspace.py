@@ -62,7 +62,7 @@ from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache, key_fields
 from policy_engine.graph.builders.listing import KEY as LISTINGS
-from policy_engine.graph.builders.listing import Entries, Listings, by_folder
+from policy_engine.graph.builders.listing import Entries, Listings, artifact_paths, by_folder
 from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
@@ -163,7 +163,7 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     cache = HashCache.open(context.root) if cached else None
     try:
         folders = CachedFolders(cache, root, lazy) if cache is not None else None
-        plans.update(_plans(graph, root, stats, folders))
+        plans.update(_plans(graph, root, artifact_paths(graph, context), stats, folders))
         digests = _digests(
             _files_of(plans.values()),
             hasher,
@@ -180,11 +180,15 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
 
 
 def _plans(
-    graph: ProvenanceGraph, root: str, stats: Stats, cached: CachedFolders | None
+    graph: ProvenanceGraph,
+    root: str,
+    paths: list[str],
+    stats: Stats,
+    cached: CachedFolders | None,
 ) -> dict[str, Plan | WorkspaceFile]:
-    """The plan of each artifact that exists (or its digests, from ``cached``), by path."""
+    """The plan of each artifact of ``paths`` (sorted) that exists (or its digests, from
+    ``cached``), by path."""
     ignores = DvcIgnores(root)
-    paths = sorted(a.path for a in graph.artifacts())
     plans: dict[str, Plan | WorkspaceFile] = {}
     if cached is not None:
         plans.update(cached.files(graph, stats, paths))
