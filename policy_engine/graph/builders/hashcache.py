@@ -17,9 +17,10 @@ stored nor looked up.
 The files of one folder are one row (:class:`Folder`): their names (sorted),
 their keys packed as 64-bit integers and their digests as one hexadecimal text
 each, so a run reads every folder under its repository in one query over that
-range of the folder index. A run that asks for all of a folder's files, in
-that order (as a walk of the folder or sorted artifacts ask), compares their
-keys at once, packed, with the row's; otherwise each file is looked up by name.
+range of the folder index (kept by the open cache until it writes). A run that
+asks for all of a folder's files, in that order (as a walk of the folder or
+sorted artifacts ask), compares their keys at once, packed, with the row's
+(:meth:`Folder.same_files`); otherwise each file is looked up by name.
 
 A cache written by an earlier version (one row per file, ``hashes_v1``) loses
 that table when opened: its files are hashed once more.

@@ -34,7 +34,9 @@ Unless disabled (``BuildContext.hash_cache``), digests are remembered in a
 persistent cache outside the repository (:mod:`.hashcache`), keyed by path,
 size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes,
 takes one status of each file (a directory's files in its walk), reads the
-cache's rows for the repository in one query and writes nothing.
+cache's rows for the repository in one query and writes nothing. A folder
+whose files are exactly its cached row's, unchanged, is digested from that row
+at once, with no object made per file (:class:`CachedFolders`).
 A test may pass its own :data:`Hasher`, which is then used without the cache.
 While hashing takes long, a progress line is drawn on a terminal's stderr
 (:mod:`.progress`).
