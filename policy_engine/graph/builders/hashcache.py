@@ -179,6 +179,8 @@ class Folder:
         an md5 is neither a digest nor none (that file's entry is not trusted)."""
         sha256, md5 = self.sha256, self.md5
         shas = [sha256[i : i + 64] for i in range(0, len(sha256), 64)]
+        if md5 == _NO_MD5 * len(shas):  # all hashed without their md5: at once
+            return shas, [None] * len(shas)
         md5s: list[str | None] = [md5[i : i + 32] for i in range(0, len(md5), 32)]
         if "-" not in md5:
             return shas, md5s
