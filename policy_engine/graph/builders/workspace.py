@@ -158,7 +158,7 @@ def build_workspace(
 
 def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None) -> None:
     root = os.path.realpath(context.root)
-    stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
+    stats = Stats(context.deferred.pop(LISTINGS, None), root)  # the model-signature finder's
     plans: dict[str, Plan | WorkspaceFile] = {}
     cached = hasher is None and context.hash_cache
     lazy = LazyMd5(functools.partial(md5_wanted, graph, plans), context.root, cached)
@@ -246,8 +246,10 @@ class CachedFolders:
         if known is None or not self._md5s_pending(graph, paths, known):
             return None
         reals, shas, md5s, sizes = known
-        lazy = self._lazy.md5
-        md5 = [m or functools.partial(lazy, p) for p, m in zip(reals, md5s, strict=True)]
+        md5 = cast(list[str | Callable[[], str]], md5s)  # when none is pending, as they are
+        if None in md5s:  # pending, computed when first asked
+            lazy = self._lazy.md5
+            md5 = [m or functools.partial(lazy, p) for p, m in zip(reals, md5s, strict=True)]
         return zip(paths, map(WorkspaceFile.of, shas, md5, sizes), strict=True)
 
     def _known(self, real: str, names: list[str], entries: list[os.DirEntry[str]]) -> Known | None:
@@ -403,14 +405,17 @@ class Stats:
     """Artifacts resolved with one status each: their folders' real paths, files' keys.
 
     A file's status is taken from its folder's listing (:mod:`.listing`) when it
-    is listed there, else by ``os.lstat``; either way it is taken once.
+    is listed there, else by ``os.lstat``; either way it is taken once. Under
+    ``root`` (resolved), whether a folder is a symlink is read from its parent's
+    listing too (one listing of a parent of many folders, not a status of each).
     """
 
-    def __init__(self, listings: Listings | None = None) -> None:
+    def __init__(self, listings: Listings | None = None, root: str | None = None) -> None:
         self.folders: dict[str, str] = {}
         self.keys: dict[str, FileKey] = {}  # by resolved path, for the hash cache
         self.listings = listings or Listings()
         self._listed: dict[str, Entries | None] = {}  # by repository folder
+        self._root = root
 
     def resolve(self, root: str, path: str) -> tuple[str, os.stat_result | None]:
         """(resolved path, its status or None when missing) of repository ``path``.
@@ -487,9 +492,21 @@ class Stats:
         real = self.folders[folder]
         for path, name in reversed(unseen):
             candidate = os.path.join(real, name)
-            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            real = os.path.realpath(candidate) if self._is_link(real, name) else candidate
             self.folders[path] = real
         return real
+
+    def _is_link(self, folder: str, name: str) -> bool:
+        """``os.path.islink`` of ``name`` in the resolved ``folder``: from the folder's
+        listing when it is under the root and lists ``name``, else by ``os.lstat``."""
+        root = self._root
+        entry = self.listings.entry(folder, name) if root and _inside(root, folder) else None
+        if entry is None:
+            return os.path.islink(os.path.join(folder, name))
+        try:
+            return entry.is_symlink()
+        except OSError:
+            return False  # as os.path.islink answers a status it cannot take
 
 
 _NOTHING: Entries = {}  # the entries of a folder that is not listed
