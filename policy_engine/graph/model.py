@@ -430,10 +430,10 @@ class ProvenanceGraph:
 
         nodes = node_attributes(self.g)
         for path, file in files:
-            node = self.artifact_id(path)
-            if node not in nodes:
-                self.add_artifact(path)
-            nodes[node]["workspace"] = file
+            attributes = nodes.get(f"artifact:{path}")  # artifact_id, inline: one per file
+            if attributes is None:
+                attributes = nodes[self.add_artifact(path)]
+            attributes["workspace"] = file
 
     def set_origin(self, path: str, origin: Origin) -> None:
         """Record where the declared source ``path`` came from (node attribute ``origin``)."""

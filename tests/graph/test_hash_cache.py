@@ -352,6 +352,8 @@ def test_rows_under_the_root_are_read_at_once_and_other_paths_by_name(
         ("md5", ""),
         ("md5", None),
         ("md5", "-" * 31 + "a"),  # neither a digest nor none
+        ("md5", "b" * 31 + "\u00e9"),  # one non-ASCII letter: two bytes in UTF-8
+        ("md5", "b" * 31 + "\uff41"),  # a fullwidth `a`
         ("names", "model.pkl/"),  # two names, one empty, for one file
         ("names", ""),
         ("names", b"model.pkl"),

@@ -140,3 +140,36 @@ def test_a_symlink_loop_is_left_to_the_file_system_in_bulk(tmp_path: Path) -> No
     bulk, single = Listings(), Listings()
     assert bulk.may_be_dirs(folder, names) == [n for n in names if single.may_be_dir(folder, n)]
     assert "loop" in bulk.may_be_dirs(folder, names)
+
+
+def test_the_sorted_artifact_paths_are_kept_until_the_graph_gains_a_node(tmp_path: Path) -> None:
+    from policy_engine.graph.builders import BuildContext
+    from policy_engine.graph.model import ProvenanceGraph, SourceRef, Step
+    from policy_engine.keys import Keyring
+
+    graph = ProvenanceGraph(str(tmp_path))
+    context = BuildContext(tmp_path, Keyring({}))
+    for path in ["b/x", "a", "b/a", "a.b"]:
+        graph.add_artifact(path)
+    first = listing.artifact_paths(graph, context)
+    assert first == ["a", "a.b", "b/a", "b/x"] and listing.artifact_paths(graph, context) is first
+    graph.add_artifact("b/a")  # already there: nothing added
+    assert listing.artifact_paths(graph, context) is first
+    graph.add_step(Step("train", SourceRef("dvc.yaml")))  # a node, not an artifact
+    assert listing.artifact_paths(graph, context) == first
+    graph.add_artifact("0")
+    assert listing.artifact_paths(graph, context) == ["0", *first]
+
+
+@pytest.mark.parametrize(
+    ("paths", "runs"),
+    [
+        ([], []),
+        (["."], []),
+        (["a", "b"], [("", ["a", "b"])]),
+        (["a/b.txt", "a/b/c", "a/c", "."], [("a", ["b.txt"]), ("a/b", ["c"]), ("a", ["c"])]),
+        (["x/1", "x/2", "y/1"], [("x", ["1", "2"]), ("y", ["1"])]),
+    ],
+)
+def test_paths_come_by_folder_in_runs(paths: list[str], runs: list[tuple[str, list[str]]]) -> None:
+    assert list(listing.by_folder(paths)) == runs

@@ -232,7 +232,6 @@ def test_folders_resolve_as_realpath_does(tmp_path: Path) -> None:
     (root / "a" / "up").symlink_to("..")
     (root / "away").symlink_to(tmp_path / "outside")
     (root / "loop").symlink_to(root / "loop")
-    stats = Stats()
     paths = (
         "a/b/f",
         "link/b/f",
@@ -243,9 +242,23 @@ def test_folders_resolve_as_realpath_does(tmp_path: Path) -> None:
         "./a//b/f",
         "loop/f",
     )
-    for path in (*paths, *paths):  # the second time from the folders already seen
-        expected = os.path.realpath(os.path.join(root, path))
-        assert stats.resolve(str(root), path) == (expected, None), path
+    for stats in (Stats(), Stats(root=os.path.realpath(root))):  # symlinks from the listings
+        for path in (*paths, *paths):  # the second time from the folders already seen
+            expected = os.path.realpath(os.path.join(root, path))
+            assert stats.resolve(str(root), path) == (expected, None), path
+
+
+def test_a_listed_folder_whose_type_cannot_be_read_is_no_symlink(tmp_path: Path) -> None:
+    """As ``os.path.islink`` answers False for a status it cannot take."""
+    (tmp_path / "a").mkdir()
+
+    class Unreadable:
+        def is_symlink(self) -> bool:
+            raise PermissionError("denied")
+
+    stats = Stats(root=str(tmp_path))
+    stats.listings.entry = lambda folder, name: Unreadable()  # type: ignore[method-assign,assignment,return-value]
+    assert stats.real_folder(str(tmp_path / "a")) == str(tmp_path / "a")
 
 
 @settings(max_examples=200, deadline=None)

@@ -25,10 +25,11 @@ class DvcIgnores:
     def __init__(self, root: str) -> None:
         self.root = root
         self._filters: dict[str, IgnoreFilter] = {}
+        self._projects: dict[str, str | None] = {}  # folder -> its project, each looked up once
 
     def of(self, real_dir: str) -> IgnoreFilter | None:
         """The filter of the DVC project holding ``real_dir`` (resolved), or None outside one."""
-        project = _project_root(self.root, real_dir)
+        project = self._project_of(real_dir)
         if project is None:
             return None
         if project not in self._filters:
@@ -38,15 +39,23 @@ class DvcIgnores:
             self._filters[project] = DvcIgnoreFilter(localfs, project)
         return self._filters[project]
 
-
-def _project_root(root: str, real_dir: str) -> str | None:
-    """The nearest folder from ``real_dir`` up to ``root`` that holds a ``.dvc`` folder."""
-    folder = real_dir
-    while not os.path.isdir(os.path.join(folder, ".dvc")):
-        if folder == root or os.path.dirname(folder) == folder:
-            return None
-        folder = os.path.dirname(folder)
-    return folder
+    def _project_of(self, real_dir: str) -> str | None:
+        """The nearest folder from ``real_dir`` up to the root that holds a ``.dvc`` folder
+        (None: none does); each folder on the way is probed once (artifacts share parents)."""
+        projects, seen, folder = self._projects, [], real_dir
+        while folder not in projects:
+            seen.append(folder)
+            if os.path.isdir(os.path.join(folder, ".dvc")):
+                projects[folder] = folder
+                break
+            parent = os.path.dirname(folder)
+            if folder == self.root or parent == folder:
+                projects[folder] = None
+                break
+            folder = parent
+        project = projects[folder]
+        projects.update(dict.fromkeys(seen, project))
+        return project
 
 
 def tree_md5(files: Iterable[tuple[str, str]]) -> str:

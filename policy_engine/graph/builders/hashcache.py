@@ -17,9 +17,10 @@ stored nor looked up.
 The files of one folder are one row (:class:`Folder`): their names (sorted),
 their keys packed as 64-bit integers and their digests as one hexadecimal text
 each, so a run reads every folder under its repository in one query over that
-range of the folder index. A run that asks for all of a folder's files, in
-that order (as a walk of the folder or sorted artifacts ask), compares their
-keys at once, packed, with the row's; otherwise each file is looked up by name.
+range of the folder index (kept by the open cache until it writes). A run that
+asks for all of a folder's files, in that order (as a walk of the folder or
+sorted artifacts ask), compares their keys at once, packed, with the row's
+(:meth:`Folder.same_files`); otherwise each file is looked up by name.
 
 A cache written by an earlier version (one row per file, ``hashes_v1``) loses
 that table when opened: its files are hashed once more.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import operator
 import os
 import sqlite3
 import struct
@@ -51,9 +53,8 @@ _SCHEMA = (
 )
 _RETIRED = ("hashes_v1",)  # tables of earlier layouts, dropped when the cache is opened
 _BATCH = 500
-_HEX_DIGITS = "0123456789abcdef"
-_NOT_HEX = str.maketrans("", "", _HEX_DIGITS)  # what remains of a text once its digits go
-_NOT_HEX_OR_NONE = str.maketrans("", "", _HEX_DIGITS + "-")
+_HEX_DIGITS = b"0123456789abcdef"
+_HEX_OR_NONE = _HEX_DIGITS + b"-"
 _NO_MD5 = "-" * 32  # a file hashed without its md5
 _KEY_FORMAT = "qqQQq"  # size, mtime_ns, inode, device, ctime_ns
 _KEY_BYTES = struct.calcsize("<" + _KEY_FORMAT)
@@ -80,8 +81,12 @@ class FileKey(NamedTuple):
 
     @classmethod
     def of(cls, info: os.stat_result) -> FileKey:
-        key = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, info.st_ctime_ns)
-        return tuple.__new__(cls, key)  # the fields in order, without NamedTuple's __new__
+        return tuple.__new__(cls, key_fields(info))  # in order, without NamedTuple's __new__
+
+
+key_fields = operator.attrgetter("st_size", "st_mtime_ns", "st_ino", "st_dev", "st_ctime_ns")
+"""The fields of a status a :class:`FileKey` keeps, in order (a loop over many files makes
+``tuple.__new__(FileKey, key_fields(info))`` without a call of :meth:`FileKey.of` each)."""
 
 
 def default_path() -> Path:
@@ -135,8 +140,8 @@ class Folder:
             or len(keys) != _KEY_BYTES * count
             or len(sha256) != 64 * count
             or len(md5) != 32 * count
-            or sha256.translate(_NOT_HEX)
-            or md5.translate(_NOT_HEX_OR_NONE)
+            or _other_than(sha256, _HEX_DIGITS)
+            or _other_than(md5, _HEX_OR_NONE)
         ):
             return None
         return cls(listed, keys, sha256, md5)
@@ -157,17 +162,36 @@ class Folder:
             return tuple.__new__(FileDigests, (sha256, None, size))
         return None if "-" in md5 else tuple.__new__(FileDigests, (sha256, md5, size))
 
+    def same_files(self, names: list[str], keys: Iterable[int]) -> bool:
+        """Whether the files ``names`` (with their keys' integers, 5 each, in order) are
+        exactly this folder's files, in its order, and no key changed (one comparison of
+        the packed keys)."""
+        if names != self.names:
+            return False
+        try:
+            packed = _packing(len(names)).pack(*keys)
+        except struct.error:  # a key beyond 64 bits is never cached (or a key's length)
+            return False
+        return packed == self.blob
+
+    def hex_digests(self) -> tuple[list[str], list[str | None]] | None:
+        """Each file's sha256 and md5 (None where hashed without it), in order; None when
+        an md5 is neither a digest nor none (that file's entry is not trusted)."""
+        sha256, md5 = self.sha256, self.md5
+        shas = [sha256[i : i + 64] for i in range(0, len(sha256), 64)]
+        if md5 == _NO_MD5 * len(shas):  # all hashed without their md5: at once
+            return shas, [None] * len(shas)
+        md5s: list[str | None] = [md5[i : i + 32] for i in range(0, len(md5), 32)]
+        if "-" not in md5:
+            return shas, md5s
+        md5s = [None if each == _NO_MD5 else each for each in md5s]
+        return None if any("-" in each for each in md5s if each) else (shas, md5s)
+
     def all_digests(self, names: list[str], keys: list[FileKey]) -> list[FileDigests | None]:
         """The digests of the files ``names`` (with their ``keys``) when they are exactly
         this folder's files, in its order, and no key changed (one comparison of the packed
         keys); else an empty list."""
-        if names != self.names:
-            return []
-        try:
-            packed = _packing(len(keys)).pack(*itertools.chain.from_iterable(keys))
-        except struct.error:  # a key beyond 64 bits is never cached
-            return []
-        if packed != self.blob:
+        if not self.same_files(names, itertools.chain.from_iterable(keys)):
             return []
         sha256, md5, new = self.sha256, self.md5, tuple.__new__
         if md5 == _NO_MD5 * len(keys):  # all hashed without their md5: at once
@@ -195,6 +219,12 @@ class Folder:
         }
 
 
+def _other_than(text: str, allowed: bytes) -> bool:
+    """Whether ``text`` holds a character not in ``allowed`` (ASCII): what is left of its
+    UTF-8 once those bytes are deleted (one pass in C; any other character leaves a byte)."""
+    return bool(text.encode("utf-8", "surrogatepass").translate(None, allowed))
+
+
 def _row(folder: str, entries: dict[str, Entry]) -> Row:
     """The row of ``folder`` holding ``entries``, sorted by name (the order a run asks in)."""
     names = sorted(entries)
@@ -215,6 +245,7 @@ class HashCache:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db: sqlite3.Connection | None = connection
         self._new: list[tuple[str, FileKey, FileDigests]] = []
+        self._under_root: tuple[str, dict[str, Row]] | None = None  # rows read, until a commit
 
     @classmethod
     def open(cls, root: Path, path: Path | None = None) -> HashCache | None:
@@ -258,11 +289,28 @@ class HashCache:
                 found.update(zip(paths, cast(list[FileDigests], digests), strict=True))
         return found
 
+    def folder(self, folder: str, root: str) -> Folder | None:
+        """The cached row of ``folder`` under ``root`` (resolved folders), or None. The rows
+        under ``root`` are read at once, on first use, and kept for :meth:`hits`."""
+        try:
+            row = self._rows_under(root).get(folder)
+        except (sqlite3.Error, ValueError):  # ValueError: a root that is not UTF-8
+            self.close()
+            return None
+        return None if row is None else Folder.parse(row)
+
+    def _rows_under(self, root: str) -> dict[str, Row]:
+        """The rows of :meth:`_under` by folder, read once per root (until a commit)."""
+        if self._under_root is None or self._under_root[0] != root:
+            self._under_root = root, {row[0]: row for row in self._under(root)}
+        return self._under_root[1]
+
     def _folders(self, wanted: set[str], root: str | None) -> dict[str, Folder]:
         rows: list[Row] = []
         named = [folder for folder in wanted if _storable(folder)]
         if root is not None:
-            rows = [row for row in self._under(root) if row[0] in wanted]
+            under = self._rows_under(root)
+            rows = [under[folder] for folder in wanted if folder in under]
             named = [folder for folder in named if not _is_under(folder, root)]
         rows.extend(self._named(named))
         parsed = ((row[0], Folder.parse(row)) for row in rows)
@@ -270,7 +318,8 @@ class HashCache:
 
     def _under(self, root: str) -> Iterator[Row]:
         """The rows of ``root`` and of every folder under it: one range of the folder index."""
-        assert self._db is not None
+        if self._db is None:
+            return iter(())
         base = root.rstrip(os.sep)
         after = base + chr(ord(os.sep) + 1)  # the first string past every "root/..."
         query = f"SELECT * FROM {_TABLE} WHERE folder = ? OR (folder > ? AND folder < ?)"
@@ -298,6 +347,7 @@ class HashCache:
         new, self._new = self._new, []
         if self._db is None or not new:
             return
+        self._under_root = None  # rows change
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")  # no other writer between read and write

@@ -15,13 +15,18 @@ everywhere else the caller asks the file system, as ``os.path`` would.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import os
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from policy_engine.graph.builders import BuildContext
+    from policy_engine.graph.model import ProvenanceGraph
 
 KEY = "listing.folders"
+PATHS = "listing.artifact-paths"
 Entries = dict[str, os.DirEntry[str]]
 
 
@@ -94,6 +99,27 @@ class Listings:
             return [name for name in names if (e := get(name)) is None or e.is_dir()]
         except OSError:  # a symlink whose target cannot be looked at: the file system decides
             return [name for name in names if (e := get(name)) is None or _may_be_dir(e)]
+
+
+def artifact_paths(graph: ProvenanceGraph, context: BuildContext) -> list[str]:
+    """Every artifact's path, sorted: made once per build and kept while the graph gains no
+    node (a node is never removed, so the same count is the same artifacts). Read it only."""
+    count = len(graph.g)
+    kept: tuple[int, list[str]] | None = context.deferred.get(PATHS)
+    if kept is None or kept[0] != count:
+        kept = context.deferred[PATHS] = (count, sorted(a.path for a in graph.artifacts()))
+    return kept[1]
+
+
+def by_folder(paths: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """(folder, names) of each run of repository paths in one folder, in order (``.`` left
+    out): sorted paths give each folder's names together, sorted (most often in one run)."""
+    split = (path.rpartition("/") for path in paths if path != ".")
+    for folder, parts in itertools.groupby(split, key=_FOLDER):
+        yield folder, list(map(_NAME, parts))
+
+
+_FOLDER, _NAME = operator.itemgetter(0), operator.itemgetter(2)
 
 
 def _may_be_dir(entry: os.DirEntry[str]) -> bool:

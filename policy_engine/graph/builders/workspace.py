@@ -34,7 +34,9 @@ Unless disabled (``BuildContext.hash_cache``), digests are remembered in a
 persistent cache outside the repository (:mod:`.hashcache`), keyed by path,
 size, mtime, inode (and device and ctime): an unchanged re-run reads no bytes,
 takes one status of each file (a directory's files in its walk), reads the
-cache's rows for the repository in one query and writes nothing.
+cache's rows for the repository in one query and writes nothing. A folder
+whose files are exactly its cached row's, unchanged, is digested from that row
+at once, with no object made per file (:class:`CachedFolders`).
 A test may pass its own :data:`Hasher`, which is then used without the cache.
 While hashing takes long, a progress line is drawn on a terminal's stderr
 (:mod:`.progress`).
@@ -55,14 +57,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from policy_engine import inputs
 from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
-from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
+from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache, key_fields
 from policy_engine.graph.builders.listing import KEY as LISTINGS
-from policy_engine.graph.builders.listing import Entries, Listings
+from policy_engine.graph.builders.listing import Entries, Listings, artifact_paths, by_folder
 from policy_engine.graph.builders.progress import Progress
 from policy_engine.graph.collector import paused_gc
 from policy_engine.graph.model import DigestClaim, Evidence, Issue, ProvenanceGraph, WorkspaceFile
@@ -156,19 +158,14 @@ def build_workspace(
 
 def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None) -> None:
     root = os.path.realpath(context.root)
-    ignores = DvcIgnores(root)
-    stats = Stats(context.deferred.pop(LISTINGS, None))  # the model-signature finder's listings
-    paths = sorted(a.path for a in graph.artifacts())
-    listed = stats.listed_files(root, paths)
-    plans: dict[str, Plan] = {}
-    for path in paths:
-        plan = listed.get(path) or plan_artifact(graph, root, path, ignores, stats)
-        if plan is not None:
-            plans[path] = plan
+    stats = Stats(context.deferred.pop(LISTINGS, None), root)  # the model-signature finder's
+    plans: dict[str, Plan | WorkspaceFile] = {}
     cached = hasher is None and context.hash_cache
     lazy = LazyMd5(functools.partial(md5_wanted, graph, plans), context.root, cached)
     cache = HashCache.open(context.root) if cached else None
     try:
+        folders = CachedFolders(cache, root, lazy) if cache is not None else None
+        plans.update(_plans(graph, root, artifact_paths(graph, context), stats, folders))
         digests = _digests(
             _files_of(plans.values()),
             hasher,
@@ -184,15 +181,145 @@ def _build(graph: ProvenanceGraph, context: BuildContext, hasher: Hasher | None)
     graph.set_workspaces(_workspaces(graph, plans, digests, lazy))
 
 
-def md5_wanted(graph: ProvenanceGraph, plans: dict[str, Plan]) -> set[str]:
+def _plans(
+    graph: ProvenanceGraph,
+    root: str,
+    paths: list[str],
+    stats: Stats,
+    cached: CachedFolders | None,
+) -> dict[str, Plan | WorkspaceFile]:
+    """The plan of each artifact of ``paths`` (sorted) that exists (or its digests, from
+    ``cached``), by path."""
+    ignores = DvcIgnores(root)
+    plans: dict[str, Plan | WorkspaceFile] = {}
+    if cached is not None:
+        plans.update(cached.files(graph, stats, paths))
+        paths = [path for path in paths if path not in plans] if plans else paths
+    listed = stats.listed_files(root, paths)
+    for path in paths:
+        plan = listed.get(path) or _plan(graph, root, path, ignores, stats, cached)
+        if plan is not None:
+            plans[path] = plan
+    return plans
+
+
+class CachedFolders:
+    """Artifacts digested from the hash cache a folder at a time, no object made per file.
+
+    A folder artifact whose entries (as DVC keeps them) are all regular files, or
+    the file artifacts of one folder, that are exactly the files of the folder's
+    cached row, in order and with their keys unchanged (one comparison of their
+    packed keys), get their digests from that row. Any others are walked and
+    their files hashed or looked up one by one; so are those some source records
+    an md5 of (``md5_claimed``) while the row lacks one of their files'.
+    """
+
+    def __init__(self, cache: HashCache, root: str, lazy: LazyMd5) -> None:
+        self._cache, self._root, self._lazy = cache, root, lazy
+
+    def files(
+        self, graph: ProvenanceGraph, stats: Stats, paths: list[str]
+    ) -> dict[str, WorkspaceFile]:
+        """The digests of the file artifacts of ``paths`` (sorted) known at once: where the
+        artifacts of a folder are exactly its cached row's files, all listed regular files
+        (their status taken from the listing, as :meth:`Stats.listed_files` takes it)."""
+        known: dict[str, WorkspaceFile] = {}
+        for folder, names in by_folder(paths):
+            entries = stats.listed_folder(self._root, folder) if folder else None
+            found = self._folder_files(graph, folder, names, entries) if entries else None
+            if found is not None:
+                known.update(found)
+        return known
+
+    def _folder_files(
+        self, graph: ProvenanceGraph, folder: str, names: list[str], listing: Entries
+    ) -> Iterator[tuple[str, WorkspaceFile]] | None:
+        """(path, digests) of the artifacts ``names`` of repository ``folder``, or None."""
+        found = list(map(listing.get, names))
+        if None in found:
+            return None
+        entries = cast(list[os.DirEntry[str]], found)
+        if not all([e.is_file(follow_symlinks=False) for e in entries]):
+            return None
+        known = self._known(os.path.dirname(entries[0].path), names, entries)
+        paths = [f"{folder}/{name}" for name in names]
+        if known is None or not self._md5s_pending(graph, paths, known):
+            return None
+        reals, shas, md5s, sizes = known
+        md5 = cast(list[str | Callable[[], str]], md5s)  # when none is pending, as they are
+        if None in md5s:  # pending, computed when first asked
+            lazy = self._lazy.md5
+            md5 = [m or functools.partial(lazy, p) for p, m in zip(reals, md5s, strict=True)]
+        return zip(paths, map(WorkspaceFile.of, shas, md5, sizes), strict=True)
+
+    def _known(self, real: str, names: list[str], entries: list[os.DirEntry[str]]) -> Known | None:
+        """(resolved paths, sha256s, md5s, sizes) of the files ``names`` of the folder
+        ``real``, listed as ``entries``, when exactly its cached row's and unchanged."""
+        row = self._cache.folder(real, self._root)
+        if row is None:
+            return None
+        try:
+            keys = list(itertools.chain.from_iterable(map(_entry_key, entries)))
+        except OSError:
+            return None  # a file gone: the walk reports it
+        found = row.hex_digests() if row.same_files(names, keys) else None
+        if found is None:
+            return None
+        return list(map(_path, entries)), found[0], found[1], keys[::5]
+
+    def digests(
+        self, graph: ProvenanceGraph, path: str, real: str, entries: list[os.DirEntry[str]]
+    ) -> WorkspaceFile | None:
+        """The digests of artifact ``path``, the folder ``real`` listed as ``entries``; None
+        when they are not all known from its row."""
+        if not entries or not all([e.is_file(follow_symlinks=False) for e in entries]):
+            return None
+        names = list(map(_name, entries))
+        known = self._known(real, names, entries)
+        if known is None or not self._md5s_pending(graph, [path], known):
+            return None
+        reals, shas, md5s, sizes = known
+        sha256 = _manifest_sha256(zip(names, shas, strict=True))
+        md5 = functools.partial(_row_tree_md5, names, reals, md5s, self._lazy)
+        return WorkspaceFile.of(sha256, md5, sum(sizes))
+
+    def _md5s_pending(self, graph: ProvenanceGraph, paths: list[str], known: Known) -> bool:
+        """Whether the md5s a row lacks may be left pending (:class:`LazyMd5`): when no
+        source records an md5 of the artifacts ``paths`` (else they are read again)."""
+        reals, shas, md5s, _ = known
+        if None not in md5s:
+            return True
+        if any(_md5_claimed(graph.claims(path)) for path in paths):
+            return False
+        self._lazy.defer({p: sha for p, sha, md5 in zip(reals, shas, md5s, strict=True) if not md5})
+        return True
+
+
+Known = tuple[list[str], list[str], list[str | None], list[int]]
+"""The files of a folder known from the cache: resolved paths, sha256s, md5s, sizes."""
+
+
+def _entry_key(entry: os.DirEntry[str]) -> tuple[int, ...]:
+    key: tuple[int, ...] = key_fields(entry.stat(follow_symlinks=False))
+    return key
+
+
+def _row_tree_md5(names: list[str], reals: list[str], md5s: list[str | None], lazy: LazyMd5) -> str:
+    """DVC's digest of a folder from its cached md5s, the pending ones computed now."""
+    return tree_md5(
+        zip(names, [md5 or lazy.md5(p) for p, md5 in zip(reals, md5s, strict=True)], strict=True)
+    )
+
+
+def md5_wanted(graph: ProvenanceGraph, plans: Mapping[str, Plan | WorkspaceFile]) -> set[str]:
     """The files whose md5 a recorded digest is compared with: the files of each artifact
     some source (``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link) records an
     md5 of; for a directory, all its files (DVC's ``.dir`` digest is over their md5s)."""
     wanted: set[str] = set()
     for path, claims in graph.artifact_claims():
         plan = plans.get(path) if claims else None
-        if plan is None or not _md5_claimed(claims):
-            continue
+        if plan is None or isinstance(plan, WorkspaceFile) or not _md5_claimed(claims):
+            continue  # (digests known at once have every md5 a source records)
         if isinstance(plan, DirectoryPlan):
             wanted.update(real for _, real in plan.entries)
         else:
@@ -278,14 +405,17 @@ class Stats:
     """Artifacts resolved with one status each: their folders' real paths, files' keys.
 
     A file's status is taken from its folder's listing (:mod:`.listing`) when it
-    is listed there, else by ``os.lstat``; either way it is taken once.
+    is listed there, else by ``os.lstat``; either way it is taken once. Under
+    ``root`` (resolved), whether a folder is a symlink is read from its parent's
+    listing too (one listing of a parent of many folders, not a status of each).
     """
 
-    def __init__(self, listings: Listings | None = None) -> None:
+    def __init__(self, listings: Listings | None = None, root: str | None = None) -> None:
         self.folders: dict[str, str] = {}
         self.keys: dict[str, FileKey] = {}  # by resolved path, for the hash cache
         self.listings = listings or Listings()
         self._listed: dict[str, Entries | None] = {}  # by repository folder
+        self._root = root
 
     def resolve(self, root: str, path: str) -> tuple[str, os.stat_result | None]:
         """(resolved path, its status or None when missing) of repository ``path``.
@@ -317,15 +447,15 @@ class Stats:
         answers, in one pass (the paths of one folder, given one after another, look
         their folder up once)."""
         found: dict[str, str] = {}
-        keys, key_of, regular = self.keys, FileKey.of, stat.S_ISREG
-        last, entries = None, None
+        keys, regular, new = self.keys, stat.S_ISREG, tuple.__new__
+        last, get = None, _NOTHING.get
         for path in paths:
-            if path.startswith("/"):
+            if path[:1] == "/":
                 continue  # never a normalised path: left to the general case
             folder, _, name = path.rpartition("/")
             if folder != last:
-                last, entries = folder, self._listed_folder(root, folder)
-            entry = entries.get(name) if entries is not None else None
+                last, get = folder, (self.listed_folder(root, folder) or _NOTHING).get
+            entry = get(name)
             if entry is None or not entry.is_file(follow_symlinks=False):
                 continue
             try:
@@ -334,10 +464,11 @@ class Stats:
                 continue
             if regular(info.st_mode):
                 found[path] = real = entry.path
-                keys[real] = key_of(info)
+                keys[real] = new(FileKey, key_fields(info))  # FileKey.of, inline
         return found
 
-    def _listed_folder(self, root: str, folder: str) -> Entries | None:
+    def listed_folder(self, root: str, folder: str) -> Entries | None:
+        """The listing of repository ``folder`` (taken once) when it resolves inside ``root``."""
         listed = self._listed
         if folder not in listed:
             listed[folder] = self._folder_entries(root, folder)
@@ -361,9 +492,24 @@ class Stats:
         real = self.folders[folder]
         for path, name in reversed(unseen):
             candidate = os.path.join(real, name)
-            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+            real = os.path.realpath(candidate) if self._is_link(real, name) else candidate
             self.folders[path] = real
         return real
+
+    def _is_link(self, folder: str, name: str) -> bool:
+        """``os.path.islink`` of ``name`` in the resolved ``folder``: from the folder's
+        listing when it is under the root and lists ``name``, else by ``os.lstat``."""
+        root = self._root
+        entry = self.listings.entry(folder, name) if root and _inside(root, folder) else None
+        if entry is None:
+            return os.path.islink(os.path.join(folder, name))
+        try:
+            return entry.is_symlink()
+        except OSError:
+            return False  # as os.path.islink answers a status it cannot take
+
+
+_NOTHING: Entries = {}  # the entries of a folder that is not listed
 
 
 def _lstat(entry: os.DirEntry[str] | None, path: str) -> os.stat_result | None:
@@ -386,9 +532,22 @@ def plan_artifact(
     ``ignores`` (made for ``root`` when None) decides which files a directory
     holds; ``stats`` (a new one when None) keeps the files' keys.
     """
+    found = _plan(graph, root, path, ignores or DvcIgnores(root), stats or Stats(), None)
+    return cast(Plan | None, found)  # with no cached folders, never digests
+
+
+def _plan(
+    graph: ProvenanceGraph,
+    root: str,
+    path: str,
+    ignores: DvcIgnores,
+    stats: Stats,
+    cached: CachedFolders | None,
+) -> Plan | WorkspaceFile | None:
+    """:func:`plan_artifact`; or, for a folder of files unchanged since ``cached`` knew
+    them, its digests at once."""
     if path == ".":
         return None  # the repository itself is not an artifact we hash
-    stats = stats or Stats()
     real, info = stats.resolve(root, path)
     if not _inside(root, real):
         _escape(graph, path, path, real)
@@ -400,9 +559,13 @@ def plan_artifact(
         return real
     if not stat.S_ISDIR(info.st_mode):
         return None
-    ignore = (ignores or DvcIgnores(root)).of(real)
+    ignore = ignores.of(real)
     try:
-        files = _directory_files(graph, root, path, real, ignore, stats.keys)
+        entries = _listing(real, ignore)
+        known = cached.digests(graph, path, real, entries) if cached is not None else None
+        if known is not None:
+            return known
+        files = _directory_files(graph, root, path, real, ignore, stats.keys, entries)
         return DirectoryPlan(tuple(files))
     except OSError as exc:
         _unreadable(graph, path, path, exc)
@@ -431,38 +594,42 @@ def _directory_files(
     real_dir: str,
     ignore: IgnoreFilter | None,
     keys: dict[str, FileKey],
-) -> Iterator[tuple[str, str]]:
+    listed: list[os.DirEntry[str]] | None = None,
+) -> list[tuple[str, str]]:
     """Walk a directory like DVC does: (path relative to it, resolved path) of each file.
 
     Entries ``ignore`` drops are left out; symlinked files are followed when
     they stay inside the root; symlinked directories are not entered (as
     ``os.walk`` does, so no cycles); FIFOs, sockets and devices are skipped.
     Each file's key (for the hash cache) is put in ``keys``, from the one
-    status the walk takes of it.
+    status the walk takes of it. ``listed`` is ``real_dir``'s :func:`_listing` when taken.
     """
-    stack: list[tuple[str, str]] = [(real_dir, "")]
-    key_of = FileKey.of
+    files: list[tuple[str, str]] = []
+    add, stack = files.append, [(real_dir, "")]
+    key_of, new = FileKey.of, tuple.__new__
     while stack:
         directory, prefix = stack.pop()
-        for entry in _listing(directory, ignore):
+        entries = listed if listed is not None and not prefix else _listing(directory, ignore)
+        for entry in entries:
             if entry.is_file(follow_symlinks=False):  # the common case, at once
                 real = entry.path
-                try:
-                    keys[real] = key_of(entry.stat(follow_symlinks=False))
+                try:  # FileKey.of, inline
+                    keys[real] = new(FileKey, key_fields(entry.stat(follow_symlinks=False)))
                 except OSError:
                     keys.pop(real, None)  # hashing it reports it
-                yield prefix + entry.name, real
+                add((prefix + entry.name, real))
                 continue
             relpath = prefix + entry.name
             real, kind, info = _classify(root, entry)
             if kind == "file":
                 if info is not None:
                     keys[real] = key_of(info)
-                yield relpath, real
+                add((relpath, real))
             elif kind == "dir":
                 stack.append((real, f"{relpath}/"))
             elif kind == "escape":
                 _escape(graph, artifact, f"{artifact}/{relpath}", real)
+    return files
 
 
 def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[str]]:
@@ -481,8 +648,8 @@ def _listing(directory: str, ignore: IgnoreFilter | None) -> list[os.DirEntry[st
     return [e for e in entries if e.name in kept]
 
 
-_name = operator.attrgetter("name")
-_first = operator.itemgetter(0)
+_name, _path = operator.attrgetter("name"), operator.attrgetter("path")
+_first, _second = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_result | None]:
@@ -502,12 +669,12 @@ def _classify(root: str, entry: os.DirEntry[str]) -> tuple[str, str, os.stat_res
     return (real, "file", info) if stat.S_ISREG(info.st_mode) else (real, "other", None)
 
 
-def _files_of(plans: Iterable[Plan]) -> list[str]:
+def _files_of(plans: Iterable[Plan | WorkspaceFile]) -> list[str]:
     files: dict[str, None] = {}
     for plan in plans:
         if isinstance(plan, DirectoryPlan):
-            files.update((real, None) for _, real in plan.entries)
-        else:
+            files.update(dict.fromkeys(map(_second, plan.entries)))
+        elif isinstance(plan, str):
             files[plan] = None
     return list(files)
 
@@ -555,12 +722,12 @@ def _digests(
     keys = _keys(unique, known or {})
     hits = cache.hits(keys, root) if cache is not None else {}
     done: dict[str, FileDigests | WorkspaceFile | OSError] = dict(hits)
-    wanted = lazy.wanted() if any(found.md5 is None for found in hits.values()) else ()
+    wanted = lazy.wanted() if None in map(_second, hits.values()) else ()  # an md5 missing
     if wanted is None or wanted:  # a hit without the md5 its file needs is read again
         for path, found in hits.items():
             if found.md5 is None and (wanted is None or path in wanted):
                 del done[path]
-    todo = [path for path in unique if path not in done]
+    todo = [] if len(done) == len(unique) else [path for path in unique if path not in done]
     if todo:
         todo.sort(key=lambda p: _size(keys, p), reverse=True)
         total = sum(_size(keys, p) for p in todo)
@@ -683,7 +850,7 @@ Found = FileDigests | WorkspaceFile  # a file's digests as read or cached, or a 
 
 def _workspaces(
     graph: ProvenanceGraph,
-    plans: dict[str, Plan],
+    plans: dict[str, Plan | WorkspaceFile],
     digests: dict[str, FileDigests | WorkspaceFile | OSError],
     lazy: LazyMd5,
 ) -> Iterator[tuple[str, WorkspaceFile | None]]:
@@ -693,6 +860,8 @@ def _workspaces(
         result = digests.get(plan) if type(plan) is str else None
         if type(result) is FileDigests and result.md5 is not None:  # the common case, at once
             yield path, of(result.sha256, result.md5, result.size)
+        elif isinstance(plan, WorkspaceFile):
+            yield path, plan  # known at once (CachedFolders)
         else:
             yield path, _assemble(graph, path, plan, digests, lazy)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy_engine import inputs
 from policy_engine.errors import InputError
-from policy_engine.graph.builders.listing import Listings
+from policy_engine.graph.builders.listing import Listings, artifact_paths
 from policy_engine.graph.builders.modelsig import verify
 from policy_engine.graph.builders.modelsig.find import Found, find_signatures
 from policy_engine.graph.builders.modelsig.trust import Checked, check
@@ -53,7 +53,7 @@ class Pending:
 
 def read_model_signatures(graph: ProvenanceGraph, context: BuildContext) -> None:
     """Find, verify and compare every model signature (before the workspace builder)."""
-    artifacts = sorted(a.path for a in graph.artifacts())
+    artifacts = artifact_paths(graph, context)  # kept for the workspace builder
     listings = Listings.of(context)  # the workspace builder stats the files from them
     found = find_signatures(
         context.root, artifacts, context.attestation_paths, graph.issues, listings

@@ -14,14 +14,12 @@ leaving it is a ``path-escape`` issue); hidden folders are not searched.
 
 from __future__ import annotations
 
-import itertools
-import operator
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_engine.graph.builders.listing import Listings
+from policy_engine.graph.builders.listing import Listings, by_folder
 from policy_engine.graph.model import Evidence, Issue
 from policy_engine.graph.paths import PathEscape, normalise
 
@@ -64,7 +62,7 @@ def _beside(root: Path, artifacts: Iterable[str], listings: Listings) -> Iterato
     """Signatures beside artifacts, found as ``os.path.isfile`` finds them, from one listing
     of each folder (a name the listing proves absent is not looked up)."""
     base = os.path.realpath(root)
-    for folder, names in _by_folder(artifacts):
+    for folder, names in by_folder(artifacts):
         parent = os.path.join(base, folder) if folder else base
         prefix = f"{folder}/" if folder else ""
         for name in listings.may_be_dirs(parent, names):
@@ -74,13 +72,6 @@ def _beside(root: Path, artifacts: Iterable[str], listings: Listings) -> Iterato
         for signature in listings.unproven(parent, signatures):
             if os.path.isfile(os.path.join(parent, signature)):
                 yield f"{prefix}{signature}", f"{prefix}{signature[: -len(SIGNATURE_SUFFIX)]}"
-
-
-def _by_folder(artifacts: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
-    """(folder, names) of each run of artifacts in one folder, in order (``.`` left out)."""
-    split = (path.rpartition("/") for path in artifacts if path != ".")
-    for folder, parts in itertools.groupby(split, key=operator.itemgetter(0)):
-        yield folder, [name for _, _, name in parts]
 
 
 def _is_file(listings: Listings, folder: str, name: str) -> bool:
