@@ -19,7 +19,8 @@ from typing import Any
 import networkx as nx
 
 from policy_engine import globs
-from policy_engine.graph.bulk import adjacency, node_attributes
+from policy_engine.evaluate.nodes import NodeIndex, index_nodes
+from policy_engine.graph.bulk import adjacency
 from policy_engine.graph.model import Attestation, EdgeKind, Evidence, NodeKind, ProvenanceGraph
 
 _FIRST = 10  # how many upstream artifacts a failure shows
@@ -101,13 +102,15 @@ class Lineage:
         return self.graph.flow
 
     @cached_property
+    def index(self) -> NodeIndex:
+        """The graph's nodes read in one pass (:func:`.nodes.index_nodes`)."""
+        return index_nodes(self.graph)
+
+    @property
     def nodes(self) -> dict[NodeKind, dict[str, Any]]:
-        """{kind: {node id: its data}}, in graph order: one pass over the nodes, for every
-        question about the nodes of one kind (read-only)."""
-        found: dict[NodeKind, dict[str, Any]] = {kind: {} for kind in NodeKind}
-        for node, attrs in node_attributes(self.graph.g).items():
-            found[attrs["kind"]][node] = attrs["data"]
-        return found
+        """{kind: {node id: its data}}, in graph order, for every question about the nodes
+        of one kind (read-only)."""
+        return self.index.by_kind
 
     @cached_property
     def links_by_step(self) -> dict[str, list[Attestation]]:
@@ -263,10 +266,10 @@ class Lineage:
             self._reached[key] = _downstream(successors, sources, skip, self.paths)
         return self._reached[key]
 
-    @cached_property
+    @property
     def paths(self) -> dict[str, str]:
-        """{node id: artifact path} of every artifact of the graph (one pass)."""
-        return {node: artifact.path for node, artifact in self.nodes[NodeKind.ARTIFACT].items()}
+        """{node id: artifact path} of every artifact of the graph (read-only)."""
+        return self.index.paths
 
     @cached_property
     def declared_sources(self) -> frozenset[str]:
