@@ -119,6 +119,19 @@ class Lineage:
             index.setdefault(att.step_name, []).append(att)
         return index
 
+    @cached_property
+    def _disputed(self) -> frozenset[str]:
+        """The artifact nodes whose digests may disagree (:func:`.nodes.may_disagree`); every
+        other has one value per algorithm among its claims, which are every digest its
+        edges and links record (the graph's invariant)."""
+        return frozenset(map(self.graph.artifact_id, self.index.suspects))
+
+    @cached_property
+    def _links_by_node(self) -> dict[str, list[Attestation]]:
+        """:attr:`links_by_step` by step node id: a producer's links found without its name."""
+        step_id = self.graph.step_id
+        return {step_id(name): links for name, links in self.links_by_step.items()}
+
     def _recorded(
         self, artifact: str, step: str, side: EdgeKind
     ) -> list[tuple[dict[str, str], str]]:
@@ -163,8 +176,12 @@ class Lineage:
         """Whether :meth:`_check_input` finds the input edge of ``artifact`` (``node``) into
         ``step`` valid, which recorded ``digest`` for it: the same digests compared, as
         (algorithm, value) pairs, without sources (``tests/evaluate/test_lineage_passes.py``)."""
-        links = self.links_by_step.get(step, ())
         producers = self._flow[1][node]
+        if producers and node not in self._disputed:
+            recorded = (edge["digest"] for edge in producers.values())
+            if any(not digest.keys().isdisjoint(made) for made in recorded):
+                return True  # an algorithm both ends recorded, and one value per algorithm
+        links = self.links_by_step.get(step, ())
         if not producers:  # a declared source: valid unless nothing recorded a digest
             return bool(digest) or any(a.materials.get(artifact) for a in links)
         consumed = set(digest.items())
@@ -185,10 +202,10 @@ class Lineage:
         """Every (algorithm, value) the ``producers`` (node id: edge data) and their links
         recorded for ``artifact``."""
         produced: set[tuple[str, str]] = set()
-        steps, links = self.nodes[NodeKind.STEP], self.links_by_step
+        links = self._links_by_node
         for producer, edge in producers.items():
             produced.update(edge["digest"].items())
-            for att in links.get(steps[producer].name, ()):
+            for att in links.get(producer, ()):
                 if artifact in att.products:
                     produced.update(att.products[artifact].items())
         return produced
