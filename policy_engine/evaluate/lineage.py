@@ -11,7 +11,7 @@ computed once for all artifacts, not searched per artifact.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -52,12 +52,15 @@ def _downstream(
     sources: Iterable[str],
     skip: Iterable[tuple[str, str]],
     paths: Mapping[str, str],
+    inner: Container[str],
 ) -> frozenset[str]:
     """The ``paths`` of the nodes at the end of a path of at least one edge from
     ``sources``, over edges not in ``skip``: what networkx's breadth-first search over a
     restricted view of the graph finds, without the view's filtering of every edge
     (``tests/evaluate/test_lineage_passes``); the edges skipped are looked up by their
-    source node, without a pair made per edge, and paths are taken as nodes are found."""
+    source node, without a pair made per edge, and paths are taken as nodes are found.
+    An artifact not in ``inner`` (those with successors) ends every path through it: it is
+    not queued, nor its successors looked up."""
     cut: dict[str, set[str]] = {}
     for u, v in skip:
         cut.setdefault(u, set()).add(v)
@@ -70,12 +73,16 @@ def _downstream(
         for u in layer:
             blocked = cut.get(u, ())
             for v in succ[u]:
-                if v not in seen and v not in blocked:
+                if v in blocked:
+                    continue
+                path = path_of(v)
+                if path is not None:
+                    found.append(path)
+                    if v not in inner:
+                        continue
+                if v not in seen:
                     seen.add(v)
                     following.append(v)
-                    path = path_of(v)
-                    if path is not None:
-                        found.append(path)
         layer = following
     return frozenset(found)
 
@@ -118,6 +125,15 @@ class Lineage:
         for att in self.nodes[NodeKind.ATTESTATION].values():
             index.setdefault(att.step_name, []).append(att)
         return index
+
+    @cached_property
+    def _read(self) -> set[str]:
+        """The nodes some step reads (every artifact with a successor in the flow: each flow
+        edge has a step at one end)."""
+        pred, read = self._flow[1], set[str]()
+        for step in self.nodes[NodeKind.STEP]:
+            read.update(pred.get(step, ()))
+        return read
 
     @cached_property
     def _disputed(self) -> frozenset[str]:
@@ -280,7 +296,7 @@ class Lineage:
         if key not in self._reached:
             successors = self._flow[0]  # plain dicts: no view per node visited
             skip = self.broken if valid_only else ()
-            self._reached[key] = _downstream(successors, sources, skip, self.paths)
+            self._reached[key] = _downstream(successors, sources, skip, self.paths, self._read)
         return self._reached[key]
 
     @property
