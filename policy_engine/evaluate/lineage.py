@@ -197,11 +197,11 @@ class Lineage:
             recorded = (edge["digest"] for edge in producers.values())
             if any(not digest.keys().isdisjoint(made) for made in recorded):
                 return True  # an algorithm both ends recorded, and one value per algorithm
-        links = self.links_by_step.get(step, ())
+        links = self.links_by_step
         if not producers:  # a declared source: valid unless nothing recorded a digest
-            return bool(digest) or any(a.materials.get(artifact) for a in links)
+            return bool(digest) or any(a.materials.get(artifact) for a in links.get(step, ()))
         consumed = set(digest.items())
-        for att in links:
+        for att in links.get(step, ()):
             if artifact in att.materials:
                 consumed.update(att.materials[artifact].items())
         if not consumed:
