@@ -14,7 +14,6 @@ from policy_engine.compiler import ir
 from policy_engine.evaluate import conditions, kinds
 from policy_engine.evaluate.lineage import Lineage
 from policy_engine.graph import tracking
-from policy_engine.graph.bulk import node_attributes
 from policy_engine.graph.model import (
     Attestation,
     Evidence,
@@ -147,11 +146,7 @@ class EvalContext:
     @cached_property
     def current_sha256(self) -> dict[str, str]:
         """The sha256 of each artifact's bytes at hand (``graph.workspace``), by path."""
-        return {
-            attrs["data"].path: attrs["workspace"].sha256
-            for attrs in node_attributes(self.graph.g).values()
-            if attrs["kind"] is NodeKind.ARTIFACT and attrs["workspace"] is not None
-        }
+        return self.lineage.index.current_sha256
 
     def artifact_kind(self, path: str) -> str:
         return kinds.artifact_kind(path, self.graph.g.nodes[self.graph.artifact_id(path)])

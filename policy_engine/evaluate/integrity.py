@@ -12,14 +12,11 @@ from collections.abc import Iterator
 from policy_engine.evaluate.context import EvalContext
 from policy_engine.evaluate.findings import Finding, Kind
 from policy_engine.evaluate.intoto_findings import problem_findings
-from policy_engine.graph.bulk import node_attributes
 from policy_engine.graph.model import (
     DigestClaim,
     Evidence,
     Issue,
-    NodeKind,
     SourceRef,
-    WorkspaceFile,
 )
 
 # issue code -> (title, severity, kind)
@@ -119,32 +116,9 @@ def digest_mismatches(ctx: EvalContext) -> Iterator[Issue]:
 
 
 def _suspects(ctx: EvalContext) -> list[str]:
-    """The artifacts, sorted, whose known digests may disagree: one pass over the graph."""
-    return sorted(
-        attrs["data"].path
-        for attrs in node_attributes(ctx.graph.g).values()
-        if attrs["kind"] is NodeKind.ARTIFACT and _may_disagree(attrs["claims"], attrs["workspace"])
-    )
-
-
-def _may_disagree(claims: list[DigestClaim], current: WorkspaceFile | None) -> bool:
-    """Whether two digests of one algorithm differ among an artifact's claims and its
-    bytes at hand (``current``).
-
-    Those are a superset of its current claims (products are claims on it too), so
-    False means they agree. The bytes' md5 is read only when a claim names one
-    (alone, it could disagree with nothing).
-    """
-    seen: dict[str, str] = {}
-    for algorithm, value, _ in claims:
-        if seen.setdefault(algorithm, value) != value:
-            return True
-    if current is None:
-        return False
-    if "sha256" in seen and current.sha256 and current.sha256 != seen["sha256"]:
-        return True
-    md5 = current.md5 if "md5" in seen else ""
-    return bool(md5) and md5 != seen["md5"]
+    """The artifacts, sorted, whose known digests may disagree (found as the nodes are read:
+    :func:`~policy_engine.evaluate.nodes.may_disagree`)."""
+    return sorted(ctx.lineage.index.suspects)
 
 
 def _current_claims(ctx: EvalContext, path: str) -> list[DigestClaim]:

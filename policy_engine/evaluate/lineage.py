@@ -11,7 +11,7 @@ computed once for all artifacts, not searched per artifact.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,7 +19,8 @@ from typing import Any
 import networkx as nx
 
 from policy_engine import globs
-from policy_engine.graph.bulk import adjacency, node_attributes
+from policy_engine.evaluate.nodes import NodeIndex, index_nodes
+from policy_engine.graph.bulk import adjacency
 from policy_engine.graph.model import Attestation, EdgeKind, Evidence, NodeKind, ProvenanceGraph
 
 _FIRST = 10  # how many upstream artifacts a failure shows
@@ -51,12 +52,15 @@ def _downstream(
     sources: Iterable[str],
     skip: Iterable[tuple[str, str]],
     paths: Mapping[str, str],
+    inner: Container[str],
 ) -> frozenset[str]:
     """The ``paths`` of the nodes at the end of a path of at least one edge from
     ``sources``, over edges not in ``skip``: what networkx's breadth-first search over a
     restricted view of the graph finds, without the view's filtering of every edge
     (``tests/evaluate/test_lineage_passes``); the edges skipped are looked up by their
-    source node, without a pair made per edge, and paths are taken as nodes are found."""
+    source node, without a pair made per edge, and paths are taken as nodes are found.
+    An artifact not in ``inner`` (those with successors) ends every path through it: it is
+    not queued, nor its successors looked up."""
     cut: dict[str, set[str]] = {}
     for u, v in skip:
         cut.setdefault(u, set()).add(v)
@@ -69,12 +73,16 @@ def _downstream(
         for u in layer:
             blocked = cut.get(u, ())
             for v in succ[u]:
-                if v not in seen and v not in blocked:
+                if v in blocked:
+                    continue
+                path = path_of(v)
+                if path is not None:
+                    found.append(path)
+                    if v not in inner:
+                        continue
+                if v not in seen:
                     seen.add(v)
                     following.append(v)
-                    path = path_of(v)
-                    if path is not None:
-                        found.append(path)
         layer = following
     return frozenset(found)
 
@@ -101,13 +109,15 @@ class Lineage:
         return self.graph.flow
 
     @cached_property
+    def index(self) -> NodeIndex:
+        """The graph's nodes read in one pass (:func:`.nodes.index_nodes`)."""
+        return index_nodes(self.graph)
+
+    @property
     def nodes(self) -> dict[NodeKind, dict[str, Any]]:
-        """{kind: {node id: its data}}, in graph order: one pass over the nodes, for every
-        question about the nodes of one kind (read-only)."""
-        found: dict[NodeKind, dict[str, Any]] = {kind: {} for kind in NodeKind}
-        for node, attrs in node_attributes(self.graph.g).items():
-            found[attrs["kind"]][node] = attrs["data"]
-        return found
+        """{kind: {node id: its data}}, in graph order, for every question about the nodes
+        of one kind (read-only)."""
+        return self.index.by_kind
 
     @cached_property
     def links_by_step(self) -> dict[str, list[Attestation]]:
@@ -115,6 +125,28 @@ class Lineage:
         for att in self.nodes[NodeKind.ATTESTATION].values():
             index.setdefault(att.step_name, []).append(att)
         return index
+
+    @cached_property
+    def _read(self) -> set[str]:
+        """The nodes some step reads (every artifact with a successor in the flow: each flow
+        edge has a step at one end)."""
+        pred, read = self._flow[1], set[str]()
+        for step in self.nodes[NodeKind.STEP]:
+            read.update(pred.get(step, ()))
+        return read
+
+    @cached_property
+    def _disputed(self) -> frozenset[str]:
+        """The artifact nodes whose digests may disagree (:func:`.nodes.may_disagree`); every
+        other has one value per algorithm among its claims, which are every digest its
+        edges and links record (the graph's invariant)."""
+        return frozenset(map(self.graph.artifact_id, self.index.suspects))
+
+    @cached_property
+    def _links_by_node(self) -> dict[str, list[Attestation]]:
+        """:attr:`links_by_step` by step node id: a producer's links found without its name."""
+        step_id = self.graph.step_id
+        return {step_id(name): links for name, links in self.links_by_step.items()}
 
     def _recorded(
         self, artifact: str, step: str, side: EdgeKind
@@ -160,12 +192,16 @@ class Lineage:
         """Whether :meth:`_check_input` finds the input edge of ``artifact`` (``node``) into
         ``step`` valid, which recorded ``digest`` for it: the same digests compared, as
         (algorithm, value) pairs, without sources (``tests/evaluate/test_lineage_passes.py``)."""
-        links = self.links_by_step.get(step, ())
         producers = self._flow[1][node]
+        if producers and node not in self._disputed:
+            recorded = (edge["digest"] for edge in producers.values())
+            if any(not digest.keys().isdisjoint(made) for made in recorded):
+                return True  # an algorithm both ends recorded, and one value per algorithm
+        links = self.links_by_step
         if not producers:  # a declared source: valid unless nothing recorded a digest
-            return bool(digest) or any(a.materials.get(artifact) for a in links)
+            return bool(digest) or any(a.materials.get(artifact) for a in links.get(step, ()))
         consumed = set(digest.items())
-        for att in links:
+        for att in links.get(step, ()):
             if artifact in att.materials:
                 consumed.update(att.materials[artifact].items())
         if not consumed:
@@ -182,10 +218,10 @@ class Lineage:
         """Every (algorithm, value) the ``producers`` (node id: edge data) and their links
         recorded for ``artifact``."""
         produced: set[tuple[str, str]] = set()
-        steps, links = self.nodes[NodeKind.STEP], self.links_by_step
+        links = self._links_by_node
         for producer, edge in producers.items():
             produced.update(edge["digest"].items())
-            for att in links.get(steps[producer].name, ()):
+            for att in links.get(producer, ()):
                 if artifact in att.products:
                     produced.update(att.products[artifact].items())
         return produced
@@ -260,13 +296,13 @@ class Lineage:
         if key not in self._reached:
             successors = self._flow[0]  # plain dicts: no view per node visited
             skip = self.broken if valid_only else ()
-            self._reached[key] = _downstream(successors, sources, skip, self.paths)
+            self._reached[key] = _downstream(successors, sources, skip, self.paths, self._read)
         return self._reached[key]
 
-    @cached_property
+    @property
     def paths(self) -> dict[str, str]:
-        """{node id: artifact path} of every artifact of the graph (one pass)."""
-        return {node: artifact.path for node, artifact in self.nodes[NodeKind.ARTIFACT].items()}
+        """{node id: artifact path} of every artifact of the graph (read-only)."""
+        return self.index.paths
 
     @cached_property
     def declared_sources(self) -> frozenset[str]:
