@@ -26,6 +26,14 @@ def public_pem(signer: CryptoSigner) -> bytes:
     )
 
 
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty ``MLPOLICY_CACHE_DIR`` (where the hash cache lives) for one test."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def signers() -> dict[str, CryptoSigner]:
     """Three ed25519 signers: alice, bob and mallory."""

@@ -19,13 +19,6 @@ NAMES = ["a.bin", "b b.bin", "c.csv", "\u00e9t\u00e9.txt", "z.bin"]  # a space, 
 
 
 @pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     (root / "data").mkdir(parents=True)

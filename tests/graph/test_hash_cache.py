@@ -25,13 +25,6 @@ from policy_engine.keys import Keyring
 
 
 @pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     (root / "data").mkdir(parents=True)

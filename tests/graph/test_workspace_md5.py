@@ -24,11 +24,7 @@ LOCK = SourceRef("dvc.lock", 3, "out")
 EDGE_SIZES = (0, 1, 2047, 2048, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES + 5)
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("cache_dir")  # a fresh hash cache each test
 
 
 @pytest.fixture
