@@ -440,21 +440,23 @@ def test_pool_results_equal_serial_results_in_order(
     ]
 
 
-def test_readers_send_a_lone_link_bare_and_equal_digests_once(
+def test_readers_send_a_lone_link_bare_and_a_paths_equal_digests_once(
     tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
 ) -> None:
     """What a reader sends is lighter, never different: a file whose result is one link
-    and nothing else goes as the link's attestation (signers computed); equal digests of
-    links are one dict; a file with issues, statements, an error or signed bytes, and a
-    link of a bundle, go as they were read."""
+    and nothing else goes as the link's attestation (signers computed); a path's equal
+    digests in several links are one dict; a file with issues, statements, an error or
+    signed bytes, and a link of a bundle, go as they were read."""
     from policy_engine.graph.builders.attestations import pool
     from policy_engine.graph.builders.attestations.confine import Normaliser
     from policy_engine.graph.builders.attestations.dispatch import load_file
 
     sha = {"sha256": "ab" * 32}
-    for i in range(3):  # the same step by two keys: equal tables
+    for i in range(3):  # the same step by two keys: equal tables; a product, then a material
         for who in ("alice", "bob"):
-            document = link(f"s{i}", {"data/raw.csv": sha}, {f"out/{i}.bin": dict(sha)})
+            before = {f"out/{i - 1}.bin": {"sha256": f"{i - 1:02x}" * 32}} if i else {}
+            product = {f"out/{i}.bin": {"sha256": f"{i:02x}" * 32}}
+            document = link(f"s{i}", {"data/raw.csv": dict(sha), **before}, product)
             write_json(tmp_path / "att" / f"s{i}.{who}.link", metablock(document, [ids[who]]))
     escape = link("t", {"../outside": sha})  # an issue: path-escape
     write_json(tmp_path / "att" / "t.mallory.link", metablock(escape, [ids["mallory"]]))
@@ -474,8 +476,10 @@ def test_readers_send_a_lone_link_bare_and_equal_digests_once(
         f"att/s{i}.{w}.link" for i in range(3) for w in ("alice", "bob")
     ]
     assert all(vars(a)["signers"] == a.signers for a in bare)  # computed before sending
-    digests = {id(d) for a in bare for table in (a.materials, a.products) for d in table.values()}
-    assert len(digests) == 1  # one sha256 everywhere: one dict
+    digests = {
+        (p, id(d)) for a in bare for table in (a.materials, a.products) for p, d in table.items()
+    }
+    assert len(digests) == 4  # a path's equal digests are one dict: raw.csv and three outputs
     with_proof = load_file(found[0], keyring, normaliser)  # signed bytes kept: sent whole
     assert pool._lighter([(0, with_proof)]) == [(0, with_proof)]
 

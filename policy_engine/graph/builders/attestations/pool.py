@@ -36,7 +36,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
@@ -280,21 +280,12 @@ def full(result: Sent) -> FileResult:
 
 def _lighter(reads: list[tuple[int, FileResult]]) -> list[Read]:
     """``reads``, made lighter to send and to take in: a file whose result is one link and
-    nothing else is sent as the link's attestation; equal digests of links become one dict
-    (pickled, and unpickled, once: the links of one step by several keys name the same
-    bytes); each link's signers are computed (and sent) by the reader. A table shared by
-    links (see :mod:`.confine`) is gone through once."""
-    digests: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
-    done: set[int] = set()  # the tables gone through (all alive: ids are not reused)
+    nothing else is sent as the link's attestation; each link's signers are computed (and
+    sent) by the reader. Equal digests are one dict already (see :mod:`.confine`): pickled,
+    and unpickled, once."""
     for _, result in reads:
         for link in result.links:
-            attestation = link.attestation
-            for table in (attestation.materials, attestation.products):
-                if isinstance(table, dict) and id(table) not in done:  # else sent as is
-                    done.add(id(table))
-                    for path, digest in table.items():
-                        table[path] = digests.setdefault(tuple(digest.items()), digest)
-            attestation.signers  # noqa: B018 - computed once, here (a cached property)
+            link.attestation.signers  # noqa: B018 - computed once, here (a cached property)
     return [(index, _bare(result)) for index, result in reads]
 
 
