@@ -566,3 +566,44 @@ def test_forked_readers_are_shared_the_work_in_order() -> None:
         assert 0 < len(shares) <= count and all(shares)
     assert [len(share) for share in pool._shares(units, 3)] == [11, 1, 1]  # by work: lines weigh
     assert [len(share) for share in pool._shares(whole, 3)] == [4, 3, 3]
+
+
+def test_hostile_links_read_without_signed_bytes_are_read_alike(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    """Links dropping their signed bytes as they are read (as readers in other processes
+    do) give the same attestations, issues and shared checks as links keeping them: bad
+    and untrusted signatures, paths leaving the repository, a wrong file name, a duplicate,
+    classic and DSSE."""
+    from policy_engine.graph.builders.attestations.confine import Normaliser
+    from policy_engine.graph.builders.attestations.dispatch import load_file
+
+    sha = {"sha256": "ab" * 32}
+    good = link("train", {"data/raw.csv": sha}, {"out/model.bin": {"sha256": "cd" * 32}})
+    tampered = metablock(good, [ids["alice"]])
+    tampered["signed"]["command"] = ["evil"]
+    documents = {
+        f"train.{ids['alice'].keyid[:8]}.link": metablock(good, [ids["alice"]]),
+        "copy.link": metablock(good, [ids["alice"]]),
+        f"other.{ids['bob'].keyid[:8]}.link": metablock(good, [ids["bob"]]),  # wrong step
+        "tampered.link": tampered,
+        "mallory.link": metablock(good, [ids["mallory"]]),
+        "escape.link": metablock(link("e", {"../x": sha}, {"/etc/passwd": sha}), [ids["bob"]]),
+        "dsse.json": dsse(good, [ids["alice"], ids["mallory"]]),
+    }
+    for name, document in documents.items():
+        write_json(tmp_path / "att" / name, document)
+    found = find_files(tmp_path, [tmp_path / "att"])
+    kept = [load_file(f, keyring, Normaliser(tmp_path)) for f in found]
+    light = [load_file(f, keyring, Normaliser(tmp_path), proofs=False) for f in found]
+    assert [[x.attestation for x in r.links] for r in light] == [
+        [x.attestation for x in r.links] for r in kept
+    ]
+    assert [r.issues for r in light] == [r.issues for r in kept]
+    assert all(x.proof is None for r in light for x in r.links)
+    assert all(x.proof is not None for r in kept for x in r.links)
+    codes = sorted(issue.code for r in light for issue in r.issues)
+    assert codes == ["bad-signature", "link-name-mismatch", "path-escape", "path-escape"]
+    valid = [s for r in light for x in r.links for s in x.attestation.signatures if s.reason]
+    by_alice = [s for s in valid if s.reason == "verified with key `alice`"]
+    assert len(by_alice) == 3 and all(s is by_alice[0] for s in by_alice)  # one object
