@@ -537,7 +537,7 @@ def test_forked_readers_give_the_results_read_here_even_when_one_fails(
     (tmp_path / "att" / "broken.json").write_text("{not json")
     found = find_files(tmp_path, [tmp_path / "att"])
     serial = load_files(found, keyring, tmp_path, workers=1)
-    parent, last, read = os.getpid(), found[-1], pool._read
+    parent, last, read = os.getpid(), found[-1], pool.read_share
 
     def reads(units: list[Unit], keyring: Keyring, root: Path) -> list[Read]:
         assert os.getpid() != parent  # read by a child
@@ -545,7 +545,7 @@ def test_forked_readers_give_the_results_read_here_even_when_one_fails(
             _fail_in_child(failing)
         return read(units, keyring, root)
 
-    monkeypatch.setattr(pool, "_read", reads)
+    monkeypatch.setattr(pool, "read_share", reads)
     forked = _read_in_background(found, keyring, tmp_path, children)
     assert _summary(forked) == _summary(serial)
     assert [r.file for r in forked] == [f.file for f in found]
