@@ -1,12 +1,16 @@
-"""Work done by a forked child, its result sent back pickled through a pipe, in one piece.
+"""Work done by a forked child, its result sent back pickled in one piece.
 
 Decoding, parsing and signature checking let no other thread run, so a second
 CPU needs a second process. On Linux, when this process runs no other thread
 (forking with threads is unsafe) and is not itself such a child, :func:`start`
 forks a child, with everything imported and every input in memory, that
 computes on its own (this process never feeds it: it cannot be starved by this
-process holding the interpreter), pickles its result once, writes it to a pipe
-and exits at once (no ``finally`` or buffer of this process run twice).
+process holding the interpreter), pickles its result once, writes it to a file
+in memory made for it (``memfd_create``) and exits at once (no ``finally`` or
+buffer of this process run twice). Not a pipe: a large result would go through
+it a pipe's worth at a time, the child waiting each time for this process to
+read (and, on a busy machine, to be scheduled); the child ends as soon as it has
+written, and this process reads the whole file once the child has ended.
 
 :meth:`Child.collect` reads the result when this process wants it; None means
 the child failed in any way (an exception, a crash, a kill, unreadable bytes):
@@ -39,20 +43,19 @@ def can_fork() -> bool:
 class Child(Generic[R]):
     """A forked child computing one result (see the module doc)."""
 
-    def __init__(self, pid: int, read: int) -> None:
-        self.pid, self._read = pid, read
+    def __init__(self, pid: int, sent: int) -> None:
+        self.pid, self._sent = pid, sent  # the file the child writes its result into
         self._done = False
 
     def collect(self) -> R | None:
         """The child's result, once it has ended; None when it failed."""
         self._done = True
-        try:
-            with os.fdopen(self._read, "rb") as pipe:
-                data = pipe.read()
-        finally:
+        with os.fdopen(self._sent, "rb") as sent:
             _, status = os.waitpid(self.pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            return None
+            if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                return None
+            sent.seek(0)  # the child's writes moved the offset it shares with this process
+            data = sent.read()
         try:
             result: R = pickle.loads(data)
         except Exception:  # a damaged message is a failed child
@@ -64,40 +67,41 @@ class Child(Generic[R]):
         if self._done:
             return
         self._done = True
-        os.close(self._read)
+        os.close(self._sent)
         os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
 
 
 def start(compute: Callable[[], R]) -> Child[R] | None:
     """A child forked to compute ``compute()``; None when no child could be forked
-    (:func:`can_fork` false, or the fork failed): the caller computes it itself."""
+    (:func:`can_fork` false, no file in memory could be made, or the fork failed): the
+    caller computes it itself."""
     if not can_fork():
         return None
-    read, write = os.pipe()
+    try:
+        sent = os.memfd_create("mlpolicy-result", os.MFD_CLOEXEC)
+    except OSError:
+        return None
     try:
         pid = os.fork()
     except OSError:
-        os.close(read)
-        os.close(write)
+        os.close(sent)
         return None
     if pid:
-        os.close(write)
-        return Child(pid, read)
-    _child(compute, read, write)  # never returns
+        return Child(pid, sent)
+    _child(compute, sent)  # never returns
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _child(compute: Callable[[], R], read: int, write: int) -> None:
+def _child(compute: Callable[[], R], sent: int) -> None:
     """Compute, send, and leave at once: no parent's ``finally``, no buffers flushed twice."""
     global _IN_CHILD
     status = 1
     try:
         _IN_CHILD = True
-        os.close(read)
         data = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write, "wb") as pipe:
-            pipe.write(data)
+        with os.fdopen(sent, "wb") as file:
+            file.write(data)
         status = 0
     finally:
         os._exit(status)

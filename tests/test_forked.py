@@ -101,3 +101,12 @@ def test_no_child(monkeypatch: pytest.MonkeyPatch, reason: str) -> None:
 def test_a_child_forks_no_child_of_its_own() -> None:
     child = forked.start(lambda: forked.start(lambda: 1) is None)
     assert child is not None and child.collect() is True
+
+
+def test_without_a_file_in_memory_no_child_is_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(name: str, flags: int) -> int:
+        raise OSError("memfd_create: not permitted")
+
+    monkeypatch.setattr(os, "memfd_create", refused)
+    assert forked.start(lambda: 1) is None
+    assert no_child_left()
