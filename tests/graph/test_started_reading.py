@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -195,4 +196,40 @@ def test_a_failed_child_leaves_its_share_to_this_process(
     graph = build.build_graph(repo)
     assert list(graph.attestations()) == list(serial.attestations())
     assert graph.issues == serial.issues and len(FORKED) == 2
+    assert running() == []
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_children_send_parts_and_the_rest_of_a_failed_one_is_read_here(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """Parts of two files: a child that fails after its first part leaves the rest of its
+    share to this process; the graph is the one read here alone."""
+    from policy_engine.graph.builders.attestations import searched
+
+    monkeypatch.setenv("MLPOLICY_WORKERS", "1")
+    serial = ProvenanceGraph(str(repo.root))
+    build_attestations(serial, repo)
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    monkeypatch.setattr(searched, "PART_UNITS", 2)
+    sent, read = [], pool.read_share
+
+    def reads(units: list[pool.Unit], keyring: Keyring, root: Path) -> list[pool.Read]:
+        if fails and units[0][0] == 2:  # the first child's second part
+            os._exit(3)
+        return read(units, keyring, root)
+
+    original = searched.read_here
+
+    def here(units: list[pool.Unit], keyring: Keyring, root: Path) -> Iterator[pool.Read]:
+        sent.extend(index for index, _, _ in units)
+        return original(units, keyring, root)
+
+    monkeypatch.setattr(pool, "read_share", reads)
+    monkeypatch.setattr(searched, "read_here", here)
+    monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
+    graph = build.build_graph(repo)
+    assert list(graph.attestations()) == list(serial.attestations())
+    assert graph.issues == serial.issues
+    assert sent == ([2, 3, 4, 5, 6] if fails else [])  # the first child's share: 0 to 6
     assert running() == []

@@ -11,9 +11,12 @@ as it was when this process found them). The files found are not sent: this
 process finds them again only when it needs them (layouts, rare, are read
 again with their signed bytes; see :mod:`.builder`).
 
-A child that failed in any way leaves its share to this process, which then
-finds the files itself (raising what finding them raises) and reads the share.
-The results are those of :class:`.pool.Reading`.
+Each child sends its results in parts of :data:`PART_UNITS` files
+(:func:`policy_engine.forked.stream`), so that the attestation builder adds the
+links of the first parts to the graph while the children read the rest. A child
+that failed in any way leaves the rest of its share to this process, which then
+finds the files itself (raising what finding them raises) and reads them. The
+results are those of :class:`.pool.Reading`.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ from policy_engine.graph.builders.attestations.pool import (
 )
 from policy_engine.keys import Keyring
 
-# what a child sends: the message and location of the InputError finding the files
-# raised (else None), and its share's results
-Searched = tuple[tuple[str, str | None] | None, list[Read]]
+PART_UNITS = 2048  # files (or runs of a bundle's lines) a child sends at once
+# what a child sends: first the message and location of the InputError finding the
+# files raised (None: none), then its share's results, a part at a time
+Error = tuple[str, str | None] | None
+Part = Error | list[Read]
 
 
 class Search:
@@ -57,17 +62,19 @@ class Search:
         self._root, self._paths, self._keyring = root, tuple(paths), keyring
         self._count = workers or default_workers(PARALLEL_MIN_ITEMS, beside=1)
         args = (root, self._paths, keyring, self._count)
-        self._children: list[Child[Searched] | None] = [
-            forked.start(functools.partial(_search, args, share)) for share in range(self._count)
+        self._children: list[Child[Part] | None] = [
+            forked.stream(functools.partial(_search, args, share)) for share in range(self._count)
         ]
-        self._taken: dict[int, Searched | None] = {}  # what each child sent, once collected
+        self._opened: list[Opened] = []  # each child's, in order, once asked
         self._found: list[Found] | None = None
 
     def check(self) -> None:
         """Raise what finding the files raised, if anything."""
-        first = self._collect(0)
-        if first is not None and first[0] is not None:
-            raise InputError(*first[0])
+        sent, error, _ = self._open(0)
+        if error is not None:
+            raise InputError(*error)
+        if not sent and self._found is None:  # the first child failed: found here
+            self._found = find_files(self._root, self._paths)
 
     def files(self) -> list[Found]:
         """The files found (here again: the children send their results alone); raises
@@ -86,36 +93,61 @@ class Search:
 
     def close(self) -> None:
         """Stop and reap the children whose results were not taken."""
+        for _, _, parts in self._opened:
+            parts.close()
         for child in self._children:
             if child is not None:
                 child.abandon()
-        self._children, self._taken = [], {}
 
     def _reads(self) -> Iterator[Read]:
-        """Each share's results in turn; a share whose child failed is read here."""
+        """Each share's results in turn; what a failed child left is read here."""
         self.check()
         for index in range(self._count):
-            got = self._collect(index)
-            if got is not None and got[0] is None:
-                yield from got[1]
-            else:  # failed, or (the folders changing) found an error the first did not
-                units = shares(self.files(), self._count)[index]
+            sent, error, parts = self._open(index)
+            done = 0  # the units of the share sent
+            if sent and error is None:
+                for part in parts:
+                    assert isinstance(part, list)
+                    yield from part
+                    done += PART_UNITS
+            if not sent or error is not None or self._failed(index):
+                units = shares(self.files(), self._count)[index][done:]
                 yield from read_here(units, self._keyring, self._root)
 
-    def _collect(self, index: int) -> Searched | None:
-        """Child ``index``'s result (taken once); None: it failed or was not forked."""
-        if index not in self._taken:
-            child = self._children[index] if index < len(self._children) else None
-            self._taken[index] = child.collect() if child is not None else None
-        return self._taken[index]
+    def _open(self, index: int) -> Opened:
+        """Child ``index``'s first part taken (see :data:`Opened`), once."""
+        while len(self._opened) <= index:
+            child = self._children[len(self._opened)]
+            parts = child.parts() if child is not None else _nothing()
+            first = next(parts, _NOTHING)
+            error = first if isinstance(first, tuple) else None
+            self._opened.append((first is not _NOTHING, error, parts))
+        return self._opened[index]
+
+    def _failed(self, index: int) -> bool:
+        child = self._children[index]
+        return child is None or child.failed
 
 
-def _search(args: tuple[Path, tuple[Path, ...], Keyring, int], index: int) -> Searched:
-    """What child ``index`` computes: the files found, and its share of them read."""
+_NOTHING: list[Read] = []  # what a child that sent nothing is taken to have sent first
+# whether a child sent a first part, the error finding the files it sent, its parts to come
+Opened = tuple[bool, Error, Generator[Part, None, None]]
+
+
+def _nothing() -> Generator[Part, None, None]:
+    yield from ()
+
+
+def _search(args: tuple[Path, tuple[Path, ...], Keyring, int], index: int) -> Iterator[Part]:
+    """What child ``index`` computes: whether the files were found, then its share of
+    them read, a part at a time."""
     root, paths, keyring, count = args
     try:
         found = find_files(root, paths)
     except InputError as error:
-        return (error.message, error.location), []
-    units = shares(found, count)
-    return None, pool.read_share(units[index], keyring, root)
+        yield error.message, error.location
+        return
+    yield None
+    units = shares(found, count)[index]
+    for start in range(0, len(units), PART_UNITS):
+        yield pool.read_share(units[start : start + PART_UNITS], keyring, root)
