@@ -101,3 +101,41 @@ def test_no_child(monkeypatch: pytest.MonkeyPatch, reason: str) -> None:
 def test_a_child_forks_no_child_of_its_own() -> None:
     child = forked.start(lambda: forked.start(lambda: 1) is None)
     assert child is not None and child.collect() is True
+
+
+def test_without_a_file_in_memory_no_child_is_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(name: str, flags: int) -> int:
+        raise OSError("memfd_create: not permitted")
+
+    monkeypatch.setattr(os, "memfd_create", refused)
+    assert forked.start(lambda: 1) is None
+    assert no_child_left()
+
+
+def parts_then(end: str) -> Any:
+    """Two parts, then: the end, a failure, or a wait for ever (the parts left unread)."""
+    yield [1]
+    yield [2, 3]
+    if end == "raises":
+        raise RuntimeError("in the child, after two parts")
+    if end == "waits":
+        threading.Event().wait()
+
+
+@pytest.mark.parametrize("end", ["ends", "raises"])
+def test_parts_come_whole_and_in_order_and_a_failure_after_them_is_told(end: str) -> None:
+    child = forked.stream(lambda: parts_then(end))
+    assert child is not None
+    assert list(child.parts()) == [[1], [2, 3]]
+    assert child.failed is (end == "raises")
+    assert child.collect() is None  # taken already
+    assert no_child_left()
+
+
+def test_a_part_is_taken_while_the_child_works_on_and_leaving_the_rest_stops_it() -> None:
+    child = forked.stream(lambda: parts_then("waits"))
+    assert child is not None
+    parts = child.parts()
+    assert next(parts) == [1] and next(parts) == [2, 3]  # the child has not ended
+    parts.close()
+    assert child.failed and no_child_left()

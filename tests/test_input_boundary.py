@@ -64,8 +64,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "a model signature `mlpolicy attest` has just written"
     ),
     ("policy_engine/produce/models.py", "_count", "json.loads"): "the same signature",
-    ("policy_engine/forked.py", "collect", "os.fdopen"): (
-        "the pipe from a child this process forked: results it computed, not a file"
+    ("policy_engine/forked.py", "parts", "os.fdopen"): (
+        "the pipe from a child this process forked: where each part of the result it "
+        "computed ends in the file in memory it wrote, not a file read"
     ),
 }
 

@@ -625,17 +625,16 @@ class _Insertion:
     ) -> None:
         """An edge per path of ``table`` into ``ends``, a claim per digest on its artifact."""
         key, claim = kind.value, _new_claim
-        for artifact, attrs, digest in self._rows(kind, table):
+        for artifact, digest, claims, algorithm, value in self._rows(kind, table):
             ends[artifact] = {key: {"kind": kind, "digest": digest, "source": ref}}
-            if len(digest) == 1:  # most: one claim, made as a plain tuple is (no sorting)
-                ((algorithm, value),) = digest.items()
-                attrs["claims"].append(claim(DigestClaim, (algorithm, value, ref)))
+            if algorithm is not None:  # most: one claim, made as a plain tuple is (no sorting)
+                claims.append(claim(DigestClaim, (algorithm, value, ref)))
             else:
-                attrs["claims"] += digest_claims(digest, ref)
+                claims += digest_claims(digest, ref)
 
     def _rows(self, kind: EdgeKind, table: Mapping[str, Mapping[str, str]]) -> list[_Row]:
-        """(artifact node, its attributes, digest) per path of ``table``, sorted by path; the
-        artifacts added when new."""
+        """(artifact node, digest, its artifact's claims, the one algorithm and value or
+        None) per path of ``table``, sorted by path; the artifacts added when new."""
         last = self.last.get(kind)
         if last is not None and last[0] == table:
             return last[1]
@@ -646,7 +645,8 @@ class _Insertion:
             if attrs is None:
                 attrs = nodes[artifact] = artifact_attributes(path)
                 self.artifacts.append(artifact)
-            rows.append((artifact, attrs, digest))
+            one = next(iter(digest.items())) if len(digest) == 1 else (None, None)
+            rows.append((artifact, digest, attrs["claims"], *one))
         self.last[kind] = (table, rows)
         return rows
 
@@ -659,7 +659,7 @@ class _Insertion:
         add_stars(self.graph.g, self.stars)
 
 
-_Row = tuple[str, dict[str, Any], Mapping[str, str]]
+_Row = tuple[str, Mapping[str, str], list[DigestClaim], str | None, str | None]
 _new_claim = tuple.__new__  # DigestClaim(a, v, s) is this, through a Python-level __new__
 
 

@@ -440,21 +440,23 @@ def test_pool_results_equal_serial_results_in_order(
     ]
 
 
-def test_readers_send_a_lone_link_bare_and_equal_digests_once(
+def test_readers_send_a_lone_link_bare_and_a_paths_equal_digests_once(
     tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
 ) -> None:
     """What a reader sends is lighter, never different: a file whose result is one link
-    and nothing else goes as the link's attestation (signers computed); equal digests of
-    links are one dict; a file with issues, statements, an error or signed bytes, and a
-    link of a bundle, go as they were read."""
+    and nothing else goes as the link's attestation (signers computed); a path's equal
+    digests in several links are one dict; a file with issues, statements, an error or
+    signed bytes, and a link of a bundle, go as they were read."""
     from policy_engine.graph.builders.attestations import pool
     from policy_engine.graph.builders.attestations.confine import Normaliser
     from policy_engine.graph.builders.attestations.dispatch import load_file
 
     sha = {"sha256": "ab" * 32}
-    for i in range(3):  # the same step by two keys: equal tables
+    for i in range(3):  # the same step by two keys: equal tables; a product, then a material
         for who in ("alice", "bob"):
-            document = link(f"s{i}", {"data/raw.csv": sha}, {f"out/{i}.bin": dict(sha)})
+            before = {f"out/{i - 1}.bin": {"sha256": f"{i - 1:02x}" * 32}} if i else {}
+            product = {f"out/{i}.bin": {"sha256": f"{i:02x}" * 32}}
+            document = link(f"s{i}", {"data/raw.csv": dict(sha), **before}, product)
             write_json(tmp_path / "att" / f"s{i}.{who}.link", metablock(document, [ids[who]]))
     escape = link("t", {"../outside": sha})  # an issue: path-escape
     write_json(tmp_path / "att" / "t.mallory.link", metablock(escape, [ids["mallory"]]))
@@ -474,8 +476,10 @@ def test_readers_send_a_lone_link_bare_and_equal_digests_once(
         f"att/s{i}.{w}.link" for i in range(3) for w in ("alice", "bob")
     ]
     assert all(vars(a)["signers"] == a.signers for a in bare)  # computed before sending
-    digests = {id(d) for a in bare for table in (a.materials, a.products) for d in table.values()}
-    assert len(digests) == 1  # one sha256 everywhere: one dict
+    digests = {
+        (p, id(d)) for a in bare for table in (a.materials, a.products) for p, d in table.items()
+    }
+    assert len(digests) == 4  # a path's equal digests are one dict: raw.csv and three outputs
     with_proof = load_file(found[0], keyring, normaliser)  # signed bytes kept: sent whole
     assert pool._lighter([(0, with_proof)]) == [(0, with_proof)]
 
@@ -533,7 +537,7 @@ def test_forked_readers_give_the_results_read_here_even_when_one_fails(
     (tmp_path / "att" / "broken.json").write_text("{not json")
     found = find_files(tmp_path, [tmp_path / "att"])
     serial = load_files(found, keyring, tmp_path, workers=1)
-    parent, last, read = os.getpid(), found[-1], pool._read
+    parent, last, read = os.getpid(), found[-1], pool.read_share
 
     def reads(units: list[Unit], keyring: Keyring, root: Path) -> list[Read]:
         assert os.getpid() != parent  # read by a child
@@ -541,7 +545,7 @@ def test_forked_readers_give_the_results_read_here_even_when_one_fails(
             _fail_in_child(failing)
         return read(units, keyring, root)
 
-    monkeypatch.setattr(pool, "_read", reads)
+    monkeypatch.setattr(pool, "read_share", reads)
     forked = _read_in_background(found, keyring, tmp_path, children)
     assert _summary(forked) == _summary(serial)
     assert [r.file for r in forked] == [f.file for f in found]
@@ -562,3 +566,44 @@ def test_forked_readers_are_shared_the_work_in_order() -> None:
         assert 0 < len(shares) <= count and all(shares)
     assert [len(share) for share in pool._shares(units, 3)] == [11, 1, 1]  # by work: lines weigh
     assert [len(share) for share in pool._shares(whole, 3)] == [4, 3, 3]
+
+
+def test_hostile_links_read_without_signed_bytes_are_read_alike(
+    tmp_path: Path, ids: dict[str, Identity], keyring: Keyring
+) -> None:
+    """Links dropping their signed bytes as they are read (as readers in other processes
+    do) give the same attestations, issues and shared checks as links keeping them: bad
+    and untrusted signatures, paths leaving the repository, a wrong file name, a duplicate,
+    classic and DSSE."""
+    from policy_engine.graph.builders.attestations.confine import Normaliser
+    from policy_engine.graph.builders.attestations.dispatch import load_file
+
+    sha = {"sha256": "ab" * 32}
+    good = link("train", {"data/raw.csv": sha}, {"out/model.bin": {"sha256": "cd" * 32}})
+    tampered = metablock(good, [ids["alice"]])
+    tampered["signed"]["command"] = ["evil"]
+    documents = {
+        f"train.{ids['alice'].keyid[:8]}.link": metablock(good, [ids["alice"]]),
+        "copy.link": metablock(good, [ids["alice"]]),
+        f"other.{ids['bob'].keyid[:8]}.link": metablock(good, [ids["bob"]]),  # wrong step
+        "tampered.link": tampered,
+        "mallory.link": metablock(good, [ids["mallory"]]),
+        "escape.link": metablock(link("e", {"../x": sha}, {"/etc/passwd": sha}), [ids["bob"]]),
+        "dsse.json": dsse(good, [ids["alice"], ids["mallory"]]),
+    }
+    for name, document in documents.items():
+        write_json(tmp_path / "att" / name, document)
+    found = find_files(tmp_path, [tmp_path / "att"])
+    kept = [load_file(f, keyring, Normaliser(tmp_path)) for f in found]
+    light = [load_file(f, keyring, Normaliser(tmp_path), proofs=False) for f in found]
+    assert [[x.attestation for x in r.links] for r in light] == [
+        [x.attestation for x in r.links] for r in kept
+    ]
+    assert [r.issues for r in light] == [r.issues for r in kept]
+    assert all(x.proof is None for r in light for x in r.links)
+    assert all(x.proof is not None for r in kept for x in r.links)
+    codes = sorted(issue.code for r in light for issue in r.issues)
+    assert codes == ["bad-signature", "link-name-mismatch", "path-escape", "path-escape"]
+    valid = [s for r in light for x in r.links for s in x.attestation.signatures if s.reason]
+    by_alice = [s for s in valid if s.reason == "verified with key `alice`"]
+    assert len(by_alice) == 3 and all(s is by_alice[0] for s in by_alice)  # one object

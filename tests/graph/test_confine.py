@@ -89,3 +89,26 @@ def test_an_equal_table_after_one_without_issues_shares_its_result(root: Path) -
     assert [issue.code for issue in issues] == ["path-escape", "path-escape"]
     changed = {**table, "a/./d": {"sha256": "ee"}}
     assert confined(normaliser, changed, where, "product", issues)["a/d"] == {"sha256": "ee"}
+
+
+def test_a_paths_equal_digests_in_later_tables_are_its_first_dict(root: Path) -> None:
+    """A step's product named as the next step's material, with the same digests: one dict
+    for both; other digests for it stay the table's own (and conflict within a table)."""
+    from policy_engine.graph.builders.attestations.confine import confined
+    from policy_engine.graph.model import Issue
+
+    normaliser, issues = Normaliser(root), list[Issue]()
+    products = confined(
+        normaliser, {"a/b/c.csv": {"sha256": "ab"}}, ("p", "link", "p"), "product", issues
+    )
+    same = confined(
+        normaliser, {"a/./b/c.csv": {"sha256": "ab"}}, ("m", "link", "m"), "material", issues
+    )
+    other = {"a/b/c.csv": {"sha256": "cd"}}
+    changed = confined(normaliser, other, ("o", "link", "o"), "material", issues)
+    assert same["a/b/c.csv"] is products["a/b/c.csv"]
+    assert changed["a/b/c.csv"] is other["a/b/c.csv"] and changed == other
+    twice = {"a/b/c.csv": {"sha256": "ab"}, "a/./b/c.csv": {"sha256": "cd"}}
+    confined(normaliser, twice, ("t", "link", "t"), "product", issues)
+    assert [issue.code for issue in issues] == ["conflicting-digest"]
+    assert not confined(Normaliser(root), {}, ("e", "link", "e"), "product", issues)

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from attestation_kit import Identity, dsse, identity, link, load, metablock, write_json
+from attestation_kit import (
+    Identity,
+    dsse,
+    identity,
+    link,
+    load,
+    metablock,
+    owned_by_all,
+    write_json,
+)
 from securesystemslib.signer import CryptoSigner
 
 from policy_engine.errors import InputError
@@ -276,3 +285,32 @@ def test_links_sent_bare_by_other_processes_count_for_a_layout(
     assert pooled_graph.issues == here_graph.issues
     assert pooled_graph.layout_problems == here_graph.layout_problems
     assert list(pooled_graph.attestations()) == list(here_graph.attestations())
+
+
+def test_links_found_and_read_by_children_from_the_start_count_for_a_layout(
+    tmp_path: Path, ids: dict[str, Identity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in the background, the children find the files themselves and send no list
+    of them: this process finds them again for the layout, which judges as read here."""
+    import threading
+
+    from policy_engine.graph import build
+    from policy_engine.graph.builders import BuildContext
+    from policy_engine.graph.builders.attestations import build_attestations
+
+    keyring = Keyring({name: ids[name].public for name in ("owner", "f1", "f2")})
+    write_json(tmp_path / "root.layout", metablock(layout(ids), [ids["owner"]]))
+    for who in ("f1", "f2", "outsider"):
+        write_json(tmp_path / "links" / f"train.{who}.link", train_link([ids[who]]))
+    monkeypatch.setenv("MLPOLICY_WORKERS", "1")
+    here, here_graph = load_layout(tmp_path, keyring, tmp_path)
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # children are forked
+    monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
+    owners = owned_by_all(keyring)
+    context = BuildContext(tmp_path, keyring, (tmp_path,), hash_cache=False, layout_owners=owners)
+    graph = build.build_graph(context)
+    assert graph.layouts == here_graph.layouts == [here] and here.steps[0].satisfied
+    assert graph.issues == here_graph.issues
+    assert graph.layout_problems == here_graph.layout_problems
+    assert list(graph.attestations()) == list(here_graph.attestations())

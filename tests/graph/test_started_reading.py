@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from policy_engine.errors import InputError
 from policy_engine.graph import build
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import build_attestations, pool
+from policy_engine.graph.builders.attestations.dispatch import find_files
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
@@ -147,3 +149,87 @@ def test_on_two_cpus_one_worker_reads_while_the_first_builder_runs(
     assert seen == [1]  # the first builder keeps the other CPU
     assert running() == []
     assert len(list(graph.attestations())) == 13  # the bad link is kept, unsigned
+
+
+def test_a_file_leaving_the_repository_is_refused_as_when_found_here(
+    repo: BuildContext, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The children find the files: a symlink leaving the repository is the error finding
+    them here raises (same message and location), and nothing is left running."""
+    outside = tmp_path_factory.mktemp("outside") / "x.link"
+    outside.write_text("{}")
+    (repo.root / "att" / "y.link").symlink_to(outside)
+    with pytest.raises(InputError) as here:
+        find_files(repo.root, repo.attestation_paths)
+    monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
+    with pytest.raises(InputError) as searched:
+        build.build_graph(repo)
+    assert (searched.value.message, searched.value.location) == (
+        here.value.message,
+        here.value.location,
+    )
+    assert "y.link" in str(searched.value) and len(FORKED) == 2
+    assert running() == []
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_a_failed_child_leaves_its_share_to_this_process(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch, failing: int
+) -> None:
+    """A child that fails (the first, which also reports what finding raised, or another):
+    this process finds the files itself and reads that share; the graph is the same."""
+    monkeypatch.setenv("MLPOLICY_WORKERS", "1")
+    serial = ProvenanceGraph(str(repo.root))
+    build_attestations(serial, repo)
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    parent, read = os.getpid(), pool.read_share
+    first = find_files(repo.root, repo.attestation_paths)[0]
+
+    def reads(units: list[pool.Unit], keyring: Keyring, root: Path) -> list[pool.Read]:
+        assert os.getpid() != parent  # read by a child
+        if (units[0][1] == first) == (failing == 0):
+            os._exit(3)
+        return read(units, keyring, root)
+
+    monkeypatch.setattr(pool, "read_share", reads)
+    monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
+    graph = build.build_graph(repo)
+    assert list(graph.attestations()) == list(serial.attestations())
+    assert graph.issues == serial.issues and len(FORKED) == 2
+    assert running() == []
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_children_send_parts_and_the_rest_of_a_failed_one_is_read_here(
+    repo: BuildContext, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """Parts of two files: a child that fails after its first part leaves the rest of its
+    share to this process; the graph is the one read here alone."""
+    from policy_engine.graph.builders.attestations import searched
+
+    monkeypatch.setenv("MLPOLICY_WORKERS", "1")
+    serial = ProvenanceGraph(str(repo.root))
+    build_attestations(serial, repo)
+    monkeypatch.setenv("MLPOLICY_WORKERS", "2")
+    monkeypatch.setattr(searched, "PART_UNITS", 2)
+    sent, read = [], pool.read_share
+
+    def reads(units: list[pool.Unit], keyring: Keyring, root: Path) -> list[pool.Read]:
+        if fails and units[0][0] == 2:  # the first child's second part
+            os._exit(3)
+        return read(units, keyring, root)
+
+    original = searched.read_here
+
+    def here(units: list[pool.Unit], keyring: Keyring, root: Path) -> Iterator[pool.Read]:
+        sent.extend(index for index, _, _ in units)
+        return original(units, keyring, root)
+
+    monkeypatch.setattr(pool, "read_share", reads)
+    monkeypatch.setattr(searched, "read_here", here)
+    monkeypatch.setattr(build, "BUILDERS", (("attestations", build_attestations),))
+    graph = build.build_graph(repo)
+    assert list(graph.attestations()) == list(serial.attestations())
+    assert graph.issues == serial.issues
+    assert sent == ([2, 3, 4, 5, 6] if fails else [])  # the first child's share: 0 to 6
+    assert running() == []

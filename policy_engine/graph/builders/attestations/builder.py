@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from policy_engine import forked
 from policy_engine.errors import InputError
 from policy_engine.graph.builders.attestations.confine import Normaliser
 from policy_engine.graph.builders.attestations.dispatch import (
@@ -42,6 +43,7 @@ from policy_engine.graph.builders.attestations.layouts import LoadedLayout
 from policy_engine.graph.builders.attestations.links import LoadedLink
 from policy_engine.graph.builders.attestations.pool import Reading, Sent
 from policy_engine.graph.builders.attestations.resources import Resource
+from policy_engine.graph.builders.attestations.searched import Search
 from policy_engine.graph.builders.attestations.subjects import Resolver
 from policy_engine.graph.builders.attestations.thresholds import expiry_issues, settle
 from policy_engine.graph.builders.attestations.trust import trusted_files, untrusted_issue
@@ -81,18 +83,28 @@ class Started:
         self, context: BuildContext, workers: int | None = None, background: bool = False
     ) -> None:
         self._error: InputError | None = None
-        self.found: list[Found] = []
+        self._found: list[Found] = []
+        self.reading: Reading | Search
+        if background and forked.can_fork():  # found by the children too: they start now
+            self.reading = Search(context.root, context.attestation_paths, context.keyring, workers)
+            return
         try:
-            self.found = find_files(context.root, context.attestation_paths)
+            self._found = find_files(context.root, context.attestation_paths)
         except InputError as error:
             self._error = error  # raised when the attestation builder runs, as it was
-        self.reading = Reading(self.found, context.keyring, context.root, workers, background)
+        self.reading = Reading(self._found, context.keyring, context.root, workers, background)
+
+    def check(self) -> None:
+        """Raise what finding the files raised, if anything."""
+        if isinstance(self.reading, Search):
+            self.reading.check()
+        elif self._error is not None:
+            raise self._error
 
     def files(self) -> list[Found]:
         """The files found; raises what finding them raised."""
-        if self._error is not None:
-            raise self._error
-        return self.found
+        self.check()
+        return self.reading.files() if isinstance(self.reading, Search) else self._found
 
     def close(self) -> None:
         """Stop the reading (see :meth:`.pool.Reading.close`); nothing is left running."""
@@ -106,7 +118,9 @@ def start_reading(
     them while the builders before the attestation builder run (``graph.build.building``).
 
     ``background``: the other builders run meanwhile, so the readers leave them a CPU (and
-    are forked children that need nothing of this process; see :mod:`.pool`).
+    are forked children that need nothing of this process; see :mod:`.pool`); when they
+    can be forked, they are forked at once and find the files themselves (see
+    :mod:`.searched`).
     No builder writes into the repository (nor changes the attestation folders), so the
     files found before the pipelines load are the files the attestation builder would find.
     """
@@ -130,7 +144,7 @@ def build_attestations(
 
 
 def _build(graph: ProvenanceGraph, context: BuildContext, started: Started) -> None:
-    found = started.files()
+    started.check()
     with paused_gc():  # what is read stays in the graph: no garbage worth a collection
         sent = _read_links(graph, started.reading)
     results = [result for result in sent if isinstance(result, FileResult)]  # the others: a link
@@ -139,13 +153,13 @@ def _build(graph: ProvenanceGraph, context: BuildContext, started: Started) -> N
         graph.notes.extend(result.notes)
     layouts = [layout for r in results for layout in r.layouts]
     if layouts:
-        _settle_layouts(graph, context, layouts, _with_proofs(found, sent, context))
+        _settle_layouts(graph, context, layouts, _with_proofs(started.files(), sent, context))
     resolver = Resolver(graph, context.root)
     pending = [_by_name(graph, resolver, s) for r in results for s in r.statements]
     context.deferred.setdefault(_DEFERRED, []).extend(pending)
 
 
-def _read_links(graph: ProvenanceGraph, reading: Reading) -> list[Sent]:
+def _read_links(graph: ProvenanceGraph, reading: Reading | Search) -> list[Sent]:
     """Every file's result as sent, in order, its links added in bulk as the files are read."""
     results: list[Sent] = []
     with closing(reading.sent()) as stream:
@@ -226,6 +240,8 @@ def _with_proofs(
     found: list[Found], results: list[Sent], context: BuildContext
 ) -> list[FileResult]:
     """The results, with files whose links lost their signed bytes read again (for layouts)."""
+    if len(found) != len(results):  # found again (see :mod:`.searched`): the folders changed
+        raise InputError("the attestation files changed while they were read", None)
     normaliser = Normaliser(context.root)
     return [
         result

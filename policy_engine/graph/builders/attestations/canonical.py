@@ -8,9 +8,10 @@ code point as Python sorts them; an integer beyond 64 bits, a lone surrogate or
 any other type makes it refuse), else the standard library's encoder. Whether a
 document is one of those is read off the encoder's own output: without a
 backslash no string needed escaping, so splitting at quotes separates the
-strings from the structure, and the structure holds a float only if it has
-``.``, an exponent, ``Infinity`` or ``NaN`` (orjson writes a NaN or an infinity
-as ``null``, so its output with a ``null`` goes to the standard encoder). Any
+strings from the structure, and the structure of such a document is brackets,
+``:``, ``,``, integers, ``true`` and ``false`` only: anything else (a float's
+``.`` or exponent, ``Infinity``, ``NaN``, or a ``null``, which orjson writes
+for a NaN or an infinity) sends the document to the standard encoder. Any
 other document goes to ``encode_canonical`` itself (which refuses floats).
 ``tests/supplychain/test_canonical.py`` checks the bytes are the same.
 """
@@ -21,7 +22,7 @@ import json
 from typing import Any
 
 _FLOAT_MARKS = (".", "e", "E", "I", "N")
-_ORJSON_MARKS = (*(mark.encode() for mark in _FLOAT_MARKS), b"null")
+_PLAIN_STRUCTURE = b"{}[]:,-0123456789"  # and ``true``, ``false``: orjson's plain output
 
 
 def canonical_bytes(document: Any) -> bytes:
@@ -56,8 +57,9 @@ def _orjson_bytes(document: Any) -> bytes | None:
         return None
     if b"\\" in data:
         return None
-    structure = b"".join(data.split(b'"')[::2]).replace(b"true", b"").replace(b"false", b"")
-    return None if any(mark in structure for mark in _ORJSON_MARKS) else data
+    words = b"".join(data.split(b'"')[::2]).translate(None, _PLAIN_STRUCTURE)
+    plain = not words or not words.replace(b"true", b"").replace(b"false", b"")
+    return data if plain else None
 
 
 def _plain(text: str) -> bool:

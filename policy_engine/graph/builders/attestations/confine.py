@@ -23,9 +23,17 @@ from policy_engine.graph.paths import Normaliser, PathEscape, shown
 
 __all__ = ["Normaliser", "confined"]  # the normaliser's home is graph.paths
 
-# the latest normaliser (weakly held) -> role -> (table, result) of its last call without issue
-_Last = dict[str, tuple[Mapping[str, Any], dict[str, dict[str, str]]]]
-_last: weakref.WeakKeyDictionary[Normaliser, _Last] = weakref.WeakKeyDictionary()
+
+class _Memo:
+    """What one normaliser's calls remember (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[Mapping[str, Any], dict[str, Mapping[str, str]]]] = {}
+        self.digests: dict[str, Mapping[str, str]] = {}  # path -> the first digests it had
+
+
+# the latest normaliser (weakly held) and its memo
+_memos: weakref.WeakKeyDictionary[Normaliser, _Memo] = weakref.WeakKeyDictionary()
 
 
 def confined(
@@ -34,24 +42,25 @@ def confined(
     where: tuple[str, str, str],
     role: str,
     issues: list[Issue],
-) -> dict[str, dict[str, str]]:
+) -> dict[str, Mapping[str, str]]:
     """Normalise the paths of ``artifacts`` (path -> digests) named in ``role`` of a document.
 
     ``where`` is (file, kind, name), e.g. ``("a.link", "link", "train")``. Escapes
     and paths named twice with different digests become ``issues``. The result is
-    shared with an equal table confined just before (see the module docstring).
+    shared with an equal table confined just before, and its digests with earlier
+    tables (see the module docstring); read it, never change it.
     """
-    remembered = _last.get(normalise_path)
-    if remembered is None:  # another normaliser: only the latest's last tables are kept
-        _last.clear()
-        remembered = _last[normalise_path] = {}
-    last = remembered.get(role)
+    memo = _memos.get(normalise_path)
+    if memo is None:  # another normaliser: only the latest's are kept
+        _memos.clear()
+        memo = _memos[normalise_path] = _Memo()
+    last = memo.last.get(role)
     if last is not None and last[0] == artifacts:
         return last[1]
     count = len(issues)
-    kept = _confined(normalise_path, artifacts, where, role, issues)
+    kept = _confined(normalise_path, artifacts, where, role, (issues, memo.digests))
     if len(issues) == count:
-        remembered[role] = (artifacts, kept)
+        memo.last[role] = (artifacts, kept)
     return kept
 
 
@@ -60,18 +69,21 @@ def _confined(
     artifacts: Mapping[str, Any],
     where: tuple[str, str, str],
     role: str,
-    issues: list[Issue],
-) -> dict[str, dict[str, str]]:
+    found: tuple[list[Issue], dict[str, Mapping[str, str]]],
+) -> dict[str, Mapping[str, str]]:
     _, kind, name = where
+    issues, known = found
     answer = normalise_path.answer
-    kept: dict[str, dict[str, str]] = {}
+    kept: dict[str, Mapping[str, str]] = {}
     for raw, named in sorted(artifacts.items()):
-        digest = dict(named)
         path = answer(raw)
         if isinstance(path, PathEscape):
             message = f"{kind} `{name}` {role}: {path}"
             issues.append(Issue("path-escape", shown(raw), message, _evidence(where, role, raw)))
             continue
+        digest = known.setdefault(path, named)
+        if digest != named:
+            digest = named
         if kept.setdefault(path, digest) != digest:
             message = f"{kind} `{name}` names {role} `{path}` twice with different digests"
             issues.append(Issue("conflicting-digest", path, message, _evidence(where, role, raw)))

@@ -165,6 +165,9 @@ def _relative(target: str, base: str) -> str | None:
     return target[len(base.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
 
 
+_Reader = tuple[Keyring, Normaliser, bool]  # the keys, the paths' normaliser, keep signed bytes
+
+
 # -- reading one file ---------------------------------------------------------------------
 def load_file(
     found: Found,
@@ -185,11 +188,9 @@ def load_file(
             bundle, documents = _documents(inputs.read_bytes(found.path, found.file), found)
         else:
             bundle, documents = True, inputs.json_lines(lines[1], found.file, lines[0])
-        _load(found, bundle, documents, keyring, normaliser, result)
+        _load(found, bundle, documents, (keyring, normaliser, proofs), result)
     except InputError as error:
         return FileResult(found.file, error=(error.message, error.location))
-    if not proofs:
-        result.links = [LoadedLink(x.attestation, None, x.issues) for x in result.links]
     return result
 
 
@@ -197,8 +198,7 @@ def _load(
     found: Found,
     bundle: bool,
     documents: Iterator[tuple[int | None, Any]],
-    keyring: Keyring,
-    normaliser: Normaliser,
+    reader: _Reader,
     result: FileResult,
 ) -> None:
     for line, document in documents:
@@ -210,7 +210,7 @@ def _load(
                 raise InputError(f"not an attestation: {opened.reason}", where)
             result.notes.append(f"{where}: skipped, not an attestation: {opened.reason}")
             continue
-        _dispatch(opened, name, where, line, keyring, normaliser, result)
+        _dispatch(opened, name, where, line, reader, result)
 
 
 def is_bundle_name(path: Path) -> bool:
@@ -252,16 +252,16 @@ def _dispatch(
     name: str,
     where: str,
     line: int | None,
-    keyring: Keyring,
-    normaliser: Normaliser,
+    reader: _Reader,
     result: FileResult,
 ) -> None:
+    keyring, normaliser, proofs = reader
     payload = signed.payload
     if not isinstance(payload, dict):
         raise InputError("the signed payload is not a JSON object", where)
     kind = payload.get("_type")
     if kind == "link":
-        link = load_link(signed, name, where, keyring, normaliser)
+        link = load_link(signed, name, where, keyring, normaliser, proofs)
         result.links.append(link)
         result.issues += link.issues
     elif kind == "layout":

@@ -54,9 +54,15 @@ class LoadedLink:
 
 
 def load_link(
-    signed: Signed, file: str, where: str, keyring: Keyring, normaliser: Normaliser
+    signed: Signed,
+    file: str,
+    where: str,
+    keyring: Keyring,
+    normaliser: Normaliser,
+    keep_proof: bool = True,
 ) -> LoadedLink:
-    """Validate the link payload of ``signed`` and check its signatures."""
+    """Validate the link payload of ``signed`` and check its signatures; without
+    ``keep_proof`` the signed bytes are not kept (``proof`` None)."""
     try:
         link = _Link.model_validate(signed.payload)
     except ValidationError as exc:
@@ -77,6 +83,8 @@ def load_link(
         products=products,
         signatures=checks,
     )
+    if not keep_proof:
+        return LoadedLink(attestation, None, tuple(issues))
     proof = Signed(signed.envelope, None, signed.signed_bytes, signed.signatures)
     return LoadedLink(attestation, proof, tuple(issues))
 

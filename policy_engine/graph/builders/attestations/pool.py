@@ -36,11 +36,12 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 from policy_engine import forked, inputs
@@ -115,9 +116,8 @@ class Reading:
         """``background``: this process works on something else meanwhile, so the readers
         take one CPU fewer, one reader is worth starting, and they are forked children."""
         self._units = _units(found)
-        self._whole = all(unit[2] is None for unit in self._units)  # no bundle split in runs
         self._keyring, self._root = keyring, root
-        items = sum(1 if u[2] is None else LINES_PER_TASK for u in self._units)
+        items = _items(self._units)
         if workers is None:
             workers = default_workers(items, beside=1 if background else 0)
         self._pool: ProcessPoolExecutor | None = None
@@ -140,11 +140,7 @@ class Reading:
         """As :meth:`results`, but a file whose result is one link and nothing else (no
         issue, note or signed bytes) given as that link's attestation, as it was sent."""
         try:
-            if self._whole:  # a result per file: nothing to merge
-                yield from (result for _, result in self._stream())
-            else:
-                for _, parts in groupby(self._stream(), key=lambda r: r[0]):
-                    yield merge([full(r) for _, r in parts])
+            yield from in_order(self._stream())
         finally:
             self.close()
 
@@ -161,7 +157,7 @@ class Reading:
 
     def _fork(self, share: list[Unit]) -> Child[list[Read]] | None:
         """A child reading ``share`` alone (None: not forked; it is read here)."""
-        return forked.start(functools.partial(_read, share, self._keyring, self._root))
+        return forked.start(functools.partial(read_share, share, self._keyring, self._root))
 
     def _start_pool(self, workers: int) -> None:
         fork = sys.platform.startswith("linux") and threading.active_count() == 1
@@ -198,9 +194,36 @@ class Reading:
 
     def _here(self, units: list[Unit]) -> Iterator[Read]:
         """``units`` read in this process."""
-        normaliser = Normaliser(self._root)
-        for index, each, lines in units:
-            yield index, load_file(each, self._keyring, normaliser, lines)
+        return read_here(units, self._keyring, self._root)
+
+
+def read_here(units: list[Unit], keyring: Keyring, root: Path) -> Iterator[Read]:
+    """``units`` read in this process, signed bytes kept (what a failed reader left)."""
+    normaliser = Normaliser(root)
+    for index, each, lines in units:
+        yield index, load_file(each, keyring, normaliser, lines)
+
+
+def in_order(reads: Iterable[Read]) -> Iterator[Sent]:
+    """One result per file of ``reads`` (in file order): a file read in parts (runs of
+    lines of a bundle) merged, any other as it was sent."""
+    for _, group in groupby(reads, key=itemgetter(0)):
+        parts = [result for _, result in group]
+        yield parts[0] if len(parts) == 1 else merge([full(part) for part in parts])
+
+
+def shares(found: Sequence[Found], count: int) -> list[list[Unit]]:
+    """The units of ``found`` in ``count`` shares of about equal work, as forked readers
+    in the background take them (empty shares last): below :data:`PARALLEL_MIN_ITEMS`
+    one share, unless ``MLPOLICY_WORKERS`` is set (see :func:`default_workers`)."""
+    units = _units(found)
+    split = _shares(units, min(count, default_workers(_items(units), beside=1)))
+    return split + [[] for _ in range(count - len(split))]
+
+
+def _items(units: list[Unit]) -> int:
+    """The work of ``units``: a file each, a run of a bundle's lines as a task's worth."""
+    return sum(1 if unit[2] is None else LINES_PER_TASK for unit in units)
 
 
 def _shares(units: list[Unit], count: int) -> list[list[Unit]]:
@@ -216,7 +239,7 @@ def _shares(units: list[Unit], count: int) -> list[list[Unit]]:
     return shares
 
 
-def _read(units: list[Unit], keyring: Keyring, root: Path) -> list[Read]:
+def read_share(units: list[Unit], keyring: Keyring, root: Path) -> list[Read]:
     """What a forked reader computes: ``units`` read as a worker of the pool reads them."""
     _start(keyring, root)
     return _load_units(units)
@@ -280,21 +303,12 @@ def full(result: Sent) -> FileResult:
 
 def _lighter(reads: list[tuple[int, FileResult]]) -> list[Read]:
     """``reads``, made lighter to send and to take in: a file whose result is one link and
-    nothing else is sent as the link's attestation; equal digests of links become one dict
-    (pickled, and unpickled, once: the links of one step by several keys name the same
-    bytes); each link's signers are computed (and sent) by the reader. A table shared by
-    links (see :mod:`.confine`) is gone through once."""
-    digests: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
-    done: set[int] = set()  # the tables gone through (all alive: ids are not reused)
+    nothing else is sent as the link's attestation; each link's signers are computed (and
+    sent) by the reader. Equal digests are one dict already (see :mod:`.confine`): pickled,
+    and unpickled, once."""
     for _, result in reads:
         for link in result.links:
-            attestation = link.attestation
-            for table in (attestation.materials, attestation.products):
-                if isinstance(table, dict) and id(table) not in done:  # else sent as is
-                    done.add(id(table))
-                    for path, digest in table.items():
-                        table[path] = digests.setdefault(tuple(digest.items()), digest)
-            attestation.signers  # noqa: B018 - computed once, here (a cached property)
+            link.attestation.signers  # noqa: B018 - computed once, here (a cached property)
     return [(index, _bare(result)) for index, result in reads]
 
 

@@ -21,6 +21,7 @@ goes through securesystemslib itself.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from policy_engine import gpgkeys
@@ -62,11 +63,16 @@ def _check(
         reason = f"{raw.problem} (trusted key `{name}`)"
         return SignatureCheck(raw.keyid, SignatureStatus.INVALID, reason), found
     if verify_with(key, raw.sig, payload):
-        return SignatureCheck(
-            key.keyid, SignatureStatus.VALID, f"verified with key `{name}`"
-        ), found
+        return _verified(key.keyid, name), found
     reason = f"signature does not verify with trusted key `{name}`"
     return SignatureCheck(raw.keyid, SignatureStatus.INVALID, reason), found
+
+
+@functools.lru_cache(maxsize=256)
+def _verified(keyid: str, name: str) -> SignatureCheck:
+    """The check of a signature key ``name`` verified: one (immutable) object per key, so
+    that the links it signed share it, and it is sent and taken in once."""
+    return SignatureCheck(keyid, SignatureStatus.VALID, f"verified with key `{name}`")
 
 
 def _check_openpgp(name: str, key: PublicKey, raw: RawSignature, payload: bytes) -> SignatureCheck:
