@@ -124,8 +124,8 @@ def _plain_copy(data: Any) -> Any:
         if "${" in data:
             raise _Templated(data)
         return data
-    if kind is list:
-        return [_plain_copy(item) for item in data]
+    if kind is list:  # a text without ``${`` is kept here, without a call (most items)
+        return [i if type(i) is str and "${" not in i else _plain_copy(i) for i in data]
     if kind is dict:
         return {_plain_copy(key): _plain_copy(value) for key, value in data.items()}
     if kind not in _PLAIN_SCALARS:
