@@ -14,7 +14,7 @@ Until it is applied, nothing else may add to the graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from policy_engine.graph.bulk import add_edges, add_nodes, add_simple_edges, node_attributes
@@ -91,7 +91,9 @@ class FlowInsertion:
         """The new nodes (in both graphs), then the edges, in the order they came."""
         g, flow = self.graph.g, self.graph.flow
         add_nodes(g, self.nodes.items(), given=True)  # dicts made here, used nowhere else
-        add_nodes(flow, ((node, {}) for node in self.nodes), given=True)
+        # a new {} per node, made without a generator's frame
+        empty: Iterator[dict[str, Any]] = iter(dict, None)
+        add_nodes(flow, zip(self.nodes, empty, strict=False), given=True)
         add_edges(g, self.edges)
         add_simple_edges(flow, self.flows)
         self.nodes, self.edges, self.flows = {}, [], []
