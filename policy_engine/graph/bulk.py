@@ -34,6 +34,19 @@ def add_nodes(
     _clear_cache(g)
 
 
+def add_node_dict(g: nx.DiGraph[str], nodes: dict[str, dict[str, Any]]) -> None:
+    """``add_nodes(g, nodes.items(), given=True)``; when no node of ``nodes`` is in ``g``
+    yet (a new pipeline's), by one update of each of the graph's dicts, in that order."""
+    known, succ, pred = _dicts(g)
+    if not known.keys().isdisjoint(nodes):
+        add_nodes(g, nodes.items(), given=True)
+        return
+    known.update(nodes)
+    succ.update(zip(nodes, iter(dict, None), strict=False))  # a new {} for each node
+    pred.update(zip(nodes, iter(dict, None), strict=False))
+    _clear_cache(g)
+
+
 def add_edges(
     g: nx.MultiDiGraph[str], edges: Iterable[tuple[str, str, str, dict[str, Any]]]
 ) -> None:

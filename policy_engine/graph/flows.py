@@ -14,10 +14,10 @@ Until it is applied, nothing else may add to the graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from policy_engine.graph.bulk import add_edges, add_nodes, add_simple_edges, node_attributes
+from policy_engine.graph.bulk import add_edges, add_node_dict, add_simple_edges, node_attributes
 from policy_engine.graph.model import (
     Declaration,
     EdgeKind,
@@ -90,8 +90,9 @@ class FlowInsertion:
     def apply(self) -> None:
         """The new nodes (in both graphs), then the edges, in the order they came."""
         g, flow = self.graph.g, self.graph.flow
-        add_nodes(g, self.nodes.items(), given=True)  # dicts made here, used nowhere else
-        add_nodes(flow, ((node, {}) for node in self.nodes), given=True)
+        add_node_dict(g, self.nodes)  # dicts made here, used nowhere else
+        empty: Iterator[dict[str, Any]] = iter(dict, None)  # a new {} for each node
+        add_node_dict(flow, dict(zip(self.nodes, empty, strict=False)))
         add_edges(g, self.edges)
         add_simple_edges(flow, self.flows)
         self.nodes, self.edges, self.flows = {}, [], []

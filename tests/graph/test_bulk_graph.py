@@ -15,7 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_engine.graph.bulk import add_edges, add_nodes, add_simple_edges, add_stars, adjacency
+from policy_engine.graph.bulk import (
+    add_edges,
+    add_node_dict,
+    add_nodes,
+    add_simple_edges,
+    add_stars,
+    adjacency,
+)
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "é", "a b", ""])
 ATTRS = st.dictionaries(st.sampled_from(["kind", "data", "claims"]), st.integers(0, 3), max_size=2)
@@ -204,3 +211,32 @@ def test_adjacency_is_what_the_views_read(
         assert pred[n] == dict(g.pred[n]) and list(pred[n]) == list(g.pred[n])
     flow: nx.DiGraph[str] = nx.DiGraph(g)
     assert adjacency(flow)[0] == {n: dict(flow.succ[n]) for n in flow}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.lists(st.tuples(NAMES, ATTRS), max_size=4),
+    before_edges=st.lists(EDGES, max_size=4),
+    nodes=st.dictionaries(NAMES, ATTRS, max_size=6),
+    multi=st.booleans(),
+)
+def test_node_dict_same_graph_as_networkx(
+    before: list[tuple[str, dict[str, int]]],
+    before_edges: list[tuple[str, str, str, dict[str, int]]],
+    nodes: dict[str, dict[str, int]],
+    multi: bool,
+) -> None:
+    """New nodes only (one update of each dict) or some known (one at a time): the same."""
+    kind = nx.MultiDiGraph if multi else nx.DiGraph
+    reference: nx.DiGraph[str] = kind()
+    bulk: nx.DiGraph[str] = kind()
+    for g in (reference, bulk):
+        g.add_nodes_from(before)
+        for u, v, _, data in before_edges:
+            g.add_edge(u, v, **data)
+    reference.add_nodes_from(nodes.items())
+    given, old = {node: dict(attrs) for node, attrs in nodes.items()}, set(bulk)
+    add_node_dict(bulk, given)
+    assert _snapshot(bulk) == _snapshot(reference)
+    assert all(bulk.nodes[node] is attrs for node, attrs in given.items() if node not in old)
+    assert all(bulk.succ[n] is not bulk.pred[n] for n in bulk)  # a dict of its own each

@@ -11,6 +11,7 @@ levels down, and names carry the characters patterns give a meaning to (spaces,
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_engine.graph.builders.dvc.ignores import OutputIgnores
+from policy_engine.graph.builders.dvc.ignores import OutputIgnores, _matchers, _unmatched
 from policy_engine.graph.builders.dvc.repo import open_read_only
 
 NAMES = [
@@ -133,3 +134,56 @@ def test_same_answer_as_dvc_on_chosen_trees(tmp_path: Path, case: str) -> None:
             assert ignores(path) == expected, name
             answers.append(expected)
     assert True in answers and False in answers  # the cases are not all one answer
+
+
+class _Spec:
+    """A stand-in for DVC's patterns: only its ``ignore_spec``."""
+
+    def __init__(self, *rules: dict[str | None, tuple[str, object]]) -> None:
+        self.ignore_spec = [
+            (re.compile("|".join(r for r, _ in m.values())), True, False, m) for m in rules
+        ]
+
+
+def test_rules_joined_match_as_any_of_them() -> None:
+    from dvc.ignore import DvcIgnorePatterns
+
+    lines = [
+        "*.tmp",
+        "!keep.tmp",
+        "a/",
+        "/b",
+        "**/deep/**",
+        "!deep/ok",
+        "x\\*",
+        "[x]",
+        "q?",
+        "(?P<rule_0>y",
+        "<ps_d>",
+    ]
+    pattern = DvcIgnorePatterns(lines, "/r", "/")
+    (joined,) = _matchers(pattern)
+    each = [regex.match for regex, *_ in pattern.ignore_spec]
+    names = [
+        "a",
+        "a/",
+        "x.tmp",
+        "keep.tmp",
+        "b",
+        "b/",
+        "c/b",
+        "deep/ok",
+        "d/deep/x",
+        "x*",
+        "x",
+        "q1",
+    ]
+    for name in names + [f"{n}/z" for n in names]:
+        assert bool(joined(name)) == any(match(name) for match in each), name
+
+
+def test_rules_that_cannot_be_joined_are_tried_one_by_one() -> None:
+    twice = _Spec({"rule_0": ("(?P<g>a)", None)}, {None: ("(?P<g>b)", None)})
+    assert [m("b") is not None for m in _matchers(twice)] == [False, True]
+    assert _matchers(_Spec()) == ()  # no rule: nothing matches (an empty regex would)
+    assert _unmatched(_matchers(_Spec()), "anything")

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from policy_engine.graph.builders.dvc.ignores import OutputIgnores
 from policy_engine.graph.builders.dvc.records import (
+    PATH,
     Item,
     ParamsFile,
     StageRecord,
@@ -123,8 +124,8 @@ def _plain_copy(data: Any) -> Any:
         if "${" in data:
             raise _Templated(data)
         return data
-    if kind is list:
-        return [_plain_copy(item) for item in data]
+    if kind is list:  # a text without ``${`` is kept here, without a call (most items)
+        return [i if type(i) is str and "${" not in i else _plain_copy(i) for i in data]
     if kind is dict:
         return {_plain_copy(key): _plain_copy(value) for key, value in data.items()}
     if kind not in _PLAIN_SCALARS:
@@ -159,7 +160,7 @@ class _Loader:
         """DVC's ``load_stage`` of resolved ``data`` with lock ``entry``, as a record."""
         wdir = os.path.abspath(os.path.join(self.folder, data.get("wdir") or os.curdir))
         locked = _by_path(entry.get("deps")) if entry else None  # DVC fills from a lock entry
-        deps = tuple(self.item(path, wdir, locked) for path in data.get("deps") or ())
+        deps = tuple([self.item(path, wdir, locked) for path in data.get("deps") or ()])
         params = self.params(data.get("params") or [], entry)
         found: list[str] = []  # the outputs' paths, kept once the stage is read
         outs = tuple(self.outs(data, wdir, _by_path(entry.get("outs")) if entry else None, found))
@@ -189,25 +190,24 @@ class _Loader:
 
     def outs(
         self, data: Mapping[str, Any], wdir: str, locked: Locked, found: list[str]
-    ) -> Iterator[Item]:
+    ) -> list[Item]:
         """DVC's ``load_from_pipeline`` for ``outs``, ``metrics`` and ``plots``, in that order
         (each one's absolute normal path put in ``found``)."""
+        items: list[Item] = []
+        checked, ignored = self.checked, self.ignored.normal
         for key in OUT_KEYS:
             if key not in data:
                 continue
+            metric, plot = key == "metrics", key == "plots"  # DVC: plot props or True: truthy
             for path, flags in self.merge_data(data[key]).items():
-                full = self.checked(path, wdir)
-                if self.ignored.normal(full):
+                full = checked(path, wdir)
+                if ignored(full):
                     raise _Exotic(path)  # DVC refuses an output .dvcignore ignores
                 found.append(full)
-                yield Item(
-                    path=path,
-                    local=True,
-                    digest=_digest(locked.get(path) if locked else None),
-                    metric=key == "metrics",
-                    plot=key == "plots",  # DVC: its plot props, or True: truthy either way
-                    annotations=_annotations(flags) if flags else {},  # no flag: DVC's is empty
-                )
+                digest = _digest(locked.get(path)) if locked else {}
+                annotations = _annotations(flags) if flags else {}  # no flag: DVC's is empty
+                items.append(Item(path, True, digest, PATH, metric, plot, annotations))
+        return items
 
     def item(self, path: Any, wdir: str, locked: Locked) -> Item:
         """A local path dependency and the digest ``fill_from_lock`` gives it."""
@@ -248,8 +248,11 @@ def _annotations(flags: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _plain_path(path: Any) -> None:
-    if not isinstance(path, str) or not path or ":" in path or os.path.isabs(path) or "\\" in path:
+    if not isinstance(path, str) or not path or ":" in path or "\\" in path or _isabs(path):
         raise _Exotic(path)
+
+
+_isabs = os.path.isabs if os.sep != "/" else (lambda path: path[0] == "/")  # posixpath's
 
 
 def _by_path(items: Any) -> dict[str, Mapping[str, Any]]:

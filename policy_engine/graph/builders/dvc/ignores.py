@@ -12,15 +12,16 @@ with no ``.dvcignore`` of its own, as DVC's trie stores it), and DVC's own
 pattern match of each of its prefix folders. A path then costs DVC's match of itself alone,
 as a file and as a folder, and only when the two differ is the disk asked which
 it is, as ``is_ignored`` decides (the tests compare it with ``is_ignored`` path
-by path, on generated ``.dvcignore`` s). Most paths match no rule at all: each
-of DVC's compiled rules is first tried on the path and on the path with ``/``
-(what DVC's match of a file and of a folder try), and when none matches, both
-of DVC's answers are "not ignored" without asking them.
+by path, on generated ``.dvcignore`` s). Most paths match no rule at all: DVC's
+rules, joined in one regex, are first tried on the path and on the path with
+``/`` (what DVC's match of a file and of a folder try), and when none matches,
+both of DVC's answers are "not ignored" without asking them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -62,10 +63,10 @@ class OutputIgnores:
             return self(path)
         if path == self.root:
             return False  # neither DVC's is_ignored_file nor is_ignored_dir ignores the root
-        dirname, basename = os.path.split(path)
-        if dirname not in self._folders:
-            self._folders[dirname] = self._folder(dirname)
-        folder = self._folders[dirname]
+        dirname, _, basename = path.rpartition("/")  # os.path.split's, for a normal path
+        folder = self._folders.get(dirname or "/")
+        if folder is None:
+            folder = self._folders[dirname or "/"] = self._folder(dirname or "/")
         if isinstance(folder, bool):
             return folder
         pattern, prefix, matchers = folder
@@ -125,8 +126,19 @@ class OutputIgnores:
 
 
 def _matchers(pattern: Any) -> Matchers:
-    """The ``match`` of each regex DVC's ``_find_matching_pattern`` tries (its ``ignore_spec``)."""
-    return tuple(regex.match for regex, *_ in pattern.ignore_spec)
+    """The ``match`` of each regex DVC's ``_find_matching_pattern`` tries (its ``ignore_spec``),
+    as one: DVC's own regex of each rule (its ``pattern_map``) joined by ``|`` matches a path
+    when one of them does. Rules that cannot be joined (a group named twice, a flag
+    inside) are given one by one, and no rule is no matcher."""
+    spec = pattern.ignore_spec
+    rules = [regex for *_, rules in spec for regex, _ in rules.values()]
+    if not rules:
+        return ()
+    try:
+        joined = re.compile("|".join(f"(?:{regex})" for regex in rules))
+    except re.error:
+        return tuple(regex.match for regex, *_ in spec)
+    return (joined.match,)
 
 
 def _unmatched(matchers: Matchers, path: str) -> bool:

@@ -32,9 +32,11 @@ def check_lock(reading: Reading, file: DvcFile) -> None:
     dvcfile, lock = reading.rel(file.path), reading.rel(file.lock_path)
     defined = {stage.name: stage for stage in file.stages}
     for name, stage in defined.items():
+        entry = file.lock.get(name)
+        if entry is not None and _unchanged(stage, entry):
+            continue  # most stages: nothing to report, no line to look up
         name_line = reading.lines.line(file.path, "stages", name.split("@")[0])
         defined_at = SourceRef(dvcfile, name_line)
-        entry = file.lock.get(name)
         if entry is None:
             issue = _never_run(address(dvcfile, name), lock, str(defined_at))
             reading.graph.issues.append(issue)
@@ -55,12 +57,7 @@ def differences(
     if entry.get("cmd") != stage.cmd:  # DVC's own test for a changed command
         yield "cmd", Evidence("cmd in dvc.yaml", _text(stage.cmd), str(defined))
         yield "cmd", Evidence("cmd in dvc.lock", _text(entry.get("cmd")), str(locked))
-    sides = (
-        ("dep", [dep.path for dep in stage.deps], _paths(entry.get("deps"))),
-        ("out", [out.path for out in stage.outs], _paths(entry.get("outs"))),
-        ("params", _param_keys(stage.params), _locked_params(stage.params, entry.get("params"))),
-    )
-    for aspect, in_yaml, in_lock in sides:
+    for aspect, in_yaml, in_lock in _sides(stage, entry):
         if in_yaml == in_lock:
             continue  # the same list: the same set (most stages)
         for item in sorted(set(in_yaml) - set(in_lock)):
@@ -69,8 +66,30 @@ def differences(
             yield aspect, Evidence(f"{aspect} only in dvc.lock", item, str(locked))
 
 
+def _unchanged(stage: StageRecord, entry: Mapping[str, Any]) -> bool:
+    """Whether :func:`differences` finds none: the same command, and each side's same list."""
+    if entry.get("cmd") != stage.cmd:
+        return False
+    return all(in_yaml == in_lock for _, in_yaml, in_lock in _sides(stage, entry))
+
+
+def _sides(
+    stage: StageRecord, entry: Mapping[str, Any]
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """(aspect, its names in ``dvc.yaml``, in ``dvc.lock``) of the dep and out paths and the
+    params keys, each side made when asked."""
+    yield "dep", [dep.path for dep in stage.deps], _paths(entry.get("deps"))
+    yield "out", [out.path for out in stage.outs], _paths(entry.get("outs"))
+    yield "params", _param_keys(stage.params), _locked_params(stage.params, entry.get("params"))
+
+
 def _paths(items: Any) -> list[str]:
-    return [item["path"] for item in items or () if isinstance(item, Mapping) and "path" in item]
+    """The paths of a lock entry's items (a plain dict's tested first: the lock's are)."""
+    return [
+        item["path"]
+        for item in items or ()
+        if (type(item) is dict or isinstance(item, Mapping)) and "path" in item
+    ]
 
 
 def _param_keys(params: Iterable[ParamsFile]) -> list[str]:

@@ -90,7 +90,7 @@ class ProjectReader:
         lines, dvcfile = self.reading.lines, self.reading.rel(file.path)
         name = address(dvcfile, stage.name)
         group = stage.name.split("@")[0]  # a foreach/matrix stage is defined at its group
-        definition = SourceRef(dvcfile, lines.line(file.path, "stages", group), "dvc.yaml stage")
+        definition = SourceRef.of(dvcfile, lines.line(file.path, "stages", group), "dvc.yaml stage")
         into.add_step(
             Step(
                 name=name,
@@ -106,14 +106,14 @@ class ProjectReader:
         lock_line = lines.line(file.lock_path, "stages", stage.name)
         if stage.name in file.lock:
             self.params.check(stage, name, SourceRef(lock, lock_line))
-        source = SourceRef(lock, lock_line, f"stage `{stage.name}` dep")  # one per stage
+        source = SourceRef.of(lock, lock_line, f"stage `{stage.name}` dep")  # one per stage
         deps = list(path_deps(stage))
         role = f"stage `{name}` dep"
         paths = self.reading.repo_paths([dep.path for dep in deps], stage.wdir, definition, role)
         for dep, path in zip(deps, paths, strict=True):
             if path is not None:
                 into.add_input(path, name, dict(dep.digest), source)
-        source = SourceRef(lock, lock_line, f"stage `{stage.name}` out")
+        source = SourceRef.of(lock, lock_line, f"stage `{stage.name}` out")
         self.add_outputs(stage, name, definition, source, into)
 
     def add_outputs(

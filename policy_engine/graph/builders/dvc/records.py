@@ -12,6 +12,7 @@ tests check that both give equal records.
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ _KINDS = {
 
 
 _NO_ANNOTATIONS: Mapping[str, Any] = MappingProxyType({})
+_ENDS_DIR = operator.methodcaller("endswith", ".dir")
 
 
 class Item(NamedTuple):
@@ -54,7 +56,7 @@ class Item(NamedTuple):
     @property
     def isdir(self) -> bool:
         """A directory: its digest is the md5 of a ``.dir`` manifest (DVC's ``HashInfo.isdir``)."""
-        return any(value.endswith(".dir") for value in self.digest.values())
+        return any(map(_ENDS_DIR, self.digest.values()))  # no generator: asked of every output
 
 
 @dataclass(frozen=True)
