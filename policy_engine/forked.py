@@ -1,4 +1,4 @@
-"""Work done by a forked child, its result sent back pickled in one piece.
+"""Work done by a forked child, its result sent back pickled (whole, or in parts).
 
 Decoding, parsing and signature checking let no other thread run, so a second
 CPU needs a second process. On Linux, when this process runs no other thread
@@ -10,7 +10,8 @@ in memory made for it (``memfd_create``) and exits at once (no ``finally`` or
 buffer of this process run twice). Not a pipe: a large result would go through
 it a pipe's worth at a time, the child waiting each time for this process to
 read (and, on a busy machine, to be scheduled); the child ends as soon as it has
-written, and this process reads the whole file once the child has ended.
+written, and this process reads the whole file once the child has ended (a child
+of :func:`start`; one of :func:`stream` is read as it writes, see below).
 
 A child started by :func:`stream` sends its result in parts (the items of an
 iterator), each pickled once it is made and announced through a pipe by where it
@@ -109,17 +110,16 @@ def stream(compute: Callable[[], Iterable[R]]) -> Child[R] | None:
 def _fork(compute: Callable[[], Iterable[R]]) -> Child[R] | None:
     if not can_fork():
         return None
+    opened: list[int] = []
     try:
-        sent = os.memfd_create("mlpolicy-result", os.MFD_CLOEXEC)
-    except OSError:
-        return None
-    read, write = os.pipe()
-    try:
+        opened.append(os.memfd_create("mlpolicy-result", os.MFD_CLOEXEC))
+        opened.extend(os.pipe())
         pid = os.fork()
     except OSError:
-        for fd in (sent, read, write):
+        for fd in opened:
             os.close(fd)
         return None
+    sent, read, write = opened
     if pid:
         os.close(write)
         return Child(pid, sent, read)

@@ -112,6 +112,28 @@ def test_without_a_file_in_memory_no_child_is_forked(monkeypatch: pytest.MonkeyP
     assert no_child_left()
 
 
+def test_without_a_pipe_no_child_is_forked_and_nothing_is_left_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[int] = []
+    memfd_create = os.memfd_create
+
+    def made_here(name: str, flags: int) -> int:
+        made.append(memfd_create(name, flags))
+        return made[-1]
+
+    def refused() -> tuple[int, int]:
+        raise OSError("pipe: too many open files")
+
+    monkeypatch.setattr(os, "memfd_create", made_here)
+    monkeypatch.setattr(os, "pipe", refused)
+    assert forked.stream(lambda: [1]) is None
+    assert len(made) == 1
+    with pytest.raises(OSError):
+        os.fstat(made[0])  # the file in memory was closed
+    assert no_child_left()
+
+
 def parts_then(end: str) -> Any:
     """Two parts, then: the end, a failure, or a wait for ever (the parts left unread)."""
     yield [1]

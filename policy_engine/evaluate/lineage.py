@@ -59,8 +59,9 @@ def _downstream(
     restricted view of the graph finds, without the view's filtering of every edge
     (``tests/evaluate/test_lineage_passes``); the edges skipped are looked up by their
     source node, without a pair made per edge, and paths are taken as nodes are found.
-    An artifact not in ``inner`` (those with successors) ends every path through it: it is
-    not queued, nor its successors looked up."""
+    ``inner`` holds the artifacts some step reads (the only ones with successors); any
+    other artifact ends every path through it: it is not queued, nor its successors
+    looked up."""
     cut: dict[str, set[str]] = {}
     for u, v in skip:
         cut.setdefault(u, set()).add(v)

@@ -15,7 +15,9 @@ from policy_engine.errors import InputError
 from policy_engine.graph import build
 from policy_engine.graph.builders import BuildContext, Builder
 from policy_engine.graph.builders.attestations import build_attestations, pool
-from policy_engine.graph.builders.attestations.dispatch import find_files
+from policy_engine.graph.builders.attestations.builder import _with_proofs
+from policy_engine.graph.builders.attestations.dispatch import FileResult, find_files
+from policy_engine.graph.builders.attestations.pool import Sent
 from policy_engine.graph.model import ProvenanceGraph
 from policy_engine.keys import Keyring
 
@@ -233,3 +235,17 @@ def test_children_send_parts_and_the_rest_of_a_failed_one_is_read_here(
     assert graph.issues == serial.issues
     assert sent == ([2, 3, 4, 5, 6] if fails else [])  # the first child's share: 0 to 6
     assert running() == []
+
+
+@pytest.mark.parametrize("change", ["renamed", "removed"])
+def test_files_changed_since_the_children_found_them_are_refused(
+    repo: BuildContext, change: str
+) -> None:
+    found = find_files(repo.root, repo.attestation_paths)
+    sent: list[Sent] = [FileResult(each.file) for each in found]
+    if change == "renamed":
+        sent[3] = FileResult(found[3].file.replace("s03", "s3x"))
+    else:
+        del sent[3]
+    with pytest.raises(InputError, match="changed while they were read"):
+        _with_proofs(found, sent, repo)

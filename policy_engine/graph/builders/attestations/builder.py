@@ -240,7 +240,8 @@ def _with_proofs(
     found: list[Found], results: list[Sent], context: BuildContext
 ) -> list[FileResult]:
     """The results, with files whose links lost their signed bytes read again (for layouts)."""
-    if len(found) != len(results):  # found again (see :mod:`.searched`): the folders changed
+    if [each.file for each in found] != [result.file for result in results]:
+        # found again (see :mod:`.searched`): the folders changed meanwhile
         raise InputError("the attestation files changed while they were read", None)
     normaliser = Normaliser(context.root)
     return [

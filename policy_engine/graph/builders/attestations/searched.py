@@ -109,7 +109,7 @@ class Search:
                 for part in parts:
                     assert isinstance(part, list)
                     yield from part
-                    done += PART_UNITS
+                    done += len(part)
             if not sent or error is not None or self._failed(index):
                 units = shares(self.files(), self._count)[index][done:]
                 yield from read_here(units, self._keyring, self._root)
