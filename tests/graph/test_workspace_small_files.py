@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine import inputs
+from policy_engine import forked, inputs
 from policy_engine.graph.builders import progress
 from policy_engine.graph.builders import workspace as workspace_module
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache
@@ -212,3 +212,50 @@ def test_progress_counts_each_file_read_and_its_bytes(
         paths.append(str(path))
     _digests([*paths, str(tmp_path / "missing")], workers=2, progress=True)
     assert [(p.done_files, p.done_bytes) for p in shown] == [(len(paths), sum(range(len(paths))))]
+
+
+@pytest.mark.parametrize("how", ["forked", "the child fails", "no fork"])
+def test_half_the_small_files_hashed_by_a_forked_child_give_the_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.setenv("MLPOLICY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(workspace_module, "FORKED_MIN_BATCHES", 2)
+    monkeypatch.setattr(forked, "can_fork", lambda: how != "no fork")
+    parent, started = os.getpid(), []
+    start = forked.start
+
+    def recorded(compute: Callable[[], object]) -> object:
+        child = start(compute)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(forked, "start", recorded)
+    if how == "the child fails":
+        hash_one = workspace_module._hash_one
+
+        def fails_in_a_child(*args: object) -> object:
+            if os.getpid() != parent:
+                os._exit(3)
+            return hash_one(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(workspace_module, "_hash_one", fails_in_a_child)
+    root = tmp_path / "repo"
+    (root / "out").mkdir(parents=True)
+    contents = {str(root / "out" / f"{i:04d}.bin"): str(i).encode() for i in range(4 * SMALL_BATCH)}
+    for path, data in contents.items():
+        Path(path).write_bytes(data)
+    odd = [str(root / "missing"), str(root / "fifo")]  # the last: in the child's half
+    os.mkfifo(odd[1])
+    cache = HashCache.open(root)
+    assert cache is not None
+    found = _digests([*contents, *odd], cache=cache, root=str(root))
+    cache.close()
+    assert len(started) == 1 and (started[0] is None) == (how == "no fork")  # one child asked
+    assert {p: found[p] for p in contents} == {p: library(d) for p, d in contents.items()}
+    assert isinstance(found[odd[0]], FileNotFoundError)
+    assert isinstance(found[odd[1]], inputs.NotRegularFile)
+    again = HashCache.open(root)
+    assert again is not None
+    keys = {path: FileKey.of(os.stat(path)) for path in contents}
+    assert again.hits(keys, str(root)) == {p: found[p] for p in contents}  # all remembered
+    again.close()

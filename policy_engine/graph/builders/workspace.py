@@ -4,7 +4,11 @@ Every file is read once per run (a file reached through several artifacts is
 hashed once), in 1 MiB chunks into a buffer reused by each thread (a file of
 less than a chunk by one read); files are hashed by one thread per CPU (hashlib
 releases the GIL on large buffers), the largest first, each large file a task of
-its own and small ones :data:`SMALL_BATCH` to a task. sha256 and md5 are chains
+its own and small ones :data:`SMALL_BATCH` to a task. Reading a small file is
+mostly Python, which holds the interpreter: from :data:`FORKED_MIN_BATCHES` such
+tasks on, the last half of them is hashed by a forked child meanwhile
+(:mod:`policy_engine.forked`; what it fails to send is hashed here), the cache
+written here. sha256 and md5 are chains
 over a file's blocks, so one file's digest is not split across cores. A file's md5
 is fed from the same read only where a source records an md5 to compare with it
 (``dvc.lock``, a ``.dvc`` file, a ``.dir`` manifest, a link); every other md5 is
@@ -59,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from policy_engine import inputs
+from policy_engine import forked, inputs
 from policy_engine.graph.builders import cpu_count
 from policy_engine.graph.builders.dvcdir import DvcIgnores, IgnoreFilter, tree_md5
 from policy_engine.graph.builders.hashcache import FileDigests, FileKey, HashCache, key_fields
@@ -780,24 +784,68 @@ def _hash_all(
     hash_one = functools.partial(_hash_one, hasher if cache is None else None, lazy)
     batches = _batches(paths, sizes)
     task = functools.partial(_hash_batch, hash_one, cache, progress)
+    half = _forked_half(batches, _first_small(paths, sizes), hash_one) if hasher is None else None
     if len(batches) <= 1:
         results = [task(batch) for batch in batches]
     else:
         with ThreadPoolExecutor(max_workers=workers or cpu_count()) as pool:
             results = list(pool.map(task, batches))
+    if half is not None:
+        results.extend(_halved(half, hash_one, cache, progress))
     return dict(zip(paths, itertools.chain.from_iterable(results), strict=True))
 
 
 SMALL_BATCH = 256  # files of less than a chunk handed to a thread at once
+FORKED_MIN_BATCHES = 40  # small files (batches) from which half go to a forked child
+
+Half = tuple[list[list[str]], "forked.Child[list[list[Result]]]"]
+
+
+def _forked_half(
+    batches: list[list[str]], large: int, hash_one: Callable[[str], Result]
+) -> Half | None:
+    """The last half of the batches of small files (after the ``large`` files' tasks),
+    taken out of ``batches`` and hashed by a forked child meanwhile, when there are at
+    least :data:`FORKED_MIN_BATCHES` of them: reading a small file is mostly Python (it
+    holds the interpreter), so threads hashing small files share one CPU."""
+    small = len(batches) - large
+    if small < FORKED_MIN_BATCHES:
+        return None
+    given = batches[len(batches) - small // 2 :]
+    child = forked.start(lambda: [[hash_one(path) for path in batch] for batch in given])
+    if child is None:
+        return None
+    del batches[len(batches) - len(given) :]
+    return given, child
+
+
+def _halved(
+    half: Half,
+    hash_one: Callable[[str], Result],
+    cache: HashCache | None,
+    progress: Progress | None,
+) -> list[list[FileDigests | WorkspaceFile | OSError]]:
+    """The results of the batches the child hashed (here, those it failed to send)."""
+    given, child = half
+    sent = child.collect()
+    found = sent if sent is not None else [[hash_one(path) for path in batch] for batch in given]
+    return [
+        _kept(cache, progress, batch, results) for batch, results in zip(given, found, strict=True)
+    ]
 
 
 def _batches(paths: list[str], sizes: Mapping[str, FileKey]) -> list[list[str]]:
     """``paths`` (the largest first) cut into tasks: one per file of a chunk or more, then
     batches of :data:`SMALL_BATCH` smaller files (or files of unknown size)."""
-    small = next((i for i, p in enumerate(paths) if _size(sizes, p) < CHUNK_BYTES), len(paths))
+    small = _first_small(paths, sizes)
     batches = [[path] for path in paths[:small]]
     batches.extend(paths[i : i + SMALL_BATCH] for i in range(small, len(paths), SMALL_BATCH))
     return batches
+
+
+def _first_small(paths: list[str], sizes: Mapping[str, FileKey]) -> int:
+    """The index of the first file of ``paths`` (the largest first) smaller than a chunk."""
+    return next((i for i, p in enumerate(paths) if _size(sizes, p) < CHUNK_BYTES), len(paths))
 
 
 Result = tuple[FileDigests | WorkspaceFile | OSError, FileKey | None]
@@ -820,7 +868,13 @@ def _hash_batch(
     paths: list[str],
 ) -> list[FileDigests | WorkspaceFile | OSError]:
     """The digests of each of ``paths``, remembered in ``cache`` together."""
-    found = [hash_one(path) for path in paths]
+    return _kept(cache, progress, paths, [hash_one(path) for path in paths])
+
+
+def _kept(
+    cache: HashCache | None, progress: Progress | None, paths: list[str], found: list[Result]
+) -> list[FileDigests | WorkspaceFile | OSError]:
+    """The digests ``found`` for ``paths``, remembered in ``cache`` together."""
     if cache is not None:
         cache.remember_all(
             [
