@@ -178,10 +178,10 @@ def test_a_file_gone_between_listing_and_status_leaves_the_folder_to_the_walk(
     truth = facts(build(repo, cache=False))
     build(repo)
 
-    def gone(entry: os.DirEntry[str]) -> tuple[int, ...]:
-        raise FileNotFoundError(entry.path)
+    def gone(entries: list[os.DirEntry[str]]) -> list[os.stat_result]:
+        raise FileNotFoundError(entries[-1].path)
 
-    monkeypatch.setattr(workspace, "_entry_key", gone)
+    monkeypatch.setattr(workspace, "_statuses", gone)
     watch = Watch(monkeypatch)
     assert facts(build(repo)) == truth and watch.known == []
 

@@ -263,7 +263,7 @@ class CachedFolders:
         if row is None:
             return None
         try:
-            keys = list(itertools.chain.from_iterable(map(_entry_key, entries)))
+            keys = list(itertools.chain.from_iterable(map(key_fields, _statuses(entries))))
         except OSError:
             return None  # a file gone: the walk reports it
         found = row.hex_digests() if row.same_files(names, keys) else None
@@ -303,9 +303,9 @@ Known = tuple[list[str], list[str], list[str | None], list[int]]
 """The files of a folder known from the cache: resolved paths, sha256s, md5s, sizes."""
 
 
-def _entry_key(entry: os.DirEntry[str]) -> tuple[int, ...]:
-    key: tuple[int, ...] = key_fields(entry.stat(follow_symlinks=False))
-    return key
+def _statuses(entries: list[os.DirEntry[str]]) -> list[os.stat_result]:
+    """Each entry's own status (a symlink's, not its target's); raises if one is gone."""
+    return [entry.stat(follow_symlinks=False) for entry in entries]
 
 
 def _row_tree_md5(names: list[str], reals: list[str], md5s: list[str | None], lazy: LazyMd5) -> str:
