@@ -469,3 +469,18 @@ def test_a_row_of_names_in_another_order_is_still_trusted_by_name(
     expected = {path: FileDigests(f"{i:064x}", "b" * 32, 1000 + i) for i, path in enumerate(keys)}
     assert cache.hits(keys, str(repo)) == expected
     cache.close()
+
+
+def test_an_untrusted_md5_in_a_folder_asked_at_once_misses_that_file_alone(
+    repo: Path, cache_dir: Path
+) -> None:
+    cache, keys = folder_cache(repo, ["b" * 32] * 5)
+    with sqlite3.connect(cache_dir / FILE_NAME) as db:
+        (md5,) = db.execute("SELECT md5 FROM folders_v2").fetchone()
+        db.execute("UPDATE folders_v2 SET md5 = ?", (md5[:64] + "-" * 16 + "b" * 16 + md5[96:],))
+    db.close()
+    paths = list(keys)
+    expected = {p: FileDigests(f"{i:064x}", "b" * 32, 1000 + i) for i, p in enumerate(paths)}
+    del expected[paths[2]]  # neither a digest nor none: that file is read again
+    assert cache.hits(keys, str(repo)) == expected == cache.hits(keys)
+    cache.close()

@@ -193,18 +193,14 @@ class Folder:
         keys); else an empty list."""
         if not self.same_files(names, itertools.chain.from_iterable(keys)):
             return []
-        sha256, md5, new = self.sha256, self.md5, tuple.__new__
-        if md5 == _NO_MD5 * len(keys):  # all hashed without their md5: at once
-            return [
-                new(FileDigests, (sha256[64 * i : 64 * i + 64], None, key[0]))
-                for i, key in enumerate(keys)
-            ]
-        if "-" not in md5:  # all hashed with their md5: at once
-            return [
-                new(FileDigests, (sha256[64 * i : 64 * i + 64], md5[32 * i : 32 * i + 32], key[0]))
-                for i, key in enumerate(keys)
-            ]
-        return [self._found(i, key[0]) for i, key in enumerate(keys)]
+        found = self.hex_digests()
+        if found is None:  # an md5 not trusted: the other files' digests still are
+            return [self._found(i, key[0]) for i, key in enumerate(keys)]
+        new = tuple.__new__
+        return [
+            new(FileDigests, (sha256, md5, key[0]))
+            for sha256, md5, key in zip(*found, keys, strict=True)
+        ]
 
     def entries(self) -> dict[str, Entry]:
         """Each file's (key, sha256, md5 or ``-``), by name."""
