@@ -243,11 +243,9 @@ class CachedFolders:
         if None in found:
             return None
         entries = cast(list[os.DirEntry[str]], found)
-        if not all([e.is_file(follow_symlinks=False) for e in entries]):
-            return None
-        known = self._known(os.path.dirname(entries[0].path), names, entries)
         paths = [f"{folder}/{name}" for name in names]
-        if known is None or not self._md5s_pending(graph, paths, known):
+        known = self._usable(graph, paths, os.path.dirname(entries[0].path), names, entries)
+        if known is None:
             return None
         reals, shas, md5s, sizes = known
         md5 = cast(list[str | Callable[[], str]], md5s)  # when none is pending, as they are
@@ -255,6 +253,22 @@ class CachedFolders:
             lazy = self._lazy.md5
             md5 = [m or functools.partial(lazy, p) for p, m in zip(reals, md5s, strict=True)]
         return zip(paths, map(WorkspaceFile.of, shas, md5, sizes), strict=True)
+
+    def _usable(
+        self,
+        graph: ProvenanceGraph,
+        paths: list[str],
+        real: str,
+        names: list[str],
+        entries: list[os.DirEntry[str]],
+    ) -> Known | None:
+        """What :meth:`_known` gives of the regular files ``entries`` (named ``names``, in
+        the folder ``real``) of the artifacts ``paths``, when their md5s may be left pending
+        (:meth:`_md5s_pending`); None when any of that fails."""
+        if not all([e.is_file(follow_symlinks=False) for e in entries]):
+            return None
+        known = self._known(real, names, entries)
+        return known if known is not None and self._md5s_pending(graph, paths, known) else None
 
     def _known(self, real: str, names: list[str], entries: list[os.DirEntry[str]]) -> Known | None:
         """(resolved paths, sha256s, md5s, sizes) of the files ``names`` of the folder
@@ -276,11 +290,9 @@ class CachedFolders:
     ) -> WorkspaceFile | None:
         """The digests of artifact ``path``, the folder ``real`` listed as ``entries``; None
         when they are not all known from its row."""
-        if not entries or not all([e.is_file(follow_symlinks=False) for e in entries]):
-            return None
         names = list(map(_name, entries))
-        known = self._known(real, names, entries)
-        if known is None or not self._md5s_pending(graph, [path], known):
+        known = self._usable(graph, [path], real, names, entries) if entries else None
+        if known is None:
             return None
         reals, shas, md5s, sizes = known
         sha256 = _manifest_sha256(zip(names, shas, strict=True))
